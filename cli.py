@@ -1,0 +1,486 @@
+"""The `redress` command: parse input, call one service, print the result. No business rule lives here.
+
+Imports are lazy so a quick command such as `redress show N --json` pays only
+for what it uses.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Optional
+
+import typer
+
+if TYPE_CHECKING:
+    from workflow.bootstrap import Redress
+    from workflow.services import Outcome
+
+app = typer.Typer(
+    name="redress",
+    help="Redress: the complaint workflow engine for call centres.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+user_app = typer.Typer(help="Staff users and their roles.", no_args_is_help=True)
+kb_app = typer.Typer(help="The policy manual answered from at first contact.", no_args_is_help=True)
+customer_app = typer.Typer(help="Customer profiles.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(kb_app, name="kb")
+app.add_typer(customer_app, name="customer")
+app.add_typer(db_app, name="db")
+
+_options: dict[str, Optional[str]] = {"config": None, "db": None}
+_context: dict[str, "Redress"] = {}
+
+As = Annotated[Optional[str], typer.Option("--as", envvar="REDRESS_USER", help="Act as this user.")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON only, for scripts.")]
+Ref = Annotated[str, typer.Argument(help="Complaint number (C-20261122-0007) or id.")]
+IfVersion = Annotated[
+    Optional[int],
+    typer.Option("--if-version", help="Refuse if the complaint changed since you read this version."),
+]
+
+
+@app.callback()
+def _global(
+    config: Annotated[Optional[str], typer.Option("--config", envvar="REDRESS_CONFIG", help="config.yaml to use.")] = None,
+    db: Annotated[Optional[str], typer.Option("--db", envvar="REDRESS_DB", help="Database URL or SQLite path.")] = None,
+) -> None:
+    _options["config"] = config
+    _options["db"] = db
+
+
+def _redress() -> "Redress":
+    if "app" not in _context:
+        from workflow.bootstrap import bootstrap
+
+        _context["app"] = bootstrap(_options["config"], _options["db"])
+    return _context["app"]
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _report(outcome: "Outcome", as_json: bool) -> None:
+    if as_json:
+        from dataclasses import asdict
+
+        _print_json(asdict(outcome))
+        return
+    moved = (
+        f"{outcome.from_state} -> {outcome.to_state}" if outcome.from_state != outcome.to_state else outcome.to_state
+    )
+    detail = f"  ({outcome.detail})" if outcome.detail else ""
+    typer.echo(f"{outcome.number}: {outcome.trigger}: {moved} [version {outcome.version}]{detail}")
+
+
+def _run(action: Callable[..., "Outcome"], as_json: bool, *args: Any, **kwargs: Any) -> None:
+    _report(action(_redress(), *args, **kwargs), as_json)
+
+
+# --- intake -----------------------------------------------------------------
+
+
+@app.command()
+def new(
+    channel: Annotated[str, typer.Option(help="phone, web, email, chat, fax or letter.")],
+    category: Annotated[str, typer.Option(help="A category from config.yaml.")],
+    summary: Annotated[str, typer.Option(help="What the customer complains about, in their words.")],
+    phone: Annotated[Optional[str], typer.Option(help="Customer phone: finds the customer or creates one.")] = None,
+    email: Annotated[Optional[str], typer.Option(help="Customer email: finds the customer or creates one.")] = None,
+    name: Annotated[Optional[str], typer.Option(help="Customer name (needed for a new customer).")] = None,
+    tier: Annotated[Optional[str], typer.Option(help="Member tier of a new customer.")] = None,
+    language: Annotated[Optional[str], typer.Option(help="zh-CN, zh-TW or en, for a new customer.")] = None,
+    order: Annotated[Optional[str], typer.Option("--order", help="Order reference.")] = None,
+    severity: Annotated[Optional[str], typer.Option(help="Severity; suggested from intensity if omitted.")] = None,
+    answer: Annotated[Optional[str], typer.Option(help="Policy answer id: answer on the line and close.")] = None,
+    as_user: As = None,
+    as_json: Json = False,
+) -> None:
+    """Record a complaint from any channel."""
+    from workflow.services import file_complaint
+
+    _run(
+        file_complaint, as_json, as_user, channel=channel, category=category, summary=summary,
+        phone=phone, email=email, name=name, tier=tier, language=language,
+        order_ref=order, severity=severity, answer_id=answer,
+    )
+
+
+# --- the lifecycle ------------------------------------------------------------
+
+
+@app.command()
+def triage(ref: Ref, as_user: As = None, if_version: IfVersion = None, as_json: Json = False) -> None:
+    """Confirm category and severity; the complaint joins the open list."""
+    from workflow.services import triage as service
+
+    _run(service, as_json, as_user, ref, expected_version=if_version)
+
+
+@app.command()
+def severity(
+    ref: Ref,
+    to: Annotated[str, typer.Option("--to", help="The new severity.")],
+    reason: Annotated[Optional[str], typer.Option(help="Why it changes (required).")] = None,
+    as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
+) -> None:
+    """Change the severity, with a reason. Lowering needs a senior agent or above."""
+    from workflow.services import change_severity
+
+    _run(change_severity, as_json, as_user, ref, to, reason, expected_version=if_version)
+
+
+@app.command()
+def take(ref: Ref, as_user: As = None, if_version: IfVersion = None, as_json: Json = False) -> None:
+    """Assign the complaint to yourself."""
+    from workflow.services import assign
+
+    _run(assign, as_json, as_user, ref, None, expected_version=if_version)
+
+
+@app.command("assign")
+def assign_command(
+    ref: Ref,
+    to: Annotated[str, typer.Option("--to", help="The user to assign to.")],
+    as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
+) -> None:
+    """Assign the complaint to someone (senior agent or above)."""
+    from workflow.services import assign
+
+    _run(assign, as_json, as_user, ref, to, expected_version=if_version)
+
+
+@app.command("start")
+def start_command(ref: Ref, as_user: As = None, if_version: IfVersion = None, as_json: Json = False) -> None:
+    """Start working on an assigned complaint."""
+    from workflow.services import start
+
+    _run(start, as_json, as_user, ref, expected_version=if_version)
+
+
+Message = Annotated[Optional[str], typer.Option("--message", "-m", help="The text (required).")]
+
+
+@app.command()
+def respond(ref: Ref, message: Message = None, as_user: As = None, if_version: IfVersion = None,
+            as_json: Json = False) -> None:
+    """Record what the customer was told."""
+    from workflow.services import respond as service
+
+    _run(service, as_json, as_user, ref, message, expected_version=if_version)
+
+
+@app.command()
+def wait(ref: Ref, message: Message = None, as_user: As = None, if_version: IfVersion = None,
+         as_json: Json = False) -> None:
+    """Wait for the customer (say what for)."""
+    from workflow.services import wait_for_customer
+
+    _run(wait_for_customer, as_json, as_user, ref, message, expected_version=if_version)
+
+
+@app.command()
+def replied(ref: Ref, message: Message = None, as_user: As = None, if_version: IfVersion = None,
+            as_json: Json = False) -> None:
+    """The customer came back; work resumes."""
+    from workflow.services import customer_replied
+
+    _run(customer_replied, as_json, as_user, ref, message, expected_version=if_version)
+
+
+@app.command("route")
+def route_command(
+    ref: Ref,
+    owner: Annotated[Optional[str], typer.Option(help="Responsible department or person (required).")] = None,
+    message: Message = None, as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
+) -> None:
+    """Hand the complaint to a responsible owner to investigate."""
+    from workflow.services import route
+
+    _run(route, as_json, as_user, ref, owner, message, expected_version=if_version)
+
+
+@app.command()
+def feedback(ref: Ref, message: Message = None, as_user: As = None, if_version: IfVersion = None,
+             as_json: Json = False) -> None:
+    """Record the owner's feedback; the complaint comes back to the agent."""
+    from workflow.services import owner_feedback
+
+    _run(owner_feedback, as_json, as_user, ref, message, expected_version=if_version)
+
+
+@app.command("resolve")
+def resolve_command(ref: Ref, message: Message = None, as_user: As = None, if_version: IfVersion = None,
+                    as_json: Json = False) -> None:
+    """Record what was done for the customer."""
+    from workflow.services import resolve
+
+    _run(resolve, as_json, as_user, ref, message, expected_version=if_version)
+
+
+@app.command("close")
+def close_command(ref: Ref, message: Message = None, as_user: As = None, if_version: IfVersion = None,
+                  as_json: Json = False) -> None:
+    """Close the complaint number."""
+    from workflow.services import close
+
+    _run(close, as_json, as_user, ref, message, expected_version=if_version)
+
+
+@app.command("reopen")
+def reopen_command(ref: Ref, message: Message = None, as_user: As = None, if_version: IfVersion = None,
+                   as_json: Json = False) -> None:
+    """Reopen a resolved or closed complaint (say why)."""
+    from workflow.services import reopen
+
+    _run(reopen, as_json, as_user, ref, message, expected_version=if_version)
+
+
+@app.command("cancel")
+def cancel_command(
+    ref: Ref,
+    reason: Annotated[str, typer.Option(help="duplicate, spam or withdrawn.")],
+    duplicate_of: Annotated[Optional[str], typer.Option(help="The original, for a duplicate.")] = None,
+    message: Message = None, as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
+) -> None:
+    """Cancel a duplicate, spam or withdrawn complaint."""
+    from workflow.services import cancel
+
+    _run(cancel, as_json, as_user, ref, reason, duplicate_of=duplicate_of, note=message,
+         expected_version=if_version)
+
+
+@app.command("answer")
+def answer_command(
+    ref: Ref,
+    answer_id: Annotated[str, typer.Argument(help="Policy answer id (see `redress kb search`).")],
+    as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
+) -> None:
+    """Answer from the policy manual and close, in one step."""
+    from workflow.services import answer_from_manual
+
+    _run(answer_from_manual, as_json, as_user, ref, answer_id, expected_version=if_version)
+
+
+@app.command()
+def note(ref: Ref, message: Message = None, as_user: As = None, if_version: IfVersion = None,
+         as_json: Json = False) -> None:
+    """Add an internal note to the timeline."""
+    from workflow.services import add_note
+
+    _run(add_note, as_json, as_user, ref, message, expected_version=if_version)
+
+
+# --- reading ------------------------------------------------------------------
+
+
+@app.command()
+def show(ref: Ref, as_json: Json = False) -> None:
+    """One complaint, with the actions its state allows."""
+    from workflow.queries import complaint_detail
+
+    detail = complaint_detail(_redress(), ref)
+    if as_json:
+        _print_json(detail)
+    else:
+        from workflow.views import print_complaint
+
+        print_complaint(detail, _redress().config.timezone)
+
+
+@app.command("queue")
+def queue_command(
+    mine: Annotated[bool, typer.Option("--mine", help="Only complaints assigned to you.")] = False,
+    state: Annotated[Optional[str], typer.Option(help="Only complaints in this state.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include closed and cancelled complaints.")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    as_user: As = None,
+    as_json: Json = False,
+) -> None:
+    """Open complaints, most urgent first (escalation level, severity, age)."""
+    from workflow.queries import queue
+
+    rows = queue(_redress(), actor=as_user, mine=mine, state=state, include_closed=all_, limit=limit)
+    if as_json:
+        _print_json(rows)
+    else:
+        from workflow.views import print_queue
+
+        print_queue(rows, _redress().config.timezone)
+
+
+app.command("list", help="Same as `queue`.")(queue_command)
+
+
+@app.command("history")
+def history_command(ref: Ref, as_json: Json = False) -> None:
+    """The complaint's audit trail."""
+    from workflow.queries import history
+
+    trail = history(_redress(), ref)
+    if as_json:
+        _print_json(trail)
+    else:
+        from workflow.views import print_history
+
+        print_history(trail, _redress().config.timezone)
+
+
+@customer_app.command("show")
+def customer_show(
+    ref: Annotated[str, typer.Argument(help="Customer id, phone or email.")], as_json: Json = False
+) -> None:
+    """A customer's profile and complaint history."""
+    from workflow.queries import customer_detail
+
+    detail = customer_detail(_redress(), ref)
+    if as_json:
+        _print_json(detail)
+    else:
+        from workflow.views import print_customer
+
+        print_customer(detail, _redress().config.timezone)
+
+
+# --- the policy manual ----------------------------------------------------------
+
+
+@kb_app.command("search")
+def kb_search(
+    text: Annotated[str, typer.Argument(help="Words of the question, Chinese or English.")],
+    language: Annotated[Optional[str], typer.Option(help="Show answers in zh-CN, zh-TW or en.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many answers.")] = 5,
+    as_json: Json = False,
+) -> None:
+    """Find policy answers to give on the line."""
+    redress = _redress()
+    lang = language or redress.config.default_language
+    hits = redress.manual.search(text, limit)
+    rows = []
+    for hit in hits:
+        title, answer_text = hit.answer.text(lang, redress.config.default_language)
+        rows.append({"id": hit.answer.id, "category": hit.answer.category, "score": hit.score,
+                     "title": title, "answer": answer_text})
+    if as_json:
+        _print_json(rows)
+    else:
+        from workflow.views import print_kb_hits
+
+        print_kb_hits(text, rows)
+
+
+# --- staff, schema, machine, demo ----------------------------------------------------
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Login name, e.g. li.na")],
+    role: Annotated[str, typer.Option(help="agent, senior, supervisor or manager.")],
+    display_name: Annotated[Optional[str], typer.Option("--display-name", help="Full name.")] = None,
+    as_user: As = None,
+) -> None:
+    """Add a staff user (managers only; the first user must be a manager)."""
+    from workflow.people import add_user
+
+    record = add_user(_redress(), as_user, name, role, display_name)
+    typer.echo(f"added {record.role} {record.name} ({record.display_name})")
+
+
+@user_app.command("list")
+def user_list(as_json: Json = False) -> None:
+    """Staff users and roles."""
+    from dataclasses import asdict
+
+    from workflow.people import list_users
+
+    users = [asdict(u) for u in list_users(_redress())]
+    if as_json:
+        _print_json(users)
+    else:
+        from workflow.views import print_rows
+
+        print_rows("Users", users)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create the schema or bring it up to date (Alembic migrations)."""
+    from workflow.db import redact
+    from workflow.migrate import upgrade
+
+    redress = _redress()
+    try:
+        revision = upgrade(redress.engine)
+    except Exception as error:  # noqa: BLE001 - any driver error becomes one line
+        from workflow.db import unavailable
+
+        raise unavailable(redress.url, error) from None
+    typer.echo(f"database {redact(redress.url)} is at schema revision {revision}")
+
+
+@app.command()
+def states() -> None:
+    """Print the complaint state machine as a Mermaid diagram (generated from its definition)."""
+    from states.diagram import mermaid
+
+    sys.stdout.write(mermaid())
+
+
+@app.command()
+def demo() -> None:
+    """Create the schema, seed realistic staff, customers and complaints, and walk them through their lives."""
+    from workflow.demo import run_demo
+    from workflow.migrate import upgrade
+
+    redress = _redress()
+    upgrade(redress.engine)
+    run_demo(redress, typer.echo)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: every user mistake becomes one line on stderr and a distinct exit code."""
+    from workflow.errors import RedressError
+
+    ClickException, UsageError = _click_exceptions()
+
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="redress", standalone_mode=False)
+    except RedressError as error:
+        typer.echo(f"error: {error}", err=True)
+        return error.exit_code
+    except UsageError as error:
+        typer.echo(f"error: {error.format_message()} (see `redress {_command_path(error)}--help`)", err=True)
+        return 2
+    except ClickException as error:
+        typer.echo(f"error: {error.format_message()}", err=True)
+        return 2
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("aborted", err=True)
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+def _click_exceptions() -> tuple[type[Exception], type[Exception]]:
+    # Typer 0.29+ vendors click as typer._click; earlier releases use click itself.
+    try:
+        from typer._click.exceptions import ClickException, UsageError
+    except ImportError:  # pragma: no cover - depends on the installed Typer
+        from click.exceptions import ClickException, UsageError  # type: ignore[no-redef]
+    return ClickException, UsageError
+
+
+def _command_path(error: Any) -> str:
+    ctx = getattr(error, "ctx", None)
+    if ctx is None or ctx.parent is None:
+        return ""
+    return ctx.command_path.removeprefix("redress").strip() + " "
+
+
+if __name__ == "__main__":
+    sys.exit(main())

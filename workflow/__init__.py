@@ -1,0 +1,1 @@
+"""Redress services: the use cases, their storage, time and configuration."""

@@ -1,0 +1,64 @@
+"""The one place that wires configuration, clock and database together."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from workflow.clock import Clock
+from workflow.config import Config, config_path, load_config
+from workflow.db import UnitOfWork, check_schema, database_url, make_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from workflow.kb import PolicyManual
+
+
+@dataclass
+class Redress:
+    """Everything a use case needs: the validated config, the clock and the database."""
+
+    config: Config
+    clock: Clock
+    url: str
+    engine: "Engine"
+    schema_checked: bool = False
+    _manual: "PolicyManual | None" = field(default=None, repr=False)
+
+    def uow(self, *, write: bool = True) -> UnitOfWork:
+        """A unit of work; the first one checks the schema is at this code's revision."""
+        if not self.schema_checked:
+            check_schema(self.engine, self.url)
+            self.schema_checked = True
+        return UnitOfWork(self.engine, self.url, write=write)
+
+    @property
+    def manual(self) -> "PolicyManual":
+        if self._manual is None:
+            from workflow.kb import load_manual
+
+            self._manual = load_manual(self.config)
+        return self._manual
+
+
+def bootstrap(
+    config_file: str | None = None,
+    db: str | None = None,
+    clock: Clock | None = None,
+) -> Redress:
+    """Build the engine's context from --config/REDRESS_CONFIG, --db/REDRESS_DB and REDRESS_NOW."""
+    path: Path = config_path(config_file)
+    config = load_config(path)
+    chosen = db or os.environ.get("REDRESS_DB")
+    # A URL given on the command line is relative to where the user stands;
+    # one in config.yaml is relative to the config file.
+    url = database_url(chosen, Path.cwd()) if chosen else database_url(config.database.url, config.base_dir)
+    return Redress(
+        config=config,
+        clock=clock or Clock.from_environment(),
+        url=url,
+        engine=make_engine(url),
+    )

@@ -1,0 +1,45 @@
+"""The one clock of the engine: every "now" comes from here; REDRESS_NOW=<ISO time> pins it."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+from workflow.errors import ConfigError
+
+
+class Clock:
+    """Wall-clock time in UTC, or a pinned instant for demos, scripts and tests."""
+
+    def __init__(self, pinned: datetime | None = None) -> None:
+        self._pinned = pinned
+
+    def now(self) -> datetime:
+        """The current instant as an aware UTC datetime."""
+        return self._pinned if self._pinned is not None else datetime.now(timezone.utc)
+
+    def pin(self, instant: datetime) -> None:
+        """Travel to `instant`: from now on `now()` returns it (tests and simulations)."""
+        self._pinned = _as_utc(instant)
+
+    @classmethod
+    def from_environment(cls) -> "Clock":
+        value = os.environ.get("REDRESS_NOW")
+        return cls(parse_instant(value, "REDRESS_NOW") if value else None)
+
+
+def parse_instant(value: str, name: str) -> datetime:
+    """An ISO 8601 time; one without an offset is taken as UTC."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(
+            f"{name}: '{value}' is not an ISO 8601 time; use e.g. 2026-11-22T09:30:00+08:00"
+        ) from None
+    return _as_utc(parsed)
+
+
+def _as_utc(instant: datetime) -> datetime:
+    if instant.tzinfo is None:
+        return instant.replace(tzinfo=timezone.utc)
+    return instant.astimezone(timezone.utc)

@@ -1,0 +1,188 @@
+"""config.yaml, validated once at start into typed objects; a mistake names file, key path and what is allowed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from workflow.errors import ConfigError
+
+LANGUAGES = ("zh-CN", "zh-TW", "en")
+Language = Literal["zh-CN", "zh-TW", "en"]
+Labels = dict[Language, str]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(_Strict):
+    url: str = "sqlite:///redress.db"
+
+
+class Severity(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: Labels = {}
+
+
+class Category(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: Labels = {}
+
+
+class MemberTier(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    severity_bump: int = Field(default=0, ge=0, le=3)
+
+
+class IntensityPhrase(_Strict):
+    reason: str
+    severity: str
+    words: list[str] = Field(min_length=1)
+
+
+class RepeatContact(_Strict):
+    window_days: int = Field(default=30, ge=1)
+    steps_per_contact: int = Field(default=1, ge=0)
+    max_steps: int = Field(default=2, ge=0)
+
+
+class History(_Strict):
+    window_days: int = Field(default=90, ge=1)
+    complaints: int = Field(default=3, ge=1)
+    steps: int = Field(default=1, ge=0)
+
+
+class Intensity(_Strict):
+    phrases: list[IntensityPhrase] = []
+    repeat_contact: RepeatContact = RepeatContact()
+    history: History = History()
+
+
+class Config(_Strict):
+    """The whole validated configuration; `base_dir` is the folder relative paths start from."""
+
+    database: DatabaseConfig = DatabaseConfig()
+    timezone: str = "Asia/Shanghai"
+    default_language: Language = "zh-CN"
+    severities: list[Severity] = Field(min_length=1)
+    default_severity: str
+    categories: list[Category] = Field(min_length=1)
+    member_tiers: list[MemberTier] = Field(min_length=1)
+    intensity: Intensity = Intensity()
+    policy_manual: str = "policy_manual.yaml"
+    base_dir: Path = Path(".")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone '{value}'; use an IANA name such as Asia/Shanghai")
+        return value
+
+    @model_validator(mode="after")
+    def _names_refer_to_defined_things(self) -> "Config":
+        for field in ("severities", "categories", "member_tiers"):
+            names = [item.name for item in getattr(self, field)]
+            duplicates = sorted({n for n in names if names.count(n) > 1})
+            if duplicates:
+                raise ValueError(f"{field}: duplicate names {', '.join(duplicates)}")
+        allowed = self.severity_names
+        if self.default_severity not in allowed:
+            raise ValueError(
+                f"default_severity: '{self.default_severity}' is not a severity; allowed: {', '.join(allowed)}"
+            )
+        for index, phrase in enumerate(self.intensity.phrases):
+            if phrase.severity not in allowed:
+                raise ValueError(
+                    f"intensity.phrases[{index}].severity: '{phrase.severity}' is not a severity; "
+                    f"allowed: {', '.join(allowed)}"
+                )
+        return self
+
+    @property
+    def severity_names(self) -> list[str]:
+        return [s.name for s in self.severities]
+
+    @property
+    def category_names(self) -> list[str]:
+        return [c.name for c in self.categories]
+
+    @property
+    def tier_names(self) -> list[str]:
+        return [t.name for t in self.member_tiers]
+
+    def severity_rank(self, name: str) -> int:
+        """Position of a severity in the configured order (0 = least severe)."""
+        return self.severity_names.index(name)
+
+    def resolve_path(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+
+DEFAULT_CONFIG_NAME = "config.yaml"
+
+
+def config_path(explicit: str | None = None) -> Path:
+    """--config, else REDRESS_CONFIG, else ./config.yaml, else the config.yaml shipped beside cli.py."""
+    chosen = explicit or os.environ.get("REDRESS_CONFIG")
+    if chosen:
+        return Path(chosen)
+    local = Path.cwd() / DEFAULT_CONFIG_NAME
+    if local.exists():
+        return local
+    return Path(__file__).resolve().parent.parent / DEFAULT_CONFIG_NAME
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate `path`; raise ConfigError naming the file, the key path and what is allowed."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read configuration ({exc.strerror or exc})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    raw.pop("base_dir", None)
+    try:
+        return Config(**raw, base_dir=path.resolve().parent)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_describe(exc.errors()[0])}") from None
+
+
+def _describe(error: Any) -> str:
+    """One line for the first validation error: key path, problem, and what is allowed."""
+    loc = error.get("loc", ())
+    key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    if error.get("type") == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        message = f"unknown key; allowed keys here: {', '.join(allowed)}"
+    return f"{key}: {message}" if key else message
+
+
+def _allowed_keys(parent: tuple) -> list[str]:
+    model: Any = Config
+    for part in parent:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[part].annotation
+        inner = getattr(annotation, "__args__", (annotation,))
+        model = next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), model)
+    return [name for name in model.model_fields if name != "base_dir"]

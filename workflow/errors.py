@@ -1,0 +1,57 @@
+"""Domain errors: each is one line for the user and carries its own exit code."""
+
+from __future__ import annotations
+
+
+class RedressError(Exception):
+    """Base of every error a user can cause; the CLI prints it on one line and exits with `exit_code`."""
+
+    exit_code = 1
+
+
+class NotFound(RedressError):
+    """An unknown complaint, user, customer or policy answer."""
+
+    exit_code = 3
+
+
+class InvalidTransition(RedressError):
+    """A trigger the complaint's state does not allow; the message lists the allowed ones."""
+
+    exit_code = 4
+
+
+class PermissionDenied(RedressError):
+    """The acting user's role is not high enough for the action."""
+
+    exit_code = 5
+
+
+class ConcurrentChange(RedressError):
+    """Someone else changed the complaint since it was read; nothing was written."""
+
+    exit_code = 6
+
+
+class InvalidInput(RedressError):
+    """A missing or malformed field; the message says what is allowed."""
+
+    exit_code = 7
+
+
+class ConfigError(RedressError):
+    """config.yaml (or a file it names) is missing or malformed."""
+
+    exit_code = 8
+
+
+class DatabaseUnavailable(RedressError):
+    """The database cannot be reached, or its schema is not up to date."""
+
+    exit_code = 9
+
+
+class UsageError(RedressError):
+    """The command line itself is malformed (unknown option, missing argument)."""
+
+    exit_code = 2

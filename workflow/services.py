@@ -1,0 +1,460 @@
+"""The complaint use cases, one function each, each one transaction with its audit events.
+
+Functions take primitives (user names, complaint numbers, text) and return small
+records, so the CLI, the TUI and tests all call them the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from states.definition import ASSIGNED, FINAL_STATES, RECEIVED
+from states.machine import TriggerNotAllowed, next_state
+from workflow.bootstrap import Redress
+from workflow.errors import ConcurrentChange, InvalidInput, InvalidTransition, NotFound
+from workflow.models import CHANNELS, Complaint, Customer, Event, NumberSequence, User
+from workflow.people import acting_user, find_or_create_customer, find_user, require_role
+from workflow.severity import suggest_severity
+
+if TYPE_CHECKING:
+    from workflow.kb import PolicyAnswer
+
+CANCEL_REASONS = ("duplicate", "spam", "withdrawn")
+_NUMBER = re.compile(r"^C-\d{8}-\d{4,}$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a use case did to a complaint, for the caller to report."""
+
+    id: int
+    number: str
+    trigger: str
+    from_state: str
+    to_state: str
+    version: int
+    detail: str = ""
+
+
+def load_complaint(session: Session, ref: str | int) -> Complaint:
+    """A complaint by number (C-20261122-0007) or by id."""
+    text = str(ref).strip()
+    if _NUMBER.match(text):
+        complaint = session.exec(select(Complaint).where(Complaint.number == text.upper())).first()
+    elif text.isdigit():
+        complaint = session.get(Complaint, int(text))
+    else:
+        raise InvalidInput(f"'{text}' is not a complaint number (like C-20261122-0007) or id")
+    if complaint is None:
+        raise NotFound(f"no complaint {text}")
+    return complaint
+
+
+def _required(value: str | None, field: str, why: str) -> str:
+    if value is None or not value.strip():
+        raise InvalidInput(f"{field} is required: {why}")
+    return value.strip()
+
+
+def _check_version(complaint: Complaint, expected: int | None) -> None:
+    if expected is not None and expected != complaint.version:
+        raise ConcurrentChange(
+            f"{complaint.number} changed since you read it (version {expected}, now {complaint.version}); "
+            "look at it again before acting"
+        )
+
+
+def _record(
+    app: Redress,
+    session: Session,
+    complaint: Complaint,
+    actor: User,
+    trigger: str,
+    *,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    **changes: Any,
+) -> Outcome:
+    """Move the complaint by `trigger` (the machine decides), apply `changes`, append the event."""
+    from_state = complaint.state
+    try:
+        to_state = next_state(from_state, trigger, has_assignee=complaint.assignee_id is not None)
+    except TriggerNotAllowed as refused:
+        raise InvalidTransition(f"{complaint.number}: {refused}") from None
+    now = app.clock.now()
+    for name, value in changes.items():
+        setattr(complaint, name, value)
+    complaint.state = to_state
+    complaint.is_open = to_state not in FINAL_STATES
+    complaint.updated_at = now
+    if to_state in FINAL_STATES and from_state not in FINAL_STATES:
+        complaint.closed_at = now
+    session.add(complaint)
+    session.add(
+        Event(
+            complaint_id=complaint.id,
+            at=now,
+            actor=actor.name,
+            trigger=trigger,
+            from_state=from_state,
+            to_state=to_state,
+            note=note,
+            data=json.dumps(data or {}, ensure_ascii=False, sort_keys=True),
+        )
+    )
+    session.flush()
+    return Outcome(complaint.id, complaint.number, trigger, from_state, to_state, complaint.version)  # type: ignore[arg-type]
+
+
+def _act(
+    app: Redress,
+    actor: str | None,
+    ref: str | int,
+    trigger: str,
+    *,
+    expected_version: int | None = None,
+    minimum_role: str = "agent",
+    action: str = "",
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    **changes: Any,
+) -> Outcome:
+    """The common shape of a use case: one transaction, acting user, version check, transition."""
+    with app.uow() as uow:
+        user = acting_user(uow.session, actor)
+        require_role(user, minimum_role, action or trigger)
+        complaint = load_complaint(uow.session, ref)
+        _check_version(complaint, expected_version)
+        outcome = _record(app, uow.session, complaint, user, trigger, note=note, data=data, **changes)
+        uow.commit()
+        return outcome
+
+
+def _next_number(app: Redress, session: Session) -> str:
+    """C-<business day>-<sequence>: unique, readable on the phone, and ordered by day."""
+    day = app.clock.now().astimezone(ZoneInfo(app.config.timezone)).strftime("%Y%m%d")
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    statement = (
+        upsert(NumberSequence)
+        .values(day=day, last=1)
+        .on_conflict_do_update(index_elements=["day"], set_={"last": NumberSequence.last + 1})
+        .returning(NumberSequence.last)
+    )
+    last = session.execute(statement).scalar_one()
+    return f"C-{day}-{last:04d}"
+
+
+def file_complaint(
+    app: Redress,
+    actor: str | None,
+    *,
+    channel: str,
+    category: str,
+    summary: str,
+    phone: str | None = None,
+    email: str | None = None,
+    name: str | None = None,
+    tier: str | None = None,
+    language: str | None = None,
+    order_ref: str | None = None,
+    severity: str | None = None,
+    answer_id: str | None = None,
+) -> Outcome:
+    """Record a complaint from any channel; suggest a severity from intensity when none is given.
+
+    With `answer_id` the agent answered on the line from the policy manual: the
+    complaint is recorded, answered and closed in the same transaction.
+    """
+    config = app.config
+    if channel not in CHANNELS:
+        raise InvalidInput(f"channel '{channel}' is not allowed; channels: {', '.join(CHANNELS)}")
+    if category not in config.category_names:
+        raise InvalidInput(f"category '{category}' is not allowed; categories: {', '.join(config.category_names)}")
+    if severity is not None and severity not in config.severity_names:
+        raise InvalidInput(f"severity '{severity}' is not allowed; severities: {', '.join(config.severity_names)}")
+    summary = _required(summary, "summary", "what the customer complains about")
+    order_ref = order_ref.strip() if order_ref and order_ref.strip() else None
+    policy = app.manual.get(answer_id) if answer_id else None
+    with app.uow() as uow:
+        session = uow.session
+        user = acting_user(session, actor)
+        customer, created = find_or_create_customer(
+            app, session, phone=phone, email=email, name=name, tier=tier, language=language
+        )
+        if severity is None:
+            severity, reason = _suggested_severity(app, session, customer, summary, order_ref)
+        else:
+            reason = f"set by {user.name} at intake"
+        now = app.clock.now()
+        complaint = Complaint(
+            number=_next_number(app, session),
+            state=RECEIVED,
+            severity=severity,
+            severity_rank=config.severity_rank(severity),
+            severity_reason=reason,
+            category=category,
+            channel=channel,
+            customer_id=customer.id,  # type: ignore[arg-type]
+            summary=summary,
+            order_ref=order_ref,
+            created_by_id=user.id,  # type: ignore[arg-type]
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(complaint)
+        session.flush()
+        session.add(
+            Event(
+                complaint_id=complaint.id,  # type: ignore[arg-type]
+                at=now,
+                actor=user.name,
+                trigger="file",
+                from_state="",
+                to_state=RECEIVED,
+                note=summary,
+                data=json.dumps(
+                    {"channel": channel, "category": category, "severity": severity,
+                     "severity_reason": reason, "new_customer": created},
+                    ensure_ascii=False, sort_keys=True,
+                ),
+            )
+        )
+        outcome = Outcome(complaint.id, complaint.number, "file", "", RECEIVED, complaint.version, reason)  # type: ignore[arg-type]
+        if policy is not None:
+            answered = _answer(app, session, complaint, user, policy, customer)
+            outcome = Outcome(outcome.id, outcome.number, "file", "", answered.to_state, answered.version, reason)
+        uow.commit()
+        return outcome
+
+
+def _suggested_severity(
+    app: Redress, session: Session, customer: Customer, summary: str, order_ref: str | None
+) -> tuple[str, str]:
+    intensity = app.config.intensity
+    now = app.clock.now()
+    same_order = 0
+    if order_ref:
+        same_order = session.exec(
+            select(func.count()).select_from(Complaint).where(
+                Complaint.order_ref == order_ref,
+                Complaint.customer_id == customer.id,
+                Complaint.created_at >= now - timedelta(days=intensity.repeat_contact.window_days),
+            )
+        ).one()
+    recent = 0
+    if customer.id is not None:
+        recent = session.exec(
+            select(func.count()).select_from(Complaint).where(
+                Complaint.customer_id == customer.id,
+                Complaint.created_at >= now - timedelta(days=intensity.history.window_days),
+            )
+        ).one()
+    suggestion = suggest_severity(
+        app.config, text=summary, tier=customer.tier,
+        earlier_contacts_same_order=same_order, recent_complaints=recent,
+    )
+    return suggestion.severity, f"suggested: {suggestion.explanation}"
+
+
+def triage(app: Redress, actor: str | None, ref: str | int, *, expected_version: int | None = None) -> Outcome:
+    """Confirm the complaint's category and severity and put it on the open list."""
+    return _act(app, actor, ref, "triage", expected_version=expected_version)
+
+
+def change_severity(
+    app: Redress, actor: str | None, ref: str | int, severity: str, reason: str | None,
+    *, expected_version: int | None = None,
+) -> Outcome:
+    """Raise or lower a severity with a reason; lowering needs a senior agent or above."""
+    config = app.config
+    if severity not in config.severity_names:
+        raise InvalidInput(f"severity '{severity}' is not allowed; severities: {', '.join(config.severity_names)}")
+    reason = _required(reason, "reason", "say why the severity changes")
+    with app.uow() as uow:
+        user = acting_user(uow.session, actor)
+        complaint = load_complaint(uow.session, ref)
+        _check_version(complaint, expected_version)
+        if severity == complaint.severity:
+            raise InvalidInput(f"{complaint.number} is already {severity}")
+        if config.severity_rank(severity) < complaint.severity_rank:
+            require_role(user, "senior", "lowering a severity")
+        outcome = _record(
+            app, uow.session, complaint, user, "change_severity", note=reason,
+            data={"from": complaint.severity, "to": severity},
+            severity=severity, severity_rank=config.severity_rank(severity),
+            severity_reason=f"changed by {user.name}: {reason}",
+        )
+        uow.commit()
+        return outcome
+
+
+def assign(
+    app: Redress, actor: str | None, ref: str | int, assignee: str | None = None,
+    *, expected_version: int | None = None,
+) -> Outcome:
+    """Give the complaint to an agent; agents may take it themselves, seniors may give it to anyone."""
+    with app.uow() as uow:
+        user = acting_user(uow.session, actor)
+        target = find_user(uow.session, assignee) if assignee else user
+        if target.id != user.id:
+            require_role(user, "senior", "assigning to someone else")
+        complaint = load_complaint(uow.session, ref)
+        _check_version(complaint, expected_version)
+        if complaint.assignee_id == target.id and complaint.state == ASSIGNED:
+            raise InvalidInput(f"{complaint.number} is already assigned to {target.name}")
+        outcome = _record(
+            app, uow.session, complaint, user, "assign", note=f"assigned to {target.name}",
+            data={"assignee": target.name}, assignee_id=target.id,
+        )
+        uow.commit()
+        return outcome
+
+
+def start(app: Redress, actor: str | None, ref: str | int, *, expected_version: int | None = None) -> Outcome:
+    """The assignee starts working on the complaint."""
+    return _act(app, actor, ref, "start", expected_version=expected_version)
+
+
+def respond(
+    app: Redress, actor: str | None, ref: str | int, message: str | None, *, expected_version: int | None = None
+) -> Outcome:
+    """Record an answer given to the customer (call, email, chat)."""
+    message = _required(message, "message", "what the customer was told")
+    return _act(app, actor, ref, "respond", expected_version=expected_version, note=message)
+
+
+def wait_for_customer(
+    app: Redress, actor: str | None, ref: str | int, note: str | None, *, expected_version: int | None = None
+) -> Outcome:
+    """Park the complaint until the customer sends what is needed."""
+    note = _required(note, "note", "what we are waiting for from the customer")
+    return _act(app, actor, ref, "wait_for_customer", expected_version=expected_version, note=note)
+
+
+def customer_replied(
+    app: Redress, actor: str | None, ref: str | int, note: str | None = None, *, expected_version: int | None = None
+) -> Outcome:
+    """The customer came back; work resumes."""
+    return _act(app, actor, ref, "customer_replied", expected_version=expected_version, note=note or "")
+
+
+def route(
+    app: Redress, actor: str | None, ref: str | int, owner: str | None, note: str | None = None,
+    *, expected_version: int | None = None,
+) -> Outcome:
+    """Hand the complaint to a responsible owner (a department or person) to investigate."""
+    owner = _required(owner, "owner", "the department or person responsible")
+    return _act(
+        app, actor, ref, "route", expected_version=expected_version,
+        note=note or "", data={"owner": owner}, owner=owner,
+    )
+
+
+def owner_feedback(
+    app: Redress, actor: str | None, ref: str | int, feedback: str | None, *, expected_version: int | None = None
+) -> Outcome:
+    """The owner reported back; the agent takes it from here and answers the customer."""
+    feedback = _required(feedback, "feedback", "what the responsible owner found or decided")
+    return _act(app, actor, ref, "owner_feedback", expected_version=expected_version, note=feedback)
+
+
+def resolve(
+    app: Redress, actor: str | None, ref: str | int, resolution: str | None, *, expected_version: int | None = None
+) -> Outcome:
+    """Record what was done for the customer."""
+    resolution = _required(resolution, "resolution", "what was done for the customer")
+    return _act(
+        app, actor, ref, "resolve", expected_version=expected_version, note=resolution, resolution=resolution
+    )
+
+
+def close(
+    app: Redress, actor: str | None, ref: str | int, note: str | None = None, *, expected_version: int | None = None
+) -> Outcome:
+    """Close the complaint number once the customer has the answer."""
+    return _act(app, actor, ref, "close", expected_version=expected_version, note=note or "")
+
+
+def reopen(
+    app: Redress, actor: str | None, ref: str | int, reason: str | None, *, expected_version: int | None = None
+) -> Outcome:
+    """Reopen a resolved or closed complaint, for example when the customer calls back unhappy."""
+    reason = _required(reason, "reason", "why the complaint is reopened")
+    return _act(app, actor, ref, "reopen", expected_version=expected_version, note=reason, closed_at=None)
+
+
+def cancel(
+    app: Redress, actor: str | None, ref: str | int, reason: str, *, duplicate_of: str | None = None,
+    note: str | None = None, expected_version: int | None = None,
+) -> Outcome:
+    """Cancel a duplicate, spam or withdrawn complaint. Spam needs a senior; a duplicate names its original."""
+    if reason not in CANCEL_REASONS:
+        raise InvalidInput(f"cancel reason '{reason}' is not allowed; reasons: {', '.join(CANCEL_REASONS)}")
+    if reason == "duplicate" and not duplicate_of:
+        raise InvalidInput("duplicate-of is required: the number of the complaint this one duplicates")
+    with app.uow() as uow:
+        user = acting_user(uow.session, actor)
+        if reason == "spam":
+            require_role(user, "senior", "cancelling as spam")
+        complaint = load_complaint(uow.session, ref)
+        _check_version(complaint, expected_version)
+        changes: dict[str, Any] = {"cancel_reason": reason}
+        data: dict[str, Any] = {"reason": reason}
+        if duplicate_of:
+            original = load_complaint(uow.session, duplicate_of)
+            if original.id == complaint.id:
+                raise InvalidInput(f"{complaint.number} cannot duplicate itself")
+            changes["duplicate_of_id"] = original.id
+            data["duplicate_of"] = original.number
+        outcome = _record(app, uow.session, complaint, user, "cancel", note=note or "", data=data, **changes)
+        uow.commit()
+        return outcome
+
+
+def answer_from_manual(
+    app: Redress, actor: str | None, ref: str | int, answer_id: str, *, expected_version: int | None = None
+) -> Outcome:
+    """Answer on the line from the policy manual and close the complaint in the same step."""
+    policy = app.manual.get(answer_id)
+    with app.uow() as uow:
+        user = acting_user(uow.session, actor)
+        complaint = load_complaint(uow.session, ref)
+        _check_version(complaint, expected_version)
+        customer = uow.session.get(Customer, complaint.customer_id)
+        outcome = _answer(app, uow.session, complaint, user, policy, customer)
+        uow.commit()
+        return outcome
+
+
+def _answer(
+    app: Redress, session: Session, complaint: Complaint, user: User, policy: "PolicyAnswer", customer: Customer | None
+) -> Outcome:
+    """Give the manual's answer in the customer's language, record it as the resolution, close."""
+    language = customer.language if customer else app.config.default_language
+    title, text = policy.text(language, app.config.default_language)
+    return _record(
+        app, session, complaint, user, "answer_from_manual", note=text,
+        data={"policy_answer": policy.id, "title": title, "language": language},
+        resolution=text,
+    )
+
+
+def add_note(
+    app: Redress, actor: str | None, ref: str | int, text: str | None, *, expected_version: int | None = None
+) -> Outcome:
+    """An internal note on the timeline, in any state."""
+    text = _required(text, "text", "the note to add")
+    return _act(app, actor, ref, "note", expected_version=expected_version, note=text)
+

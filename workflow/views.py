@@ -1,0 +1,118 @@
+"""Rich tables for people at a terminal; the data comes ready-made from workflow.queries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+_console = Console()
+_SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "green"}
+
+
+def _local(iso: str | None, tz: str) -> str:
+    """An ISO time as 'YYYY-MM-DD HH:MM' in the call centre's timezone."""
+    if not iso:
+        return "-"
+    return datetime.fromisoformat(iso).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+def _text(value: Any) -> str:
+    """Data as literal text: customer-written brackets never become Rich markup."""
+    return escape("-" if value is None or value == "" else str(value))
+
+
+def print_complaint(detail: dict[str, Any], tz: str) -> None:
+    customer = detail["customer"] or {}
+    title = f"{detail['number']}  [bold]{detail['state']}[/]"
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold cyan")
+    table.add_column(overflow="fold")
+    severity = detail["severity"]
+    contact = " ".join(v for v in (customer.get("phone"), customer.get("email")) if v)
+    rows = [
+        ("severity", f"[{_SEVERITY_STYLE.get(severity, '')}]{_text(severity)}[/]  ({_text(detail['severity_reason'])})"),
+        ("escalation level", _text(detail["escalation_level"])),
+        ("category", _text(detail["category"])),
+        ("channel", _text(detail["channel"])),
+        ("customer", _text(f"{customer.get('name')}  {contact}  ({customer.get('tier')}, {customer.get('language')})")),
+        ("order", _text(detail["order_ref"])),
+        ("summary", _text(detail["summary"])),
+        ("assignee", _text(detail["assignee"])),
+        ("owner", _text(detail["owner"])),
+        ("resolution", _text(detail["resolution"])),
+        ("created", f"{_local(detail['created_at'], tz)} by {_text(detail['created_by'])}"),
+        ("updated", f"{_local(detail['updated_at'], tz)}  (version {detail['version']})"),
+        ("next actions", _text(", ".join(detail["allowed_actions"]))),
+    ]
+    if detail["cancel_reason"]:
+        rows.append(("cancelled", _text(f"{detail['cancel_reason']} {detail['duplicate_of'] or ''}")))
+    for key, value in rows:
+        table.add_row(key, value)
+    _console.print(table)
+
+
+def print_queue(rows: list[dict[str, Any]], tz: str) -> None:
+    table = Table(title=f"Queue ({len(rows)})", title_justify="left")
+    columns = ("number", "state", "severity", "level", "category", "customer", "assignee", "filed", "summary")
+    for column in columns:
+        table.add_column(column, overflow="ellipsis", no_wrap=column != "summary")
+    for row in rows:
+        style = _SEVERITY_STYLE.get(row["severity"], "")
+        table.add_row(
+            row["number"], _text(row["state"]), f"[{style}]{_text(row['severity'])}[/]",
+            str(row["escalation_level"]), _text(row["category"]), _text(row["customer"]),
+            _text(row["assignee"]), _local(row["created_at"], tz), _text(row["summary"][:60]),
+        )
+    _console.print(table)
+
+
+def print_history(trail: dict[str, Any], tz: str) -> None:
+    table = Table(title=f"History of {trail['number']}", title_justify="left")
+    for column in ("at", "actor", "trigger", "from", "to", "note"):
+        table.add_column(column, overflow="fold")
+    for event in trail["events"]:
+        note = event["note"]
+        extra = {k: v for k, v in event["data"].items() if k != "severity_reason"}
+        if extra:
+            note = f"{note}  {extra}" if note else str(extra)
+        table.add_row(
+            _local(event["at"], tz), _text(event["actor"]), _text(event["trigger"]),
+            _text(event["from_state"]), _text(event["to_state"]), _text(note),
+        )
+    _console.print(table)
+
+
+def print_customer(detail: dict[str, Any], tz: str) -> None:
+    contact = " ".join(v for v in (detail["phone"], detail["email"]) if v)
+    _console.print(
+        f"[bold]{_text(detail['name'])}[/]  #{detail['id']}  {_text(contact)}  tier {_text(detail['tier'])}, "
+        f"{_text(detail['language'])}, customer since {_local(detail['created_at'], tz)}"
+    )
+    complaints = [{**c, "created_at": _local(c["created_at"], tz)} for c in detail["complaints"]]
+    print_rows(f"Complaints ({len(complaints)})", complaints)
+
+
+def print_kb_hits(query: str, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        _console.print(f"no policy answer matches '{_text(query)}'")
+        return
+    for row in rows:
+        _console.print(
+            f"[bold cyan]{_text(row['id'])}[/]  {_text(row['title'])}  "
+            f"[dim]({_text(row['category'])}, score {row['score']})[/]"
+        )
+        _console.print(f"  {_text(row['answer'])}\n")
+
+
+def print_rows(title: str, rows: list[dict[str, Any]]) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in (rows[0].keys() if rows else ["(none)"]):
+        table.add_column(str(column), overflow="fold")
+    for row in rows:
+        table.add_row(*(_text(value) for value in row.values()))
+    _console.print(table)

@@ -1,0 +1,157 @@
+"""`redress demo`: a realistic shift at a call centre, played through the real services.
+
+The demo's clock starts at 08:00 three days back and moves forward as the story goes, so
+the timeline reads like real work.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from sqlmodel import select
+
+from workflow import services as svc
+from workflow.bootstrap import Redress
+from workflow.models import User
+from workflow.people import add_user
+
+STAFF = [
+    ("zhou.min", "manager", "周敏"),
+    ("chen.jie", "supervisor", "陈杰"),
+    ("liu.yang", "senior", "刘洋"),
+    ("wong.kahei", "senior", "黃嘉希"),
+    ("li.na", "agent", "李娜"),
+    ("zhang.wei", "agent", "张伟"),
+    ("amy.lin", "agent", "Amy Lin"),
+]
+
+# (phone, email, name, tier, language)
+CUSTOMERS = {
+    "wang": ("13800138001", None, "王芳", "gold", "zh-CN"),
+    "zhao": ("13911112222", "zhao.lei@example.cn", "赵磊", "silver", "zh-CN"),
+    "chan": ("+85291234567", None, "陳美玲", "bronze", "zh-TW"),
+    "sun": ("13655556666", None, "孙丽", "registered", "zh-CN"),
+    "smith": (None, "j.smith@example.com", "John Smith", "silver", "en"),
+    "huang": ("13700001111", None, "黄强", "registered", "zh-CN"),
+    "lin": ("+886912345678", "lin.yt@example.tw", "林雅婷", "gold", "zh-TW"),
+}
+
+
+def run_demo(app: Redress, say: Callable[[str], None]) -> None:
+    """Seed staff, customers and complaints across channels and severities, and play their lives."""
+    tz = ZoneInfo(app.config.timezone)
+    three_days_ago = (app.clock.now() - timedelta(days=3)).astimezone(tz)
+    # The story starts at 08:00 local time, an hour before the first call.
+    start = datetime.combine(three_days_ago.date(), time(8, 0), tzinfo=tz)
+    app.clock.pin(start)
+    _ensure_staff(app, say)
+
+    def at(hours: float) -> None:
+        app.clock.pin(start + timedelta(hours=hours))
+
+    def file(agent: str, who: str, channel: str, category: str, summary: str, **extra: str) -> str:
+        phone, email, name, tier, language = CUSTOMERS[who]
+        outcome = svc.file_complaint(
+            app, agent, channel=channel, category=category, summary=summary, phone=phone,
+            email=email, name=name, tier=tier, language=language, **extra,
+        )
+        say(f"  filed {outcome.number} [{channel}] {name}: {summary[:40]}  -> severity: {outcome.detail}")
+        return outcome.number
+
+    say("\nDay 1: the phones ring")
+    at(1)
+    late = file("li.na", "wang", "phone", "delivery", "订单十天还没到，客服一直推脱，再不处理我就找律师起诉", order_ref="SO-20261118-5521")
+    at(1.2)
+    answered = file("zhang.wei", "sun", "phone", "refund", "退款多久能到账？", answer_id="refund-timeline")
+    say(f"  {answered}: answered from the policy manual (refund-timeline) and closed on the line")
+    at(1.5)
+    broken = file("amy.lin", "smith", "email", "damaged", "The blender arrived with a cracked jug. Unacceptable.", order_ref="SO-20261115-0042")
+    at(2)
+    tw = file("li.na", "chan", "chat", "warranty", "吹風機用了十天就壞了，保固怎麼處理？", order_ref="SO-20261105-7788")
+    at(2.5)
+    billing = file("zhang.wei", "zhao", "web", "billing", "同一笔订单被扣款两次，要求退回多扣的钱", order_ref="SO-20261119-3141")
+    at(2.6)
+    dup = file("zhang.wei", "zhao", "email", "billing", "重复扣款，见网页投诉", order_ref="SO-20261119-3141")
+    at(3)
+    fax = file("liu.yang", "huang", "fax", "quality", "收到的商品与描述不符，颜色发错了", order_ref="SO-20261117-9001")
+    at(3.5)
+    letter = file("li.na", "lin", "letter", "service", "客服態度很差，我要向消基會投訴", order_ref="SO-20261101-1234")
+
+    say("\nDay 1: triage and work")
+    at(4)
+    for number in (late, broken, tw, billing, fax, letter):
+        svc.triage(app, "liu.yang", number)
+    svc.cancel(app, "zhang.wei", dup, "duplicate", duplicate_of=billing, note="same double charge as the web complaint")
+    say(f"  {dup}: cancelled as a duplicate of {billing}")
+    svc.assign(app, "liu.yang", late, "li.na")
+    svc.assign(app, "liu.yang", broken, "amy.lin")
+    svc.assign(app, "liu.yang", billing, "zhang.wei")
+    svc.assign(app, "wong.kahei", tw, "wong.kahei")
+    svc.assign(app, "liu.yang", letter, "li.na")
+    at(4.5)
+    svc.start(app, "li.na", late)
+    svc.respond(app, "li.na", late, "已致电客户道歉，承诺今天内给出物流核查结果")
+    svc.route(app, "li.na", late, "物流部", "请核查快递单 SF1234567890 的位置")
+    say(f"  {late}: routed to 物流部 (logistics) to investigate")
+    svc.start(app, "amy.lin", broken)
+    svc.wait_for_customer(app, "amy.lin", broken, "Asked the customer for photos of the jug and the box")
+    say(f"  {broken}: waiting for the customer's photos")
+    svc.start(app, "zhang.wei", billing)
+    svc.route(app, "zhang.wei", billing, "财务部", "核对支付流水，确认重复扣款")
+    svc.change_severity(app, "li.na", fax, "medium", "second wrong-colour delivery this month")
+    svc.change_severity(app, "liu.yang", letter, "high", "a letter about staff attitude; no legal threat")
+    say(f"  {letter}: senior agent lowered the severity to high, with a reason")
+
+    say("\nDay 2: answers come back")
+    at(26)
+    svc.owner_feedback(app, "li.na", late, "物流部：包裹在中转站滞留，已改派顺丰加急，明天送达")
+    svc.respond(app, "li.na", late, "已告知客户明天送达，并赠送20元优惠券致歉")
+    at(27)
+    svc.customer_replied(app, "amy.lin", broken, "Photos received: the jug is cracked along the handle")
+    svc.resolve(app, "amy.lin", broken, "Replacement blender shipped by express; return label sent for the broken one")
+    at(28)
+    svc.owner_feedback(app, "zhang.wei", billing, "财务部：确认重复扣款，已原路退回 299 元")
+    svc.resolve(app, "zhang.wei", billing, "多扣的 299 元已原路退回，预计 1-3 个工作日到账")
+    svc.start(app, "wong.kahei", tw)
+
+    say("\nDay 3: closing, and a customer calls back")
+    at(50)
+    svc.resolve(app, "li.na", late, "包裹已送达，客户确认收货；已发20元优惠券")
+    svc.close(app, "li.na", late, "客户表示满意")
+    svc.close(app, "amy.lin", broken, "Customer confirmed the replacement works")
+    at(52)
+    svc.reopen(app, "zhang.wei", billing, "客户来电：退款仍未到账")
+    say(f"  {billing}: reopened, the customer says the refund has not arrived")
+    svc.add_note(app, "chen.jie", billing, "主管跟进：请财务部提供退款流水号")
+
+    app.clock.pin(start + timedelta(hours=53))
+    _summarise(app, say, late)
+
+
+def _ensure_staff(app: Redress, say: Callable[[str], None]) -> None:
+    with app.uow(write=False) as uow:
+        existing = set(uow.session.exec(select(User.name)).all())
+    for name, role, display in STAFF:
+        if name not in existing:
+            add_user(app, "zhou.min", name, role, display)
+    say("Staff: " + ", ".join(f"{display} ({role})" for _, role, display in STAFF))
+
+
+def _summarise(app: Redress, say: Callable[[str], None], story: str) -> None:
+    from workflow.queries import history, queue
+    from workflow.views import print_history, print_queue
+
+    tz = app.config.timezone
+    say("\nThe open queue, most urgent first:")
+    print_queue(queue(app), tz)
+    say(f"\nThe life of {story}, from the first call to a closed complaint number:")
+    print_history(history(app, story), tz)
+    say(
+        "\nTry next:\n"
+        f"  redress show {story}\n"
+        "  redress queue --as li.na --mine\n"
+        "  redress kb search 退款多久到账\n"
+        "  redress states"
+    )

@@ -42,7 +42,9 @@ _complaint_version = Column("version", Integer, nullable=False, default=1)
 class Complaint(SQLModel, table=True):
     """A complaint: its state is the machine's; severity and escalation level sit beside it."""
 
-    __mapper_args__ = {"version_id_col": _complaint_version}
+    # Every recorded event bumps the version itself (see services._record), even
+    # one that changes no other column, so the version counts the changes.
+    __mapper_args__ = {"version_id_col": _complaint_version, "version_id_generator": False}
     __table_args__ = (
         Index("ix_complaint_assignee_open", "assignee_id", "is_open"),
         Index("ix_complaint_customer", "customer_id", "created_at"),

@@ -156,7 +156,7 @@ def find_customer(session: Session, ref: str) -> Customer:
     else:
         if len(re.sub(r"\D", "", ref)) >= 5:
             customer = session.exec(select(Customer).where(Customer.phone == normalize_phone(ref))).first()
-        if customer is None and ref.isdigit():
+        if customer is None and ref.isdigit() and len(ref) <= 9:
             customer = session.get(Customer, int(ref))
     if customer is None:
         raise NotFound(f"no customer '{ref}' (give a customer id, phone or email)")

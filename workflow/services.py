@@ -50,7 +50,7 @@ def load_complaint(session: Session, ref: str | int) -> Complaint:
     if _NUMBER.match(text):
         complaint = session.exec(select(Complaint).where(Complaint.number == text.upper())).first()
     elif text.isdigit():
-        complaint = session.get(Complaint, int(text))
+        complaint = session.get(Complaint, int(text)) if int(text) < 2**31 else None
     else:
         raise InvalidInput(f"'{text}' is not a complaint number (like C-20261122-0007) or id")
     if complaint is None:
@@ -95,6 +95,7 @@ def _record(
     complaint.state = to_state
     complaint.is_open = to_state not in FINAL_STATES
     complaint.updated_at = now
+    complaint.version += 1
     if to_state in FINAL_STATES and from_state not in FINAL_STATES:
         complaint.closed_at = now
     session.add(complaint)

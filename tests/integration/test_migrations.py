@@ -1,0 +1,48 @@
+"""Schema migrations: the code's revision is the head, upgrades are repeatable, stale schemas refused."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import CONFIG
+from workflow.bootstrap import bootstrap
+from workflow.db import SCHEMA_REVISION
+from workflow.errors import DatabaseUnavailable
+from workflow.migrate import head_revision, upgrade
+from workflow.queries import queue
+
+
+def test_code_expects_the_latest_migration():
+    assert SCHEMA_REVISION == head_revision()
+
+
+def test_upgrade_creates_the_schema_and_is_repeatable(database_url):
+    app = bootstrap(str(CONFIG), database_url)
+    assert upgrade(app.engine) == SCHEMA_REVISION
+    assert upgrade(app.engine) == SCHEMA_REVISION
+    assert queue(app) == []
+    app.engine.dispose()
+
+
+def test_a_database_without_schema_says_to_upgrade(database_url):
+    app = bootstrap(str(CONFIG), database_url)
+    with pytest.raises(DatabaseUnavailable, match="has no Redress schema; run `redress db upgrade`"):
+        queue(app)
+    app.engine.dispose()
+
+
+def test_a_database_at_another_revision_is_refused(sqlite_url):
+    app = bootstrap(str(CONFIG), sqlite_url)
+    upgrade(app.engine)
+    with app.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    with pytest.raises(DatabaseUnavailable, match="is at schema revision 0000, this Redress needs"):
+        queue(app)
+
+
+def test_sqlite_runs_in_wal_mode(sqlite_url):
+    app = bootstrap(str(CONFIG), sqlite_url)
+    upgrade(app.engine)
+    with app.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

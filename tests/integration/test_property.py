@@ -1,0 +1,63 @@
+"""Random sequences of commands never break the complaint's invariants (hypothesis, real SQLite)."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from states.definition import STATES
+from tests.conftest import file_one
+from workflow import services as svc
+from workflow.errors import InvalidInput, InvalidTransition, PermissionDenied
+from workflow.queries import complaint_detail, history
+
+# Each command as the CLI would issue it; most will be refused in most states.
+COMMANDS = {
+    "triage": lambda app, n, who: svc.triage(app, who, n),
+    "take": lambda app, n, who: svc.assign(app, who, n),
+    "assign_bob": lambda app, n, who: svc.assign(app, who, n, "bob"),
+    "start": lambda app, n, who: svc.start(app, who, n),
+    "respond": lambda app, n, who: svc.respond(app, who, n, "we are on it"),
+    "wait": lambda app, n, who: svc.wait_for_customer(app, who, n, "photos please"),
+    "replied": lambda app, n, who: svc.customer_replied(app, who, n, "photos sent"),
+    "route": lambda app, n, who: svc.route(app, who, n, "仓库", "check stock"),
+    "feedback": lambda app, n, who: svc.owner_feedback(app, who, n, "stock found"),
+    "resolve": lambda app, n, who: svc.resolve(app, who, n, "replacement sent"),
+    "close": lambda app, n, who: svc.close(app, who, n),
+    "reopen": lambda app, n, who: svc.reopen(app, who, n, "customer called back"),
+    "cancel_withdrawn": lambda app, n, who: svc.cancel(app, who, n, "withdrawn"),
+    "cancel_spam": lambda app, n, who: svc.cancel(app, who, n, "spam"),
+    "answer": lambda app, n, who: svc.answer_from_manual(app, who, n, "delivery-delay"),
+    "raise": lambda app, n, who: svc.change_severity(app, who, n, "critical", "customer is furious"),
+    "lower": lambda app, n, who: svc.change_severity(app, who, n, "low", "calmer now"),
+    "note": lambda app, n, who: svc.add_note(app, who, n, "note"),
+    "resolve_blank": lambda app, n, who: svc.resolve(app, who, n, ""),
+}
+
+steps = st.lists(st.tuples(st.sampled_from(sorted(COMMANDS)), st.sampled_from(["amy", "sen"])), max_size=25)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sequence=steps)
+def test_random_commands_keep_state_defined_events_complete_and_version_rising(sqlite_app, sequence):
+    app = sqlite_app
+    number = file_one(app, severity="medium")
+    accepted = 1  # the filing itself
+    version = complaint_detail(app, number)["version"]
+    for command, who in sequence:
+        try:
+            COMMANDS[command](app, number, who)
+        except (InvalidTransition, PermissionDenied, InvalidInput):
+            after = complaint_detail(app, number)
+            assert after["version"] == version, f"refused {command} changed the complaint"
+            continue
+        accepted += 1
+        after = complaint_detail(app, number)
+        assert after["version"] > version
+        version = after["version"]
+        assert after["state"] in STATES
+    events = history(app, number)["events"]
+    assert len(events) == accepted
+    assert [e["to_state"] for e in events][-1] == complaint_detail(app, number)["state"]
+    for earlier, later in zip(events, events[1:]):
+        assert later["from_state"] == earlier["to_state"], "the trail has a gap"

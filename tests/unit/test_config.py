@@ -1,0 +1,80 @@
+"""config.yaml validation: each mistake names the file, the key path and what is allowed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from workflow.clock import Clock
+from workflow.config import load_config
+from workflow.errors import ConfigError
+
+CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
+MINIMAL = "severities: [{name: low}, {name: high}]\ndefault_severity: low\ncategories: [{name: other}]\nmember_tiers: [{name: registered}]\n"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_shipped_config_is_valid():
+    config = load_config(CONFIG)
+    assert config.severity_names == ["low", "medium", "high", "critical"]
+    assert config.timezone == "Asia/Shanghai"
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        (MINIMAL.replace("default_severity: low", "default_severity: urgent"),
+         "default_severity: 'urgent' is not a severity; allowed: low, high"),
+        (MINIMAL + "default_language: fr\n", "default_language: Input should be 'zh-CN', 'zh-TW' or 'en'"),
+        (MINIMAL + "timezone: Mars/Olympus\n", "timezone: unknown timezone 'Mars/Olympus'"),
+        (MINIMAL + "database: {uri: x}\n", "database.uri: unknown key; allowed keys here: url"),
+        (MINIMAL.replace("{name: high}", "{name: high, colour: red}"),
+         "severities[1].colour: unknown key; allowed keys here: name, label"),
+        (MINIMAL + "intensity: {phrases: [{reason: r, severity: extreme, words: [x]}]}\n",
+         "intensity.phrases[0].severity: 'extreme' is not a severity; allowed: low, high"),
+        (MINIMAL + "member_tiers: [{name: gold, severity_bump: 9}]\n",
+         "member_tiers[0].severity_bump: Input should be less than or equal to 3"),
+        ("severities: [\n", "not valid YAML at line 2"),
+        ("- a\n- b\n", "expected a mapping of settings"),
+    ],
+)
+def test_a_mistake_names_file_key_path_and_what_is_allowed(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(error.value).startswith(str(path))
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read configuration"):
+        load_config(tmp_path / "absent.yaml")
+
+
+def test_relative_paths_are_resolved_against_the_config_folder(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL))
+    assert config.resolve_path("manual.yaml") == tmp_path / "manual.yaml"
+
+
+def test_redress_now_pins_the_clock(monkeypatch):
+    monkeypatch.setenv("REDRESS_NOW", "2026-11-20T10:00:00+08:00")
+    assert Clock.from_environment().now() == datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
+
+
+def test_a_malformed_redress_now_is_refused(monkeypatch):
+    monkeypatch.setenv("REDRESS_NOW", "next tuesday")
+    with pytest.raises(ConfigError, match="REDRESS_NOW: 'next tuesday' is not an ISO 8601 time"):
+        Clock.from_environment()
+
+
+def test_an_unpinned_clock_follows_real_time():
+    before = datetime.now(timezone.utc)
+    assert before <= Clock().now() <= datetime.now(timezone.utc)

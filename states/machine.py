@@ -60,6 +60,13 @@ def next_state(state: str, trigger: str, *, has_assignee: bool = False) -> str:
     allowed = allowed_triggers(state)
     if trigger not in allowed:
         raise TriggerNotAllowed(state, trigger, allowed)
+    return _fire(state, trigger, has_assignee)
+
+
+# The machine has no callbacks and its guards read only `has_assignee`, so its
+# answer for a (state, trigger, has_assignee) triple never changes: ask it once.
+@lru_cache(maxsize=None)
+def _fire(state: str, trigger: str, has_assignee: bool) -> str:
     model = _Bound(state=INITIAL_STATE, has_assignee=has_assignee)
     _MACHINE.add_model(model, initial=state)
     try:

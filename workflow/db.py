@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import event, exc, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, create_engine
 
 from workflow.errors import ConcurrentChange, DatabaseUnavailable
@@ -138,11 +137,6 @@ class UnitOfWork:
             pass
         finally:
             self.session.close()
-        if isinstance(error, StaleDataError):
-            raise ConcurrentChange(
-                "the complaint was changed by someone else at the same moment; nothing was written, "
-                "look at it again before acting"
-            ) from None
         if isinstance(error, exc.IntegrityError):
             raise ConcurrentChange(
                 "another change to the same record was committed first; nothing was written, try again"

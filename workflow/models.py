@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
+from typing import Optional, cast
 
-from sqlalchemy import Column, Index, Integer, Text
+from sqlalchemy import Column, Index, Table, Text
 from sqlmodel import Field, SQLModel
 
 ROLES = ("agent", "senior", "supervisor", "manager")
@@ -34,17 +34,9 @@ class Customer(SQLModel, table=True):
     created_at: datetime
 
 
-# Optimistic concurrency: every UPDATE says "WHERE version = <the one I read>",
-# so of two agents acting on the same complaint one wins and the other is told.
-_complaint_version = Column("version", Integer, nullable=False, default=1)
-
-
 class Complaint(SQLModel, table=True):
     """A complaint: its state is the machine's; severity and escalation level sit beside it."""
 
-    # Every recorded event bumps the version itself (see services._record), even
-    # one that changes no other column, so the version counts the changes.
-    __mapper_args__ = {"version_id_col": _complaint_version, "version_id_generator": False}
     __table_args__ = (
         Index("ix_complaint_assignee_open", "assignee_id", "is_open"),
         Index("ix_complaint_customer", "customer_id", "created_at"),
@@ -73,7 +65,9 @@ class Complaint(SQLModel, table=True):
     created_at: datetime
     updated_at: datetime
     closed_at: Optional[datetime] = None
-    version: int = Field(default=1, sa_column=_complaint_version)
+    # Optimistic concurrency: every change says "WHERE version = <the one I read>",
+    # so of two agents acting on the same complaint one wins and the other is told.
+    version: int = 1
 
 
 class Event(SQLModel, table=True):
@@ -107,3 +101,11 @@ Index(
     Complaint.severity_rank.desc(),  # type: ignore[attr-defined]
     Complaint.created_at,  # type: ignore[arg-type]
 )
+
+# Table handles for the hot paths, which use SQLAlchemy Core rather than the ORM
+# unit of work: a use case is a handful of statements and the ORM's bookkeeping
+# would cost more than the database does.
+USERS = cast(Table, User.__table__)
+CUSTOMERS = cast(Table, Customer.__table__)
+COMPLAINTS = cast(Table, Complaint.__table__)
+EVENTS = cast(Table, Event.__table__)

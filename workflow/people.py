@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
-from sqlmodel import Session, func, select
+from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlmodel import Session
 
 from workflow.bootstrap import Redress
 from workflow.config import LANGUAGES
 from workflow.errors import InvalidInput, NotFound, PermissionDenied
-from workflow.models import ROLES, Customer, User
+from workflow.models import CUSTOMERS, ROLES, USERS
 
 _NAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -20,7 +21,7 @@ def role_rank(role: str) -> int:
     return ROLES.index(role)
 
 
-def require_role(user: User, minimum: str, action: str) -> None:
+def require_role(user: Row, minimum: str, action: str) -> None:
     """Refuse `action` unless the user's role is `minimum` or higher."""
     if role_rank(user.role) < role_rank(minimum):
         raise PermissionDenied(
@@ -32,18 +33,29 @@ def _article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
 
 
-def acting_user(session: Session, name: str | None) -> User:
-    """The user a command acts as; every action is attributed to a known user."""
+_USER_BY_NAME = select(USERS.c.id, USERS.c.name, USERS.c.role).where(USERS.c.name == bindparam("name"))
+_CUSTOMER_BY = {
+    column: select(CUSTOMERS).where(CUSTOMERS.c[column] == bindparam("value"))
+    for column in ("id", "phone", "email")
+}
+
+
+def _user_row(session: Session, name: str) -> Row | None:
+    return session.execute(_USER_BY_NAME, {"name": name}).first()
+
+
+def acting_user(session: Session, name: str | None) -> Row:
+    """The user a command acts as (id, name, role); every action is attributed to a known user."""
     if not name:
         raise InvalidInput("no acting user: pass --as NAME or set REDRESS_USER")
-    user = session.exec(select(User).where(User.name == name)).first()
+    user = _user_row(session, name)
     if user is None:
         raise NotFound(f"no user '{name}'; add one with `redress user add {name} --role agent`")
     return user
 
 
-def find_user(session: Session, name: str) -> User:
-    user = session.exec(select(User).where(User.name == name)).first()
+def find_user(session: Session, name: str) -> Row:
+    user = _user_row(session, name)
     if user is None:
         raise NotFound(f"no user '{name}'")
     return user
@@ -66,23 +78,25 @@ def add_user(app: Redress, actor: str | None, name: str, role: str, display_name
         )
     with app.uow() as uow:
         session = uow.session
-        if session.exec(select(func.count()).select_from(User)).one() == 0:
+        if session.execute(select(func.count()).select_from(USERS)).scalar_one() == 0:
             if role != "manager":
                 raise InvalidInput("the first user must be a manager, who then adds the others")
         else:
             require_role(acting_user(session, actor), "manager", "adding users")
-        if session.exec(select(User).where(User.name == name)).first() is not None:
+        if _user_row(session, name) is not None:
             raise InvalidInput(f"user '{name}' already exists")
-        user = User(name=name, display_name=display_name or name, role=role, created_at=app.clock.now())
-        session.add(user)
+        record = UserRecord(name, display_name or name, role)
+        session.execute(insert(USERS).values(**asdict(record), created_at=app.clock.now()))
         uow.commit()
-        return UserRecord(user.name, user.display_name, user.role)
+        return record
 
 
 def list_users(app: Redress) -> list[UserRecord]:
     with app.uow(write=False) as uow:
-        users = uow.session.exec(select(User).order_by(User.name)).all()
-        return [UserRecord(u.name, u.display_name, u.role) for u in users]
+        rows = uow.session.execute(
+            select(USERS.c.name, USERS.c.display_name, USERS.c.role).order_by(USERS.c.name)
+        ).all()
+        return [UserRecord(*row) for row in rows]
 
 
 def normalize_phone(phone: str) -> str:
@@ -101,6 +115,21 @@ def normalize_email(email: str) -> str:
     return value
 
 
+@dataclass(frozen=True)
+class CustomerRecord:
+    """The customer facts a complaint needs."""
+
+    id: int
+    name: str
+    tier: str
+    language: str
+    created: bool
+
+
+def _customer_by(session: Session, column: str, value: str | int) -> Row | None:
+    return session.execute(_CUSTOMER_BY[column], {"value": value}).first()
+
+
 def find_or_create_customer(
     app: Redress,
     session: Session,
@@ -110,7 +139,7 @@ def find_or_create_customer(
     name: str | None,
     tier: str | None,
     language: str | None,
-) -> tuple[Customer, bool]:
+) -> CustomerRecord:
     """The customer with this phone or email, else a new one; blanks in a found profile are filled in."""
     if not phone and not email:
         raise InvalidInput("a customer needs --phone or --email so they can be found next time")
@@ -120,44 +149,39 @@ def find_or_create_customer(
         raise InvalidInput(f"language '{language}' is not allowed; languages: {', '.join(LANGUAGES)}")
     phone = normalize_phone(phone) if phone else None
     email = normalize_email(email) if email else None
-    customer = None
-    if phone:
-        customer = session.exec(select(Customer).where(Customer.phone == phone)).first()
-    if customer is None and email:
-        customer = session.exec(select(Customer).where(Customer.email == email)).first()
-    if customer is not None:
-        if phone and customer.phone is None:
-            customer.phone = phone
-        if email and customer.email is None:
-            customer.email = email
-        session.add(customer)
-        return customer, False
-    if not name:
+    found = _customer_by(session, "phone", phone) if phone else None
+    if found is None and email:
+        found = _customer_by(session, "email", email)
+    if found is not None:
+        blanks = {k: v for k, v in (("phone", phone), ("email", email)) if v and getattr(found, k) is None}
+        if blanks:
+            session.execute(update(CUSTOMERS).where(CUSTOMERS.c.id == found.id).values(**blanks))
+        return CustomerRecord(found.id, found.name, found.tier, found.language, created=False)
+    if not name or not name.strip():
         raise InvalidInput("new customer: --name is required the first time a customer calls")
-    customer = Customer(
-        name=name.strip(),
-        phone=phone,
-        email=email,
-        tier=tier or app.config.tier_names[0],
-        language=language or app.config.default_language,
-        created_at=app.clock.now(),
-    )
-    session.add(customer)
-    session.flush()
-    return customer, True
+    values = {
+        "name": name.strip(),
+        "phone": phone,
+        "email": email,
+        "tier": tier or app.config.tier_names[0],
+        "language": language or app.config.default_language,
+        "created_at": app.clock.now(),
+    }
+    new_id = session.execute(insert(CUSTOMERS), values).inserted_primary_key[0]  # type: ignore[union-attr]
+    return CustomerRecord(new_id, values["name"], values["tier"], values["language"], created=True)
 
 
-def find_customer(session: Session, ref: str) -> Customer:
+def find_customer(session: Session, ref: str) -> Row:
     """A customer by id, phone or email."""
     ref = ref.strip()
     customer = None
     if "@" in ref:
-        customer = session.exec(select(Customer).where(Customer.email == normalize_email(ref))).first()
+        customer = _customer_by(session, "email", normalize_email(ref))
     else:
         if len(re.sub(r"\D", "", ref)) >= 5:
-            customer = session.exec(select(Customer).where(Customer.phone == normalize_phone(ref))).first()
+            customer = _customer_by(session, "phone", normalize_phone(ref))
         if customer is None and ref.isdigit() and len(ref) <= 9:
-            customer = session.get(Customer, int(ref))
+            customer = _customer_by(session, "id", int(ref))
     if customer is None:
         raise NotFound(f"no customer '{ref}' (give a customer id, phone or email)")
     return customer

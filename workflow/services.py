@@ -9,19 +9,19 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlmodel import Session
 
 from states.definition import ASSIGNED, FINAL_STATES, RECEIVED
 from states.machine import TriggerNotAllowed, next_state
 from workflow.bootstrap import Redress
 from workflow.errors import ConcurrentChange, InvalidInput, InvalidTransition, NotFound
-from workflow.models import CHANNELS, Complaint, Customer, Event, NumberSequence, User
-from workflow.people import acting_user, find_or_create_customer, find_user, require_role
+from workflow.models import CHANNELS, COMPLAINTS, CUSTOMERS, EVENTS, NumberSequence
+from workflow.people import CustomerRecord, acting_user, find_or_create_customer, find_user, require_role
 from workflow.severity import suggest_severity
 
 if TYPE_CHECKING:
@@ -44,13 +44,26 @@ class Outcome:
     detail: str = ""
 
 
-def load_complaint(session: Session, ref: str | int) -> Complaint:
-    """A complaint by number (C-20261122-0007) or by id."""
+# Statements built once and executed with parameters: building a statement
+# afresh per call costs more than SQLite takes to run it.
+_BY_NUMBER = select(COMPLAINTS).where(COMPLAINTS.c.number == bindparam("ref"))
+_BY_ID = select(COMPLAINTS).where(COMPLAINTS.c.id == bindparam("ref"))
+_UPDATE_IF_VERSION = update(COMPLAINTS).where(
+    COMPLAINTS.c.id == bindparam("where_id"), COMPLAINTS.c.version == bindparam("where_version")
+)
+_INSERT_EVENT = insert(EVENTS)
+_INSERT_COMPLAINT = insert(COMPLAINTS)
+
+
+def load_complaint(session: Session, ref: str | int) -> Row:
+    """A complaint row by number (C-20261122-0007) or by id."""
     text = str(ref).strip()
+    complaint = None
     if _NUMBER.match(text):
-        complaint = session.exec(select(Complaint).where(Complaint.number == text.upper())).first()
+        complaint = session.execute(_BY_NUMBER, {"ref": text.upper()}).first()
     elif text.isdigit():
-        complaint = session.get(Complaint, int(text)) if int(text) < 2**31 else None
+        if int(text) < 2**31:
+            complaint = session.execute(_BY_ID, {"ref": int(text)}).first()
     else:
         raise InvalidInput(f"'{text}' is not a complaint number (like C-20261122-0007) or id")
     if complaint is None:
@@ -64,7 +77,7 @@ def _required(value: str | None, field: str, why: str) -> str:
     return value.strip()
 
 
-def _check_version(complaint: Complaint, expected: int | None) -> None:
+def _check_version(complaint: Row, expected: int | None) -> None:
     if expected is not None and expected != complaint.version:
         raise ConcurrentChange(
             f"{complaint.number} changed since you read it (version {expected}, now {complaint.version}); "
@@ -75,44 +88,51 @@ def _check_version(complaint: Complaint, expected: int | None) -> None:
 def _record(
     app: Redress,
     session: Session,
-    complaint: Complaint,
-    actor: User,
+    complaint: Row,
+    actor: Row,
     trigger: str,
     *,
     note: str = "",
     data: dict[str, Any] | None = None,
     **changes: Any,
 ) -> Outcome:
-    """Move the complaint by `trigger` (the machine decides), apply `changes`, append the event."""
+    """Move the complaint by `trigger` (the machine decides), apply `changes`, append the event.
+
+    The update says WHERE version = <the version read>: if another transaction
+    changed the complaint in between, nothing is written and the caller is told.
+    """
     from_state = complaint.state
     try:
         to_state = next_state(from_state, trigger, has_assignee=complaint.assignee_id is not None)
     except TriggerNotAllowed as refused:
         raise InvalidTransition(f"{complaint.number}: {refused}") from None
     now = app.clock.now()
-    for name, value in changes.items():
-        setattr(complaint, name, value)
-    complaint.state = to_state
-    complaint.is_open = to_state not in FINAL_STATES
-    complaint.updated_at = now
-    complaint.version += 1
+    version = complaint.version + 1
+    values = {**changes, "state": to_state, "is_open": to_state not in FINAL_STATES,
+              "updated_at": now, "version": version}
     if to_state in FINAL_STATES and from_state not in FINAL_STATES:
-        complaint.closed_at = now
-    session.add(complaint)
-    session.add(
-        Event(
-            complaint_id=complaint.id,
-            at=now,
-            actor=actor.name,
-            trigger=trigger,
-            from_state=from_state,
-            to_state=to_state,
-            note=note,
-            data=json.dumps(data or {}, ensure_ascii=False, sort_keys=True),
-        )
+        values["closed_at"] = now
+    updated = session.execute(
+        _UPDATE_IF_VERSION, {**values, "where_id": complaint.id, "where_version": complaint.version}
     )
-    session.flush()
-    return Outcome(complaint.id, complaint.number, trigger, from_state, to_state, complaint.version)  # type: ignore[arg-type]
+    if updated.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConcurrentChange(
+            f"{complaint.number} was changed by someone else at the same moment; nothing was written, "
+            "look at it again before acting"
+        )
+    _append_event(session, complaint.id, now, actor.name, trigger, from_state, to_state, note, data)
+    return Outcome(complaint.id, complaint.number, trigger, from_state, to_state, version)
+
+
+def _append_event(
+    session: Session, complaint_id: int, at: datetime, actor: str, trigger: str,
+    from_state: str, to_state: str, note: str, data: dict[str, Any] | None,
+) -> None:
+    session.execute(
+        _INSERT_EVENT,
+        {"complaint_id": complaint_id, "at": at, "actor": actor, "trigger": trigger, "from_state": from_state,
+         "to_state": to_state, "note": note, "data": json.dumps(data or {}, ensure_ascii=False, sort_keys=True)},
+    )
 
 
 def _act(
@@ -122,8 +142,6 @@ def _act(
     trigger: str,
     *,
     expected_version: int | None = None,
-    minimum_role: str = "agent",
-    action: str = "",
     note: str = "",
     data: dict[str, Any] | None = None,
     **changes: Any,
@@ -131,7 +149,6 @@ def _act(
     """The common shape of a use case: one transaction, acting user, version check, transition."""
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
-        require_role(user, minimum_role, action or trigger)
         complaint = load_complaint(uow.session, ref)
         _check_version(complaint, expected_version)
         outcome = _record(app, uow.session, complaint, user, trigger, note=note, data=data, **changes)
@@ -191,7 +208,7 @@ def file_complaint(
     with app.uow() as uow:
         session = uow.session
         user = acting_user(session, actor)
-        customer, created = find_or_create_customer(
+        customer = find_or_create_customer(
             app, session, phone=phone, email=email, name=name, tier=tier, language=language
         )
         if severity is None:
@@ -199,74 +216,54 @@ def file_complaint(
         else:
             reason = f"set by {user.name} at intake"
         now = app.clock.now()
-        complaint = Complaint(
-            number=_next_number(app, session),
-            state=RECEIVED,
-            severity=severity,
-            severity_rank=config.severity_rank(severity),
-            severity_reason=reason,
-            category=category,
-            channel=channel,
-            customer_id=customer.id,  # type: ignore[arg-type]
-            summary=summary,
-            order_ref=order_ref,
-            created_by_id=user.id,  # type: ignore[arg-type]
-            created_at=now,
-            updated_at=now,
+        number = _next_number(app, session)
+        complaint_id = session.execute(
+            _INSERT_COMPLAINT,
+            {"number": number, "state": RECEIVED, "is_open": True, "severity": severity,
+             "severity_rank": config.severity_rank(severity), "severity_reason": reason, "category": category,
+             "channel": channel, "customer_id": customer.id, "summary": summary, "order_ref": order_ref,
+             "escalation_level": 0, "created_by_id": user.id, "created_at": now, "updated_at": now, "version": 1},
+        ).inserted_primary_key[0]  # type: ignore[union-attr]
+        _append_event(
+            session, complaint_id, now, user.name, "file", "", RECEIVED, summary,
+            {"channel": channel, "category": category, "severity": severity,
+             "severity_reason": reason, "new_customer": customer.created},
         )
-        session.add(complaint)
-        session.flush()
-        session.add(
-            Event(
-                complaint_id=complaint.id,  # type: ignore[arg-type]
-                at=now,
-                actor=user.name,
-                trigger="file",
-                from_state="",
-                to_state=RECEIVED,
-                note=summary,
-                data=json.dumps(
-                    {"channel": channel, "category": category, "severity": severity,
-                     "severity_reason": reason, "new_customer": created},
-                    ensure_ascii=False, sort_keys=True,
-                ),
-            )
-        )
-        outcome = Outcome(complaint.id, complaint.number, "file", "", RECEIVED, complaint.version, reason)  # type: ignore[arg-type]
+        outcome = Outcome(complaint_id, number, "file", "", RECEIVED, 1, reason)
         if policy is not None:
-            answered = _answer(app, session, complaint, user, policy, customer)
+            complaint = load_complaint(session, complaint_id)
+            answered = _answer(app, session, complaint, user, policy, customer.language)
             outcome = Outcome(outcome.id, outcome.number, "file", "", answered.to_state, answered.version, reason)
         uow.commit()
         return outcome
 
 
 def _suggested_severity(
-    app: Redress, session: Session, customer: Customer, summary: str, order_ref: str | None
+    app: Redress, session: Session, customer: CustomerRecord, summary: str, order_ref: str | None
 ) -> tuple[str, str]:
     intensity = app.config.intensity
     now = app.clock.now()
-    same_order = 0
-    if order_ref:
-        same_order = session.exec(
-            select(func.count()).select_from(Complaint).where(
-                Complaint.order_ref == order_ref,
-                Complaint.customer_id == customer.id,
-                Complaint.created_at >= now - timedelta(days=intensity.repeat_contact.window_days),
+    same_order = recent = 0
+    if not customer.created:
+        if order_ref:
+            same_order = _count_complaints(
+                session, customer.id, now - timedelta(days=intensity.repeat_contact.window_days),
+                COMPLAINTS.c.order_ref == order_ref,
             )
-        ).one()
-    recent = 0
-    if customer.id is not None:
-        recent = session.exec(
-            select(func.count()).select_from(Complaint).where(
-                Complaint.customer_id == customer.id,
-                Complaint.created_at >= now - timedelta(days=intensity.history.window_days),
-            )
-        ).one()
+        recent = _count_complaints(session, customer.id, now - timedelta(days=intensity.history.window_days))
     suggestion = suggest_severity(
         app.config, text=summary, tier=customer.tier,
         earlier_contacts_same_order=same_order, recent_complaints=recent,
     )
     return suggestion.severity, f"suggested: {suggestion.explanation}"
+
+
+def _count_complaints(session: Session, customer_id: int, since: datetime, *extra: Any) -> int:
+    return session.execute(
+        select(func.count()).select_from(COMPLAINTS).where(
+            COMPLAINTS.c.customer_id == customer_id, COMPLAINTS.c.created_at >= since, *extra
+        )
+    ).scalar_one()
 
 
 def triage(app: Redress, actor: str | None, ref: str | int, *, expected_version: int | None = None) -> Outcome:
@@ -433,17 +430,18 @@ def answer_from_manual(
         user = acting_user(uow.session, actor)
         complaint = load_complaint(uow.session, ref)
         _check_version(complaint, expected_version)
-        customer = uow.session.get(Customer, complaint.customer_id)
-        outcome = _answer(app, uow.session, complaint, user, policy, customer)
+        language = uow.session.execute(
+            select(CUSTOMERS.c.language).where(CUSTOMERS.c.id == complaint.customer_id)
+        ).scalar_one()
+        outcome = _answer(app, uow.session, complaint, user, policy, language)
         uow.commit()
         return outcome
 
 
 def _answer(
-    app: Redress, session: Session, complaint: Complaint, user: User, policy: "PolicyAnswer", customer: Customer | None
+    app: Redress, session: Session, complaint: Row, user: Row, policy: "PolicyAnswer", language: str
 ) -> Outcome:
     """Give the manual's answer in the customer's language, record it as the resolution, close."""
-    language = customer.language if customer else app.config.default_language
     title, text = policy.text(language, app.config.default_language)
     return _record(
         app, session, complaint, user, "answer_from_manual", note=text,

@@ -17,7 +17,6 @@ def mermaid() -> str:
         auto_transitions=False,
         graph_engine="mermaid",
         show_conditions=True,
-        title="Complaint lifecycle",
     )
 
     class _Diagram:
@@ -31,6 +30,9 @@ def mermaid() -> str:
     lines = [
         line
         for line in drawn.splitlines()
-        if not line.strip().startswith(("classDef ", "Class "))
+        if line.strip() and not line.strip().startswith(("classDef ", "Class "))
     ]
-    return "\n".join(line.rstrip() for line in lines if line.strip()) + "\n"
+    # GraphMachine writes the title as a bare line between '---' fences; Mermaid
+    # front matter wants it as YAML.
+    body = lines[lines.index("stateDiagram-v2"):]
+    return "\n".join(["---", "title: Complaint lifecycle", "---", *(line.rstrip() for line in body)]) + "\n"

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Optional
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -33,7 +34,7 @@ app.add_typer(customer_app, name="customer")
 app.add_typer(db_app, name="db")
 
 _options: dict[str, Optional[str]] = {"config": None, "db": None}
-_context: dict[str, "Redress"] = {}
+_context: dict[str, Redress] = {}
 
 As = Annotated[Optional[str], typer.Option("--as", envvar="REDRESS_USER", help="Act as this user.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON only, for scripts.")]
@@ -46,14 +47,16 @@ IfVersion = Annotated[
 
 @app.callback()
 def _global(
-    config: Annotated[Optional[str], typer.Option("--config", envvar="REDRESS_CONFIG", help="config.yaml to use.")] = None,
+    config: Annotated[
+        Optional[str], typer.Option("--config", envvar="REDRESS_CONFIG", help="config.yaml to use.")
+    ] = None,
     db: Annotated[Optional[str], typer.Option("--db", envvar="REDRESS_DB", help="Database URL or SQLite path.")] = None,
 ) -> None:
     _options["config"] = config
     _options["db"] = db
 
 
-def _redress() -> "Redress":
+def _redress() -> Redress:
     if "app" not in _context:
         from workflow.bootstrap import bootstrap
 
@@ -65,7 +68,7 @@ def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
-def _report(outcome: "Outcome", as_json: bool) -> None:
+def _report(outcome: Outcome, as_json: bool) -> None:
     if as_json:
         from dataclasses import asdict
 
@@ -78,7 +81,7 @@ def _report(outcome: "Outcome", as_json: bool) -> None:
     typer.echo(f"{outcome.number}: {outcome.trigger}: {moved} [version {outcome.version}]{detail}")
 
 
-def _run(action: Callable[..., "Outcome"], as_json: bool, *args: Any, **kwargs: Any) -> None:
+def _run(action: Callable[..., Outcome], as_json: bool, *args: Any, **kwargs: Any) -> None:
     _report(action(_redress(), *args, **kwargs), as_json)
 
 

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +65,7 @@ def wall_time(command: list[str], env: dict[str, str], repeats: int = 5) -> floa
 
 def one_run(complaints: int, folder: Path) -> dict[str, float]:
     db = folder / "redress.db"
-    clock = Clock(datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc))
+    clock = Clock(datetime(2026, 11, 20, 2, 0, tzinfo=UTC))
     app = bootstrap(str(ROOT / "config.yaml"), str(db), clock)
     upgrade(app.engine)
     add_user(app, None, "boss", "manager")

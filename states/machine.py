@@ -7,7 +7,7 @@ the service layer writes what happened.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from transitions import Machine
 
@@ -46,7 +46,7 @@ _MACHINE = Machine(
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def allowed_triggers(state: str) -> list[str]:
     """Triggers the machine defines for `state`, in definition order."""
     if state not in STATES:
@@ -65,7 +65,7 @@ def next_state(state: str, trigger: str, *, has_assignee: bool = False) -> str:
 
 # The machine has no callbacks and its guards read only `has_assignee`, so its
 # answer for a (state, trigger, has_assignee) triple never changes: ask it once.
-@lru_cache(maxsize=None)
+@cache
 def _fire(state: str, trigger: str, has_assignee: bool) -> str:
     model = _Bound(state=INITIAL_STATE, has_assignee=has_assignee)
     _MACHINE.add_model(model, initial=state)

@@ -24,9 +24,9 @@ class Redress:
     config: Config
     clock: Clock
     url: str
-    engine: "Engine"
+    engine: Engine
     schema_checked: bool = False
-    _manual: "PolicyManual | None" = field(default=None, repr=False)
+    _manual: PolicyManual | None = field(default=None, repr=False)
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A unit of work; the first one checks the schema is at this code's revision."""
@@ -36,7 +36,7 @@ class Redress:
         return UnitOfWork(self.engine, self.url, write=write)
 
     @property
-    def manual(self) -> "PolicyManual":
+    def manual(self) -> PolicyManual:
         if self._manual is None:
             from workflow.kb import load_manual
 

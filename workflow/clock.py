@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from workflow.errors import ConfigError
 
@@ -16,14 +16,14 @@ class Clock:
 
     def now(self) -> datetime:
         """The current instant as an aware UTC datetime."""
-        return self._pinned if self._pinned is not None else datetime.now(timezone.utc)
+        return self._pinned if self._pinned is not None else datetime.now(UTC)
 
     def pin(self, instant: datetime) -> None:
         """Travel to `instant`: from now on `now()` returns it (tests and simulations)."""
         self._pinned = _as_utc(instant)
 
     @classmethod
-    def from_environment(cls) -> "Clock":
+    def from_environment(cls) -> Clock:
         value = os.environ.get("REDRESS_NOW")
         return cls(parse_instant(value, "REDRESS_NOW") if value else None)
 
@@ -41,5 +41,5 @@ def parse_instant(value: str, name: str) -> datetime:
 
 def _as_utc(instant: datetime) -> datetime:
     if instant.tzinfo is None:
-        return instant.replace(tzinfo=timezone.utc)
-    return instant.astimezone(timezone.utc)
+        return instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC)

@@ -84,11 +84,11 @@ class Config(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone '{value}'; use an IANA name such as Asia/Shanghai")
+            raise ValueError(f"unknown timezone '{value}'; use an IANA name such as Asia/Shanghai") from None
         return value
 
     @model_validator(mode="after")
-    def _names_refer_to_defined_things(self) -> "Config":
+    def _names_refer_to_defined_things(self) -> Config:
         for field in ("severities", "categories", "member_tiers"):
             names = [item.name for item in getattr(self, field)]
             duplicates = sorted({n for n in names if names.count(n) > 1})

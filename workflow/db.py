@@ -112,7 +112,7 @@ class UnitOfWork:
         self._write = write
         self.session: Session
 
-    def __enter__(self) -> "UnitOfWork":
+    def __enter__(self) -> UnitOfWork:
         self.session = Session(self._engine, expire_on_commit=False, autoflush=False)
         if self._write:
             try:

@@ -6,8 +6,8 @@ the timeline reads like real work.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
@@ -62,16 +62,19 @@ def run_demo(app: Redress, say: Callable[[str], None]) -> None:
 
     say("\nDay 1: the phones ring")
     at(1)
-    late = file("li.na", "wang", "phone", "delivery", "订单十天还没到，客服一直推脱，再不处理我就找律师起诉", order_ref="SO-20261118-5521")
+    late = file("li.na", "wang", "phone", "delivery", "订单十天还没到，客服一直推脱，再不处理我就找律师起诉",
+                order_ref="SO-20261118-5521")
     at(1.2)
     answered = file("zhang.wei", "sun", "phone", "refund", "退款多久能到账？", answer_id="refund-timeline")
     say(f"  {answered}: answered from the policy manual (refund-timeline) and closed on the line")
     at(1.5)
-    broken = file("amy.lin", "smith", "email", "damaged", "The blender arrived with a cracked jug. Unacceptable.", order_ref="SO-20261115-0042")
+    broken = file("amy.lin", "smith", "email", "damaged", "The blender arrived with a cracked jug. Unacceptable.",
+                  order_ref="SO-20261115-0042")
     at(2)
     tw = file("li.na", "chan", "chat", "warranty", "吹風機用了十天就壞了，保固怎麼處理？", order_ref="SO-20261105-7788")
     at(2.5)
-    billing = file("zhang.wei", "zhao", "web", "billing", "同一笔订单被扣款两次，要求退回多扣的钱", order_ref="SO-20261119-3141")
+    billing = file("zhang.wei", "zhao", "web", "billing", "同一笔订单被扣款两次，要求退回多扣的钱",
+                   order_ref="SO-20261119-3141")
     at(2.6)
     dup = file("zhang.wei", "zhao", "email", "billing", "重复扣款，见网页投诉", order_ref="SO-20261119-3141")
     at(3)

@@ -90,7 +90,7 @@ class PolicyManual:
         if not wanted:
             return []
         hits = []
-        for answer, weights in zip(self.answers, self._index):
+        for answer, weights in zip(self.answers, self._index, strict=True):
             score = sum(weights.get(token, 0.0) for token in wanted)
             # A whole keyword inside the query is a strong signal of intent.
             lowered = query.lower()

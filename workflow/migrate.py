@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def alembic_config(connection: object) -> "object":
+def alembic_config(connection: object) -> object:
     from alembic.config import Config
 
     config = Config()

@@ -8,9 +8,6 @@ from typing import Optional, cast
 from sqlalchemy import Column, Index, Table, Text
 from sqlmodel import Field, SQLModel
 
-ROLES = ("agent", "senior", "supervisor", "manager")
-CHANNELS = ("phone", "web", "email", "chat", "fax", "letter")
-
 
 class User(SQLModel, table=True):
     """A member of staff; `role` decides what they may do."""

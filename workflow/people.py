@@ -11,7 +11,8 @@ from sqlmodel import Session
 from workflow.bootstrap import Redress
 from workflow.config import LANGUAGES
 from workflow.errors import InvalidInput, NotFound, PermissionDenied
-from workflow.models import CUSTOMERS, ROLES, USERS
+from workflow.models import CUSTOMERS, USERS
+from workflow.vocabulary import ROLES
 
 _NAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -74,7 +75,8 @@ def add_user(app: Redress, actor: str | None, name: str, role: str, display_name
         raise InvalidInput(f"role '{role}' is not allowed; roles: {', '.join(ROLES)}")
     if not _NAME.match(name):
         raise InvalidInput(
-            f"user name '{name}' is not allowed; use 2-64 lowercase letters, digits, '.', '_' or '-', starting with a letter"
+            f"user name '{name}' is not allowed; use 2-64 lowercase letters, digits, '.', '_' or '-', "
+            "starting with a letter"
         )
     with app.uow() as uow:
         session = uow.session

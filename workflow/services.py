@@ -20,9 +20,10 @@ from states.definition import ASSIGNED, FINAL_STATES, RECEIVED
 from states.machine import TriggerNotAllowed, next_state
 from workflow.bootstrap import Redress
 from workflow.errors import ConcurrentChange, InvalidInput, InvalidTransition, NotFound
-from workflow.models import CHANNELS, COMPLAINTS, CUSTOMERS, EVENTS, NumberSequence
+from workflow.models import COMPLAINTS, CUSTOMERS, EVENTS, NumberSequence
 from workflow.people import CustomerRecord, acting_user, find_or_create_customer, find_user, require_role
 from workflow.severity import suggest_severity
+from workflow.vocabulary import CHANNELS
 
 if TYPE_CHECKING:
     from workflow.kb import PolicyAnswer
@@ -439,7 +440,7 @@ def answer_from_manual(
 
 
 def _answer(
-    app: Redress, session: Session, complaint: Row, user: Row, policy: "PolicyAnswer", language: str
+    app: Redress, session: Session, complaint: Row, user: Row, policy: PolicyAnswer, language: str
 ) -> Outcome:
     """Give the manual's answer in the customer's language, record it as the resolution, close."""
     title, text = policy.text(language, app.config.default_language)

@@ -35,7 +35,8 @@ def print_complaint(detail: dict[str, Any], tz: str) -> None:
     severity = detail["severity"]
     contact = " ".join(v for v in (customer.get("phone"), customer.get("email")) if v)
     rows = [
-        ("severity", f"[{_SEVERITY_STYLE.get(severity, '')}]{_text(severity)}[/]  ({_text(detail['severity_reason'])})"),
+        ("severity", f"[{_SEVERITY_STYLE.get(severity, '')}]{_text(severity)}[/]"
+                     f"  ({_text(detail['severity_reason'])})"),
         ("escalation level", _text(detail["escalation_level"])),
         ("category", _text(detail["category"])),
         ("channel", _text(detail["channel"])),

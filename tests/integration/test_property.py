@@ -59,5 +59,5 @@ def test_random_commands_keep_state_defined_events_complete_and_version_rising(s
     events = history(app, number)["events"]
     assert len(events) == accepted
     assert [e["to_state"] for e in events][-1] == complaint_detail(app, number)["state"]
-    for earlier, later in zip(events, events[1:]):
+    for earlier, later in zip(events, events[1:], strict=False):
         assert later["from_state"] == earlier["to_state"], "the trail has a gap"

@@ -17,7 +17,7 @@ from workflow.errors import (
     NotFound,
     PermissionDenied,
 )
-from workflow.models import Complaint, Customer, Event
+from workflow.models import Customer, Event
 from workflow.queries import complaint_detail, customer_detail, history, queue
 
 

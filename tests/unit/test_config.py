@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,10 @@ from workflow.config import load_config
 from workflow.errors import ConfigError
 
 CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
-MINIMAL = "severities: [{name: low}, {name: high}]\ndefault_severity: low\ncategories: [{name: other}]\nmember_tiers: [{name: registered}]\n"
+MINIMAL = (
+    "severities: [{name: low}, {name: high}]\ndefault_severity: low\n"
+    "categories: [{name: other}]\nmember_tiers: [{name: registered}]\n"
+)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -66,7 +69,7 @@ def test_relative_paths_are_resolved_against_the_config_folder(tmp_path):
 
 def test_redress_now_pins_the_clock(monkeypatch):
     monkeypatch.setenv("REDRESS_NOW", "2026-11-20T10:00:00+08:00")
-    assert Clock.from_environment().now() == datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
+    assert Clock.from_environment().now() == datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 
 
 def test_a_malformed_redress_now_is_refused(monkeypatch):
@@ -76,5 +79,5 @@ def test_a_malformed_redress_now_is_refused(monkeypatch):
 
 
 def test_an_unpinned_clock_follows_real_time():
-    before = datetime.now(timezone.utc)
-    assert before <= Clock().now() <= datetime.now(timezone.utc)
+    before = datetime.now(UTC)
+    assert before <= Clock().now() <= datetime.now(UTC)

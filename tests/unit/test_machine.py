@@ -90,5 +90,6 @@ def test_diagram_shows_every_transition_of_the_definition():
             continue
         sources = transition["source"] if isinstance(transition["source"], list) else [transition["source"]]
         for source in sources:
-            lines = [line for line in diagram.splitlines() if line.strip().startswith(f"{source} --> {transition['dest']}:")]
+            arrow = f"{source} --> {transition['dest']}:"
+            lines = [line for line in diagram.splitlines() if line.strip().startswith(arrow)]
             assert lines and transition["trigger"] in lines[0], (source, transition)

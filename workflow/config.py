@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from datetime import date
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -36,6 +37,77 @@ class Category(_Strict):
 class MemberTier(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     severity_bump: int = Field(default=0, ge=0, le=3)
+    # Multiplies every SLA target: 0.75 gives a gold member a clock a quarter shorter.
+    sla_factor: float = Field(default=1.0, gt=0, le=2)
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _check_duration(value: str) -> str:
+    from workflow.sla import parse_duration
+
+    parse_duration(value)
+    return value
+
+
+def _check_hours(values: list[str]) -> list[str]:
+    from workflow.sla import parse_hours
+
+    for value in values:
+        parse_hours(value)
+    return values
+
+
+class CalendarConfig(_Strict):
+    """Working hours in a timezone, public holidays, and extra (adjusted) working days."""
+
+    always_open: bool = False
+    timezone: Optional[str] = None
+    hours: dict[Weekday, list[str]] = {}
+    holidays_country: Optional[str] = None
+    closed_dates: list[date] = []
+    working_days: list[date] = []
+    working_day_hours: list[str] = ["09:00-18:00"]
+
+    _hours_ok = field_validator("working_day_hours")(_check_hours)
+
+    @field_validator("hours")
+    @classmethod
+    def _each_day_ok(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for spans in value.values():
+            _check_hours(spans)
+        return value
+
+    @field_validator("holidays_country")
+    @classmethod
+    def _known_country(cls, value: Optional[str]) -> Optional[str]:
+        if value is None:
+            return value
+        import holidays
+
+        if value not in holidays.list_supported_countries():
+            raise ValueError(f"'{value}' is not a country the holidays package knows; use e.g. CN, HK, TW")
+        return value
+
+
+class SlaPolicy(_Strict):
+    """Targets in business time for one severity, and how it climbs the escalation ladder."""
+
+    calendar: str
+    first_response: str
+    resolution: str
+    warn_at: float = Field(default=0.75, gt=0, lt=1)
+    start_level: Literal["agent", "senior", "supervisor", "manager"] = "agent"
+    climb_every: str = "2h"
+
+    _durations_ok = field_validator("first_response", "resolution", "climb_every")(_check_duration)
+
+
+class SlaConfig(_Strict):
+    pause_states: list[str] = ["waiting_customer"]
+    policies: dict[str, SlaPolicy]
 
 
 class IntensityPhrase(_Strict):
@@ -73,6 +145,8 @@ class Config(_Strict):
     categories: list[Category] = Field(min_length=1)
     member_tiers: list[MemberTier] = Field(min_length=1)
     intensity: Intensity = Intensity()
+    calendars: dict[str, CalendarConfig]
+    sla: SlaConfig
     policy_manual: str = "policy_manual.yaml"
     base_dir: Path = Path(".")
 
@@ -99,6 +173,7 @@ class Config(_Strict):
             raise ValueError(
                 f"default_severity: '{self.default_severity}' is not a severity; allowed: {', '.join(allowed)}"
             )
+        self._check_sla(allowed)
         for index, phrase in enumerate(self.intensity.phrases):
             if phrase.severity not in allowed:
                 raise ValueError(
@@ -106,6 +181,27 @@ class Config(_Strict):
                     f"allowed: {', '.join(allowed)}"
                 )
         return self
+
+    def _check_sla(self, severities: list[str]) -> None:
+        from states.definition import STATES
+
+        missing = [name for name in severities if name not in self.sla.policies]
+        if missing:
+            raise ValueError(f"sla.policies: no policy for severity {', '.join(missing)}")
+        for name, policy in self.sla.policies.items():
+            if name not in severities:
+                raise ValueError(f"sla.policies.{name}: not a severity; allowed: {', '.join(severities)}")
+            if policy.calendar not in self.calendars:
+                raise ValueError(
+                    f"sla.policies.{name}.calendar: '{policy.calendar}' is not a calendar; "
+                    f"allowed: {', '.join(self.calendars)}"
+                )
+        for state in self.sla.pause_states:
+            if state not in STATES:
+                raise ValueError(f"sla.pause_states: '{state}' is not a state; allowed: {', '.join(STATES)}")
+
+    def tier(self, name: str) -> MemberTier:
+        return next(t for t in self.member_tiers if t.name == name)
 
     @property
     def severity_names(self) -> list[str]:

@@ -8,6 +8,7 @@ deadline never falls inside closed hours.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -23,14 +24,14 @@ class CalendarNeverOpens(ValueError):
     """The calendar has no working minute within three years."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BusinessCalendar:
     """When the clock runs. `always_open` is the 24x7 calendar critical severities may use."""
 
     timezone: str = "Asia/Shanghai"
     weekly: tuple[tuple[Interval, ...], ...] = field(default_factory=lambda: ((),) * 7)  # Monday first
     closed_dates: frozenset[date] = frozenset()
-    extra_working_days: tuple[tuple[date, tuple[Interval, ...]], ...] = ()
+    extra_working_days: Mapping[date, tuple[Interval, ...]] = field(default_factory=dict)
     always_open: bool = False
 
     @property
@@ -41,9 +42,9 @@ class BusinessCalendar:
         """Working intervals on a local calendar day (extra working days beat holidays beat weekdays)."""
         if self.always_open:
             return ((0, 24 * 60),)
-        for extra_day, intervals in self.extra_working_days:
-            if extra_day == day:
-                return intervals
+        extra = self.extra_working_days.get(day)
+        if extra is not None:
+            return extra
         if day in self.closed_dates:
             return ()
         return self.weekly[day.weekday()]
@@ -85,6 +86,8 @@ def add_business_time(start: datetime, minutes: float, calendar: BusinessCalenda
         raise ValueError("cannot add negative business time")
     if calendar.always_open:
         return start + timedelta(minutes=minutes)
+    if minutes == 0 and is_open(start, calendar):
+        return start
     remaining = timedelta(minutes=minutes)
     for period_start, period_end in _open_periods(calendar, start):
         available = period_end - period_start
@@ -147,3 +150,35 @@ def parse_hours(text: str) -> Interval:
     if not (0 <= start < end <= 24 * 60) or m1 > 59 or m2 > 59:
         raise ValueError(f"'{text}' is not a span of hours within one day; write e.g. 09:00-18:00")
     return start, end
+
+
+def build_calendar(
+    *,
+    timezone_name: str,
+    always_open: bool,
+    hours: dict[str, list[str]],
+    holidays_country: str | None,
+    closed_dates: list[date],
+    working_days: list[date],
+    working_day_hours: list[str],
+    years: range,
+) -> BusinessCalendar:
+    """A calendar from configuration; the `holidays` package supplies public holidays and adjusted workdays."""
+    weekdays = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    weekly = tuple(tuple(parse_hours(span) for span in hours.get(day, [])) for day in weekdays)
+    closed = set(closed_dates)
+    worked = set(working_days)
+    if holidays_country:
+        import holidays
+
+        public = holidays.country_holidays(holidays_country, years=list(years))
+        closed.update(public.keys())
+        worked.update(d for d in getattr(public, "weekend_workdays", set()) if d.year in years)
+    extra_hours = tuple(parse_hours(span) for span in working_day_hours)
+    return BusinessCalendar(
+        timezone=timezone_name,
+        weekly=weekly,
+        closed_dates=frozenset(closed - worked),
+        extra_working_days={day: extra_hours for day in worked},
+        always_open=always_open,
+    )

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from workflow.kb import PolicyManual
+    from workflow.sla import BusinessCalendar
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Redress:
     engine: Engine
     schema_checked: bool = False
     _manual: PolicyManual | None = field(default=None, repr=False)
+    _calendars: dict[str, BusinessCalendar] = field(default_factory=dict, repr=False)
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A unit of work; the first one checks the schema is at this code's revision."""
@@ -34,6 +36,25 @@ class Redress:
             check_schema(self.engine, self.url)
             self.schema_checked = True
         return UnitOfWork(self.engine, self.url, write=write)
+
+    def calendar(self, name: str) -> BusinessCalendar:
+        """The named business calendar, built once (holidays for the years around the clock's now)."""
+        if name not in self._calendars:
+            from workflow.sla import build_calendar
+
+            spec = self.config.calendars[name]
+            year = self.clock.now().year
+            self._calendars[name] = build_calendar(
+                timezone_name=spec.timezone or self.config.timezone,
+                always_open=spec.always_open,
+                hours=dict(spec.hours),
+                holidays_country=spec.holidays_country,
+                closed_dates=spec.closed_dates,
+                working_days=spec.working_days,
+                working_day_hours=spec.working_day_hours,
+                years=range(year - 1, year + 3),
+            )
+        return self._calendars[name]
 
     @property
     def manual(self) -> PolicyManual:

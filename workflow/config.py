@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from datetime import date
+from pathlib import Path
 from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -85,9 +85,9 @@ class CalendarConfig(_Strict):
     def _known_country(cls, value: Optional[str]) -> Optional[str]:
         if value is None:
             return value
-        import holidays
+        from workflow.holiday_cache import is_known_country
 
-        if value not in holidays.list_supported_countries():
+        if not is_known_country(value):
             raise ValueError(f"'{value}' is not a country the holidays package knows; use e.g. CN, HK, TW")
         return value
 

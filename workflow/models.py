@@ -16,6 +16,7 @@ class User(SQLModel, table=True):
     name: str = Field(max_length=64, unique=True)
     display_name: str = Field(max_length=128)
     role: str = Field(max_length=16)
+    email: Optional[str] = Field(default=None, max_length=254)
     created_at: datetime
 
 
@@ -62,6 +63,13 @@ class Complaint(SQLModel, table=True):
     created_at: datetime
     updated_at: datetime
     closed_at: Optional[datetime] = None
+    # The SLA clocks: when they started, and the business minutes spent paused.
+    sla_started_at: Optional[datetime] = None
+    sla_paused_at: Optional[datetime] = None
+    sla_paused_minutes: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    first_responded_at: Optional[datetime] = None
+    escalated_at: Optional[datetime] = None
+    escalation_acked_at: Optional[datetime] = None
     # Optimistic concurrency: every change says "WHERE version = <the one I read>",
     # so of two agents acting on the same complaint one wins and the other is told.
     version: int = 1
@@ -79,6 +87,47 @@ class Event(SQLModel, table=True):
     to_state: str = Field(max_length=32)
     note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     data: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+
+
+class Deadline(SQLModel, table=True):
+    """One timer of one complaint. This table is the truth the scheduler fires from.
+
+    `offset_minutes` is business time from the complaint's clock start; `due_at`
+    is NULL while the clock is paused and recomputed when it resumes.
+    """
+
+    __table_args__ = (Index("ix_deadline_complaint", "complaint_id", "kind"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id")
+    kind: str = Field(max_length=32)
+    level: Optional[int] = None
+    offset_minutes: float
+    due_at: Optional[datetime] = None
+    fired_at: Optional[datetime] = None
+    cancelled_at: Optional[datetime] = None
+    created_at: datetime
+
+
+class Message(SQLModel, table=True):
+    """The outbox: a message written in the transaction that causes it, delivered later with retries."""
+
+    __table_args__ = (Index("ix_message_pending", "status", "next_attempt_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    complaint_id: Optional[int] = Field(default=None, foreign_key="complaint.id", index=True)
+    kind: str = Field(max_length=32)
+    channel: str = Field(max_length=16)
+    recipient: str = Field(max_length=254)
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    idempotency_key: str = Field(max_length=64, unique=True)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime
+    last_error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime
+    sent_at: Optional[datetime] = None
 
 
 class NumberSequence(SQLModel, table=True):
@@ -99,6 +148,14 @@ Index(
     Complaint.created_at,  # type: ignore[arg-type]
 )
 
+# The scheduler's sweep: pending deadlines by due time, nothing else.
+Index(
+    "ix_deadline_pending_due",
+    Deadline.due_at,  # type: ignore[arg-type]
+    sqlite_where=Deadline.fired_at.is_(None) & Deadline.cancelled_at.is_(None),  # type: ignore[union-attr]
+    postgresql_where=Deadline.fired_at.is_(None) & Deadline.cancelled_at.is_(None),  # type: ignore[union-attr]
+)
+
 # Table handles for the hot paths, which use SQLAlchemy Core rather than the ORM
 # unit of work: a use case is a handful of statements and the ORM's bookkeeping
 # would cost more than the database does.
@@ -106,3 +163,5 @@ USERS = cast(Table, User.__table__)
 CUSTOMERS = cast(Table, Customer.__table__)
 COMPLAINTS = cast(Table, Complaint.__table__)
 EVENTS = cast(Table, Event.__table__)
+DEADLINES = cast(Table, Deadline.__table__)
+MESSAGES = cast(Table, Message.__table__)

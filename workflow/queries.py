@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from states.definition import STATES
 from states.machine import allowed_triggers
+from workflow import clocks
 from workflow.bootstrap import Redress
 from workflow.errors import InvalidInput
 from workflow.models import Complaint, Customer, Event, User
@@ -70,6 +71,9 @@ def complaint_detail(app: Redress, ref: str) -> dict[str, Any]:
             "closed_at": _iso(complaint.closed_at),
             "version": complaint.version,
             "allowed_actions": allowed_triggers(complaint.state),
+            "first_responded_at": _iso(complaint.first_responded_at),
+            "escalated_at": _iso(complaint.escalated_at),
+            "sla": clocks.report(app, session, complaint),
         }
 
 

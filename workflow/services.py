@@ -18,11 +18,13 @@ from sqlmodel import Session
 
 from states.definition import ASSIGNED, FINAL_STATES, RECEIVED
 from states.machine import TriggerNotAllowed, next_state
+from workflow import clocks
 from workflow.bootstrap import Redress
 from workflow.errors import ConcurrentChange, InvalidInput, InvalidTransition, NotFound
 from workflow.models import COMPLAINTS, CUSTOMERS, EVENTS, NumberSequence
 from workflow.people import CustomerRecord, acting_user, find_or_create_customer, find_user, require_role
 from workflow.severity import suggest_severity
+from workflow.sla import plan_for
 from workflow.vocabulary import CHANNELS
 
 if TYPE_CHECKING:
@@ -113,6 +115,7 @@ def _record(
               "updated_at": now, "version": version}
     if to_state in FINAL_STATES and from_state not in FINAL_STATES:
         values["closed_at"] = now
+    values.update(clocks.on_transition(app, session, complaint, trigger, to_state, changes, now))
     updated = session.execute(
         _UPDATE_IF_VERSION, {**values, "where_id": complaint.id, "where_version": complaint.version}
     )
@@ -218,13 +221,16 @@ def file_complaint(
             reason = f"set by {user.name} at intake"
         now = app.clock.now()
         number = _next_number(app, session)
+        clock_plan = plan_for(config, severity, customer.tier)
         complaint_id = session.execute(
             _INSERT_COMPLAINT,
             {"number": number, "state": RECEIVED, "is_open": True, "severity": severity,
              "severity_rank": config.severity_rank(severity), "severity_reason": reason, "category": category,
              "channel": channel, "customer_id": customer.id, "summary": summary, "order_ref": order_ref,
-             "escalation_level": 0, "created_by_id": user.id, "created_at": now, "updated_at": now, "version": 1},
+             "escalation_level": clock_plan.start_level, "created_by_id": user.id, "created_at": now,
+             "updated_at": now, "version": 1, "sla_started_at": now, "sla_paused_minutes": 0.0},
         ).inserted_primary_key[0]  # type: ignore[union-attr]
+        clocks.start(app, session, complaint_id, clock_plan, now)
         _append_event(
             session, complaint_id, now, user.name, "file", "", RECEIVED, summary,
             {"channel": channel, "category": category, "severity": severity,

@@ -8,11 +8,16 @@ deadline never falls inside closed hours.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from workflow.config import Config
 
 Interval = tuple[int, int]  # minutes after local midnight, [start, end)
 
@@ -126,7 +131,6 @@ def is_open(moment: datetime, calendar: BusinessCalendar) -> bool:
 
 def parse_duration(text: str) -> int:
     """'90m', '4h', '1h30m' or a bare number of minutes -> minutes."""
-    import re
 
     value = str(text).strip().lower()
     if value.isdigit():
@@ -140,7 +144,6 @@ def parse_duration(text: str) -> int:
 
 def parse_hours(text: str) -> Interval:
     """'09:00-18:00' -> (540, 1080)."""
-    import re
 
     match = re.fullmatch(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", str(text).strip())
     if match is None:
@@ -169,11 +172,11 @@ def build_calendar(
     closed = set(closed_dates)
     worked = set(working_days)
     if holidays_country:
-        import holidays
+        from workflow.holiday_cache import public_days
 
-        public = holidays.country_holidays(holidays_country, years=list(years))
-        closed.update(public.keys())
-        worked.update(d for d in getattr(public, "weekend_workdays", set()) if d.year in years)
+        public, substituted = public_days(holidays_country, years)
+        closed.update(public)
+        worked.update(substituted)
     extra_hours = tuple(parse_hours(span) for span in working_day_hours)
     return BusinessCalendar(
         timezone=timezone_name,
@@ -181,4 +184,40 @@ def build_calendar(
         closed_dates=frozenset(closed - worked),
         extra_working_days={day: extra_hours for day in worked},
         always_open=always_open,
+    )
+
+
+@dataclass(frozen=True)
+class ClockPlan:
+    """One complaint's SLA targets in business minutes, after its member tier's factor."""
+
+    calendar: str
+    first_response: float
+    resolution: float
+    warn_at: float
+    start_level: int
+    climb_every: float
+
+    def arming(self, *, first_response: bool) -> list[tuple[str, float]]:
+        """(kind, offset) of the deadlines a fresh clock arms; reopened clocks skip the first response."""
+        kinds = [("resolution_warning", self.resolution * self.warn_at), ("resolution", self.resolution)]
+        if first_response:
+            kinds = [("first_response_warning", self.first_response * self.warn_at),
+                     ("first_response", self.first_response), *kinds]
+        return kinds
+
+
+def plan_for(config: Config, severity: str, tier: str) -> ClockPlan:
+    """The SLA policy of `severity`, with targets shortened (or lengthened) by the tier's factor."""
+    from workflow.vocabulary import ROLES
+
+    policy = config.sla.policies[severity]
+    factor = config.tier(tier).sla_factor
+    return ClockPlan(
+        calendar=policy.calendar,
+        first_response=parse_duration(policy.first_response) * factor,
+        resolution=parse_duration(policy.resolution) * factor,
+        warn_at=policy.warn_at,
+        start_level=ROLES.index(policy.start_level),
+        climb_every=float(parse_duration(policy.climb_every)),
     )

@@ -15,6 +15,9 @@ CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
 MINIMAL = (
     "severities: [{name: low}, {name: high}]\ndefault_severity: low\n"
     "categories: [{name: other}]\nmember_tiers: [{name: registered}]\n"
+    "calendars: {always: {always_open: true}}\n"
+    "sla: {policies: {low: {calendar: always, first_response: 1h, resolution: 8h},"
+    " high: {calendar: always, first_response: 15m, resolution: 2h}}}\n"
 )
 
 
@@ -45,6 +48,18 @@ def test_the_shipped_config_is_valid():
         (MINIMAL + "member_tiers: [{name: gold, severity_bump: 9}]\n",
          "member_tiers[0].severity_bump: Input should be less than or equal to 3"),
         ("severities: [\n", "not valid YAML at line 2"),
+        (MINIMAL.replace("calendar: always, first_response: 1h", "calendar: office, first_response: 1h"),
+         "sla.policies.low.calendar: 'office' is not a calendar; allowed: always"),
+        (MINIMAL.replace("first_response: 1h", "first_response: soon"),
+         "sla.policies.low.first_response: 'soon' is not a duration; write e.g. 30m, 4h or 1h30m"),
+        (MINIMAL.replace(" high: {calendar: always, first_response: 15m, resolution: 2h}", ""),
+         "sla.policies: no policy for severity high"),
+        (MINIMAL.replace("sla: {policies:", "sla: {pause_states: [napping], policies:"),
+         "sla.pause_states: 'napping' is not a state"),
+        (MINIMAL.replace("{always: {always_open: true}}", "{always: {hours: {mon: ['18:00-09:00']}}}"),
+         "calendars.always.hours: '18:00-09:00' is not a span of hours"),
+        (MINIMAL.replace("{always: {always_open: true}}", "{always: {holidays_country: XX}}"),
+         "calendars.always.holidays_country: 'XX' is not a country the holidays package knows"),
         ("- a\n- b\n", "expected a mapping of settings"),
     ],
 )

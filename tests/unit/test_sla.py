@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -120,7 +120,7 @@ def test_bad_hours_are_refused():
 
 CAL = calendar(holidays_country="CN", hours={**NINE_TO_SIX, "sat": ["10:00-12:00"]})
 moments = st.datetimes(
-    min_value=datetime(2026, 1, 1), max_value=datetime(2027, 6, 30), timezones=st.just(timezone.utc)
+    min_value=datetime(2026, 1, 1), max_value=datetime(2027, 6, 30), timezones=st.just(UTC)
 )
 durations = st.integers(min_value=0, max_value=60 * 60)
 

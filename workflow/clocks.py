@@ -1,0 +1,199 @@
+"""A complaint's SLA clocks as rows of the deadline table, kept in step inside each use case's transaction.
+
+The deadline table is the truth: the scheduler fires from it and `show` reads
+countdowns from it. This module decides which rows a transition arms, cancels,
+suspends (paused clock) or moves (resumed clock, changed severity, extension).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, bindparam, insert, select, update
+from sqlmodel import Session
+
+from states.definition import FINAL_STATES, RESOLVED
+from workflow.bootstrap import Redress
+from workflow.models import CUSTOMERS, DEADLINES
+from workflow.sla import ClockPlan, add_business_time, business_minutes_between, plan_for
+
+FIRST_RESPONSE_KINDS = ("first_response_warning", "first_response")
+RESOLUTION_KINDS = ("resolution_warning", "resolution", "escalation")
+BREACH_KINDS = ("first_response", "resolution")
+# Triggers that count as the first answer to the customer.
+ANSWERING_TRIGGERS = ("respond", "answer_from_manual", "resolve")
+
+_PENDING = (DEADLINES.c.fired_at.is_(None)) & (DEADLINES.c.cancelled_at.is_(None))
+_INSERT = insert(DEADLINES)
+
+
+def plan(app: Redress, session: Session, severity: str, customer_id: int) -> ClockPlan:
+    tier = session.execute(select(CUSTOMERS.c.tier).where(CUSTOMERS.c.id == customer_id)).scalar_one()
+    return plan_for(app.config, severity, tier)
+
+
+def arm(
+    app: Redress, session: Session, complaint_id: int, clock_plan: ClockPlan, kinds: list[tuple[str, float]],
+    *, started_at: datetime, paused_minutes: float, now: datetime, level: int | None = None,
+) -> None:
+    """Insert deadlines at business-time offsets from the clock's start (shifted by time spent paused)."""
+    calendar = app.calendar(clock_plan.calendar)
+    rows = [
+        {"complaint_id": complaint_id, "kind": kind, "level": level, "offset_minutes": offset,
+         "due_at": add_business_time(started_at, offset + paused_minutes, calendar),
+         "fired_at": None, "cancelled_at": None, "created_at": now}
+        for kind, offset in kinds
+    ]
+    if rows:
+        session.execute(_INSERT, rows)
+
+
+def cancel(session: Session, complaint_id: int, kinds: tuple[str, ...], now: datetime) -> None:
+    session.execute(
+        update(DEADLINES)
+        .where(DEADLINES.c.complaint_id == complaint_id, DEADLINES.c.kind.in_(kinds), _PENDING)
+        .values(cancelled_at=now)
+    )
+
+
+def start(app: Redress, session: Session, complaint_id: int, clock_plan: ClockPlan, now: datetime) -> None:
+    """A new complaint's clocks: first response and resolution, each with its warning."""
+    arm(app, session, complaint_id, clock_plan, clock_plan.arming(first_response=True),
+        started_at=now, paused_minutes=0.0, now=now)
+
+
+def elapsed(app: Redress, complaint: Row, clock_plan: ClockPlan, now: datetime) -> float:
+    """Business minutes the clock has run: since it started, less time paused (frozen while paused)."""
+    if complaint.sla_started_at is None:
+        return 0.0
+    until = complaint.sla_paused_at or now
+    calendar = app.calendar(clock_plan.calendar)
+    return business_minutes_between(complaint.sla_started_at, until, calendar) - complaint.sla_paused_minutes
+
+
+def _move_pending(
+    app: Redress, session: Session, complaint_id: int, clock_plan: ClockPlan, started_at: datetime,
+    paused_minutes: float, *, kinds: tuple[str, ...] | None = None, shift: float = 0.0, paused_now: bool = False,
+) -> None:
+    """Recompute due times of pending deadlines from their offsets (optionally shifting the offsets).
+
+    While the clock is paused the offsets move but the due times stay unset.
+    """
+    calendar = app.calendar(clock_plan.calendar)
+    query = select(DEADLINES.c.id, DEADLINES.c.offset_minutes).where(DEADLINES.c.complaint_id == complaint_id, _PENDING)
+    if kinds is not None:
+        query = query.where(DEADLINES.c.kind.in_(kinds))
+    moves = [
+        {"row_id": row.id, "offset_minutes": row.offset_minutes + shift,
+         "due_at": None if paused_now else add_business_time(
+             started_at, row.offset_minutes + shift + paused_minutes, calendar)}
+        for row in session.execute(query)
+    ]
+    if moves:
+        session.execute(
+            update(DEADLINES).where(DEADLINES.c.id == bindparam("row_id")),
+            moves,
+            execution_options={"synchronize_session": False},
+        )
+
+
+def on_transition(
+    app: Redress, session: Session, complaint: Row, trigger: str, to_state: str,
+    changes: dict[str, Any], now: datetime,
+) -> dict[str, Any]:
+    """Keep the clocks in step with a transition; return the complaint columns that change with them."""
+    if complaint.sla_started_at is None:
+        return {}
+    columns: dict[str, Any] = {}
+    pause_states = app.config.sla.pause_states
+    from_state = complaint.state
+    complaint_id = complaint.id
+    if trigger in ANSWERING_TRIGGERS and complaint.first_responded_at is None:
+        cancel(session, complaint_id, FIRST_RESPONSE_KINDS, now)
+        columns["first_responded_at"] = now
+    if to_state in FINAL_STATES or to_state == RESOLVED:
+        cancel(session, complaint_id, FIRST_RESPONSE_KINDS + RESOLUTION_KINDS, now)
+        return columns | {"sla_paused_at": None}
+    if trigger not in ("reopen", "change_severity") and (to_state in pause_states) == (from_state in pause_states):
+        return columns
+    clock_plan = plan(app, session, changes.get("severity", complaint.severity), complaint.customer_id)
+    if trigger == "reopen":
+        # A reopened complaint gets a fresh resolution clock by its policy.
+        arm(app, session, complaint_id, clock_plan, clock_plan.arming(first_response=False),
+            started_at=now, paused_minutes=0.0, now=now)
+        return columns | {"sla_started_at": now, "sla_paused_at": None, "sla_paused_minutes": 0.0}
+    if to_state in pause_states and from_state not in pause_states:
+        session.execute(
+            update(DEADLINES).where(DEADLINES.c.complaint_id == complaint_id, _PENDING).values(due_at=None)
+        )
+        return columns | {"sla_paused_at": now}
+    if from_state in pause_states and to_state not in pause_states and complaint.sla_paused_at is not None:
+        calendar = app.calendar(clock_plan.calendar)
+        paused = complaint.sla_paused_minutes + business_minutes_between(complaint.sla_paused_at, now, calendar)
+        _move_pending(app, session, complaint_id, clock_plan, complaint.sla_started_at, paused)
+        return columns | {"sla_paused_at": None, "sla_paused_minutes": paused}
+    if trigger == "change_severity":
+        # New targets from the same start: re-arm the clocks that are still running.
+        running = RESOLUTION_KINDS[:2] + (() if complaint.first_responded_at else FIRST_RESPONSE_KINDS)
+        cancel(session, complaint_id, running, now)
+        kinds = [(k, o) for k, o in clock_plan.arming(first_response=True) if k in running]
+        arm(app, session, complaint_id, clock_plan, kinds, started_at=complaint.sla_started_at,
+            paused_minutes=complaint.sla_paused_minutes, now=now)
+        if complaint.sla_paused_at is not None:
+            session.execute(
+                update(DEADLINES).where(DEADLINES.c.complaint_id == complaint_id, _PENDING).values(due_at=None)
+            )
+    return columns
+
+
+def extend(app: Redress, session: Session, complaint: Row, minutes: float) -> None:
+    """Push every pending resolution deadline (and the next ladder step) later by `minutes` of business time."""
+    clock_plan = plan(app, session, complaint.severity, complaint.customer_id)
+    _move_pending(app, session, complaint.id, clock_plan, complaint.sla_started_at,
+                  complaint.sla_paused_minutes, kinds=RESOLUTION_KINDS, shift=minutes,
+                  paused_now=complaint.sla_paused_at is not None)
+
+
+def all_deadlines(session: Session, complaint_id: int) -> list[Row]:
+    """Every deadline of the complaint, in the order they were armed."""
+    return list(
+        session.execute(
+            select(DEADLINES).where(DEADLINES.c.complaint_id == complaint_id).order_by(DEADLINES.c.id)
+        )
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def report(app: Redress, session: Session, complaint: Row) -> dict[str, Any]:
+    """The complaint's clocks for `show`: elapsed and remaining business minutes, and every deadline."""
+    if complaint.sla_started_at is None:
+        return {"started_at": None, "paused": False, "deadlines": []}
+    clock_plan = plan(app, session, complaint.severity, complaint.customer_id)
+    calendar = app.calendar(clock_plan.calendar)
+    now = app.clock.now()
+    ran = elapsed(app, complaint, clock_plan, now)
+    deadlines = []
+    for row in all_deadlines(session, complaint.id):
+        is_pending = row.fired_at is None and row.cancelled_at is None
+        remaining = None
+        if is_pending:
+            remaining = (row.offset_minutes - ran if row.due_at is None
+                         else business_minutes_between(now, row.due_at, calendar))
+        deadlines.append({
+            "kind": row.kind, "level": row.level, "due_at": _iso(row.due_at),
+            "fired_at": _iso(row.fired_at), "cancelled_at": _iso(row.cancelled_at),
+            "pending": is_pending, "remaining_business_minutes": round(remaining, 1) if remaining is not None else None,
+        })
+    upcoming = [d for d in deadlines if d["pending"]]
+    return {
+        "calendar": clock_plan.calendar,
+        "started_at": _iso(complaint.sla_started_at),
+        "paused": complaint.sla_paused_at is not None,
+        "elapsed_business_minutes": round(ran, 1),
+        "next_deadline": min(upcoming, key=lambda d: d["remaining_business_minutes"]) if upcoming else None,
+        "deadlines": deadlines,
+    }

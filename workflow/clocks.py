@@ -155,6 +155,16 @@ def extend(app: Redress, session: Session, complaint: Row, minutes: float) -> No
                   paused_now=complaint.sla_paused_at is not None)
 
 
+def due_of_target(session: Session, complaint_id: int, warning_kind: str) -> datetime | None:
+    """When the deadline a warning warns about falls due."""
+    return session.execute(
+        select(DEADLINES.c.due_at).where(
+            DEADLINES.c.complaint_id == complaint_id, DEADLINES.c.kind == warning_kind.removesuffix("_warning"),
+            _PENDING,
+        )
+    ).scalar()
+
+
 def all_deadlines(session: Session, complaint_id: int) -> list[Row]:
     """Every deadline of the complaint, in the order they were armed."""
     return list(

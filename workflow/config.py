@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -105,6 +105,47 @@ class SlaPolicy(_Strict):
     _durations_ok = field_validator("first_response", "resolution", "climb_every")(_check_duration)
 
 
+class LogChannel(_Strict):
+    """Alerts printed to the scheduler's log (the terminal it runs in)."""
+
+    type: Literal["log"]
+
+
+class EmailChannel(_Strict):
+    """Alerts by SMTP to each recipient's email address."""
+
+    type: Literal["email"]
+    host: str = "localhost"
+    port: int = Field(default=25, ge=1, le=65535)
+    starttls: bool = False
+    ssl: bool = False
+    username: Optional[str] = None
+    password_env: Optional[str] = None  # the password is read from this environment variable
+    sender: str = "redress@localhost"
+    timeout_seconds: float = Field(default=10, gt=0)
+
+
+class WebhookChannel(_Strict):
+    """Alerts POSTed as JSON to a chat tool or SMS gateway."""
+
+    type: Literal["webhook"]
+    url: str = Field(pattern=r"^https?://")
+    timeout_seconds: float = Field(default=5, gt=0)
+
+
+class AlertsConfig(_Strict):
+    channels: list[Annotated[LogChannel | EmailChannel | WebhookChannel, Field(discriminator="type")]] = [
+        LogChannel(type="log")
+    ]
+    max_attempts: int = Field(default=5, ge=1)
+    backoff_seconds: float = Field(default=2, gt=0)
+
+
+class SchedulerConfig(_Strict):
+    sweep_seconds: float = Field(default=0.5, gt=0, le=60)
+    batch_size: int = Field(default=200, ge=1, le=10_000)
+
+
 class SlaConfig(_Strict):
     pause_states: list[str] = ["waiting_customer"]
     policies: dict[str, SlaPolicy]
@@ -147,6 +188,8 @@ class Config(_Strict):
     intensity: Intensity = Intensity()
     calendars: dict[str, CalendarConfig]
     sla: SlaConfig
+    alerts: AlertsConfig = AlertsConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
     policy_manual: str = "policy_manual.yaml"
     base_dir: Path = Path(".")
 

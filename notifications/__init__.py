@@ -1,0 +1,1 @@
+"""Messages to staff and customers: the outbox, written in the causing transaction, and its delivery channels."""

@@ -1,0 +1,158 @@
+"""Firing due deadlines: warnings, breaches and climbs up the escalation ladder.
+
+Each batch is one transaction that marks its deadlines fired (`WHERE fired_at
+IS NULL`) together with their effects: a crash loses no deadline (the batch
+rolls back and fires again) and never fires one twice (a fired row is never
+picked again, even by a second scheduler).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Row, bindparam, select, update
+from sqlmodel import Session
+
+from notifications.outbox import queue_staff_alert
+from workflow import clocks
+from workflow.bootstrap import Redress
+from workflow.errors import ConcurrentChange
+from workflow.models import COMPLAINTS, DEADLINES, USERS
+from workflow.services import _append_event
+from workflow.vocabulary import ROLES
+
+SCHEDULER = "scheduler"
+_MARK_FIRED = (
+    update(DEADLINES)
+    .where(DEADLINES.c.id == bindparam("row_id"), DEADLINES.c.fired_at.is_(None),
+           DEADLINES.c.cancelled_at.is_(None), DEADLINES.c.due_at.is_not(None))
+    .values(fired_at=bindparam("fired"))
+)
+
+
+@dataclass(frozen=True)
+class FireReport:
+    fired: int
+    batches: int
+
+
+def due_ids(session: Session, now: datetime, limit: int) -> list[int]:
+    """Pending deadlines due at `now`, oldest first (reads the partial index)."""
+    return list(session.execute(
+        select(DEADLINES.c.id)
+        .where(DEADLINES.c.fired_at.is_(None), DEADLINES.c.cancelled_at.is_(None), DEADLINES.c.due_at <= now)
+        .order_by(DEADLINES.c.due_at, DEADLINES.c.id)
+        .limit(limit)
+    ).scalars())
+
+
+def fire_due(app: Redress, *, batch_size: int | None = None, max_batches: int | None = None,
+             should_stop: object = None) -> FireReport:
+    """Fire every deadline due at the clock's now, in batches of one transaction each."""
+    size = batch_size or app.config.scheduler.batch_size
+    fired = batches = 0
+    while max_batches is None or batches < max_batches:
+        if callable(should_stop) and should_stop():
+            break
+        now = app.clock.now()
+        try:
+            with app.uow() as uow:
+                ids = due_ids(uow.session, now, size)
+                if not ids:
+                    break
+                in_batch = sum(_fire_one(app, uow.session, deadline_id, now) for deadline_id in ids)
+                uow.commit()
+        except ConcurrentChange:
+            continue  # an agent changed a complaint mid-batch: nothing was written, fire the batch again
+        fired += in_batch
+        batches += 1
+    return FireReport(fired, batches)
+
+
+def _fire_one(app: Redress, session: Session, deadline_id: int, now: datetime) -> int:
+    if session.execute(_MARK_FIRED, {"row_id": deadline_id, "fired": now}).rowcount != 1:  # type: ignore[attr-defined]
+        return 0  # cancelled, paused or fired by someone else since it was read
+    deadline = session.execute(select(DEADLINES).where(DEADLINES.c.id == deadline_id)).one()
+    complaint = session.execute(select(COMPLAINTS).where(COMPLAINTS.c.id == deadline.complaint_id)).one()
+    if deadline.kind.endswith("_warning"):
+        _warn(app, session, complaint, deadline, now)
+    else:
+        _climb(app, session, complaint, deadline, now)
+    return 1
+
+
+def _people_at(session: Session, level: int) -> list[tuple[str, str | None]]:
+    return [tuple(row) for row in session.execute(  # type: ignore[misc]
+        select(USERS.c.name, USERS.c.email).where(USERS.c.role == ROLES[level]).order_by(USERS.c.name)
+    )]
+
+
+def _assignee(session: Session, complaint: Row) -> list[tuple[str, str | None]]:
+    if complaint.assignee_id is None:
+        return _people_at(session, complaint.escalation_level)
+    row = session.execute(select(USERS.c.name, USERS.c.email).where(USERS.c.id == complaint.assignee_id)).one()
+    return [(row.name, row.email)]
+
+
+def _local(app: Redress, moment: datetime) -> str:
+    return moment.astimezone(ZoneInfo(app.config.timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def _alert(app: Redress, session: Session, complaint: Row, level: int, kind: str, headline: str,
+           recipients: list[tuple[str, str | None]], now: datetime) -> None:
+    subject = f"[Redress] {complaint.number} {headline}"
+    body = (f"{complaint.number} ({complaint.severity}, {complaint.state}, level {ROLES[level]})"
+            f" - {headline}.\n{complaint.summary}")
+    queue_staff_alert(app.config, session, complaint_id=complaint.id, kind=kind, subject=subject, body=body,
+                      recipients=recipients, now=now)
+
+
+def _warn(app: Redress, session: Session, complaint: Row, deadline: Row, now: datetime) -> None:
+    target = deadline.kind.removesuffix("_warning").replace("_", " ")
+    due = _local(app, clocks.due_of_target(session, complaint.id, deadline.kind) or now)
+    recipients = _assignee(session, complaint)
+    _append_event(session, complaint.id, now, SCHEDULER, "sla_warning", complaint.state, complaint.state,
+                  f"{target} due {due}", {"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(),
+                                          "alerted": [name for name, _ in recipients]})
+    _alert(app, session, complaint, complaint.escalation_level, "sla_warning", f"{target} due {due}",
+           recipients, now)
+    _touch(session, complaint, {"updated_at": now})
+
+
+def _climb(app: Redress, session: Session, complaint: Row, deadline: Row, now: datetime) -> None:
+    """A breach or a ladder step: one level up, alert the people there, arm the next step."""
+    top = len(ROLES) - 1
+    level = min(complaint.escalation_level + 1, top)
+    headline = (f"{deadline.kind.replace('_', ' ')} deadline breached" if deadline.kind in clocks.BREACH_KINDS
+                else "still unresolved: next step of the escalation ladder")
+    if level > complaint.escalation_level:
+        headline += f", escalated to {ROLES[level]}"
+    recipients = _people_at(session, level)
+    trigger = "sla_breach" if deadline.kind in clocks.BREACH_KINDS else "escalate"
+    _append_event(session, complaint.id, now, SCHEDULER, trigger, complaint.state, complaint.state, headline,
+                  {"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(),
+                   "from_level": ROLES[complaint.escalation_level], "to_level": ROLES[level],
+                   "alerted": [name for name, _ in recipients]})
+    clocks.cancel(session, complaint.id, ("escalation",), now)
+    if level < top:
+        clock_plan = clocks.plan(app, session, complaint.severity, complaint.customer_id)
+        ran = clocks.elapsed(app, complaint, clock_plan, now)
+        clocks.arm(app, session, complaint.id, clock_plan, [("escalation", ran + clock_plan.climb_every)],
+                   started_at=complaint.sla_started_at, paused_minutes=complaint.sla_paused_minutes, now=now,
+                   level=level + 1)
+    _touch(session, complaint,
+           {"escalation_level": level, "escalated_at": now, "escalation_acked_at": None, "updated_at": now})
+    _alert(app, session, complaint, level, trigger, headline, recipients, now)
+
+
+def _touch(session: Session, complaint: Row, changes: dict[str, object]) -> None:
+    """Bump the complaint's version with the effect, so agents holding an old view are told."""
+    updated = session.execute(
+        update(COMPLAINTS)
+        .where(COMPLAINTS.c.id == complaint.id, COMPLAINTS.c.version == complaint.version)
+        .values(version=complaint.version + 1, **changes)
+    )
+    if updated.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConcurrentChange(f"{complaint.number} changed while its deadline fired; the batch will retry")

@@ -28,10 +28,14 @@ user_app = typer.Typer(help="Staff users and their roles.", no_args_is_help=True
 kb_app = typer.Typer(help="The policy manual answered from at first contact.", no_args_is_help=True)
 customer_app = typer.Typer(help="Customer profiles.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+escalation_app = typer.Typer(help="Supervisor actions on an escalated complaint.", no_args_is_help=True)
+outbox_app = typer.Typer(help="Staff alerts and customer messages waiting, sent or failed.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(kb_app, name="kb")
 app.add_typer(customer_app, name="customer")
 app.add_typer(db_app, name="db")
+app.add_typer(escalation_app, name="escalation")
+app.add_typer(outbox_app, name="outbox")
 
 _options: dict[str, Optional[str]] = {"config": None, "db": None}
 _context: dict[str, Redress] = {}
@@ -150,12 +154,13 @@ def take(ref: Ref, as_user: As = None, if_version: IfVersion = None, as_json: Js
 def assign_command(
     ref: Ref,
     to: Annotated[str, typer.Option("--to", help="The user to assign to.")],
+    message: Annotated[Optional[str], typer.Option("--message", "-m", help="Why (optional).")] = None,
     as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
 ) -> None:
-    """Assign the complaint to someone (senior agent or above)."""
+    """Assign or reassign the complaint to someone (senior agent or above)."""
     from workflow.services import assign
 
-    _run(assign, as_json, as_user, ref, to, expected_version=if_version)
+    _run(assign, as_json, as_user, ref, to, note=message, expected_version=if_version)
 
 
 @app.command("start")
@@ -385,12 +390,13 @@ def user_add(
     name: Annotated[str, typer.Argument(help="Login name, e.g. li.na")],
     role: Annotated[str, typer.Option(help="agent, senior, supervisor or manager.")],
     display_name: Annotated[Optional[str], typer.Option("--display-name", help="Full name.")] = None,
+    email: Annotated[Optional[str], typer.Option(help="Email address for SLA alerts.")] = None,
     as_user: As = None,
 ) -> None:
     """Add a staff user (managers only; the first user must be a manager)."""
     from workflow.people import add_user
 
-    record = add_user(_redress(), as_user, name, role, display_name)
+    record = add_user(_redress(), as_user, name, role, display_name, email)
     typer.echo(f"added {record.role} {record.name} ({record.display_name})")
 
 
@@ -424,6 +430,126 @@ def db_upgrade() -> None:
 
         raise unavailable(redress.url, error) from None
     typer.echo(f"database {redact(redress.url)} is at schema revision {revision}")
+
+
+# --- time: deadlines, the scheduler, escalations -------------------------------------------
+
+
+@app.command()
+def tick(as_json: Json = False) -> None:
+    """Fire every deadline due at the clock's now, deliver due alerts, and exit (for cron and scripts)."""
+    from dataclasses import asdict
+
+    from notifications.sender import deliver_due
+    from workflow.firing import fire_due
+
+    redress = _redress()
+    fired = fire_due(redress)
+    delivered = deliver_due(redress, limit=10_000)
+    if as_json:
+        _print_json({"fired": asdict(fired), "outbox": asdict(delivered)})
+    else:
+        typer.echo(f"fired {fired.fired} deadline(s) in {fired.batches} batch(es); alerts sent {delivered.sent}, "
+                   f"to retry {delivered.retried}, failed {delivered.failed}")
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the deadline scheduler (APScheduler) until Ctrl-C or SIGTERM; one per database."""
+    from workflow.scheduler import run_scheduler
+
+    raise typer.Exit(run_scheduler(_redress(), lambda line: typer.echo(line)))
+
+
+@app.command()
+def escalations(
+    level: Annotated[Optional[str], typer.Option(help="Only this level: senior, supervisor or manager.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Escalated open complaints by level and time past the deadline."""
+    from workflow.supervision import escalation_board
+
+    rows = escalation_board(_redress(), level=level)
+    if as_json:
+        _print_json(rows)
+    else:
+        from workflow.views import print_rows
+
+        print_rows(f"Escalations ({len(rows)})", [
+            {k: r[k] for k in ("number", "level", "severity", "state", "assignee", "minutes_past_deadline",
+                               "acknowledged", "summary")} for r in rows])
+
+
+Reason = Annotated[Optional[str], typer.Option(help="Why (required).")]
+
+
+@escalation_app.command("ack")
+def escalation_ack(ref: Ref, reason: Reason = None, as_user: As = None, if_version: IfVersion = None,
+                   as_json: Json = False) -> None:
+    """Acknowledge an escalation (supervisor or above)."""
+    from workflow.supervision import acknowledge
+
+    _run(acknowledge, as_json, as_user, ref, reason, if_version)
+
+
+@escalation_app.command("extend")
+def escalation_extend(
+    ref: Ref, by: Annotated[str, typer.Option(help="Business time to add, e.g. 2h or 30m.")],
+    reason: Reason = None, as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
+) -> None:
+    """Extend the resolution deadline (supervisor or above)."""
+    from workflow.supervision import extend_deadline
+
+    _run(extend_deadline, as_json, as_user, ref, by, reason, if_version)
+
+
+@escalation_app.command("lower")
+def escalation_lower(
+    ref: Ref, to: Annotated[str, typer.Option("--to", help="agent, senior or supervisor.")],
+    reason: Reason = None, as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
+) -> None:
+    """Lower the escalation level (supervisor or above)."""
+    from workflow.supervision import lower_escalation
+
+    _run(lower_escalation, as_json, as_user, ref, to, reason, if_version)
+
+
+@outbox_app.command("list")
+def outbox_list(
+    status: Annotated[Optional[str], typer.Option(help="pending, sent or failed.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    as_json: Json = False,
+) -> None:
+    """Messages in the outbox, newest first."""
+    from notifications.outbox import list_messages
+
+    rows = list_messages(_redress(), status=status, limit=limit)
+    if as_json:
+        _print_json(rows)
+    else:
+        from workflow.views import print_rows
+
+        print_rows(f"Outbox ({len(rows)})", [
+            {k: r[k] for k in ("id", "kind", "channel", "recipient", "status", "attempts", "last_error", "subject")}
+            for r in rows])
+
+
+@outbox_app.command("send")
+def outbox_send() -> None:
+    """Deliver due messages once and exit."""
+    from notifications.sender import deliver_due
+
+    report = deliver_due(_redress(), limit=10_000)
+    typer.echo(f"sent {report.sent}, to retry {report.retried}, failed {report.failed}")
+
+
+@outbox_app.command("retry")
+def outbox_retry(message_id: Annotated[int, typer.Argument(help="Message id.")], as_user: As = None) -> None:
+    """Queue a failed message again (supervisor or above)."""
+    from notifications.outbox import retry_message
+
+    retry_message(_redress(), as_user, message_id)
+    typer.echo(f"message {message_id} queued again")
 
 
 @app.command()

@@ -17,6 +17,7 @@ from states.definition import FINAL_STATES, RESOLVED
 from workflow.bootstrap import Redress
 from workflow.models import CUSTOMERS, DEADLINES
 from workflow.sla import ClockPlan, add_business_time, business_minutes_between, plan_for
+from workflow.vocabulary import ROLES
 
 FIRST_RESPONSE_KINDS = ("first_response_warning", "first_response")
 RESOLUTION_KINDS = ("resolution_warning", "resolution", "escalation")
@@ -153,6 +154,22 @@ def extend(app: Redress, session: Session, complaint: Row, minutes: float) -> No
     _move_pending(app, session, complaint.id, clock_plan, complaint.sla_started_at,
                   complaint.sla_paused_minutes, kinds=RESOLUTION_KINDS, shift=minutes,
                   paused_now=complaint.sla_paused_at is not None)
+
+
+def arm_next_step(app: Redress, session: Session, complaint: Row, level: int, now: datetime) -> None:
+    """Replace the pending ladder step with one that climbs to `level` after `climb_every` more business time."""
+    cancel(session, complaint.id, ("escalation",), now)
+    if level >= len(ROLES) or complaint.sla_started_at is None or not complaint.is_open:
+        return
+    clock_plan = plan(app, session, complaint.severity, complaint.customer_id)
+    offset = elapsed(app, complaint, clock_plan, now) + clock_plan.climb_every
+    arm(app, session, complaint.id, clock_plan, [("escalation", offset)], started_at=complaint.sla_started_at,
+        paused_minutes=complaint.sla_paused_minutes, now=now, level=level)
+    if complaint.sla_paused_at is not None:
+        session.execute(
+            update(DEADLINES).where(DEADLINES.c.complaint_id == complaint.id, DEADLINES.c.kind == "escalation",
+                                    _PENDING).values(due_at=None)
+        )
 
 
 def due_of_target(session: Session, complaint_id: int, warning_kind: str) -> datetime | None:

@@ -51,6 +51,12 @@ class DatabaseUnavailable(RedressError):
     exit_code = 9
 
 
+class SchedulerBusy(RedressError):
+    """Another scheduler already fires deadlines for this SQLite database."""
+
+    exit_code = 10
+
+
 class UsageError(RedressError):
     """The command line itself is malformed (unknown option, missing argument)."""
 

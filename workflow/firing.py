@@ -135,13 +135,7 @@ def _climb(app: Redress, session: Session, complaint: Row, deadline: Row, now: d
                   {"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(),
                    "from_level": ROLES[complaint.escalation_level], "to_level": ROLES[level],
                    "alerted": [name for name, _ in recipients]})
-    clocks.cancel(session, complaint.id, ("escalation",), now)
-    if level < top:
-        clock_plan = clocks.plan(app, session, complaint.severity, complaint.customer_id)
-        ran = clocks.elapsed(app, complaint, clock_plan, now)
-        clocks.arm(app, session, complaint.id, clock_plan, [("escalation", ran + clock_plan.climb_every)],
-                   started_at=complaint.sla_started_at, paused_minutes=complaint.sla_paused_minutes, now=now,
-                   level=level + 1)
+    clocks.arm_next_step(app, session, complaint, level + 1, now)
     _touch(session, complaint,
            {"escalation_level": level, "escalated_at": now, "escalation_acked_at": None, "updated_at": now})
     _alert(app, session, complaint, level, trigger, headline, recipients, now)

@@ -69,7 +69,10 @@ class UserRecord:
     role: str
 
 
-def add_user(app: Redress, actor: str | None, name: str, role: str, display_name: str | None = None) -> UserRecord:
+def add_user(
+    app: Redress, actor: str | None, name: str, role: str, display_name: str | None = None,
+    email: str | None = None,
+) -> UserRecord:
     """Add a member of staff. The very first user must be a manager; after that, managers add users."""
     if role not in ROLES:
         raise InvalidInput(f"role '{role}' is not allowed; roles: {', '.join(ROLES)}")
@@ -88,7 +91,8 @@ def add_user(app: Redress, actor: str | None, name: str, role: str, display_name
         if _user_row(session, name) is not None:
             raise InvalidInput(f"user '{name}' already exists")
         record = UserRecord(name, display_name or name, role)
-        session.execute(insert(USERS).values(**asdict(record), created_at=app.clock.now()))
+        session.execute(insert(USERS).values(
+            **asdict(record), email=normalize_email(email) if email else None, created_at=app.clock.now()))
         uow.commit()
         return record
 

@@ -307,7 +307,7 @@ def change_severity(
 
 def assign(
     app: Redress, actor: str | None, ref: str | int, assignee: str | None = None,
-    *, expected_version: int | None = None,
+    *, note: str | None = None, expected_version: int | None = None,
 ) -> Outcome:
     """Give the complaint to an agent; agents may take it themselves, seniors may give it to anyone."""
     with app.uow() as uow:
@@ -320,7 +320,8 @@ def assign(
         if complaint.assignee_id == target.id and complaint.state == ASSIGNED:
             raise InvalidInput(f"{complaint.number} is already assigned to {target.name}")
         outcome = _record(
-            app, uow.session, complaint, user, "assign", note=f"assigned to {target.name}",
+            app, uow.session, complaint, user, "assign",
+            note=f"assigned to {target.name}" + (f": {note.strip()}" if note and note.strip() else ""),
             data={"assignee": target.name}, assignee_id=target.id,
         )
         uow.commit()

@@ -129,17 +129,16 @@ def is_open(moment: datetime, calendar: BusinessCalendar) -> bool:
     return False
 
 
-def parse_duration(text: str) -> int:
-    """'90m', '4h', '1h30m' or a bare number of minutes -> minutes."""
-
+def parse_duration(text: str) -> float:
+    """'90m', '4h', '1h30m', '45s' or a bare number of minutes -> minutes."""
     value = str(text).strip().lower()
     if value.isdigit():
         return int(value)
-    match = re.fullmatch(r"(?:(\d+)h)?\s*(?:(\d+)m)?", value)
+    match = re.fullmatch(r"(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?", value)
     if not value or match is None or not any(match.groups()):
         raise ValueError(f"'{text}' is not a duration; write e.g. 30m, 4h or 1h30m")
-    hours, minutes = (int(g) if g else 0 for g in match.groups())
-    return hours * 60 + minutes
+    hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    return hours * 60 + minutes + seconds / 60
 
 
 def parse_hours(text: str) -> Interval:

@@ -1,0 +1,176 @@
+"""`redress scheduler`: the one long-running process, and the only place that imports APScheduler.
+
+APScheduler only wakes us up; the deadline table says when and `fire_due` says
+what. A sweep job runs every `scheduler.sweep_seconds`; after each sweep,
+exact date jobs are added for deadlines falling due before the next one, so a
+deadline fires within a fraction of a second of its due time. On start the
+first sweep catches up everything missed while no scheduler ran.
+
+One scheduler per database: on SQLite a second one refuses to start (a lock
+file beside the database); on PostgreSQL it stands by on an advisory lock and
+takes over when the active one's session ends.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+
+from notifications.sender import deliver_due
+from workflow.bootstrap import Redress
+from workflow.errors import SchedulerBusy
+from workflow.firing import fire_due
+from workflow.models import DEADLINES
+
+_ADVISORY_KEY = 583_020_551  # the key every Redress scheduler of a database agrees on
+_LOOKAHEAD_JOBS = 200
+
+
+class SingleSchedulerLock:
+    """Makes sure only one scheduler fires deadlines for a database."""
+
+    def __init__(self, app: Redress, say: Callable[[str], None]) -> None:
+        self._app = app
+        self._say = say
+        self._handle: Any = None
+
+    def acquire(self, stopping: threading.Event) -> bool:
+        """Take the lock; on PostgreSQL wait for it (standby) until `stopping` is set."""
+        if self._app.engine.dialect.name == "sqlite":
+            self._acquire_file()
+            return True
+        return self._acquire_advisory(stopping)
+
+    def _acquire_file(self) -> None:
+        import fcntl
+
+        database = make_url(self._app.url).database or "redress"
+        path = Path(f"{database}.scheduler.lock")
+        handle = open(path, "a+")  # noqa: SIM115 - held for the life of the process
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise SchedulerBusy(
+                f"another scheduler (pid {holder}) is already running on {database}; "
+                "SQLite allows one scheduler per database"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._handle = handle
+
+    def _acquire_advisory(self, stopping: threading.Event) -> bool:
+        connection = self._app.engine.connect()
+        announced = False
+        while not stopping.is_set():
+            if connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": _ADVISORY_KEY}).scalar():
+                connection.commit()
+                self._handle = connection
+                if announced:
+                    self._say("scheduler: the active scheduler is gone; taking over")
+                return True
+            connection.commit()
+            if not announced:
+                self._say("scheduler: another scheduler is active on this database; standing by")
+                announced = True
+            stopping.wait(1.0)
+        connection.close()
+        return False
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+class DeadlineScheduler:
+    """APScheduler wiring: a sweep job, exact date jobs, and an outbox delivery job."""
+
+    def __init__(self, app: Redress, say: Callable[[str], None]) -> None:
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self.app = app
+        self.say = say
+        self.stopping = threading.Event()
+        # One worker: sweeps and date jobs never overlap, so batches stay small and ordered.
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(1), "outbox": ThreadPoolExecutor(1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        self.fired_total = 0
+
+    def sweep(self) -> None:
+        report = fire_due(self.app, should_stop=self.stopping.is_set)
+        if report.fired:
+            self.fired_total += report.fired
+            self.say(f"scheduler: fired {report.fired} deadline(s) in {report.batches} batch(es)")
+        if not self.stopping.is_set():
+            self._plan_exact_jobs()
+
+    def _plan_exact_jobs(self) -> None:
+        """Date jobs at the due times of deadlines falling due before the next sweep."""
+        now = self.app.clock.now()
+        horizon = now + timedelta(seconds=2 * self.app.config.scheduler.sweep_seconds)
+        with self.app.uow(write=False) as uow:
+            upcoming = uow.session.execute(
+                select(DEADLINES.c.due_at).distinct()
+                .where(DEADLINES.c.fired_at.is_(None), DEADLINES.c.cancelled_at.is_(None),
+                       DEADLINES.c.due_at > now, DEADLINES.c.due_at <= horizon)
+                .order_by(DEADLINES.c.due_at).limit(_LOOKAHEAD_JOBS)
+            ).scalars().all()
+        for due in upcoming:
+            self.scheduler.add_job(self.sweep, "date", run_date=due, id=f"due-{due.timestamp()}",
+                                   replace_existing=True)
+
+    def deliver(self) -> None:
+        report = deliver_due(self.app)
+        if report.retried or report.failed:
+            self.say(f"scheduler: outbox sent {report.sent}, will retry {report.retried}, failed {report.failed}")
+
+    def run(self) -> int:
+        """Run until SIGTERM or Ctrl-C; the batch in progress finishes before the process exits."""
+        done = threading.Event()
+
+        def stop(signum: int, _frame: object) -> None:
+            self.say(f"scheduler: {signal.Signals(signum).name} received; finishing the current batch")
+            self.stopping.set()
+            done.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        lock = SingleSchedulerLock(self.app, self.say)
+        if not lock.acquire(self.stopping):
+            return 0
+        try:
+            seconds = self.app.config.scheduler.sweep_seconds
+            self.scheduler.add_job(self.sweep, "interval", seconds=seconds, id="sweep",
+                                   next_run_time=self.app.clock.now())
+            self.scheduler.add_job(self.deliver, "interval", seconds=1, id="deliver", executor="outbox")
+            self.scheduler.start()
+            self.say(f"scheduler: active on {self.app.engine.url.render_as_string(hide_password=True)}, "
+                     f"sweeping every {seconds}s (pid {os.getpid()})")
+            while not done.wait(0.5):
+                pass
+            self.scheduler.shutdown(wait=True)
+        finally:
+            lock.release()
+        self.say(f"scheduler: stopped after firing {self.fired_total} deadline(s)")
+        return 0
+
+
+def run_scheduler(app: Redress, say: Callable[[str], None]) -> int:
+    return DeadlineScheduler(app, say).run()
+

@@ -26,11 +26,19 @@ BREACH_KINDS = ("first_response", "resolution")
 ANSWERING_TRIGGERS = ("respond", "answer_from_manual", "resolve")
 
 _PENDING = (DEADLINES.c.fired_at.is_(None)) & (DEADLINES.c.cancelled_at.is_(None))
+# Built once: the scheduler runs these for every deadline it fires.
 _INSERT = insert(DEADLINES)
+_TIER = select(CUSTOMERS.c.tier).where(CUSTOMERS.c.id == bindparam("customer_id"))
+_CANCEL = (
+    update(DEADLINES)
+    .where(DEADLINES.c.complaint_id == bindparam("of_complaint"),
+           DEADLINES.c.kind.in_(bindparam("kinds", expanding=True)), _PENDING)
+    .values(cancelled_at=bindparam("now"))
+)
 
 
 def plan(app: Redress, session: Session, severity: str, customer_id: int) -> ClockPlan:
-    tier = session.execute(select(CUSTOMERS.c.tier).where(CUSTOMERS.c.id == customer_id)).scalar_one()
+    tier = session.execute(_TIER, {"customer_id": customer_id}).scalar_one()
     return plan_for(app.config, severity, tier)
 
 
@@ -51,11 +59,7 @@ def arm(
 
 
 def cancel(session: Session, complaint_id: int, kinds: tuple[str, ...], now: datetime) -> None:
-    session.execute(
-        update(DEADLINES)
-        .where(DEADLINES.c.complaint_id == complaint_id, DEADLINES.c.kind.in_(kinds), _PENDING)
-        .values(cancelled_at=now)
-    )
+    session.execute(_CANCEL, {"of_complaint": complaint_id, "kinds": list(kinds), "now": now})
 
 
 def start(app: Redress, session: Session, complaint_id: int, clock_plan: ClockPlan, now: datetime) -> None:
@@ -172,13 +176,15 @@ def arm_next_step(app: Redress, session: Session, complaint: Row, level: int, no
         )
 
 
+_DUE_OF_KIND = select(DEADLINES.c.due_at).where(
+    DEADLINES.c.complaint_id == bindparam("complaint_id"), DEADLINES.c.kind == bindparam("kind"), _PENDING
+)
+
+
 def due_of_target(session: Session, complaint_id: int, warning_kind: str) -> datetime | None:
     """When the deadline a warning warns about falls due."""
     return session.execute(
-        select(DEADLINES.c.due_at).where(
-            DEADLINES.c.complaint_id == complaint_id, DEADLINES.c.kind == warning_kind.removesuffix("_warning"),
-            _PENDING,
-        )
+        _DUE_OF_KIND, {"complaint_id": complaint_id, "kind": warning_kind.removesuffix("_warning")}
     ).scalar()
 
 

@@ -71,11 +71,20 @@ def fire_due(app: Redress, *, batch_size: int | None = None, max_batches: int | 
     return FireReport(fired, batches)
 
 
+_DEADLINE = select(DEADLINES).where(DEADLINES.c.id == bindparam("row_id"))
+_COMPLAINT = select(COMPLAINTS).where(COMPLAINTS.c.id == bindparam("complaint_id"))
+_PEOPLE_AT = select(USERS.c.name, USERS.c.email).where(USERS.c.role == bindparam("role")).order_by(USERS.c.name)
+_USER = select(USERS.c.name, USERS.c.email).where(USERS.c.id == bindparam("user_id"))
+_TOUCH = update(COMPLAINTS).where(
+    COMPLAINTS.c.id == bindparam("where_id"), COMPLAINTS.c.version == bindparam("where_version")
+)
+
+
 def _fire_one(app: Redress, session: Session, deadline_id: int, now: datetime) -> int:
     if session.execute(_MARK_FIRED, {"row_id": deadline_id, "fired": now}).rowcount != 1:  # type: ignore[attr-defined]
         return 0  # cancelled, paused or fired by someone else since it was read
-    deadline = session.execute(select(DEADLINES).where(DEADLINES.c.id == deadline_id)).one()
-    complaint = session.execute(select(COMPLAINTS).where(COMPLAINTS.c.id == deadline.complaint_id)).one()
+    deadline = session.execute(_DEADLINE, {"row_id": deadline_id}).one()
+    complaint = session.execute(_COMPLAINT, {"complaint_id": deadline.complaint_id}).one()
     if deadline.kind.endswith("_warning"):
         _warn(app, session, complaint, deadline, now)
     else:
@@ -84,15 +93,13 @@ def _fire_one(app: Redress, session: Session, deadline_id: int, now: datetime) -
 
 
 def _people_at(session: Session, level: int) -> list[tuple[str, str | None]]:
-    return [tuple(row) for row in session.execute(  # type: ignore[misc]
-        select(USERS.c.name, USERS.c.email).where(USERS.c.role == ROLES[level]).order_by(USERS.c.name)
-    )]
+    return [(row.name, row.email) for row in session.execute(_PEOPLE_AT, {"role": ROLES[level]})]
 
 
 def _assignee(session: Session, complaint: Row) -> list[tuple[str, str | None]]:
     if complaint.assignee_id is None:
         return _people_at(session, complaint.escalation_level)
-    row = session.execute(select(USERS.c.name, USERS.c.email).where(USERS.c.id == complaint.assignee_id)).one()
+    row = session.execute(_USER, {"user_id": complaint.assignee_id}).one()
     return [(row.name, row.email)]
 
 
@@ -144,9 +151,8 @@ def _climb(app: Redress, session: Session, complaint: Row, deadline: Row, now: d
 def _touch(session: Session, complaint: Row, changes: dict[str, object]) -> None:
     """Bump the complaint's version with the effect, so agents holding an old view are told."""
     updated = session.execute(
-        update(COMPLAINTS)
-        .where(COMPLAINTS.c.id == complaint.id, COMPLAINTS.c.version == complaint.version)
-        .values(version=complaint.version + 1, **changes)
+        _TOUCH, {"version": complaint.version + 1, **changes,
+                 "where_id": complaint.id, "where_version": complaint.version},
     )
     if updated.rowcount != 1:  # type: ignore[attr-defined]
         raise ConcurrentChange(f"{complaint.number} changed while its deadline fired; the batch will retry")

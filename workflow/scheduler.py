@@ -155,20 +155,29 @@ class DeadlineScheduler:
         if not lock.acquire(self.stopping):
             return 0
         try:
-            seconds = self.app.config.scheduler.sweep_seconds
-            self.scheduler.add_job(self.sweep, "interval", seconds=seconds, id="sweep",
-                                   next_run_time=self.app.clock.now())
-            self.scheduler.add_job(self.deliver, "interval", seconds=1, id="deliver", executor="outbox")
-            self.scheduler.start()
-            self.say(f"scheduler: active on {self.app.engine.url.render_as_string(hide_password=True)}, "
-                     f"sweeping every {seconds}s (pid {os.getpid()})")
+            self.start()
             while not done.wait(0.5):
                 pass
-            self.scheduler.shutdown(wait=True)
+            self.stop()
         finally:
             lock.release()
-        self.say(f"scheduler: stopped after firing {self.fired_total} deadline(s)")
         return 0
+
+    def start(self) -> None:
+        """Start the jobs; the first sweep runs at once and catches up what was missed."""
+        seconds = self.app.config.scheduler.sweep_seconds
+        self.scheduler.add_job(self.sweep, "interval", seconds=seconds, id="sweep",
+                               next_run_time=self.app.clock.now())
+        self.scheduler.add_job(self.deliver, "interval", seconds=1, id="deliver", executor="outbox")
+        self.scheduler.start()
+        self.say(f"scheduler: active on {self.app.engine.url.render_as_string(hide_password=True)}, "
+                 f"sweeping every {seconds}s (pid {os.getpid()})")
+
+    def stop(self) -> None:
+        """Let the batch in progress finish, then stop."""
+        self.stopping.set()
+        self.scheduler.shutdown(wait=True)
+        self.say(f"scheduler: stopped after firing {self.fired_total} deadline(s)")
 
 
 def run_scheduler(app: Redress, say: Callable[[str], None]) -> int:

@@ -1,6 +1,6 @@
 """`redress demo`: a realistic shift at a call centre, played through the real services.
 
-The demo's clock starts at 08:00 three days back and moves forward as the story goes, so
+The demo's clock starts at 08:00 on a Monday at least three days back and moves forward as the story goes, so
 the timeline reads like real work.
 """
 
@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from workflow import services as svc
 from workflow.bootstrap import Redress
+from workflow.firing import fire_due
 from workflow.models import User
 from workflow.people import add_user
 
@@ -42,14 +43,19 @@ CUSTOMERS = {
 def run_demo(app: Redress, say: Callable[[str], None]) -> None:
     """Seed staff, customers and complaints across channels and severities, and play their lives."""
     tz = ZoneInfo(app.config.timezone)
-    three_days_ago = (app.clock.now() - timedelta(days=3)).astimezone(tz)
-    # The story starts at 08:00 local time, an hour before the first call.
-    start = datetime.combine(three_days_ago.date(), time(8, 0), tzinfo=tz)
+    three_days_ago = (app.clock.now() - timedelta(days=3)).astimezone(tz).date()
+    # The story starts on a Monday at 08:00 local time, an hour before the first call.
+    monday = three_days_ago - timedelta(days=three_days_ago.weekday())
+    start = datetime.combine(monday, time(8, 0), tzinfo=tz)
     app.clock.pin(start)
     _ensure_staff(app, say)
 
     def at(hours: float) -> None:
+        """Move the story's clock on; deadlines that fell due meanwhile fire, as the scheduler would."""
         app.clock.pin(start + timedelta(hours=hours))
+        fired = fire_due(app).fired
+        if fired:
+            say(f"  [{app.clock.now().astimezone(tz):%a %H:%M}] scheduler: {fired} SLA deadline(s) fired")
 
     def file(agent: str, who: str, channel: str, category: str, summary: str, **extra: str) -> str:
         phone, email, name, tier, language = CUSTOMERS[who]
@@ -129,7 +135,7 @@ def run_demo(app: Redress, say: Callable[[str], None]) -> None:
     say(f"  {billing}: reopened, the customer says the refund has not arrived")
     svc.add_note(app, "chen.jie", billing, "主管跟进：请财务部提供退款流水号")
 
-    app.clock.pin(start + timedelta(hours=53))
+    at(53)
     _summarise(app, say, late)
 
 
@@ -144,11 +150,17 @@ def _ensure_staff(app: Redress, say: Callable[[str], None]) -> None:
 
 def _summarise(app: Redress, say: Callable[[str], None], story: str) -> None:
     from workflow.queries import history, queue
+    from workflow.supervision import escalation_board
     from workflow.views import print_history, print_queue
 
     tz = app.config.timezone
     say("\nThe open queue, most urgent first:")
     print_queue(queue(app), tz)
+    board = escalation_board(app)
+    say(f"\nEscalations a supervisor sees ({len(board)}):")
+    for row in board:
+        say(f"  {row['number']}  level {row['level']}, {row['minutes_past_deadline']:.0f} min past its deadline, "
+            f"{row['severity']}: {row['summary'][:30]}")
     say(f"\nThe life of {story}, from the first call to a closed complaint number:")
     print_history(history(app, story), tz)
     say(
@@ -156,5 +168,7 @@ def _summarise(app: Redress, say: Callable[[str], None], story: str) -> None:
         f"  redress show {story}\n"
         "  redress queue --as li.na --mine\n"
         "  redress kb search 退款多久到账\n"
+        "  redress escalations\n"
+        "  redress outbox list      # staff alerts waiting for `redress scheduler` or `redress outbox send`\n"
         "  redress states"
     )

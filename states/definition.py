@@ -54,3 +54,12 @@ TRANSITIONS: list[dict] = [
 ]
 
 TRIGGERS = list(dict.fromkeys(t["trigger"] for t in TRANSITIONS))
+
+# What every Machine built from this definition is given: no hidden `to_<state>`
+# triggers that would bypass the rules.
+MACHINE_DEFINITION = {
+    "states": STATES,
+    "transitions": TRANSITIONS,
+    "initial": INITIAL_STATE,
+    "auto_transitions": False,
+}

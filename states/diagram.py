@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from states.definition import INITIAL_STATE, STATES, TRANSITIONS
+from states.definition import MACHINE_DEFINITION
 
 
 def mermaid() -> str:
     """A Mermaid `stateDiagram-v2` of the complaint machine, built by transitions' GraphMachine."""
     from transitions.extensions import GraphMachine
 
-    machine = GraphMachine(
-        model=None,
-        states=STATES,
-        transitions=TRANSITIONS,
-        initial=INITIAL_STATE,
-        auto_transitions=False,
-        graph_engine="mermaid",
-        show_conditions=True,
-    )
+    machine = GraphMachine(model=None, graph_engine="mermaid", show_conditions=True, **MACHINE_DEFINITION)
 
     class _Diagram:
         pass

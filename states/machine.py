@@ -11,7 +11,7 @@ from functools import cache
 
 from transitions import Machine
 
-from states.definition import INITIAL_STATE, STATES, TRANSITIONS, TRIGGERS
+from states.definition import INITIAL_STATE, MACHINE_DEFINITION, STATES, TRIGGERS
 
 
 class TriggerNotAllowed(Exception):
@@ -35,15 +35,7 @@ class _Bound:
     has_assignee: bool = False
 
 
-_MACHINE = Machine(
-    model=None,
-    states=STATES,
-    transitions=TRANSITIONS,
-    initial=INITIAL_STATE,
-    auto_transitions=False,
-    ignore_invalid_triggers=False,
-    model_attribute="state",
-)
+_MACHINE = Machine(model=None, ignore_invalid_triggers=False, **MACHINE_DEFINITION)
 
 
 @cache

@@ -595,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
-def _click_exceptions() -> tuple[type[Exception], type[Exception]]:
+def _click_exceptions() -> tuple[Any, Any]:
     # Typer 0.29+ vendors click as typer._click; earlier releases use click itself.
     try:
         from typer._click.exceptions import ClickException, UsageError

@@ -47,7 +47,7 @@ class Redress:
             self._calendars[name] = build_calendar(
                 timezone_name=spec.timezone or self.config.timezone,
                 always_open=spec.always_open,
-                hours=dict(spec.hours),
+                hours=spec.hours,
                 holidays_country=spec.holidays_country,
                 closed_dates=spec.closed_dates,
                 working_days=spec.working_days,

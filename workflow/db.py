@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event, exc, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import CursorResult, Engine, make_url
 from sqlmodel import Session, create_engine
 
 from workflow.errors import ConcurrentChange, DatabaseUnavailable
@@ -97,6 +97,13 @@ def unavailable(url: str, error: BaseException) -> DatabaseUnavailable:
     """A one-line error for a database that cannot be reached."""
     reason = str(getattr(error, "orig", error)).strip().splitlines()[0] if str(error) else type(error).__name__
     return DatabaseUnavailable(f"cannot use database {redact(url)}: {reason}")
+
+
+def insert_returning_id(session: Session, statement: Any, values: dict[str, Any]) -> int:
+    """Execute an INSERT of one row and return its new primary key."""
+    result = cast(CursorResult[Any], session.execute(statement, values))
+    assert result.inserted_primary_key is not None
+    return int(result.inserted_primary_key[0])
 
 
 class UnitOfWork:

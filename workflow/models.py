@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional, cast
+from typing import Optional
 
-from sqlalchemy import Column, Index, Table, Text
+from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -159,9 +159,9 @@ Index(
 # Table handles for the hot paths, which use SQLAlchemy Core rather than the ORM
 # unit of work: a use case is a handful of statements and the ORM's bookkeeping
 # would cost more than the database does.
-USERS = cast(Table, User.__table__)
-CUSTOMERS = cast(Table, Customer.__table__)
-COMPLAINTS = cast(Table, Complaint.__table__)
-EVENTS = cast(Table, Event.__table__)
-DEADLINES = cast(Table, Deadline.__table__)
-MESSAGES = cast(Table, Message.__table__)
+USERS = SQLModel.metadata.tables["user"]
+CUSTOMERS = SQLModel.metadata.tables["customer"]
+COMPLAINTS = SQLModel.metadata.tables["complaint"]
+EVENTS = SQLModel.metadata.tables["event"]
+DEADLINES = SQLModel.metadata.tables["deadline"]
+MESSAGES = SQLModel.metadata.tables["message"]

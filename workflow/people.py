@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlmodel import Session
 
 from workflow.bootstrap import Redress
 from workflow.config import LANGUAGES
+from workflow.db import insert_returning_id
 from workflow.errors import InvalidInput, NotFound, PermissionDenied
 from workflow.models import CUSTOMERS, USERS
 from workflow.vocabulary import ROLES
@@ -165,7 +167,7 @@ def find_or_create_customer(
         return CustomerRecord(found.id, found.name, found.tier, found.language, created=False)
     if not name or not name.strip():
         raise InvalidInput("new customer: --name is required the first time a customer calls")
-    values = {
+    values: dict[str, Any] = {
         "name": name.strip(),
         "phone": phone,
         "email": email,
@@ -173,7 +175,7 @@ def find_or_create_customer(
         "language": language or app.config.default_language,
         "created_at": app.clock.now(),
     }
-    new_id = session.execute(insert(CUSTOMERS), values).inserted_primary_key[0]  # type: ignore[union-attr]
+    new_id = insert_returning_id(session, insert(CUSTOMERS), values)
     return CustomerRecord(new_id, values["name"], values["tier"], values["language"], created=True)
 
 

@@ -23,7 +23,7 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _customer_dict(customer: Customer) -> dict[str, Any]:
+def _customer_dict(customer: Any) -> dict[str, Any]:
     return {
         "id": customer.id,
         "name": customer.name,

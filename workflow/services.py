@@ -20,6 +20,7 @@ from states.definition import ASSIGNED, FINAL_STATES, RECEIVED
 from states.machine import TriggerNotAllowed, next_state
 from workflow import clocks
 from workflow.bootstrap import Redress
+from workflow.db import insert_returning_id
 from workflow.errors import ConcurrentChange, InvalidInput, InvalidTransition, NotFound
 from workflow.models import COMPLAINTS, CUSTOMERS, EVENTS, NumberSequence
 from workflow.people import CustomerRecord, acting_user, find_or_create_customer, find_user, require_role
@@ -163,13 +164,11 @@ def _act(
 def _next_number(app: Redress, session: Session) -> str:
     """C-<business day>-<sequence>: unique, readable on the phone, and ordered by day."""
     day = app.clock.now().astimezone(ZoneInfo(app.config.timezone)).strftime("%Y%m%d")
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = (
-        upsert(NumberSequence)
+        dialect.insert(NumberSequence)
         .values(day=day, last=1)
         .on_conflict_do_update(index_elements=["day"], set_={"last": NumberSequence.last + 1})
         .returning(NumberSequence.last)
@@ -222,14 +221,14 @@ def file_complaint(
         now = app.clock.now()
         number = _next_number(app, session)
         clock_plan = plan_for(config, severity, customer.tier)
-        complaint_id = session.execute(
-            _INSERT_COMPLAINT,
+        complaint_id = insert_returning_id(
+            session, _INSERT_COMPLAINT,
             {"number": number, "state": RECEIVED, "is_open": True, "severity": severity,
              "severity_rank": config.severity_rank(severity), "severity_reason": reason, "category": category,
              "channel": channel, "customer_id": customer.id, "summary": summary, "order_ref": order_ref,
              "escalation_level": clock_plan.start_level, "created_by_id": user.id, "created_at": now,
              "updated_at": now, "version": 1, "sla_started_at": now, "sla_paused_minutes": 0.0},
-        ).inserted_primary_key[0]  # type: ignore[union-attr]
+        )
         clocks.start(app, session, complaint_id, clock_plan, now)
         _append_event(
             session, complaint_id, now, user.name, "file", "", RECEIVED, summary,

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
@@ -158,7 +158,7 @@ def build_calendar(
     *,
     timezone_name: str,
     always_open: bool,
-    hours: dict[str, list[str]],
+    hours: Mapping[Any, list[str]],
     holidays_country: str | None,
     closed_dates: list[date],
     working_days: list[date],

@@ -36,6 +36,13 @@ app.add_typer(customer_app, name="customer")
 app.add_typer(db_app, name="db")
 app.add_typer(escalation_app, name="escalation")
 app.add_typer(outbox_app, name="outbox")
+compensation_app = typer.Typer(help="Compensation steps: list, add, remove, approve, reject, mark done.",
+                               no_args_is_help=True)
+templates_app = typer.Typer(help="Customer message templates: preview and check.", no_args_is_help=True)
+survey_app = typer.Typer(help="Satisfaction survey answers and scores.", no_args_is_help=True)
+app.add_typer(compensation_app, name="compensation")
+app.add_typer(templates_app, name="templates")
+app.add_typer(survey_app, name="survey")
 
 _options: dict[str, Optional[str]] = {"config": None, "db": None}
 _context: dict[str, Redress] = {}
@@ -516,22 +523,34 @@ def escalation_lower(
 
 @outbox_app.command("list")
 def outbox_list(
-    status: Annotated[Optional[str], typer.Option(help="pending, sent or failed.")] = None,
+    status: Annotated[Optional[str], typer.Option(help="pending, sending, sent, failed or uncertain.")] = None,
+    complaint: Annotated[Optional[str], typer.Option(help="Only messages about this complaint.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
     as_json: Json = False,
 ) -> None:
-    """Messages in the outbox, newest first."""
+    """Messages in the outbox (customer messages and staff alerts), newest first."""
     from notifications.outbox import list_messages
 
-    rows = list_messages(_redress(), status=status, limit=limit)
-    if as_json:
-        _print_json(rows)
-    else:
-        from workflow.views import print_rows
+    rows = list_messages(_redress(), status=status, complaint=complaint, limit=limit)
+    _print_table(f"Outbox ({len(rows)})", rows, as_json,
+                 ("id", "kind", "audience", "channel", "recipient", "status", "attempts", "last_error", "subject"))
 
-        print_rows(f"Outbox ({len(rows)})", [
-            {k: r[k] for k in ("id", "kind", "channel", "recipient", "status", "attempts", "last_error", "subject")}
-            for r in rows])
+
+@outbox_app.command("show")
+def outbox_show(message_id: Annotated[int, typer.Argument(help="Message id.")], as_json: Json = False) -> None:
+    """One message: its bodies and every delivery attempt."""
+    from notifications.outbox import show_message
+
+    message = show_message(_redress(), message_id)
+    if as_json:
+        _print_json(message)
+        return
+    for key in ("id", "kind", "audience", "locale", "channel", "recipient", "status", "subject"):
+        typer.echo(f"{key}: {message[key]}")
+    typer.echo(f"\n{message['body']}")
+    for attempt in message["attempt_log"]:
+        typer.echo(f"attempt {attempt['number']}: {attempt['outcome']} at {attempt['started_at']}"
+                   + (f" - {attempt['error']}" if attempt["error"] else ""))
 
 
 @outbox_app.command("send")
@@ -540,16 +559,176 @@ def outbox_send() -> None:
     from notifications.sender import deliver_due
 
     report = deliver_due(_redress(), limit=10_000)
-    typer.echo(f"sent {report.sent}, to retry {report.retried}, failed {report.failed}")
+    typer.echo(f"sent {report.sent}, to retry {report.retried}, failed {report.failed}, "
+               f"uncertain {report.uncertain}")
 
 
 @outbox_app.command("retry")
 def outbox_retry(message_id: Annotated[int, typer.Argument(help="Message id.")], as_user: As = None) -> None:
-    """Queue a failed message again (supervisor or above)."""
+    """Queue a failed or uncertain message again (supervisor or above)."""
     from notifications.outbox import retry_message
 
     retry_message(_redress(), as_user, message_id)
     typer.echo(f"message {message_id} queued again")
+
+
+# --- compensation, templates, surveys -------------------------------------------
+
+StepId = Annotated[int, typer.Argument(help="Compensation step id (see `redress compensation list`).")]
+Note = Annotated[Optional[str], typer.Option("--note", "-m", help="A note for the timeline.")]
+
+
+def _print_table(title: str, rows: list[dict[str, Any]], as_json: bool, columns: tuple[str, ...]) -> None:
+    if as_json:
+        _print_json(rows)
+        return
+    from workflow.views import print_rows
+
+    print_rows(title, [{k: r[k] for k in columns} for r in rows])
+
+
+def _report_step(outcome: Any, as_json: bool) -> None:
+    if as_json:
+        from dataclasses import asdict
+
+        _print_json(asdict(outcome))
+        return
+    moved = f"{outcome.from_state} -> {outcome.to_state}" if outcome.from_state else outcome.to_state
+    typer.echo(f"step {outcome.id} ({outcome.kind}) of {outcome.complaint}: {moved}")
+
+
+@compensation_app.command("list")
+def compensation_list(
+    ref: Annotated[Optional[str], typer.Argument(help="Only this complaint's steps.")] = None,
+    state: Annotated[Optional[str], typer.Option(help="planned, awaiting_approval, approved, done, cancelled.")] = None,
+    mine_to_approve: Annotated[bool, typer.Option("--to-approve", help="Steps the acting user may approve.")] = False,
+    as_user: As = None,
+    as_json: Json = False,
+) -> None:
+    """Compensation steps, soonest due first."""
+    from workflow.compensation import list_steps
+
+    if mine_to_approve and not as_user:
+        raise typer.BadParameter("--to-approve needs --as NAME (or REDRESS_USER)")
+    rows = list_steps(_redress(), ref, state=state, approvable_by=as_user if mine_to_approve else None)
+    _print_table(f"Compensation steps ({len(rows)})", rows, as_json,
+                 ("id", "complaint", "kind", "state", "amount", "currency", "due_at", "requested_by", "reason"))
+
+
+@compensation_app.command("add")
+def compensation_add(
+    ref: Ref,
+    kind: Annotated[str, typer.Argument(help="apology_letter, replacement, refund, voucher, gift, follow_up_call.")],
+    reason: Reason = None,
+    amount: Annotated[Optional[str], typer.Option(help="Money for a refund, voucher or gift, e.g. 128.50.")] = None,
+    as_user: As = None,
+    as_json: Json = False,
+) -> None:
+    """Add a step to a complaint's plan; money above your limit waits for approval."""
+    from workflow.compensation import add_step
+
+    _report_step(add_step(_redress(), as_user, ref, kind, amount=amount, reason=reason), as_json)
+
+
+@compensation_app.command("remove")
+def compensation_remove(step: StepId, reason: Reason = None, as_user: As = None, as_json: Json = False) -> None:
+    """Take a step out of the plan, with a reason."""
+    from workflow.compensation import remove_step
+
+    _report_step(remove_step(_redress(), as_user, step, reason), as_json)
+
+
+@compensation_app.command("approve")
+def compensation_approve(step: StepId, note: Note = None, as_user: As = None, as_json: Json = False) -> None:
+    """Approve money above the requester's limit (a higher role; never your own request)."""
+    from workflow.compensation import approve_step
+
+    _report_step(approve_step(_redress(), as_user, step, note), as_json)
+
+
+@compensation_app.command("reject")
+def compensation_reject(step: StepId, reason: Reason = None, as_user: As = None, as_json: Json = False) -> None:
+    """Refuse a request for money, with a reason."""
+    from workflow.compensation import reject_step
+
+    _report_step(reject_step(_redress(), as_user, step, reason), as_json)
+
+
+@compensation_app.command("done")
+def compensation_done(step: StepId, note: Note = None, as_user: As = None, as_json: Json = False) -> None:
+    """Mark a step carried out (refund paid, replacement shipped); the customer is told."""
+    from workflow.compensation import complete_step
+
+    _report_step(complete_step(_redress(), as_user, step, note), as_json)
+
+
+@templates_app.command("preview")
+def templates_preview(
+    name: Annotated[str, typer.Argument(help="Template name, e.g. apology_letter.")],
+    complaint: Annotated[str, typer.Option(help="Complaint number or id to render for.")],
+    locale: Annotated[Optional[str], typer.Option(help="zh-CN, zh-TW or en (default: the customer's).")] = None,
+    step: Annotated[Optional[int], typer.Option(help="The compensation step a notice is about.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Show what the customer would get: subject, plain text, HTML and SMS. Nothing is sent."""
+    from dataclasses import asdict
+
+    from notifications.customer import preview
+
+    rendered = preview(_redress(), name, complaint, language=locale, step_id=step)
+    if as_json:
+        _print_json(asdict(rendered))
+        return
+    typer.echo(f"locale: {rendered.locale}\nsubject: {rendered.subject}\n\n--- text ---\n{rendered.text}"
+               f"\n--- html ---\n{rendered.html}\n--- sms ---\n{rendered.sms}")
+
+
+@templates_app.command("check")
+def templates_check() -> None:
+    """Render every template in every locale with sample data; fail on any error."""
+    from notifications.rendering import LANGUAGES, TEMPLATE_NAMES, check_all
+    from workflow.errors import TemplateBroken
+
+    redress = _redress()
+    problems = check_all(redress.renderer, redress.clock.now())
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        raise TemplateBroken(f"{len(problems)} template(s) do not render")
+    typer.echo(f"all {len(TEMPLATE_NAMES)} templates render in {', '.join(LANGUAGES)}")
+
+
+@survey_app.command("record")
+def survey_record(
+    ref: Ref,
+    score: Annotated[int, typer.Option(help="The customer's score, 1 (very unhappy) to 5 (very satisfied).")],
+    comment: Annotated[Optional[str], typer.Option(help="What the customer said.")] = None,
+    as_user: As = None,
+    as_json: Json = False,
+) -> None:
+    """Store the answer the customer gave on a call-back; a low score follows the configured policy."""
+    from workflow.surveys import record
+
+    outcome = record(_redress(), as_user, ref, score, comment)
+    if as_json:
+        from dataclasses import asdict
+
+        _print_json(asdict(outcome))
+        return
+    typer.echo(f"{outcome.complaint}: score {outcome.score} recorded"
+               + (f"; low score: {outcome.follow_up}" if outcome.low else ""))
+
+
+@survey_app.command("scores")
+def survey_scores(
+    by: Annotated[str, typer.Option(help="Group by agent or category.")] = "agent",
+    as_json: Json = False,
+) -> None:
+    """Average satisfaction score per agent or category."""
+    from workflow.surveys import scores
+
+    rows = scores(_redress(), by)
+    _print_table(f"Satisfaction by {by}", rows, as_json, (by, "answers", "average"))
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""Writing messages into the outbox, inside the transaction of the change that causes them."""
+"""Writing staff alerts into the outbox inside the transaction that causes them, and reading the outbox back."""
 
 from __future__ import annotations
 
@@ -6,25 +6,44 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from workflow.config import Config, EmailChannel
+from workflow.config import EmailChannel, FolderChannel
 from workflow.errors import InvalidInput, NotFound
-from workflow.models import MESSAGES
+from workflow.models import ATTEMPTS, COMPLAINTS, MESSAGES
 
-STATUSES = ("pending", "sent", "failed")
+STATUSES = ("pending", "sending", "sent", "failed", "uncertain")
+RETRYABLE = ("failed", "uncertain")
 _INSERT = insert(MESSAGES)
+_COMPLAINT = select(COMPLAINTS).where(COMPLAINTS.c.id == bindparam("complaint_id"))
 
 
 def queue_staff_alert(
-    config: Config, session: Session, *, complaint_id: int, kind: str, subject: str, body: str,
+    app: Any, session: Session, *, complaint_id: int, kind: str, headline: str, level: str,
     recipients: list[tuple[str, str | None]], now: datetime,
 ) -> int:
-    """One message per channel and recipient; (name, email) recipients without email skip the email channel."""
-    rows = []
+    """One message per channel and recipient, rendered from the staff_alert template in the default language.
+
+    (name, email) recipients without an email address skip the email channel.
+    """
+    from notifications.customer import complaint_values
+    from notifications.rendering import RenderFailed
+
+    complaint = session.execute(_COMPLAINT, {"complaint_id": complaint_id}).one()
+    locale = app.config.default_language
+    values = complaint_values(app, complaint, _Nobody(), locale) | {"alert": {"headline": headline, "level": level}}
+    try:
+        rendered = app.renderer.render("staff_alert", locale, values)
+        subject, text, html, short, error = rendered.subject, rendered.text, rendered.html, rendered.sms, None
+    except RenderFailed as failure:
+        subject = f"[Redress] {complaint.number} {headline}"
+        text = html = short = ""
+        error = str(failure)
     names = ", ".join(name for name, _ in recipients) or "nobody at that level"
-    for channel in config.alerts.channels:
+    rows = []
+    for channel in app.config.alerts.channels:
+        mail_like = isinstance(channel, EmailChannel | FolderChannel)
         if isinstance(channel, EmailChannel):
             targets = [email for _, email in recipients if email]
         elif channel.type == "webhook":
@@ -32,9 +51,11 @@ def queue_staff_alert(
         else:
             targets = [names]
         rows += [
-            {"complaint_id": complaint_id, "kind": kind, "channel": channel.type, "recipient": target,
-             "subject": subject, "body": body, "idempotency_key": uuid.uuid4().hex, "status": "pending",
-             "attempts": 0, "next_attempt_at": now, "last_error": None, "created_at": now, "sent_at": None}
+            {"complaint_id": complaint_id, "kind": kind, "audience": "staff", "locale": locale,
+             "channel": channel.type, "recipient": target, "subject": subject,
+             "body": text if mail_like else short, "body_html": html if mail_like else None,
+             "idempotency_key": uuid.uuid4().hex, "status": "failed" if error else "pending", "attempts": 0,
+             "next_attempt_at": now, "last_error": error, "created_at": now, "sent_at": None}
             for target in targets
         ]
     if rows:
@@ -42,7 +63,20 @@ def queue_staff_alert(
     return len(rows)
 
 
-def list_messages(app: Any, *, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+class _Nobody:
+    name = ""
+
+
+def _message_dict(m: Any) -> dict[str, Any]:
+    return {"id": m.id, "kind": m.kind, "audience": m.audience, "locale": m.locale, "channel": m.channel,
+            "recipient": m.recipient, "subject": m.subject, "status": m.status, "attempts": m.attempts,
+            "last_error": m.last_error, "created_at": m.created_at.isoformat(),
+            "sent_at": m.sent_at.isoformat() if m.sent_at else None, "next_attempt_at": m.next_attempt_at.isoformat()}
+
+
+def list_messages(
+    app: Any, *, status: str | None = None, complaint: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
     """Outbox rows, newest first, for `redress outbox list`."""
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"status '{status}' is not allowed; statuses: {', '.join(STATUSES)}")
@@ -50,26 +84,50 @@ def list_messages(app: Any, *, status: str | None = None, limit: int = 50) -> li
     if status is not None:
         query = query.where(MESSAGES.c.status == status)
     with app.uow(write=False) as uow:
-        return [
-            {"id": m.id, "kind": m.kind, "channel": m.channel, "recipient": m.recipient, "subject": m.subject,
-             "status": m.status, "attempts": m.attempts, "last_error": m.last_error,
-             "created_at": m.created_at.isoformat(), "sent_at": m.sent_at.isoformat() if m.sent_at else None,
-             "next_attempt_at": m.next_attempt_at.isoformat()}
-            for m in uow.session.execute(query)
-        ]
+        if complaint is not None:
+            from workflow.services import load_complaint
+
+            query = query.where(MESSAGES.c.complaint_id == load_complaint(uow.session, complaint).id)
+        return [_message_dict(m) for m in uow.session.execute(query)]
+
+
+def show_message(app: Any, message_id: int) -> dict[str, Any]:
+    """One message with its bodies and every delivery attempt."""
+    with app.uow(write=False) as uow:
+        message = uow.session.execute(select(MESSAGES).where(MESSAGES.c.id == message_id)).first()
+        if message is None:
+            raise NotFound(f"no message {message_id}")
+        attempts = uow.session.execute(
+            select(ATTEMPTS).where(ATTEMPTS.c.message_id == message_id).order_by(ATTEMPTS.c.number)
+        )
+        return _message_dict(message) | {
+            "body": message.body, "body_html": message.body_html, "idempotency_key": message.idempotency_key,
+            "attempt_log": [
+                {"number": a.number, "started_at": a.started_at.isoformat(),
+                 "finished_at": a.finished_at.isoformat() if a.finished_at else None,
+                 "outcome": a.outcome, "error": a.error}
+                for a in attempts
+            ],
+        }
 
 
 def retry_message(app: Any, actor: str | None, message_id: int) -> None:
-    """Put a failed message back in the queue for another round of attempts (supervisor or above)."""
+    """Put a failed or uncertain message back in the queue for another round of attempts (supervisor or above)."""
     from workflow.people import acting_user, require_role
 
     with app.uow() as uow:
-        require_role(acting_user(uow.session, actor), "supervisor", "retrying a failed message")
-        row = uow.session.execute(select(MESSAGES.c.status).where(MESSAGES.c.id == message_id)).first()
+        require_role(acting_user(uow.session, actor), "supervisor", "retrying a message")
+        row = uow.session.execute(
+            select(MESSAGES.c.status, MESSAGES.c.body, MESSAGES.c.last_error).where(MESSAGES.c.id == message_id)
+        ).first()
         if row is None:
             raise NotFound(f"no message {message_id}")
-        if row.status != "failed":
-            raise InvalidInput(f"message {message_id} is {row.status}; only failed messages can be retried")
+        if row.status not in RETRYABLE:
+            raise InvalidInput(f"message {message_id} is {row.status}; only failed or uncertain messages can be "
+                               "retried")
+        if not row.body:
+            raise InvalidInput(f"message {message_id} was never rendered ({row.last_error}); fix the template "
+                               "(`redress templates check`) - the next message will use it")
         uow.session.execute(
             update(MESSAGES).where(MESSAGES.c.id == message_id)
             .values(status="pending", attempts=0, next_attempt_at=app.clock.now())

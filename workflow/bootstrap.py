@@ -14,6 +14,7 @@ from workflow.db import UnitOfWork, check_schema, database_url, make_engine
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from notifications.rendering import Renderer
     from workflow.kb import PolicyManual
     from workflow.sla import BusinessCalendar
 
@@ -29,6 +30,7 @@ class Redress:
     schema_checked: bool = False
     _manual: PolicyManual | None = field(default=None, repr=False)
     _calendars: dict[str, BusinessCalendar] = field(default_factory=dict, repr=False)
+    _renderer: Renderer | None = field(default=None, repr=False)
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A unit of work; the first one checks the schema is at this code's revision."""
@@ -55,6 +57,15 @@ class Redress:
                 years=range(year - 1, year + 3),
             )
         return self._calendars[name]
+
+    @property
+    def renderer(self) -> Renderer:
+        """The message renderer, built on first use (its templates compile once, then are cached)."""
+        if self._renderer is None:
+            from notifications.rendering import Renderer
+
+            self._renderer = Renderer(self.config)
+        return self._renderer
 
     @property
     def manual(self) -> PolicyManual:

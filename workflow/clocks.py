@@ -22,6 +22,8 @@ from workflow.vocabulary import ROLES
 FIRST_RESPONSE_KINDS = ("first_response_warning", "first_response")
 RESOLUTION_KINDS = ("resolution_warning", "resolution", "escalation")
 BREACH_KINDS = ("first_response", "resolution")
+# The clocks a pause stops and a resume moves; compensation and survey timers run on regardless.
+SLA_KINDS = FIRST_RESPONSE_KINDS + RESOLUTION_KINDS
 # Triggers that count as the first answer to the customer.
 ANSWERING_TRIGGERS = ("respond", "answer_from_manual", "resolve")
 
@@ -37,9 +39,12 @@ _CANCEL = (
 )
 
 
+def tier_of(session: Session, customer_id: int) -> str:
+    return session.execute(_TIER, {"customer_id": customer_id}).scalar_one()
+
+
 def plan(app: Redress, session: Session, severity: str, customer_id: int) -> ClockPlan:
-    tier = session.execute(_TIER, {"customer_id": customer_id}).scalar_one()
-    return plan_for(app.config, severity, tier)
+    return plan_for(app.config, severity, tier_of(session, customer_id))
 
 
 def arm(
@@ -86,9 +91,9 @@ def _move_pending(
     While the clock is paused the offsets move but the due times stay unset.
     """
     calendar = app.calendar(clock_plan.calendar)
-    query = select(DEADLINES.c.id, DEADLINES.c.offset_minutes).where(DEADLINES.c.complaint_id == complaint_id, _PENDING)
-    if kinds is not None:
-        query = query.where(DEADLINES.c.kind.in_(kinds))
+    query = select(DEADLINES.c.id, DEADLINES.c.offset_minutes).where(
+        DEADLINES.c.complaint_id == complaint_id, DEADLINES.c.kind.in_(kinds or SLA_KINDS), _PENDING
+    )
     moves = [
         {"row_id": row.id, "offset_minutes": row.offset_minutes + shift,
          "due_at": None if paused_now else add_business_time(
@@ -130,7 +135,8 @@ def on_transition(
         return columns | {"sla_started_at": now, "sla_paused_at": None, "sla_paused_minutes": 0.0}
     if to_state in pause_states and from_state not in pause_states:
         session.execute(
-            update(DEADLINES).where(DEADLINES.c.complaint_id == complaint_id, _PENDING).values(due_at=None)
+            update(DEADLINES).where(DEADLINES.c.complaint_id == complaint_id, DEADLINES.c.kind.in_(SLA_KINDS),
+                                    _PENDING).values(due_at=None)
         )
         return columns | {"sla_paused_at": now}
     if from_state in pause_states and to_state not in pause_states and complaint.sla_paused_at is not None:
@@ -147,7 +153,8 @@ def on_transition(
             paused_minutes=complaint.sla_paused_minutes, now=now)
         if complaint.sla_paused_at is not None:
             session.execute(
-                update(DEADLINES).where(DEADLINES.c.complaint_id == complaint_id, _PENDING).values(due_at=None)
+                update(DEADLINES).where(DEADLINES.c.complaint_id == complaint_id, DEADLINES.c.kind.in_(SLA_KINDS),
+                                    _PENDING).values(due_at=None)
             )
     return columns
 

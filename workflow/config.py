@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -133,12 +134,98 @@ class WebhookChannel(_Strict):
     timeout_seconds: float = Field(default=5, gt=0)
 
 
+class FolderChannel(_Strict):
+    """Each message written as one .eml file into a folder: the embedded default, and the demo's outbox."""
+
+    type: Literal["folder"]
+    path: str = "outbox-mail"
+    sender: str = "redress@localhost"
+
+
 class AlertsConfig(_Strict):
-    channels: list[Annotated[LogChannel | EmailChannel | WebhookChannel, Field(discriminator="type")]] = [
-        LogChannel(type="log")
-    ]
+    channels: list[
+        Annotated[LogChannel | EmailChannel | WebhookChannel | FolderChannel, Field(discriminator="type")]
+    ] = [LogChannel(type="log")]
+
+
+class OutboxConfig(_Strict):
+    """How the sender retries, and when a delivery that never reported back is judged uncertain."""
+
     max_attempts: int = Field(default=5, ge=1)
     backoff_seconds: float = Field(default=2, gt=0)
+    batch_size: int = Field(default=100, ge=1, le=10_000)
+    stale_after_seconds: float = Field(default=300, gt=0)
+
+
+class MessagesConfig(_Strict):
+    """Customer messages: the company name they sign with, template overrides, and the two channels."""
+
+    company: Labels = {"zh-CN": "Redress 客服中心", "zh-TW": "Redress 客服中心", "en": "Redress Customer Care"}
+    templates_dir: Optional[str] = None  # a folder of <locale>/<name>.<form> files that replace the built-in ones
+    email: Optional[Annotated[EmailChannel | FolderChannel, Field(discriminator="type")]] = FolderChannel(
+        type="folder"
+    )
+    sms: Optional[Annotated[WebhookChannel | FolderChannel, Field(discriminator="type")]] = FolderChannel(
+        type="folder"
+    )
+
+
+StepKind = Literal["apology_letter", "replacement", "refund", "voucher", "gift", "follow_up_call"]
+Role = Literal["agent", "senior", "supervisor", "manager"]
+
+
+class RuleCondition(_Strict):
+    """Every listed field must match; an empty list matches anything."""
+
+    severity: list[str] = []
+    category: list[str] = []
+    tier: list[str] = []
+    breached: Optional[bool] = None
+
+
+class PlannedStep(_Strict):
+    kind: StepKind
+    amount: Optional[Decimal] = Field(default=None, gt=0, decimal_places=2)
+
+
+class CompensationRule(_Strict):
+    when: RuleCondition = RuleCondition()
+    steps: list[PlannedStep] = Field(min_length=1)
+
+
+class SurveyConfig(_Strict):
+    after_close: str = "2h"
+    low_score: int = Field(default=2, ge=1, le=5)
+    on_low_score: Literal["reopen", "follow_up_call"] = "follow_up_call"
+
+    _duration_ok = field_validator("after_close")(_check_duration)
+
+
+class CompensationConfig(_Strict):
+    """Which steps a resolved complaint gets, how long each may take, and who may grant how much money."""
+
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    # The most money (per step) a role may grant without approval; a higher role approves above it.
+    approval_limits: dict[Role, Decimal] = {"agent": Decimal(50), "senior": Decimal(200),
+                                            "supervisor": Decimal(1000), "manager": Decimal(10000)}
+    # Business time after resolution by which each kind of step is due (apology: when it is sent).
+    due: dict[StepKind, str] = {"apology_letter": "1h", "replacement": "18h", "refund": "9h",
+                                "voucher": "4h", "gift": "18h", "follow_up_call": "9h"}
+    rules: list[CompensationRule] = []
+    survey: SurveyConfig = SurveyConfig()
+
+    @field_validator("due")
+    @classmethod
+    def _durations_ok(cls, value: dict[str, str]) -> dict[str, str]:
+        for duration in value.values():
+            _check_duration(duration)
+        return value
+
+    def due_after(self, kind: str) -> str:
+        return self.due.get(kind, "9h")  # type: ignore[call-overload]
+
+    def limit(self, role: str) -> Decimal:
+        return self.approval_limits.get(role, Decimal(0))  # type: ignore[call-overload]
 
 
 class SchedulerConfig(_Strict):
@@ -189,6 +276,9 @@ class Config(_Strict):
     calendars: dict[str, CalendarConfig]
     sla: SlaConfig
     alerts: AlertsConfig = AlertsConfig()
+    outbox: OutboxConfig = OutboxConfig()
+    messages: MessagesConfig = MessagesConfig()
+    compensation: CompensationConfig = CompensationConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     policy_manual: str = "policy_manual.yaml"
     base_dir: Path = Path(".")
@@ -217,6 +307,7 @@ class Config(_Strict):
                 f"default_severity: '{self.default_severity}' is not a severity; allowed: {', '.join(allowed)}"
             )
         self._check_sla(allowed)
+        self._check_rules(allowed)
         for index, phrase in enumerate(self.intensity.phrases):
             if phrase.severity not in allowed:
                 raise ValueError(
@@ -242,6 +333,17 @@ class Config(_Strict):
         for state in self.sla.pause_states:
             if state not in STATES:
                 raise ValueError(f"sla.pause_states: '{state}' is not a state; allowed: {', '.join(STATES)}")
+
+    def _check_rules(self, severities: list[str]) -> None:
+        known = {"severity": severities, "category": self.category_names, "tier": self.tier_names}
+        for index, rule in enumerate(self.compensation.rules):
+            for field, allowed in known.items():
+                for value in getattr(rule.when, field):
+                    if value not in allowed:
+                        raise ValueError(
+                            f"compensation.rules[{index}].when.{field}: '{value}' is not defined; "
+                            f"allowed: {', '.join(allowed)}"
+                        )
 
     def tier(self, name: str) -> MemberTier:
         return next(t for t in self.member_tiers if t.name == name)

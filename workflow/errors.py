@@ -61,3 +61,9 @@ class UsageError(RedressError):
     """The command line itself is malformed (unknown option, missing argument)."""
 
     exit_code = 2
+
+
+class TemplateBroken(RedressError):
+    """A message template does not render (`redress templates check` lists every one)."""
+
+    exit_code = 11

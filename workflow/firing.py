@@ -16,7 +16,7 @@ from sqlalchemy import Row, bindparam, select, update
 from sqlmodel import Session
 
 from notifications.outbox import queue_staff_alert
-from workflow import clocks
+from workflow import clocks, compensation, surveys
 from workflow.bootstrap import Redress
 from workflow.errors import ConcurrentChange
 from workflow.models import COMPLAINTS, DEADLINES, USERS
@@ -85,7 +85,13 @@ def _fire_one(app: Redress, session: Session, deadline_id: int, now: datetime) -
         return 0  # cancelled, paused or fired by someone else since it was read
     deadline = session.execute(_DEADLINE, {"row_id": deadline_id}).one()
     complaint = session.execute(_COMPLAINT, {"complaint_id": deadline.complaint_id}).one()
-    if deadline.kind.endswith("_warning"):
+    if deadline.kind == compensation.STEP:
+        if compensation.on_step_due(app, session, deadline.step_id, now) == "overdue":
+            step = compensation.describe(session, deadline.step_id)
+            _climb(app, session, complaint, deadline, now, f"{step} not done by its deadline")
+    elif deadline.kind == surveys.SURVEY:
+        surveys.send(app, session, complaint, now)
+    elif deadline.kind.endswith("_warning"):
         _warn(app, session, complaint, deadline, now)
     else:
         _climb(app, session, complaint, deadline, now)
@@ -109,10 +115,7 @@ def _local(app: Redress, moment: datetime) -> str:
 
 def _alert(app: Redress, session: Session, complaint: Row, level: int, kind: str, headline: str,
            recipients: list[tuple[str, str | None]], now: datetime) -> None:
-    subject = f"[Redress] {complaint.number} {headline}"
-    body = (f"{complaint.number} ({complaint.severity}, {complaint.state}, level {ROLES[level]})"
-            f" - {headline}.\n{complaint.summary}")
-    queue_staff_alert(app.config, session, complaint_id=complaint.id, kind=kind, subject=subject, body=body,
+    queue_staff_alert(app, session, complaint_id=complaint.id, kind=kind, headline=headline, level=ROLES[level],
                       recipients=recipients, now=now)
 
 
@@ -128,21 +131,27 @@ def _warn(app: Redress, session: Session, complaint: Row, deadline: Row, now: da
     _touch(session, complaint, {"updated_at": now})
 
 
-def _climb(app: Redress, session: Session, complaint: Row, deadline: Row, now: datetime) -> None:
-    """A breach or a ladder step: one level up, alert the people there, arm the next step."""
+def _climb(app: Redress, session: Session, complaint: Row, deadline: Row, now: datetime,
+           headline: str | None = None) -> None:
+    """A breach, an overdue compensation step or a ladder step: one level up, alert the people there."""
     top = len(ROLES) - 1
     level = min(complaint.escalation_level + 1, top)
-    headline = (f"{deadline.kind.replace('_', ' ')} deadline breached" if deadline.kind in clocks.BREACH_KINDS
-                else "still unresolved: next step of the escalation ladder")
+    if headline is None:
+        headline = (f"{deadline.kind.replace('_', ' ')} deadline breached" if deadline.kind in clocks.BREACH_KINDS
+                    else "still unresolved: next step of the escalation ladder")
     if level > complaint.escalation_level:
         headline += f", escalated to {ROLES[level]}"
     recipients = _people_at(session, level)
-    trigger = "sla_breach" if deadline.kind in clocks.BREACH_KINDS else "escalate"
+    trigger = ("sla_breach" if deadline.kind in clocks.BREACH_KINDS
+               else "step_overdue" if deadline.kind == compensation.STEP else "escalate")
     _append_event(session, complaint.id, now, SCHEDULER, trigger, complaint.state, complaint.state, headline,
                   {"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(),
                    "from_level": ROLES[complaint.escalation_level], "to_level": ROLES[level],
                    "alerted": [name for name, _ in recipients]})
-    clocks.arm_next_step(app, session, complaint, level + 1, now)
+    if deadline.kind == compensation.STEP:
+        compensation.remind_again(app, session, complaint, deadline.step_id, now)  # climbs again if still stalled
+    else:
+        clocks.arm_next_step(app, session, complaint, level + 1, now)
     _touch(session, complaint,
            {"escalation_level": level, "escalated_at": now, "escalation_acked_at": None, "updated_at": now})
     _alert(app, session, complaint, level, trigger, headline, recipients, now)

@@ -107,6 +107,51 @@ class Deadline(SQLModel, table=True):
     fired_at: Optional[datetime] = None
     cancelled_at: Optional[datetime] = None
     created_at: datetime
+    # Set for the timers of a compensation step (its due time, or the moment it is carried out).
+    step_id: Optional[int] = Field(default=None, foreign_key="compensation_step.id")
+
+
+class CompensationStep(SQLModel, table=True):
+    """One step of making it right: an apology letter, a replacement, a refund, a voucher, a gift or a call.
+
+    Money is kept in minor units (fen, cents) so sums are exact.
+    """
+
+    __tablename__ = "compensation_step"
+    __table_args__ = (Index("ix_step_complaint", "complaint_id"), Index("ix_step_state", "state"))
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id")
+    kind: str = Field(max_length=32)
+    state: str = Field(max_length=32)
+    amount_minor: Optional[int] = None
+    currency: Optional[str] = Field(default=None, max_length=3)
+    due_at: datetime
+    source: str = Field(max_length=16)  # "policy" (planned by the rules) or "agent"
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    requested_by_id: int = Field(foreign_key="user.id")
+    decided_by_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    decided_at: Optional[datetime] = None
+    done_by: Optional[str] = Field(default=None, max_length=64)
+    done_at: Optional[datetime] = None
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime
+    version: int = 1
+
+
+class SurveyAnswer(SQLModel, table=True):
+    """The customer's satisfaction score for a complaint, kept with its agent and category for reports."""
+
+    __tablename__ = "survey_answer"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", unique=True)
+    score: int
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    agent_id: Optional[int] = Field(default=None, foreign_key="user.id", index=True)
+    category: str = Field(max_length=32, index=True)
+    recorded_by_id: int = Field(foreign_key="user.id")
+    recorded_at: datetime
 
 
 class Message(SQLModel, table=True):
@@ -117,10 +162,13 @@ class Message(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     complaint_id: Optional[int] = Field(default=None, foreign_key="complaint.id", index=True)
     kind: str = Field(max_length=32)
+    audience: str = Field(default="staff", max_length=16, sa_column_kwargs={"server_default": "staff"})
+    locale: Optional[str] = Field(default=None, max_length=8)
     channel: str = Field(max_length=16)
     recipient: str = Field(max_length=254)
     subject: str = Field(sa_column=Column(Text, nullable=False))
     body: str = Field(sa_column=Column(Text, nullable=False))
+    body_html: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     idempotency_key: str = Field(max_length=64, unique=True)
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0
@@ -128,6 +176,24 @@ class Message(SQLModel, table=True):
     last_error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime
     sent_at: Optional[datetime] = None
+
+
+class MessageAttempt(SQLModel, table=True):
+    """One try at delivering a message: written before the channel is contacted, finished after.
+
+    An attempt left unfinished by a crash is how the sender knows it must not
+    blindly send again.
+    """
+
+    __tablename__ = "message_attempt"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    number: int
+    started_at: datetime
+    finished_at: Optional[datetime] = None
+    outcome: str = Field(max_length=16)  # sending, sent, failed, uncertain
+    error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class NumberSequence(SQLModel, table=True):
@@ -165,3 +231,6 @@ COMPLAINTS = SQLModel.metadata.tables["complaint"]
 EVENTS = SQLModel.metadata.tables["event"]
 DEADLINES = SQLModel.metadata.tables["deadline"]
 MESSAGES = SQLModel.metadata.tables["message"]
+ATTEMPTS = SQLModel.metadata.tables["message_attempt"]
+STEPS = SQLModel.metadata.tables["compensation_step"]
+SURVEYS = SQLModel.metadata.tables["survey_answer"]

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from states.definition import ASSIGNED, FINAL_STATES, RECEIVED
 from states.machine import TriggerNotAllowed, next_state
-from workflow import clocks
+from workflow import aftermath, clocks
 from workflow.bootstrap import Redress
 from workflow.db import insert_returning_id
 from workflow.errors import ConcurrentChange, InvalidInput, InvalidTransition, NotFound
@@ -126,6 +126,7 @@ def _record(
             "look at it again before acting"
         )
     _append_event(session, complaint.id, now, actor.name, trigger, from_state, to_state, note, data)
+    aftermath.after_transition(app, session, complaint, actor, trigger, to_state, note, now)
     return Outcome(complaint.id, complaint.number, trigger, from_state, to_state, version)
 
 
@@ -236,7 +237,11 @@ def file_complaint(
              "severity_reason": reason, "new_customer": customer.created},
         )
         outcome = Outcome(complaint_id, number, "file", "", RECEIVED, 1, reason)
-        if policy is not None:
+        if policy is None:
+            from notifications.customer import queue_customer_message
+
+            queue_customer_message(app, session, "acknowledgement", complaint_id, now)
+        else:
             complaint = load_complaint(session, complaint_id)
             answered = _answer(app, session, complaint, user, policy, customer.language)
             outcome = Outcome(outcome.id, outcome.number, "file", "", answered.to_state, answered.version, reason)

@@ -1,0 +1,151 @@
+"""Customer messages: the values a template sees, and writing the rendered message into the outbox.
+
+A message is queued inside the transaction of the change that causes it, so a
+customer is told about exactly the changes that happened. A template that does
+not render queues nothing to send: the row is written `failed` with the reason,
+for an operator to see in `redress outbox list --status failed`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, bindparam, insert, select
+from sqlmodel import Session
+
+from notifications.rendering import Renderer, RenderFailed
+from workflow.models import COMPLAINTS, CUSTOMERS, MESSAGES, STEPS
+
+CUSTOMER_EMAIL = "customer_email"
+CUSTOMER_SMS = "customer_sms"
+_INSERT = insert(MESSAGES)
+_COMPLAINT = select(COMPLAINTS).where(COMPLAINTS.c.id == bindparam("complaint_id"))
+_CUSTOMER = select(CUSTOMERS).where(CUSTOMERS.c.id == bindparam("customer_id"))
+_STEP = select(STEPS).where(STEPS.c.id == bindparam("step_id"))
+
+
+def _label(items: list[Any], name: str, locale: str) -> str:
+    item = next((i for i in items if i.name == name), None)
+    return (item.label.get(locale) if item is not None else None) or name
+
+
+def complaint_values(app: Any, complaint: Row, customer: Any, locale: str) -> dict[str, Any]:
+    """What every template about a complaint may use; category and severity in the reader's language."""
+    config = app.config
+    return {
+        "customer": {"name": customer.name},
+        "complaint": {
+            "number": complaint.number, "summary": complaint.summary, "resolution": complaint.resolution or "",
+            "category": _label(config.categories, complaint.category, locale),
+            "severity": _label(config.severities, complaint.severity, locale),
+            "state": complaint.state, "filed_at": complaint.created_at,
+            "closed_at": complaint.closed_at or app.clock.now(),
+        },
+    }
+
+
+def step_values(step: Row) -> dict[str, Any]:
+    return {"step": {"kind": step.kind, "amount_minor": step.amount_minor or 0, "currency": step.currency or "",
+                     "due_at": step.due_at, "done_at": step.done_at or step.due_at, "note": step.note}}
+
+
+def render_for_complaint(
+    app: Any, session: Session, template: str, complaint_id: int, *, language: str | None = None,
+    step_id: int | None = None, extra: dict[str, Any] | None = None,
+) -> tuple[Any, Row]:
+    """Render `template` about a complaint in the customer's language (or `language`)."""
+    complaint = session.execute(_COMPLAINT, {"complaint_id": complaint_id}).one()
+    customer = session.execute(_CUSTOMER, {"customer_id": complaint.customer_id}).one()
+    renderer: Renderer = app.renderer
+    locale = renderer.locale_for(language or customer.language)
+    values = complaint_values(app, complaint, customer, locale) | (extra or {})
+    if step_id is not None:
+        values |= step_values(session.execute(_STEP, {"step_id": step_id}).one())
+    return renderer.render(template, locale, values), customer
+
+
+def queue_customer_message(
+    app: Any, session: Session, template: str, complaint_id: int, now: datetime, *,
+    step_id: int | None = None, extra: dict[str, Any] | None = None,
+) -> int:
+    """Render and queue one message to the customer: email when we have an address, else SMS, else nothing."""
+    messages = app.config.messages
+    complaint = session.execute(_COMPLAINT, {"complaint_id": complaint_id}).one()
+    customer = session.execute(_CUSTOMER, {"customer_id": complaint.customer_id}).one()
+    if customer.email and messages.email is not None:
+        channel, recipient = CUSTOMER_EMAIL, customer.email
+    elif customer.phone and messages.sms is not None:
+        channel, recipient = CUSTOMER_SMS, customer.phone
+    else:
+        return 0
+    row: dict[str, Any] = {
+        "complaint_id": complaint_id, "kind": template, "audience": "customer", "channel": channel,
+        "recipient": recipient, "idempotency_key": uuid.uuid4().hex, "attempts": 0, "next_attempt_at": now,
+        "created_at": now, "sent_at": None,
+    }
+    try:
+        rendered, _ = render_for_complaint(app, session, template, complaint_id, step_id=step_id, extra=extra)
+    except RenderFailed as error:
+        row |= {"status": "failed", "locale": None, "subject": f"({template} not rendered)", "body": "",
+                "body_html": None, "last_error": str(error)}
+    else:
+        body = rendered.sms if channel == CUSTOMER_SMS else rendered.text
+        html = None if channel == CUSTOMER_SMS else rendered.html
+        row |= {"status": "pending", "locale": rendered.locale, "subject": rendered.subject, "body": body,
+                "body_html": html, "last_error": None}
+    session.execute(_INSERT, row)
+    return 1
+
+
+def sample_values(now: datetime) -> dict[str, Any]:
+    """Values for every template, for `redress templates check` and the tests: with awkward text on purpose."""
+    return {
+        "customer": {"name": "王芳 <Wang Fang>"},
+        "complaint": {
+            "number": "C-20261122-0007", "summary": "快递延误三天 & 包装破损 <b>{{ 7*7 }}</b>",
+            "resolution": "补发商品并退还运费", "category": "物流延误", "severity": "高", "state": "resolved",
+            "filed_at": now - timedelta(days=2), "closed_at": now,
+        },
+        "step": {"kind": "refund", "amount_minor": 12850, "currency": "CNY", "due_at": now,
+                 "done_at": now, "note": "SF1234567890"},
+        "agent_message": "您好，我们已联系快递公司加急处理。",
+        "alert": {"headline": "resolution deadline breached, escalated to supervisor", "level": "supervisor"},
+    }
+
+
+def preview(app: Any, template: str, ref: str, *, language: str | None = None,
+            step_id: int | None = None) -> Any:
+    """What the customer would get from `template` about complaint `ref` now (nothing is queued)."""
+    from notifications.rendering import RenderFailed
+    from workflow.errors import InvalidInput, NotFound, TemplateBroken
+    from workflow.models import EVENTS
+    from workflow.services import load_complaint
+
+    if language is not None and language not in ("zh-CN", "zh-TW", "en"):
+        raise InvalidInput(f"locale '{language}' is not allowed; locales: zh-CN, zh-TW, en")
+    with app.uow(write=False) as uow:
+        session = uow.session
+        complaint = load_complaint(session, ref)
+        answer = session.execute(
+            select(EVENTS.c.note).where(EVENTS.c.complaint_id == complaint.id, EVENTS.c.trigger == "respond")
+            .order_by(EVENTS.c.id.desc()).limit(1)
+        ).scalar()
+        extra = {"agent_message": answer or "(the agent's answer)",
+                 "alert": {"headline": "(what happened)", "level": "supervisor"}}
+        kinds = {"apology_letter": "apology_letter", "replacement_notice": "replacement",
+                 "refund_notice": "refund", "voucher": "voucher"}
+        if step_id is None and template in kinds:
+            step_id = session.execute(
+                select(STEPS.c.id).where(STEPS.c.complaint_id == complaint.id, STEPS.c.kind == kinds[template])
+                .order_by(STEPS.c.id.desc()).limit(1)
+            ).scalar()
+            if step_id is None and template != "apology_letter":
+                raise NotFound(f"{complaint.number} has no {kinds[template]} step; add one or pass --step")
+        try:
+            rendered, _ = render_for_complaint(app, session, template, complaint.id, language=language,
+                                               step_id=step_id, extra=extra)
+        except RenderFailed as failure:
+            raise TemplateBroken(str(failure)) from None
+        return rendered

@@ -12,7 +12,10 @@ import pytest
 
 from workflow.bootstrap import Redress, bootstrap
 from workflow.clock import Clock
+from workflow.config import FolderChannel
 from workflow.migrate import upgrade
+
+pytest_plugins = ["tests.servers"]  # the smtp and webhook fixtures
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.yaml"
@@ -60,7 +63,14 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 def make_app(url: str) -> Redress:
+    """The engine on a migrated database; customer mail goes to a temporary folder, never the repository."""
+    import tempfile
+
     app = bootstrap(str(CONFIG), url, Clock(PINNED))
+    mail = FolderChannel(type="folder", path=tempfile.mkdtemp(prefix="redress-mail-"))
+    app.config = app.config.model_copy(
+        update={"messages": app.config.messages.model_copy(update={"email": mail, "sms": mail})}
+    )
     upgrade(app.engine)
     return app
 

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from notifications.outbox import list_messages, retry_message
 from notifications.sender import DeliveryReport, deliver_due
 from tests.conftest import file_one
+from tests.servers import Hook
 from workflow import services as svc
-from workflow.config import AlertsConfig, EmailChannel, WebhookChannel
+from workflow.config import AlertsConfig, EmailChannel, OutboxConfig, WebhookChannel
 from workflow.errors import InvalidInput, PermissionDenied
 from workflow.firing import fire_due
 from workflow.models import USERS
@@ -26,65 +21,13 @@ from workflow.supervision import acknowledge, escalation_board, extend_deadline,
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 
 
-class Inbox:
-    """An aiosmtpd handler that refuses the first `refusals` messages with a temporary error."""
-
-    def __init__(self, refusals: int = 0) -> None:
-        self.refusals = refusals
-        self.received: list = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        if self.refusals:
-            self.refusals -= 1
-            return "451 4.3.0 try again later"
-        self.received.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default)))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, controller.port
-    controller.stop()
-
-
-class Hook(BaseHTTPRequestHandler):
-    posts: list = []
-    failures = 0
-
-    def do_POST(self):  # noqa: N802 - http.server's hook name
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if Hook.failures:
-            Hook.failures -= 1
-            self.send_response(503)
-        else:
-            Hook.posts.append((self.headers["Idempotency-Key"], body))
-            self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def webhook():
-    Hook.posts, Hook.failures = [], 0
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/alerts"
-    server.shutdown()
-
-
 def use_channels(app, *channels, max_attempts: int = 5) -> None:
-    app.config = app.config.model_copy(
-        update={"alerts": AlertsConfig(channels=list(channels), max_attempts=max_attempts, backoff_seconds=2)}
-    )
+    """Staff alerts through `channels`; customer messages switched off so only alerts are delivered."""
+    app.config = app.config.model_copy(update={
+        "alerts": AlertsConfig(channels=list(channels)),
+        "outbox": OutboxConfig(max_attempts=max_attempts, backoff_seconds=2),
+        "messages": app.config.messages.model_copy(update={"email": None, "sms": None}),
+    })
 
 
 def give_email(app, name: str, email: str) -> None:
@@ -112,7 +55,8 @@ def test_a_breach_alert_arrives_once_by_email(app, smtp):
     recipients, mail = inbox.received[0]
     assert recipients == ["sup@example.cn"]
     assert mail["Subject"] == f"[Redress] {number} first response deadline breached, escalated to supervisor"
-    assert number in mail.get_content()
+    assert number in mail.get_body(("plain",)).get_content()
+    assert number in mail.get_body(("html",)).get_content()
 
 
 def test_a_server_that_refuses_the_first_attempts_gets_the_message_on_a_retry(app, smtp):

@@ -46,3 +46,17 @@ def test_sqlite_runs_in_wal_mode(sqlite_url):
     upgrade(app.engine)
     with app.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_migrations_build_exactly_the_schema_the_models_describe(database_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    app = bootstrap(str(CONFIG), database_url)
+    upgrade(app.engine)
+    with app.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        differences = compare_metadata(context, SQLModel.metadata)
+    app.engine.dispose()
+    assert differences == []

@@ -70,7 +70,8 @@ class Deliverer:
             elif isinstance(channel, FolderChannel):
                 _write_file(self.config, channel, message)
             else:
-                sys.stdout.write(f"ALERT to {message.recipient}: {message.subject}\n  {message.body}\n")
+                detail = f"\n  {message.body}" if message.body and message.body != message.subject else ""
+                sys.stdout.write(f"ALERT to {message.recipient}: {message.subject}{detail}\n")
                 sys.stdout.flush()
         except DeliveryFailed:
             raise

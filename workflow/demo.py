@@ -12,8 +12,12 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
+from notifications.sender import deliver_due
+from workflow import compensation as comp
 from workflow import services as svc
+from workflow import surveys
 from workflow.bootstrap import Redress
+from workflow.config import FolderChannel
 from workflow.firing import fire_due
 from workflow.models import User
 from workflow.people import add_user
@@ -120,14 +124,29 @@ def run_demo(app: Redress, say: Callable[[str], None]) -> None:
     at(27)
     svc.customer_replied(app, "amy.lin", broken, "Photos received: the jug is cracked along the handle")
     svc.resolve(app, "amy.lin", broken, "Replacement blender shipped by express; return label sent for the broken one")
+    _show_plan(app, say, broken)
+    replacement = _step(app, broken, "replacement")
+    comp.complete_step(app, "amy.lin", replacement, "SF Express SF9876543210")
+    say(f"  {broken}: replacement shipped; the customer is sent a replacement notice")
     at(28)
     svc.owner_feedback(app, "zhang.wei", billing, "财务部：确认重复扣款，已原路退回 299 元")
+    refund = comp.add_step(app, "zhang.wei", billing, "refund", amount="299", reason="重复扣款退回")
+    say(f"  {billing}: refund 299.00 requested by zhang.wei (agent limit 50.00): {refund.to_state}")
+    comp.approve_step(app, "chen.jie", refund.id, "流水已核对")
+    say(f"  {billing}: approved by supervisor chen.jie")
+    comp.complete_step(app, "zhang.wei", refund.id, "退款流水号 RF20261119001")
     svc.resolve(app, "zhang.wei", billing, "多扣的 299 元已原路退回，预计 1-3 个工作日到账")
     svc.start(app, "wong.kahei", tw)
 
     say("\nDay 3: closing, and a customer calls back")
     at(50)
     svc.resolve(app, "li.na", late, "包裹已送达，客户确认收货；已发20元优惠券")
+    _show_plan(app, say, late)
+    for step in comp.list_steps(app, late, state="awaiting_approval"):
+        comp.approve_step(app, "liu.yang", step["id"], "金卡会员，同意")
+        say(f"  {late}: {step['kind']} {step['amount']} approved by senior liu.yang")
+    for kind in ("voucher", "gift"):
+        comp.complete_step(app, "li.na", _step(app, late, kind), "已发放")
     svc.close(app, "li.na", late, "客户表示满意")
     svc.close(app, "amy.lin", broken, "Customer confirmed the replacement works")
     at(52)
@@ -135,8 +154,28 @@ def run_demo(app: Redress, say: Callable[[str], None]) -> None:
     say(f"  {billing}: reopened, the customer says the refund has not arrived")
     svc.add_note(app, "chen.jie", billing, "主管跟进：请财务部提供退款流水号")
 
-    at(53)
+    say("\nDay 3: satisfaction surveys go out two business hours after closing")
+    at(54)
+    surveys.record(app, "li.na", late, 5, "快递很快，优惠券收到了")
+    say(f"  {late}: survey answered on a call-back, score 5")
+    low = surveys.record(app, "amy.lin", broken, 2, "Replacement fine, but it took three days")
+    say(f"  {broken}: survey score 2 -> {low.follow_up}")
+
+    report = deliver_due(app, limit=10_000)
+    folder = app.config.messages.email
+    where = app.config.resolve_path(folder.path) if isinstance(folder, FolderChannel) else "the configured channels"
+    say(f"\nOutbox: {report.sent} messages delivered (customer letters and notices written to {where})")
     _summarise(app, say, late)
+
+
+def _step(app: Redress, number: str, kind: str) -> int:
+    return next(s["id"] for s in comp.list_steps(app, number) if s["kind"] == kind and s["state"] != "cancelled")
+
+
+def _show_plan(app: Redress, say: Callable[[str], None], number: str) -> None:
+    planned = [f"{s['kind']}{' ' + s['amount'] if s['amount'] else ''} ({s['state']})"
+               for s in comp.list_steps(app, number)]
+    say(f"  {number}: resolved; compensation planned by the rules: {', '.join(planned) or 'none'}")
 
 
 def _ensure_staff(app: Redress, say: Callable[[str], None]) -> None:
@@ -166,9 +205,11 @@ def _summarise(app: Redress, say: Callable[[str], None], story: str) -> None:
     say(
         "\nTry next:\n"
         f"  redress show {story}\n"
+        f"  redress compensation list {story}\n"
+        f"  redress templates preview apology_letter --complaint {story} --locale en\n"
         "  redress queue --as li.na --mine\n"
         "  redress kb search 退款多久到账\n"
         "  redress escalations\n"
-        "  redress outbox list      # staff alerts waiting for `redress scheduler` or `redress outbox send`\n"
+        "  redress outbox list      # customer messages and staff alerts, sent or waiting\n"
         "  redress states"
     )

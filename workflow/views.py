@@ -78,9 +78,10 @@ def print_history(trail: dict[str, Any], tz: str) -> None:
         table.add_column(column, overflow="fold")
     for event in trail["events"]:
         note = event["note"]
-        extra = {k: v for k, v in event["data"].items() if k != "severity_reason"}
+        extra = ", ".join(f"{k}={v}" for k, v in event["data"].items()
+                          if k not in ("severity_reason", "step", "source") and v not in ("", None, [], {}))
         if extra:
-            note = f"{note}  {extra}" if note else str(extra)
+            note = f"{note}  ({extra})" if note else extra
         table.add_row(
             _local(event["at"], tz), _text(event["actor"]), _text(event["trigger"]),
             _text(event["from_state"]), _text(event["to_state"]), _text(note),

@@ -36,7 +36,7 @@ from notifications.sender import deliver_due  # noqa: E402
 from workflow import services as svc  # noqa: E402
 from workflow.bootstrap import bootstrap  # noqa: E402
 from workflow.clock import Clock  # noqa: E402
-from workflow.config import EmailChannel, LANGUAGES, load_config  # noqa: E402
+from workflow.config import LANGUAGES, EmailChannel, load_config  # noqa: E402
 from workflow.migrate import upgrade  # noqa: E402
 from workflow.people import add_user  # noqa: E402
 

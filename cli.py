@@ -756,7 +756,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ClickException, UsageError = _click_exceptions()
 
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(_only_the_command_asked_for(sys.argv[1:] if argv is None else argv))
     try:
         result = command.main(args=argv, prog_name="redress", standalone_mode=False)
     except RedressError as error:
@@ -772,6 +772,39 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo("aborted", err=True)
         return 130
     return result if isinstance(result, int) else 0
+
+
+_GLOBAL_OPTIONS_WITH_VALUES = ("--config", "--db")
+
+
+def _only_the_command_asked_for(argv: list[str]) -> typer.Typer:
+    """The app with just the command (or command group) on the line, so one command does not pay for all fifty.
+
+    Typer builds every command's parameters before dispatching; with the whole
+    app that costs more than the query a read command runs. `--help` and
+    mistakes get the whole app, so listings and suggestions stay complete.
+    """
+    words = iter(argv)
+    first = None
+    for word in words:
+        if word in _GLOBAL_OPTIONS_WITH_VALUES:
+            next(words, None)
+        elif not word.startswith("-"):
+            first = word
+            break
+    if first is None:
+        return app
+    commands = [c for c in app.registered_commands
+                if (c.name or (c.callback.__name__ if c.callback else "").replace("_", "-")) == first]
+    groups = [g for g in app.registered_groups if g.name == first]
+    if not commands and not groups:
+        return app
+    slim = typer.Typer(name="redress", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                       help=app.info.help)
+    slim.registered_callback = app.registered_callback
+    slim.registered_commands = commands
+    slim.registered_groups = groups
+    return slim
 
 
 def _click_exceptions() -> tuple[Any, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, insert, select
 from sqlmodel import Session
 
-from notifications.rendering import Renderer, RenderFailed
+from notifications.rendering import FORMS, Rendered, Renderer, RenderFailed
 from workflow.models import COMPLAINTS, CUSTOMERS, MESSAGES, STEPS
 
 CUSTOMER_EMAIL = "customer_email"
@@ -52,18 +52,16 @@ def step_values(step: Row) -> dict[str, Any]:
 
 
 def render_for_complaint(
-    app: Any, session: Session, template: str, complaint_id: int, *, language: str | None = None,
-    step_id: int | None = None, extra: dict[str, Any] | None = None,
-) -> tuple[Any, Row]:
+    app: Any, session: Session, template: str, complaint: Row, customer: Row, *, language: str | None = None,
+    step_id: int | None = None, extra: dict[str, Any] | None = None, forms: tuple[str, ...] = FORMS,
+) -> Rendered:
     """Render `template` about a complaint in the customer's language (or `language`)."""
-    complaint = session.execute(_COMPLAINT, {"complaint_id": complaint_id}).one()
-    customer = session.execute(_CUSTOMER, {"customer_id": complaint.customer_id}).one()
     renderer: Renderer = app.renderer
     locale = renderer.locale_for(language or customer.language)
     values = complaint_values(app, complaint, customer, locale) | (extra or {})
     if step_id is not None:
         values |= step_values(session.execute(_STEP, {"step_id": step_id}).one())
-    return renderer.render(template, locale, values), customer
+    return renderer.render(template, locale, values, forms)
 
 
 def queue_customer_message(
@@ -85,8 +83,10 @@ def queue_customer_message(
         "recipient": recipient, "idempotency_key": uuid.uuid4().hex, "attempts": 0, "next_attempt_at": now,
         "created_at": now, "sent_at": None,
     }
+    forms = ("sms",) if channel == CUSTOMER_SMS else ("txt", "html")
     try:
-        rendered, _ = render_for_complaint(app, session, template, complaint_id, step_id=step_id, extra=extra)
+        rendered = render_for_complaint(app, session, template, complaint, customer, step_id=step_id,
+                                        extra=extra, forms=forms)
     except RenderFailed as error:
         row |= {"status": "failed", "locale": None, "subject": f"({template} not rendered)", "body": "",
                 "body_html": None, "last_error": str(error)}
@@ -121,7 +121,7 @@ def preview(app: Any, template: str, ref: str, *, language: str | None = None,
     from notifications.rendering import RenderFailed
     from workflow.errors import InvalidInput, NotFound, TemplateBroken
     from workflow.models import EVENTS
-    from workflow.services import load_complaint
+    from workflow.records import load_complaint
 
     if language is not None and language not in ("zh-CN", "zh-TW", "en"):
         raise InvalidInput(f"locale '{language}' is not allowed; locales: zh-CN, zh-TW, en")
@@ -143,9 +143,10 @@ def preview(app: Any, template: str, ref: str, *, language: str | None = None,
             ).scalar()
             if step_id is None and template != "apology_letter":
                 raise NotFound(f"{complaint.number} has no {kinds[template]} step; add one or pass --step")
+        customer = session.execute(_CUSTOMER, {"customer_id": complaint.customer_id}).one()
         try:
-            rendered, _ = render_for_complaint(app, session, template, complaint.id, language=language,
-                                               step_id=step_id, extra=extra)
+            rendered = render_for_complaint(app, session, template, complaint, customer, language=language,
+                                            step_id=step_id, extra=extra)
         except RenderFailed as failure:
             raise TemplateBroken(str(failure)) from None
         return rendered

@@ -85,7 +85,7 @@ def list_messages(
         query = query.where(MESSAGES.c.status == status)
     with app.uow(write=False) as uow:
         if complaint is not None:
-            from workflow.services import load_complaint
+            from workflow.records import load_complaint
 
             query = query.where(MESSAGES.c.complaint_id == load_complaint(uow.session, complaint).id)
         return [_message_dict(m) for m in uow.session.execute(query)]

@@ -77,8 +77,12 @@ class Renderer:
         """The customer's language when templates exist for it, else the configured default."""
         return language if language in LANGUAGES else self.config.default_language
 
-    def render(self, name: str, language: str | None, values: dict[str, Any]) -> Rendered:
-        """All three forms of template `name`; raises RenderFailed naming the template, locale and problem."""
+    def render(self, name: str, language: str | None, values: dict[str, Any],
+               forms: tuple[str, ...] = FORMS) -> Rendered:
+        """The subject and the asked-for forms of template `name` (others left empty).
+
+        Raises RenderFailed naming the template, locale and problem.
+        """
         if name not in TEMPLATE_NAMES:
             raise InvalidInput(f"template '{name}' does not exist; templates: {', '.join(TEMPLATE_NAMES)}")
         locale = self.locale_for(language)
@@ -88,9 +92,10 @@ class Renderer:
             text_template = self.environment.get_template(f"{locale}/{name}.txt")
             subject = "".join(text_template.blocks["subject"](text_template.new_context(context))).strip()
             context["subject"] = subject
-            text = text_template.render(context).strip() + "\n"
-            html = self.environment.get_template(f"{locale}/{name}.html").render(context)
-            sms = " ".join(self.environment.get_template(f"{locale}/{name}.sms").render(context).split())
+            text = text_template.render(context).strip() + "\n" if "txt" in forms else ""
+            html = self.environment.get_template(f"{locale}/{name}.html").render(context) if "html" in forms else ""
+            sms = (" ".join(self.environment.get_template(f"{locale}/{name}.sms").render(context).split())
+                   if "sms" in forms else "")
         except KeyError:
             raise RenderFailed(f"template {locale}/{name}.txt has no subject block") from None
         except TemplateError as error:

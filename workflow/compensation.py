@@ -115,7 +115,7 @@ def create_step(
     *, source: str, reason: str, now: datetime, at_once: bool = False,
 ) -> int:
     """Insert a step and its timer; money above the requester's limit waits for approval."""
-    from workflow.services import _append_event
+    from workflow.records import append_event
 
     state = AWAITING_APPROVAL if _needs_approval(app, kind, amount_minor, requester.role) else PLANNED
     due = _due_at(app, session, complaint, kind, now, at_once)
@@ -131,7 +131,7 @@ def create_step(
         "complaint_id": complaint.id, "kind": STEP, "level": None, "offset_minutes": 0.0, "due_at": due,
         "fired_at": None, "cancelled_at": None, "created_at": now, "step_id": step_id,
     })
-    _append_event(session, complaint.id, now, requester.name, "compensation_planned", complaint.state,
+    append_event(session, complaint.id, now, requester.name, "compensation_planned", complaint.state,
                   complaint.state, reason,
                   {"step": step_id, "kind": kind, "state": state, "source": source,
                    "amount": _money_text(amount_minor, currency), "due_at": due.isoformat()})
@@ -171,7 +171,7 @@ def plan_for_resolution(app: Redress, session: Session, complaint: Row, actor: R
 
 def cancel_open_steps(session: Session, complaint: Row, actor: str, reason: str, now: datetime) -> None:
     """A cancelled complaint takes its open steps with it."""
-    from workflow.services import _append_event
+    from workflow.records import append_event
 
     rows = session.execute(
         select(STEPS.c.id, STEPS.c.kind).where(STEPS.c.complaint_id == complaint.id,
@@ -181,7 +181,7 @@ def cancel_open_steps(session: Session, complaint: Row, actor: str, reason: str,
         session.execute(update(STEPS).where(STEPS.c.id == row.id)
                         .values(state="cancelled", note=reason, version=STEPS.c.version + 1))
         session.execute(_CANCEL_TIMER, {"of_step": row.id, "now": now})
-        _append_event(session, complaint.id, now, actor, "compensation_cancelled", complaint.state,
+        append_event(session, complaint.id, now, actor, "compensation_cancelled", complaint.state,
                       complaint.state, reason, {"step": row.id, "kind": row.kind})
 
 
@@ -201,7 +201,7 @@ def _move(
     **changes: Any,
 ) -> StepOutcome:
     """Move a step by `trigger` (its machine decides), with a version check and an event on the complaint."""
-    from workflow.services import _append_event
+    from workflow.records import append_event
 
     complaint = _complaint_of(session, step)
     try:
@@ -215,7 +215,7 @@ def _move(
         raise ConcurrentChange(f"step {step.id} was changed by someone else at the same moment; look at it again")
     if to_state in (DONE, "cancelled"):
         session.execute(_CANCEL_TIMER, {"of_step": step.id, "now": now})
-    _append_event(session, complaint.id, now, actor, f"compensation_{trigger}", complaint.state,
+    append_event(session, complaint.id, now, actor, f"compensation_{trigger}", complaint.state,
                   complaint.state, event_note, {"step": step.id, "kind": step.kind,
                                                 "amount": _money_text(step.amount_minor, step.currency)})
     return StepOutcome(step.id, complaint.number, step.kind, step.state, to_state, event_note)
@@ -231,7 +231,7 @@ def add_step(
     app: Redress, actor: str | None, ref: str, kind: str, *, amount: str | None = None, reason: str | None = None,
 ) -> StepOutcome:
     """An agent adds a step to a complaint, with a reason; money above their limit waits for approval."""
-    from workflow.services import load_complaint
+    from workflow.records import load_complaint
 
     if kind not in STEP_KINDS:
         raise InvalidInput(f"step kind '{kind}' is not allowed; kinds: {', '.join(STEP_KINDS)}")
@@ -365,7 +365,7 @@ def list_steps(
     limit: int = 200,
 ) -> list[dict[str, Any]]:
     """Steps of one complaint, or across complaints by state, or those waiting for `approvable_by`'s approval."""
-    from workflow.services import load_complaint
+    from workflow.records import load_complaint
 
     if state is not None and state not in STEP_STATES:
         raise InvalidInput(f"step state '{state}' is not allowed; states: {', '.join(STEP_STATES)}")

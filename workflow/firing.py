@@ -20,7 +20,7 @@ from workflow import clocks, compensation, surveys
 from workflow.bootstrap import Redress
 from workflow.errors import ConcurrentChange
 from workflow.models import COMPLAINTS, DEADLINES, USERS
-from workflow.services import _append_event
+from workflow.records import append_event
 from workflow.vocabulary import ROLES
 
 SCHEDULER = "scheduler"
@@ -123,7 +123,7 @@ def _warn(app: Redress, session: Session, complaint: Row, deadline: Row, now: da
     target = deadline.kind.removesuffix("_warning").replace("_", " ")
     due = _local(app, clocks.due_of_target(session, complaint.id, deadline.kind) or now)
     recipients = _assignee(session, complaint)
-    _append_event(session, complaint.id, now, SCHEDULER, "sla_warning", complaint.state, complaint.state,
+    append_event(session, complaint.id, now, SCHEDULER, "sla_warning", complaint.state, complaint.state,
                   f"{target} due {due}", {"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(),
                                           "alerted": [name for name, _ in recipients]})
     _alert(app, session, complaint, complaint.escalation_level, "sla_warning", f"{target} due {due}",
@@ -144,7 +144,7 @@ def _climb(app: Redress, session: Session, complaint: Row, deadline: Row, now: d
     recipients = _people_at(session, level)
     trigger = ("sla_breach" if deadline.kind in clocks.BREACH_KINDS
                else "step_overdue" if deadline.kind == compensation.STEP else "escalate")
-    _append_event(session, complaint.id, now, SCHEDULER, trigger, complaint.state, complaint.state, headline,
+    append_event(session, complaint.id, now, SCHEDULER, trigger, complaint.state, complaint.state, headline,
                   {"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(),
                    "from_level": ROLES[complaint.escalation_level], "to_level": ROLES[level],
                    "alerted": [name for name, _ in recipients]})

@@ -16,7 +16,7 @@ from workflow.bootstrap import Redress
 from workflow.errors import InvalidInput
 from workflow.models import Complaint, Customer, Event, User
 from workflow.people import acting_user, find_customer
-from workflow.services import load_complaint
+from workflow.records import load_complaint
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -6,10 +6,9 @@ records, so the CLI, the TUI and tests all call them the same way.
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -21,9 +20,10 @@ from states.machine import TriggerNotAllowed, next_state
 from workflow import aftermath, clocks
 from workflow.bootstrap import Redress
 from workflow.db import insert_returning_id
-from workflow.errors import ConcurrentChange, InvalidInput, InvalidTransition, NotFound
-from workflow.models import COMPLAINTS, CUSTOMERS, EVENTS, NumberSequence
+from workflow.errors import ConcurrentChange, InvalidInput, InvalidTransition
+from workflow.models import COMPLAINTS, CUSTOMERS, NumberSequence
 from workflow.people import CustomerRecord, acting_user, find_or_create_customer, find_user, require_role
+from workflow.records import append_event, load_complaint
 from workflow.severity import suggest_severity
 from workflow.sla import plan_for
 from workflow.vocabulary import CHANNELS
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from workflow.kb import PolicyAnswer
 
 CANCEL_REASONS = ("duplicate", "spam", "withdrawn")
-_NUMBER = re.compile(r"^C-\d{8}-\d{4,}$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -50,29 +49,10 @@ class Outcome:
 
 # Statements built once and executed with parameters: building a statement
 # afresh per call costs more than SQLite takes to run it.
-_BY_NUMBER = select(COMPLAINTS).where(COMPLAINTS.c.number == bindparam("ref"))
-_BY_ID = select(COMPLAINTS).where(COMPLAINTS.c.id == bindparam("ref"))
 _UPDATE_IF_VERSION = update(COMPLAINTS).where(
     COMPLAINTS.c.id == bindparam("where_id"), COMPLAINTS.c.version == bindparam("where_version")
 )
-_INSERT_EVENT = insert(EVENTS)
 _INSERT_COMPLAINT = insert(COMPLAINTS)
-
-
-def load_complaint(session: Session, ref: str | int) -> Row:
-    """A complaint row by number (C-20261122-0007) or by id."""
-    text = str(ref).strip()
-    complaint = None
-    if _NUMBER.match(text):
-        complaint = session.execute(_BY_NUMBER, {"ref": text.upper()}).first()
-    elif text.isdigit():
-        if int(text) < 2**31:
-            complaint = session.execute(_BY_ID, {"ref": int(text)}).first()
-    else:
-        raise InvalidInput(f"'{text}' is not a complaint number (like C-20261122-0007) or id")
-    if complaint is None:
-        raise NotFound(f"no complaint {text}")
-    return complaint
 
 
 def _required(value: str | None, field: str, why: str) -> str:
@@ -125,20 +105,9 @@ def _record(
             f"{complaint.number} was changed by someone else at the same moment; nothing was written, "
             "look at it again before acting"
         )
-    _append_event(session, complaint.id, now, actor.name, trigger, from_state, to_state, note, data)
+    append_event(session, complaint.id, now, actor.name, trigger, from_state, to_state, note, data)
     aftermath.after_transition(app, session, complaint, actor, trigger, to_state, note, now)
     return Outcome(complaint.id, complaint.number, trigger, from_state, to_state, version)
-
-
-def _append_event(
-    session: Session, complaint_id: int, at: datetime, actor: str, trigger: str,
-    from_state: str, to_state: str, note: str, data: dict[str, Any] | None,
-) -> None:
-    session.execute(
-        _INSERT_EVENT,
-        {"complaint_id": complaint_id, "at": at, "actor": actor, "trigger": trigger, "from_state": from_state,
-         "to_state": to_state, "note": note, "data": json.dumps(data or {}, ensure_ascii=False, sort_keys=True)},
-    )
 
 
 def _act(
@@ -165,17 +134,22 @@ def _act(
 def _next_number(app: Redress, session: Session) -> str:
     """C-<business day>-<sequence>: unique, readable on the phone, and ordered by day."""
     day = app.clock.now().astimezone(ZoneInfo(app.config.timezone)).strftime("%Y%m%d")
+    last = session.execute(_number_upsert(session.get_bind().dialect.name), {"day": day}).scalar_one()
+    return f"C-{day}-{last:04d}"
+
+
+@cache
+def _number_upsert(dialect_name: str) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE ... RETURNING, built once per dialect (both speak it)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (
+    dialect: Any = postgresql if dialect_name == "postgresql" else sqlite
+    return (
         dialect.insert(NumberSequence)
-        .values(day=day, last=1)
+        .values(day=bindparam("day"), last=1)
         .on_conflict_do_update(index_elements=["day"], set_={"last": NumberSequence.last + 1})
         .returning(NumberSequence.last)
     )
-    last = session.execute(statement).scalar_one()
-    return f"C-{day}-{last:04d}"
 
 
 def file_complaint(
@@ -231,7 +205,7 @@ def file_complaint(
              "updated_at": now, "version": 1, "sla_started_at": now, "sla_paused_minutes": 0.0},
         )
         clocks.start(app, session, complaint_id, clock_plan, now)
-        _append_event(
+        append_event(
             session, complaint_id, now, user.name, "file", "", RECEIVED, summary,
             {"channel": channel, "category": category, "severity": severity,
              "severity_reason": reason, "new_customer": customer.created},
@@ -257,11 +231,13 @@ def _suggested_severity(
     same_order = recent = 0
     if not customer.created:
         if order_ref:
-            same_order = _count_complaints(
-                session, customer.id, now - timedelta(days=intensity.repeat_contact.window_days),
-                COMPLAINTS.c.order_ref == order_ref,
-            )
-        recent = _count_complaints(session, customer.id, now - timedelta(days=intensity.history.window_days))
+            same_order = session.execute(_COUNT_SAME_ORDER, {
+                "customer_id": customer.id, "order_ref": order_ref,
+                "since": now - timedelta(days=intensity.repeat_contact.window_days),
+            }).scalar_one()
+        recent = session.execute(_COUNT_RECENT, {
+            "customer_id": customer.id, "since": now - timedelta(days=intensity.history.window_days),
+        }).scalar_one()
     suggestion = suggest_severity(
         app.config, text=summary, tier=customer.tier,
         earlier_contacts_same_order=same_order, recent_complaints=recent,
@@ -269,12 +245,10 @@ def _suggested_severity(
     return suggestion.severity, f"suggested: {suggestion.explanation}"
 
 
-def _count_complaints(session: Session, customer_id: int, since: datetime, *extra: Any) -> int:
-    return session.execute(
-        select(func.count()).select_from(COMPLAINTS).where(
-            COMPLAINTS.c.customer_id == customer_id, COMPLAINTS.c.created_at >= since, *extra
-        )
-    ).scalar_one()
+_COUNT_RECENT = select(func.count()).select_from(COMPLAINTS).where(
+    COMPLAINTS.c.customer_id == bindparam("customer_id"), COMPLAINTS.c.created_at >= bindparam("since")
+)
+_COUNT_SAME_ORDER = _COUNT_RECENT.where(COMPLAINTS.c.order_ref == bindparam("order_ref"))
 
 
 def triage(app: Redress, actor: str | None, ref: str | int, *, expected_version: int | None = None) -> Outcome:

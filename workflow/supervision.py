@@ -12,7 +12,8 @@ from workflow.bootstrap import Redress
 from workflow.errors import ConcurrentChange, InvalidInput
 from workflow.models import COMPLAINTS, CUSTOMERS, DEADLINES, USERS
 from workflow.people import acting_user, require_role
-from workflow.services import Outcome, _append_event, _check_version, _required, load_complaint
+from workflow.records import append_event, load_complaint
+from workflow.services import Outcome, _check_version, _required
 from workflow.sla import parse_duration
 from workflow.vocabulary import ROLES
 
@@ -74,7 +75,7 @@ def _supervise(
         )
         if updated.rowcount != 1:  # type: ignore[attr-defined]
             raise ConcurrentChange(f"{complaint.number} was changed by someone else at the same moment")
-        _append_event(session, complaint.id, now, user.name, trigger, complaint.state, complaint.state, reason, data)
+        append_event(session, complaint.id, now, user.name, trigger, complaint.state, complaint.state, reason, data)
         uow.commit()
         return Outcome(complaint.id, complaint.number, trigger, complaint.state, complaint.state,
                        complaint.version + 1)

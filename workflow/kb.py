@@ -107,7 +107,7 @@ def load_manual(config: Config) -> PolicyManual:
 
     path = config.resolve_path(config.policy_manual)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or []
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the policy manual ({exc.strerror or exc})") from None
     except yaml.YAMLError as exc:

@@ -52,7 +52,7 @@ def step_values(step: Row) -> dict[str, Any]:
 
 
 def render_for_complaint(
-    app: Any, session: Session, template: str, complaint: Row, customer: Row, *, language: str | None = None,
+    app: Any, session: Session, template: str, complaint: Any, customer: Any, *, language: str | None = None,
     step_id: int | None = None, extra: dict[str, Any] | None = None, forms: tuple[str, ...] = FORMS,
 ) -> Rendered:
     """Render `template` about a complaint in the customer's language (or `language`)."""
@@ -66,12 +66,17 @@ def render_for_complaint(
 
 def queue_customer_message(
     app: Any, session: Session, template: str, complaint_id: int, now: datetime, *,
-    step_id: int | None = None, extra: dict[str, Any] | None = None,
+    step_id: int | None = None, extra: dict[str, Any] | None = None, complaint: Any = None, customer: Any = None,
 ) -> int:
-    """Render and queue one message to the customer: email when we have an address, else SMS, else nothing."""
+    """Render and queue one message to the customer: email when we have an address, else SMS, else nothing.
+
+    `complaint` and `customer` may be handed in when the caller has just written them.
+    """
     messages = app.config.messages
-    complaint = session.execute(_COMPLAINT, {"complaint_id": complaint_id}).one()
-    customer = session.execute(_CUSTOMER, {"customer_id": complaint.customer_id}).one()
+    if complaint is None:
+        complaint = session.execute(_COMPLAINT, {"complaint_id": complaint_id}).one()
+    if customer is None:
+        customer = session.execute(_CUSTOMER, {"customer_id": complaint.customer_id}).one()
     if customer.email and messages.email is not None:
         channel, recipient = CUSTOMER_EMAIL, customer.email
     elif customer.phone and messages.sms is not None:

@@ -132,6 +132,8 @@ class CustomerRecord:
     tier: str
     language: str
     created: bool
+    phone: str | None = None
+    email: str | None = None
 
 
 def _customer_by(session: Session, column: str, value: str | int) -> Row | None:
@@ -164,7 +166,8 @@ def find_or_create_customer(
         blanks = {k: v for k, v in (("phone", phone), ("email", email)) if v and getattr(found, k) is None}
         if blanks:
             session.execute(update(CUSTOMERS).where(CUSTOMERS.c.id == found.id).values(**blanks))
-        return CustomerRecord(found.id, found.name, found.tier, found.language, created=False)
+        return CustomerRecord(found.id, found.name, found.tier, found.language, created=False,
+                              phone=found.phone or phone, email=found.email or email)
     if not name or not name.strip():
         raise InvalidInput("new customer: --name is required the first time a customer calls")
     values: dict[str, Any] = {
@@ -176,7 +179,16 @@ def find_or_create_customer(
         "created_at": app.clock.now(),
     }
     new_id = insert_returning_id(session, insert(CUSTOMERS), values)
-    return CustomerRecord(new_id, values["name"], values["tier"], values["language"], created=True)
+    return CustomerRecord(new_id, values["name"], values["tier"], values["language"], created=True,
+                          phone=phone, email=email)
+
+
+def lookup_customer(session: Session, phone: str | None, email: str | None) -> Row | None:
+    """The customer with this phone (else email), or None: for an intake form while the customer talks."""
+    found = _customer_by(session, "phone", normalize_phone(phone)) if phone and phone.strip() else None
+    if found is None and email and email.strip():
+        found = _customer_by(session, "email", normalize_email(email))
+    return found
 
 
 def find_customer(session: Session, ref: str) -> Row:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -144,11 +145,13 @@ def _number_upsert(dialect_name: str) -> Any:
     from sqlalchemy.dialects import postgresql, sqlite
 
     dialect: Any = postgresql if dialect_name == "postgresql" else sqlite
+    # On the table, not the ORM class: an ORM-enabled INSERT costs twice the statement itself.
+    table = NumberSequence.__table__  # type: ignore[attr-defined]
     return (
-        dialect.insert(NumberSequence)
+        dialect.insert(table)
         .values(day=bindparam("day"), last=1)
-        .on_conflict_do_update(index_elements=["day"], set_={"last": NumberSequence.last + 1})
-        .returning(NumberSequence.last)
+        .on_conflict_do_update(index_elements=["day"], set_={"last": table.c.last + 1})
+        .returning(table.c.last)
     )
 
 
@@ -196,14 +199,12 @@ def file_complaint(
         now = app.clock.now()
         number = _next_number(app, session)
         clock_plan = plan_for(config, severity, customer.tier)
-        complaint_id = insert_returning_id(
-            session, _INSERT_COMPLAINT,
-            {"number": number, "state": RECEIVED, "is_open": True, "severity": severity,
-             "severity_rank": config.severity_rank(severity), "severity_reason": reason, "category": category,
-             "channel": channel, "customer_id": customer.id, "summary": summary, "order_ref": order_ref,
-             "escalation_level": clock_plan.start_level, "created_by_id": user.id, "created_at": now,
-             "updated_at": now, "version": 1, "sla_started_at": now, "sla_paused_minutes": 0.0},
-        )
+        row = {"number": number, "state": RECEIVED, "is_open": True, "severity": severity,
+               "severity_rank": config.severity_rank(severity), "severity_reason": reason, "category": category,
+               "channel": channel, "customer_id": customer.id, "summary": summary, "order_ref": order_ref,
+               "escalation_level": clock_plan.start_level, "created_by_id": user.id, "created_at": now,
+               "updated_at": now, "version": 1, "sla_started_at": now, "sla_paused_minutes": 0.0}
+        complaint_id = insert_returning_id(session, _INSERT_COMPLAINT, row)
         clocks.start(app, session, complaint_id, clock_plan, now)
         append_event(
             session, complaint_id, now, user.name, "file", "", RECEIVED, summary,
@@ -214,7 +215,10 @@ def file_complaint(
         if policy is None:
             from notifications.customer import queue_customer_message
 
-            queue_customer_message(app, session, "acknowledgement", complaint_id, now)
+            # The rows just written, handed over rather than read back: filing is the hottest path.
+            filed = SimpleNamespace(id=complaint_id, resolution=None, closed_at=None, **row)
+            queue_customer_message(app, session, "acknowledgement", complaint_id, now, complaint=filed,
+                                   customer=customer)
         else:
             complaint = load_complaint(session, complaint_id)
             answered = _answer(app, session, complaint, user, policy, customer.language)
@@ -249,6 +253,25 @@ _COUNT_RECENT = select(func.count()).select_from(COMPLAINTS).where(
     COMPLAINTS.c.customer_id == bindparam("customer_id"), COMPLAINTS.c.created_at >= bindparam("since")
 )
 _COUNT_SAME_ORDER = _COUNT_RECENT.where(COMPLAINTS.c.order_ref == bindparam("order_ref"))
+
+
+def suggest_for_intake(
+    app: Redress, *, phone: str | None, email: str | None, summary: str, order_ref: str | None = None,
+    tier: str | None = None,
+) -> dict[str, Any]:
+    """The customer a phone or email finds, and the severity `file_complaint` would suggest; writes nothing."""
+    from workflow.people import lookup_customer
+
+    with app.uow(write=False) as uow:
+        found = lookup_customer(uow.session, phone, email)
+        customer = (CustomerRecord(found.id, found.name, found.tier, found.language, created=False) if found
+                    else CustomerRecord(0, "", tier or app.config.tier_names[0], app.config.default_language,
+                                        created=True))
+        severity, reason = _suggested_severity(app, uow.session, customer, summary or "", order_ref or None)
+        return {"customer": None if found is None else {
+                    "id": found.id, "name": found.name, "phone": found.phone, "email": found.email,
+                    "tier": found.tier, "language": found.language},
+                "severity": severity, "reason": reason}
 
 
 def triage(app: Redress, actor: str | None, ref: str | int, *, expected_version: int | None = None) -> Outcome:

@@ -740,6 +740,14 @@ def states() -> None:
 
 
 @app.command()
+def tui(as_user: As = None) -> None:
+    """Open the terminal app (queues, complaint view, policy manual, supervisor board) as a user."""
+    from tui.app import run_tui
+
+    run_tui(_redress(), as_user)
+
+
+@app.command()
 def demo() -> None:
     """Create the schema, seed realistic staff, customers and complaints, and walk them through their lives."""
     from workflow.demo import run_demo

@@ -281,6 +281,8 @@ class Config(_Strict):
     compensation: CompensationConfig = CompensationConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     policy_manual: str = "policy_manual.yaml"
+    # Departments and people complaints are routed to, offered as a list in the terminal app.
+    owners: list[str] = []
     base_dir: Path = Path(".")
 
     @field_validator("timezone")

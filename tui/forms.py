@@ -102,7 +102,8 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
             self.focus_next()
 
     def on_mount(self) -> None:
-        self.focus_next()
+        if self.fields:
+            self.query_one(f"#f-{self.fields[0].name}").focus()
 
 
 def choose(label: str, items: list[str], value: str | None = None, name: str | None = None) -> Field:

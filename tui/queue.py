@@ -15,7 +15,7 @@ from tui.common import attempt
 from workflow.desk import countdown_text, desk_queue
 
 # Sized for an 80-column terminal; the summary takes what is left (and more when the terminal is wider).
-COLUMNS = (("number", "Number", 15), ("severity", "Sev", 6), ("state", "State", 11), ("level", "Lvl", 3),
+COLUMNS = (("number", "Number", 15), ("severity", "Sev", 8), ("state", "State", 11), ("level", "Lvl", 3),
            ("due", "Due in", 7), ("customer", "Customer", 8), ("summary", "Summary", None))
 LEVEL_SHORT = {"agent": "agt", "senior": "snr", "supervisor": "sup", "manager": "mgr"}
 URGENCY_STYLE = {"breached": "bold red", "warning": "yellow", "ok": ""}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 from textual import events
@@ -91,11 +92,26 @@ class ComplaintScreen(Screen[None]):
         self._render_sections()
 
     def _render_actions(self) -> None:
-        """One clickable line per action, wrapped to the width: the key to press, or click the label."""
-        links = [f"[@click=screen.act({i})][b]{a.key}[/b] {a.label}[/]" for i, a in enumerate(self.actions)]
-        if "answer_from_manual" in self.view["allowed_actions"]:
-            links.append("[@click=screen.manual][b]m[/b] Answer from manual[/]")
-        self.query_one("#actions", Static).update("  ".join(links) or "no action is open to you here")
+        """The actions as clickable labels, `key label`, wrapped between actions to the screen's width."""
+        items = [(f"screen.act({i})", a.key, a.label) for i, a in enumerate(self.actions)]
+        if "answer_from_manual" in self.view.get("allowed_actions", []):
+            items.append(("screen.manual", "m", "Answer from manual"))
+        width = max(self.app.size.width - 2, 20)
+        lines: list[str] = []
+        line, used = "", 0
+        for target, key, label in items:
+            size = cell_len(f"{key} {label}") + 2
+            if used and used + size > width:
+                lines.append(line)
+                line, used = "", 0
+            line += f"[@click={target}][b]{key}[/b] {label}[/]  "
+            used += size
+        lines.append(line)
+        self.query_one("#actions", Static).update("\n".join(lines).rstrip() or "no action is open to you here")
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.view:
+            self._render_actions()
 
     def action_act(self, index: int) -> None:
         self.run_action_form(self.actions[index])

@@ -132,7 +132,13 @@ class NewComplaintScreen(Screen[None]):
             self._suggest()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.focus_next()
+        """Enter moves on; after the phone or email it skips the new-customer fields when the customer is known."""
+        if event.input.id in ("phone", "email") and self.known_customer:
+            self.query_one("#category", Select).focus()
+        else:
+            self.focus_next()
+
+    known_customer = False
 
     def _suggest(self) -> None:
         phone, email = self._value("phone"), self._value("email")
@@ -145,6 +151,7 @@ class NewComplaintScreen(Screen[None]):
         except RedressError:
             return  # still typing: not a phone number yet
         customer = suggestion["customer"]
+        self.known_customer = customer is not None
         found = self.query_one("#found", Static)
         if customer:
             found.update(f"found: {customer['name']}, {customer['tier']}, {customer['language']}"

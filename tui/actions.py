@@ -17,6 +17,7 @@ from workflow import services as svc
 from workflow import supervision as sup
 from workflow.bootstrap import Redress
 from workflow.people import list_users, role_rank
+from workflow.vocabulary import ROLES
 
 Run = Callable[[Redress, str, str, int, dict[str, str]], Any]
 
@@ -101,22 +102,25 @@ COMPENSATION: list[Action] = [
 
 SUPERVISION: list[Action] = [
     Action("A", "Acknowledge escalation", _note("Reason"),
-           lambda a, u, n, v, f: sup.acknowledge(a, u, n, f["text"], expected_version=v), "supervisor"),
+           lambda a, u, n, v, f: sup.acknowledge(a, u, n, f["text"], expected_version=v),
+           sup.SUPERVISOR_ROLE),
     Action("E", "Extend deadlines",
            lambda app, d: [choose("By", ["30m", "1h", "2h", "4h", "9h"], name="by"), text("text", "Reason")],
            lambda a, u, n, v, f: sup.extend_deadline(a, u, n, f["by"], f["text"], expected_version=v),
-           "supervisor"),
+           sup.SUPERVISOR_ROLE),
     Action("L", "De-escalate",
-           lambda app, d: [choose("To level", ["agent", "senior", "supervisor"], name="level"),
+           lambda app, d: [choose("To level", list(ROLES[:-1]), name="level"),
                            text("text", "Reason")],
            lambda a, u, n, v, f: sup.lower_escalation(a, u, n, f["level"], f["text"], expected_version=v),
-           "supervisor"),
+           sup.SUPERVISOR_ROLE),
     Action("G", "Reassign",
            lambda app, d: [choose("To", _staff(app), name="to"), text("text", "Reason")],
-           lambda a, u, n, v, f: svc.assign(a, u, n, f["to"], note=f["text"], expected_version=v), "senior"),
+           lambda a, u, n, v, f: svc.assign(a, u, n, f["to"], note=f["text"], expected_version=v),
+           svc.ASSIGN_OTHERS_ROLE),
     Action("T", "Take over",
            _note("Reason"),
-           lambda a, u, n, v, f: svc.assign(a, u, n, u, note=f["text"], expected_version=v), "senior"),
+           lambda a, u, n, v, f: svc.assign(a, u, n, u, note=f["text"], expected_version=v),
+           svc.ASSIGN_OTHERS_ROLE),
 ]
 
 
@@ -129,7 +133,7 @@ def _step_field(detail: dict[str, Any], states: tuple[str, ...]) -> Field:
 def offered(detail: dict[str, Any], role: str) -> list[Action]:
     """The actions this complaint view offers this user: the machine's, then compensation and supervision."""
     actions = [LIFECYCLE[t] for t in detail["allowed_actions"] if t in LIFECYCLE]
-    if detail["state"] != "cancelled":
-        actions += [a for a in COMPENSATION if role_rank(role) >= role_rank(a.minimum_role)]
+    if comp.accepts_steps(detail["state"]):
+        actions += COMPENSATION
     actions += [a for a in SUPERVISION if role_rank(role) >= role_rank(a.minimum_role)]
     return actions

@@ -15,6 +15,7 @@ from tui.supervisor import SupervisorScreen
 from workflow.bootstrap import Redress
 from workflow.errors import RedressError
 from workflow.people import acting_user, role_rank
+from workflow.supervision import SUPERVISOR_ROLE
 
 HELP = """\
 Everywhere            ?  this help      q  quit      Esc  back      F5  refresh now
@@ -74,7 +75,7 @@ class RedressTUI(App[None]):
         self.push_screen(PolicyScreen())
 
     def open_board(self) -> None:
-        if role_rank(self.role) < role_rank("supervisor"):
+        if role_rank(self.role) < role_rank(SUPERVISOR_ROLE):
             self.notify(f"{self.user} is {self.role}; the board is for supervisors and managers", severity="warning")
             return
         self.push_screen(SupervisorScreen())

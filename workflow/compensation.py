@@ -36,6 +36,7 @@ from workflow.db import insert_returning_id
 from workflow.errors import ConcurrentChange, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from workflow.models import COMPLAINTS, DEADLINES, STEPS, USERS
 from workflow.people import acting_user, role_rank
+from workflow.records import required_text
 from workflow.sla import add_business_time, parse_duration
 
 STEP = "step"
@@ -221,10 +222,9 @@ def _move(
     return StepOutcome(step.id, complaint.number, step.kind, step.state, to_state, event_note)
 
 
-def _required(value: str | None, field: str, why: str) -> str:
-    if value is None or not value.strip():
-        raise InvalidInput(f"{field} is required: {why}")
-    return value.strip()
+def accepts_steps(complaint_state: str) -> bool:
+    """A cancelled complaint (spam, duplicate, withdrawn) gets no compensation."""
+    return complaint_state != COMPLAINT_CANCELLED
 
 
 def add_step(
@@ -235,7 +235,7 @@ def add_step(
 
     if kind not in STEP_KINDS:
         raise InvalidInput(f"step kind '{kind}' is not allowed; kinds: {', '.join(STEP_KINDS)}")
-    reason = _required(reason, "reason", "why the customer gets this step")
+    reason = required_text(reason, "reason", "why the customer gets this step")
     amount_minor = parse_amount(amount)
     if kind in MONEY_KINDS and amount_minor is None:
         raise InvalidInput(f"amount is required for a {kind}: how much, e.g. --amount 50")
@@ -244,7 +244,7 @@ def add_step(
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
         complaint = load_complaint(uow.session, ref)
-        if complaint.state == COMPLAINT_CANCELLED:
+        if not accepts_steps(complaint.state):
             raise InvalidTransition(f"{complaint.number} is cancelled; a cancelled complaint gets no compensation")
         now = app.clock.now()
         step_id = create_step(app, uow.session, complaint, user, kind, amount_minor, source="agent",
@@ -278,7 +278,7 @@ def approve_step(app: Redress, actor: str | None, step_id: int, note: str | None
 
 def reject_step(app: Redress, actor: str | None, step_id: int, reason: str | None) -> StepOutcome:
     """Refuse a request for money, with a reason; the step is cancelled."""
-    return _decide(app, actor, step_id, "reject", _required(reason, "reason", "why the request is refused"))
+    return _decide(app, actor, step_id, "reject", required_text(reason, "reason", "why the request is refused"))
 
 
 def _decide(app: Redress, actor: str | None, step_id: int, decision: str, note: str) -> StepOutcome:
@@ -299,7 +299,7 @@ def _decide(app: Redress, actor: str | None, step_id: int, decision: str, note: 
 
 def remove_step(app: Redress, actor: str | None, step_id: int, reason: str | None) -> StepOutcome:
     """An agent takes a step out of the plan, with a reason."""
-    reason = _required(reason, "reason", "why the step is removed")
+    reason = required_text(reason, "reason", "why the step is removed")
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
         step = _load_step(uow.session, step_id)

@@ -70,11 +70,10 @@ def _with_countdown(app: Redress, row: Any, pending: list[Any], now: datetime) -
     warned = {d.kind.removesuffix("_warning") for d in pending if d.kind.endswith("_warning")}
     nearest = min(targets, key=lambda d: d.due_at) if targets else None
     remaining = None
+    clock_plan = plan_for(app.config, row.severity, row.tier)
     if nearest is not None:
-        calendar = app.calendar(plan_for(app.config, row.severity, row.tier).calendar)
-        remaining = business_minutes_between(now, nearest.due_at, calendar)
-    if row.escalation_level > 0 and row.escalation_level > _start_level(app, row) or (
-            remaining is not None and remaining < 0):
+        remaining = business_minutes_between(now, nearest.due_at, app.calendar(clock_plan.calendar))
+    if row.escalation_level > clock_plan.start_level or (remaining is not None and remaining < 0):
         urgency = "breached"
     elif nearest is not None and nearest.kind in clocks.BREACH_KINDS and nearest.kind not in warned:
         urgency = "warning"  # its warning has already fired
@@ -89,10 +88,6 @@ def _with_countdown(app: Redress, row: Any, pending: list[Any], now: datetime) -
         "remaining_minutes": None if remaining is None else round(remaining, 1),
         "urgency": urgency,
     }
-
-
-def _start_level(app: Redress, row: Any) -> int:
-    return plan_for(app.config, row.severity, row.tier).start_level
 
 
 def countdown_text(remaining_minutes: float | None, paused: bool) -> str:

@@ -48,3 +48,10 @@ def append_event(
         {"complaint_id": complaint_id, "at": at, "actor": actor, "trigger": trigger, "from_state": from_state,
          "to_state": to_state, "note": note, "data": json.dumps(data or {}, ensure_ascii=False, sort_keys=True)},
     )
+
+
+def required_text(value: str | None, field: str, why: str) -> str:
+    """The stripped text, or a one-line refusal naming the field and what it is for."""
+    if value is None or not value.strip():
+        raise InvalidInput(f"{field} is required: {why}")
+    return value.strip()

@@ -24,7 +24,7 @@ from workflow.db import insert_returning_id
 from workflow.errors import ConcurrentChange, InvalidInput, InvalidTransition
 from workflow.models import COMPLAINTS, CUSTOMERS, NumberSequence
 from workflow.people import CustomerRecord, acting_user, find_or_create_customer, find_user, require_role
-from workflow.records import append_event, load_complaint
+from workflow.records import append_event, load_complaint, required_text
 from workflow.severity import suggest_severity
 from workflow.sla import plan_for
 from workflow.vocabulary import CHANNELS
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from workflow.kb import PolicyAnswer
 
 CANCEL_REASONS = ("duplicate", "spam", "withdrawn")
+# Agents take complaints themselves; giving one to someone else needs this role or above.
+ASSIGN_OTHERS_ROLE = "senior"
 
 
 @dataclass(frozen=True)
@@ -54,12 +56,6 @@ _UPDATE_IF_VERSION = update(COMPLAINTS).where(
     COMPLAINTS.c.id == bindparam("where_id"), COMPLAINTS.c.version == bindparam("where_version")
 )
 _INSERT_COMPLAINT = insert(COMPLAINTS)
-
-
-def _required(value: str | None, field: str, why: str) -> str:
-    if value is None or not value.strip():
-        raise InvalidInput(f"{field} is required: {why}")
-    return value.strip()
 
 
 def _check_version(complaint: Row, expected: int | None) -> None:
@@ -183,7 +179,7 @@ def file_complaint(
         raise InvalidInput(f"category '{category}' is not allowed; categories: {', '.join(config.category_names)}")
     if severity is not None and severity not in config.severity_names:
         raise InvalidInput(f"severity '{severity}' is not allowed; severities: {', '.join(config.severity_names)}")
-    summary = _required(summary, "summary", "what the customer complains about")
+    summary = required_text(summary, "summary", "what the customer complains about")
     order_ref = order_ref.strip() if order_ref and order_ref.strip() else None
     policy = app.manual.get(answer_id) if answer_id else None
     with app.uow() as uow:
@@ -287,7 +283,7 @@ def change_severity(
     config = app.config
     if severity not in config.severity_names:
         raise InvalidInput(f"severity '{severity}' is not allowed; severities: {', '.join(config.severity_names)}")
-    reason = _required(reason, "reason", "say why the severity changes")
+    reason = required_text(reason, "reason", "say why the severity changes")
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
         complaint = load_complaint(uow.session, ref)
@@ -315,7 +311,7 @@ def assign(
         user = acting_user(uow.session, actor)
         target = find_user(uow.session, assignee) if assignee else user
         if target.id != user.id:
-            require_role(user, "senior", "assigning to someone else")
+            require_role(user, ASSIGN_OTHERS_ROLE, "assigning to someone else")
         complaint = load_complaint(uow.session, ref)
         _check_version(complaint, expected_version)
         if complaint.assignee_id == target.id and complaint.state == ASSIGNED:
@@ -338,7 +334,7 @@ def respond(
     app: Redress, actor: str | None, ref: str | int, message: str | None, *, expected_version: int | None = None
 ) -> Outcome:
     """Record an answer given to the customer (call, email, chat)."""
-    message = _required(message, "message", "what the customer was told")
+    message = required_text(message, "message", "what the customer was told")
     return _act(app, actor, ref, "respond", expected_version=expected_version, note=message)
 
 
@@ -346,7 +342,7 @@ def wait_for_customer(
     app: Redress, actor: str | None, ref: str | int, note: str | None, *, expected_version: int | None = None
 ) -> Outcome:
     """Park the complaint until the customer sends what is needed."""
-    note = _required(note, "note", "what we are waiting for from the customer")
+    note = required_text(note, "note", "what we are waiting for from the customer")
     return _act(app, actor, ref, "wait_for_customer", expected_version=expected_version, note=note)
 
 
@@ -362,7 +358,7 @@ def route(
     *, expected_version: int | None = None,
 ) -> Outcome:
     """Hand the complaint to a responsible owner (a department or person) to investigate."""
-    owner = _required(owner, "owner", "the department or person responsible")
+    owner = required_text(owner, "owner", "the department or person responsible")
     return _act(
         app, actor, ref, "route", expected_version=expected_version,
         note=note or "", data={"owner": owner}, owner=owner,
@@ -373,7 +369,7 @@ def owner_feedback(
     app: Redress, actor: str | None, ref: str | int, feedback: str | None, *, expected_version: int | None = None
 ) -> Outcome:
     """The owner reported back; the agent takes it from here and answers the customer."""
-    feedback = _required(feedback, "feedback", "what the responsible owner found or decided")
+    feedback = required_text(feedback, "feedback", "what the responsible owner found or decided")
     return _act(app, actor, ref, "owner_feedback", expected_version=expected_version, note=feedback)
 
 
@@ -381,7 +377,7 @@ def resolve(
     app: Redress, actor: str | None, ref: str | int, resolution: str | None, *, expected_version: int | None = None
 ) -> Outcome:
     """Record what was done for the customer."""
-    resolution = _required(resolution, "resolution", "what was done for the customer")
+    resolution = required_text(resolution, "resolution", "what was done for the customer")
     return _act(
         app, actor, ref, "resolve", expected_version=expected_version, note=resolution, resolution=resolution
     )
@@ -398,7 +394,7 @@ def reopen(
     app: Redress, actor: str | None, ref: str | int, reason: str | None, *, expected_version: int | None = None
 ) -> Outcome:
     """Reopen a resolved or closed complaint, for example when the customer calls back unhappy."""
-    reason = _required(reason, "reason", "why the complaint is reopened")
+    reason = required_text(reason, "reason", "why the complaint is reopened")
     return _act(app, actor, ref, "reopen", expected_version=expected_version, note=reason, closed_at=None)
 
 
@@ -463,6 +459,6 @@ def add_note(
     app: Redress, actor: str | None, ref: str | int, text: str | None, *, expected_version: int | None = None
 ) -> Outcome:
     """An internal note on the timeline, in any state."""
-    text = _required(text, "text", "the note to add")
+    text = required_text(text, "text", "the note to add")
     return _act(app, actor, ref, "note", expected_version=expected_version, note=text)
 

@@ -12,10 +12,13 @@ from workflow.bootstrap import Redress
 from workflow.errors import ConcurrentChange, InvalidInput
 from workflow.models import COMPLAINTS, CUSTOMERS, DEADLINES, USERS
 from workflow.people import acting_user, require_role
-from workflow.records import append_event, load_complaint
-from workflow.services import Outcome, _check_version, _required
+from workflow.records import append_event, load_complaint, required_text
+from workflow.services import Outcome, _check_version
 from workflow.sla import parse_duration
 from workflow.vocabulary import ROLES
+
+# Who may acknowledge, extend and de-escalate: the terminal app offers these actions from this role up.
+SUPERVISOR_ROLE = "supervisor"
 
 
 def escalation_board(app: Redress, *, level: str | None = None) -> list[dict[str, Any]]:
@@ -59,11 +62,11 @@ def _supervise(
     expected_version: int | None, change: Any,
 ) -> Outcome:
     """The shape of a supervisor action: supervisor or above, a reason, one transaction, one event."""
-    reason = _required(reason, "reason", f"why you {action}")
+    reason = required_text(reason, "reason", f"why you {action}")
     with app.uow() as uow:
         session = uow.session
         user = acting_user(session, actor)
-        require_role(user, "supervisor", action)
+        require_role(user, SUPERVISOR_ROLE, action)
         complaint = load_complaint(session, ref)
         _check_version(complaint, expected_version)
         now: datetime = app.clock.now()

@@ -13,6 +13,7 @@ takes over when the active one's session ends.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -31,6 +32,15 @@ from workflow.firing import fire_due
 from workflow.models import DEADLINES
 
 _ADVISORY_KEY = 583_020_551  # the key every Redress scheduler of a database agrees on
+
+
+class _QuietOverlap(logging.Filter):
+    """A sweep still running when the next one is due is expected (the next is skipped), not a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
 _LOOKAHEAD_JOBS = 200
 
 
@@ -106,6 +116,9 @@ class DeadlineScheduler:
         self.say = say
         self.stopping = threading.Event()
         # One worker: sweeps and date jobs never overlap, so batches stay small and ordered.
+        logger = logging.getLogger("apscheduler.scheduler")
+        if not any(isinstance(f, _QuietOverlap) for f in logger.filters):
+            logger.addFilter(_QuietOverlap())
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(1), "outbox": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},

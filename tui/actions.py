@@ -58,7 +58,8 @@ LIFECYCLE: dict[str, Action] = {
                                lambda a, u, n, v, f: svc.customer_replied(a, u, n, f["text"], expected_version=v)),
     "route": Action(
         "o", "Route to owner",
-        lambda app, d: [choose("Owner", app.config.owners or ["物流部"], name="owner"),
+        lambda app, d: [choose("Owner", app.config.owners, name="owner") if app.config.owners
+                        else text("owner", "Owner (department or person)"),
                         text("text", "What they should look at", required=False)],
         lambda a, u, n, v, f: svc.route(a, u, n, f["owner"], f["text"], expected_version=v)),
     "owner_feedback": Action("f", "Owner's feedback", _note("What the owner found or decided"),

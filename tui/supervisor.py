@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -12,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label
 
 from tui.common import attempt
-from tui.forms import FormScreen, text
+from tui.forms import Field, FormScreen, text
 from workflow.compensation import approve_step, list_steps, reject_step
 from workflow.supervision import escalation_board
 
@@ -94,20 +95,13 @@ class SupervisorScreen(Screen[None]):
         self.action_open()
 
     def action_approve(self) -> None:
-        step = self._selected("approvals")
-        if step is None:
-            self.notify("no compensation step is waiting for you", timeout=4)
-            return
-
-        def submit(values: dict[str, str] | None) -> None:
-            if values is not None:
-                attempt(self, lambda: approve_step(self.app.redress, self.app.user, int(step),  # type: ignore
-                                                   values["text"]), done=f"step {step} approved")
-                self.action_refresh()
-
-        self.app.push_screen(FormScreen(f"Approve step {step}", [text("text", "Note", required=False)]), submit)
+        self._decide("Approve", "approved", approve_step, text("text", "Note", required=False))
 
     def action_reject(self) -> None:
+        self._decide("Reject", "rejected", reject_step, text("text", "Reason"))
+
+    def _decide(self, verb: str, outcome: str, decide: Callable[..., object], field: Field) -> None:
+        """Approve or reject the selected compensation step, asking for the note or reason."""
         step = self._selected("approvals")
         if step is None:
             self.notify("no compensation step is waiting for you", timeout=4)
@@ -115,11 +109,11 @@ class SupervisorScreen(Screen[None]):
 
         def submit(values: dict[str, str] | None) -> None:
             if values is not None:
-                attempt(self, lambda: reject_step(self.app.redress, self.app.user, int(step),  # type: ignore
-                                                  values["text"]), done=f"step {step} rejected")
+                attempt(self, lambda: decide(self.app.redress, self.app.user, int(step),  # type: ignore[attr-defined]
+                                             values["text"]), done=f"step {step} {outcome}")
                 self.action_refresh()
 
-        self.app.push_screen(FormScreen(f"Reject step {step}", [text("text", "Reason")]), submit)
+        self.app.push_screen(FormScreen(f"{verb} step {step}", [field]), submit)
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -169,3 +169,19 @@ def test_killing_the_installed_sender_mid_send_never_resends_to_the_smtp_server(
     assert len(inbox.received) == 1
     listed = _redress("outbox", "list", "--status", "uncertain", "--json", env=later)
     assert [m["kind"] for m in yaml.safe_load(listed.stdout)] == ["acknowledgement"]
+
+
+def test_every_message_shares_one_class_per_header_so_a_long_running_sender_does_not_grow():
+    from types import SimpleNamespace
+
+    from notifications.channels import build_email
+
+    def mail(n: int):
+        return build_email("care@shop.cn", SimpleNamespace(
+            recipient=f"c{n}@example.com", subject="Hello", created_at=datetime(2026, 11, 22, tzinfo=UTC),
+            idempotency_key=f"k{n}", body="text", body_html="<p>html</p>", locale="en"))
+
+    first, second = mail(1), mail(2)
+    assert second["To"] == "c2@example.com" and second["Message-ID"] == "<k2@redress>"
+    assert [type(first[h]) for h in ("To", "Subject", "Message-ID")] == [
+        type(second[h]) for h in ("To", "Subject", "Message-ID")]

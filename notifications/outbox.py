@@ -6,21 +6,20 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
 from workflow.config import EmailChannel, FolderChannel
 from workflow.errors import InvalidInput, NotFound
-from workflow.models import ATTEMPTS, COMPLAINTS, MESSAGES
+from workflow.models import ATTEMPTS, MESSAGES
 
 STATUSES = ("pending", "sending", "sent", "failed", "uncertain")
 RETRYABLE = ("failed", "uncertain")
 _INSERT = insert(MESSAGES)
-_COMPLAINT = select(COMPLAINTS).where(COMPLAINTS.c.id == bindparam("complaint_id"))
 
 
 def queue_staff_alert(
-    app: Any, session: Session, *, complaint_id: int, kind: str, headline: str, level: str,
+    app: Any, session: Session, *, complaint: Any, kind: str, headline: str, level: str,
     recipients: list[tuple[str, str | None]], now: datetime,
 ) -> int:
     """One message per channel and recipient, rendered from the staff_alert template in the default language.
@@ -30,11 +29,14 @@ def queue_staff_alert(
     from notifications.customer import complaint_values
     from notifications.rendering import RenderFailed
 
-    complaint = session.execute(_COMPLAINT, {"complaint_id": complaint_id}).one()
     locale = app.config.default_language
     values = complaint_values(app, complaint, _Nobody(), locale) | {"alert": {"headline": headline, "level": level}}
+    channels = app.config.alerts.channels
+    mail_like = [isinstance(channel, EmailChannel | FolderChannel) for channel in channels]
+    # Only the forms some channel sends: a mail needs text and HTML, the log and webhooks the short form.
+    forms = ("txt", "html") * any(mail_like) + ("sms",) * (not all(mail_like))
     try:
-        rendered = app.renderer.render("staff_alert", locale, values)
+        rendered = app.renderer.render("staff_alert", locale, values, forms)
         subject, text, html, short, error = rendered.subject, rendered.text, rendered.html, rendered.sms, None
     except RenderFailed as failure:
         subject = f"[Redress] {complaint.number} {headline}"
@@ -42,8 +44,7 @@ def queue_staff_alert(
         error = str(failure)
     names = ", ".join(name for name, _ in recipients) or "nobody at that level"
     rows = []
-    for channel in app.config.alerts.channels:
-        mail_like = isinstance(channel, EmailChannel | FolderChannel)
+    for channel, is_mail in zip(channels, mail_like, strict=True):
         if isinstance(channel, EmailChannel):
             targets = [email for _, email in recipients if email]
         elif channel.type == "webhook":
@@ -51,9 +52,9 @@ def queue_staff_alert(
         else:
             targets = [names]
         rows += [
-            {"complaint_id": complaint_id, "kind": kind, "audience": "staff", "locale": locale,
+            {"complaint_id": complaint.id, "kind": kind, "audience": "staff", "locale": locale,
              "channel": channel.type, "recipient": target, "subject": subject,
-             "body": text if mail_like else short, "body_html": html if mail_like else None,
+             "body": text if is_mail else short, "body_html": html if is_mail else None,
              "idempotency_key": uuid.uuid4().hex, "status": "failed" if error else "pending", "attempts": 0,
              "next_attempt_at": now, "last_error": error, "created_at": now, "sent_at": None}
             for target in targets

@@ -7,6 +7,7 @@ suspends (paused clock) or moves (resumed clock, changed severity, extension).
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -31,12 +32,17 @@ _PENDING = (DEADLINES.c.fired_at.is_(None)) & (DEADLINES.c.cancelled_at.is_(None
 # Built once: the scheduler runs these for every deadline it fires.
 _INSERT = insert(DEADLINES)
 _TIER = select(CUSTOMERS.c.tier).where(CUSTOMERS.c.id == bindparam("customer_id"))
-_CANCEL = (
-    update(DEADLINES)
-    .where(DEADLINES.c.complaint_id == bindparam("of_complaint"),
-           DEADLINES.c.kind.in_(bindparam("kinds", expanding=True)), _PENDING)
-    .values(cancelled_at=bindparam("now"))
-)
+
+
+@functools.cache
+def _cancel_statement(kinds: tuple[str, ...]) -> Any:
+    """Built once per set of kinds; one kind compares with `=` (an expanding IN is re-rendered every time)."""
+    of_kind = DEADLINES.c.kind == kinds[0] if len(kinds) == 1 else DEADLINES.c.kind.in_(kinds)
+    return (
+        update(DEADLINES)
+        .where(DEADLINES.c.complaint_id == bindparam("of_complaint"), of_kind, _PENDING)
+        .values(cancelled_at=bindparam("now"))
+    )
 
 
 def tier_of(session: Session, customer_id: int) -> str:
@@ -64,7 +70,7 @@ def arm(
 
 
 def cancel(session: Session, complaint_id: int, kinds: tuple[str, ...], now: datetime) -> None:
-    session.execute(_CANCEL, {"of_complaint": complaint_id, "kinds": list(kinds), "now": now})
+    session.execute(_cancel_statement(kinds), {"of_complaint": complaint_id, "now": now})
 
 
 def start(app: Redress, session: Session, complaint_id: int, clock_plan: ClockPlan, now: datetime) -> None:
@@ -167,12 +173,14 @@ def extend(app: Redress, session: Session, complaint: Row, minutes: float) -> No
                   paused_now=complaint.sla_paused_at is not None)
 
 
-def arm_next_step(app: Redress, session: Session, complaint: Row, level: int, now: datetime) -> None:
+def arm_next_step(
+    app: Redress, session: Session, complaint: Row, level: int, now: datetime, clock_plan: ClockPlan | None = None,
+) -> None:
     """Replace the pending ladder step with one that climbs to `level` after `climb_every` more business time."""
     cancel(session, complaint.id, ("escalation",), now)
     if level >= len(ROLES) or complaint.sla_started_at is None or not complaint.is_open:
         return
-    clock_plan = plan(app, session, complaint.severity, complaint.customer_id)
+    clock_plan = clock_plan or plan(app, session, complaint.severity, complaint.customer_id)
     offset = elapsed(app, complaint, clock_plan, now) + clock_plan.climb_every
     arm(app, session, complaint.id, clock_plan, [("escalation", offset)], started_at=complaint.sla_started_at,
         paused_minutes=complaint.sla_paused_minutes, now=now, level=level)

@@ -19,16 +19,20 @@ from notifications.outbox import queue_staff_alert
 from workflow import clocks, compensation, surveys
 from workflow.bootstrap import Redress
 from workflow.errors import ConcurrentChange
-from workflow.models import COMPLAINTS, DEADLINES, USERS
+from workflow.models import COMPLAINTS, CUSTOMERS, DEADLINES, USERS
 from workflow.records import append_event
+from workflow.sla import plan_for
 from workflow.vocabulary import ROLES
 
 SCHEDULER = "scheduler"
+# Marks one deadline fired if it is still pending and due (a supervisor may have moved it since it was
+# read) and returns it: one statement instead of an update and a read.
 _MARK_FIRED = (
     update(DEADLINES)
     .where(DEADLINES.c.id == bindparam("row_id"), DEADLINES.c.fired_at.is_(None),
-           DEADLINES.c.cancelled_at.is_(None), DEADLINES.c.due_at.is_not(None))
+           DEADLINES.c.cancelled_at.is_(None), DEADLINES.c.due_at <= bindparam("fired"))
     .values(fired_at=bindparam("fired"))
+    .returning(*DEADLINES.c)
 )
 
 
@@ -62,7 +66,8 @@ def fire_due(app: Redress, *, batch_size: int | None = None, max_batches: int | 
                 ids = due_ids(uow.session, now, size)
                 if not ids:
                     break
-                in_batch = sum(_fire_one(app, uow.session, deadline_id, now) for deadline_id in ids)
+                people = _PeopleAt(uow.session)
+                in_batch = sum(_fire_one(app, uow.session, people, deadline_id, now) for deadline_id in ids)
                 uow.commit()
         except ConcurrentChange:
             continue  # an agent changed a complaint mid-batch: nothing was written, fire the batch again
@@ -71,8 +76,11 @@ def fire_due(app: Redress, *, batch_size: int | None = None, max_batches: int | 
     return FireReport(fired, batches)
 
 
-_DEADLINE = select(DEADLINES).where(DEADLINES.c.id == bindparam("row_id"))
-_COMPLAINT = select(COMPLAINTS).where(COMPLAINTS.c.id == bindparam("complaint_id"))
+_COMPLAINT = (
+    select(COMPLAINTS, CUSTOMERS.c.tier.label("customer_tier"))
+    .join(CUSTOMERS, CUSTOMERS.c.id == COMPLAINTS.c.customer_id)
+    .where(COMPLAINTS.c.id == bindparam("complaint_id"))
+)
 _PEOPLE_AT = select(USERS.c.name, USERS.c.email).where(USERS.c.role == bindparam("role")).order_by(USERS.c.name)
 _USER = select(USERS.c.name, USERS.c.email).where(USERS.c.id == bindparam("user_id"))
 _TOUCH = update(COMPLAINTS).where(
@@ -80,31 +88,41 @@ _TOUCH = update(COMPLAINTS).where(
 )
 
 
-def _fire_one(app: Redress, session: Session, deadline_id: int, now: datetime) -> int:
-    if session.execute(_MARK_FIRED, {"row_id": deadline_id, "fired": now}).rowcount != 1:  # type: ignore[attr-defined]
-        return 0  # cancelled, paused or fired by someone else since it was read
-    deadline = session.execute(_DEADLINE, {"row_id": deadline_id}).one()
+class _PeopleAt:
+    """Who holds each role, read once per batch: a batch fires hundreds of alerts to the same few people."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.by_level: dict[int, list[tuple[str, str | None]]] = {}
+
+    def __call__(self, level: int) -> list[tuple[str, str | None]]:
+        if level not in self.by_level:
+            rows = self.session.execute(_PEOPLE_AT, {"role": ROLES[level]})
+            self.by_level[level] = [(row.name, row.email) for row in rows]
+        return self.by_level[level]
+
+
+def _fire_one(app: Redress, session: Session, people: _PeopleAt, deadline_id: int, now: datetime) -> int:
+    deadline = session.execute(_MARK_FIRED, {"row_id": deadline_id, "fired": now}).first()
+    if deadline is None:
+        return 0  # cancelled, paused, moved or fired by someone else since it was read
     complaint = session.execute(_COMPLAINT, {"complaint_id": deadline.complaint_id}).one()
     if deadline.kind == compensation.STEP:
         if compensation.on_step_due(app, session, deadline.step_id, now) == "overdue":
             step = compensation.describe(session, deadline.step_id)
-            _climb(app, session, complaint, deadline, now, f"{step} not done by its deadline")
+            _climb(app, session, people, complaint, deadline, now, f"{step} not done by its deadline")
     elif deadline.kind == surveys.SURVEY:
         surveys.send(app, session, complaint, now)
     elif deadline.kind.endswith("_warning"):
-        _warn(app, session, complaint, deadline, now)
+        _warn(app, session, people, complaint, deadline, now)
     else:
-        _climb(app, session, complaint, deadline, now)
+        _climb(app, session, people, complaint, deadline, now)
     return 1
 
 
-def _people_at(session: Session, level: int) -> list[tuple[str, str | None]]:
-    return [(row.name, row.email) for row in session.execute(_PEOPLE_AT, {"role": ROLES[level]})]
-
-
-def _assignee(session: Session, complaint: Row) -> list[tuple[str, str | None]]:
+def _assignee(session: Session, people: _PeopleAt, complaint: Row) -> list[tuple[str, str | None]]:
     if complaint.assignee_id is None:
-        return _people_at(session, complaint.escalation_level)
+        return people(complaint.escalation_level)
     row = session.execute(_USER, {"user_id": complaint.assignee_id}).one()
     return [(row.name, row.email)]
 
@@ -115,14 +133,14 @@ def _local(app: Redress, moment: datetime) -> str:
 
 def _alert(app: Redress, session: Session, complaint: Row, level: int, kind: str, headline: str,
            recipients: list[tuple[str, str | None]], now: datetime) -> None:
-    queue_staff_alert(app, session, complaint_id=complaint.id, kind=kind, headline=headline, level=ROLES[level],
+    queue_staff_alert(app, session, complaint=complaint, kind=kind, headline=headline, level=ROLES[level],
                       recipients=recipients, now=now)
 
 
-def _warn(app: Redress, session: Session, complaint: Row, deadline: Row, now: datetime) -> None:
+def _warn(app: Redress, session: Session, people: _PeopleAt, complaint: Row, deadline: Row, now: datetime) -> None:
     target = deadline.kind.removesuffix("_warning").replace("_", " ")
     due = _local(app, clocks.due_of_target(session, complaint.id, deadline.kind) or now)
-    recipients = _assignee(session, complaint)
+    recipients = _assignee(session, people, complaint)
     append_event(session, complaint.id, now, SCHEDULER, "sla_warning", complaint.state, complaint.state,
                   f"{target} due {due}", {"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(),
                                           "alerted": [name for name, _ in recipients]})
@@ -131,7 +149,7 @@ def _warn(app: Redress, session: Session, complaint: Row, deadline: Row, now: da
     _touch(session, complaint, {"updated_at": now})
 
 
-def _climb(app: Redress, session: Session, complaint: Row, deadline: Row, now: datetime,
+def _climb(app: Redress, session: Session, people: _PeopleAt, complaint: Row, deadline: Row, now: datetime,
            headline: str | None = None) -> None:
     """A breach, an overdue compensation step or a ladder step: one level up, alert the people there."""
     top = len(ROLES) - 1
@@ -141,7 +159,7 @@ def _climb(app: Redress, session: Session, complaint: Row, deadline: Row, now: d
                     else "still unresolved: next step of the escalation ladder")
     if level > complaint.escalation_level:
         headline += f", escalated to {ROLES[level]}"
-    recipients = _people_at(session, level)
+    recipients = people(level)
     trigger = ("sla_breach" if deadline.kind in clocks.BREACH_KINDS
                else "step_overdue" if deadline.kind == compensation.STEP else "escalate")
     append_event(session, complaint.id, now, SCHEDULER, trigger, complaint.state, complaint.state, headline,
@@ -151,7 +169,8 @@ def _climb(app: Redress, session: Session, complaint: Row, deadline: Row, now: d
     if deadline.kind == compensation.STEP:
         compensation.remind_again(app, session, complaint, deadline.step_id, now)  # climbs again if still stalled
     else:
-        clocks.arm_next_step(app, session, complaint, level + 1, now)
+        clock_plan = plan_for(app.config, complaint.severity, complaint.customer_tier)
+        clocks.arm_next_step(app, session, complaint, level + 1, now, clock_plan)
     _touch(session, complaint,
            {"escalation_level": level, "escalated_at": now, "escalation_acked_at": None, "updated_at": now})
     _alert(app, session, complaint, level, trigger, headline, recipients, now)

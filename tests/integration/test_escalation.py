@@ -192,3 +192,21 @@ def test_catch_up_fires_oldest_first_in_batches(app, batch_size):
     due_in_firing_order = [due for _, due in sorted(fired)]
     assert len(due_in_firing_order) == 8
     assert due_in_firing_order == sorted(due_in_firing_order)
+
+
+def test_a_deadline_read_by_a_batch_but_not_yet_due_is_not_fired(app, monkeypatch):
+    """A batch that read a deadline which was moved later before it was marked leaves it for its new time."""
+    import workflow.firing as firing
+    from workflow.models import DEADLINES
+
+    number = file_one(app, severity="critical")  # warning at 7m30s, breach at 15m
+
+    def every_pending_deadline(session, now, limit):  # what a batch read before a supervisor moved them
+        return list(session.execute(select(DEADLINES.c.id).where(DEADLINES.c.fired_at.is_(None))).scalars())
+
+    monkeypatch.setattr(firing, "due_ids", every_pending_deadline)
+    app.clock.pin(T0 + timedelta(minutes=8))
+    report = fire_due(app, max_batches=1)
+    assert report.fired == 1  # the warning; the breach, the resolution clock and its warning wait
+    assert triggers(app, number) == ["file", "sla_warning"]
+    assert level(app, number) == 1

@@ -1,9 +1,10 @@
 """`redress scheduler`: the one long-running process, and the only place that imports APScheduler.
 
 APScheduler only wakes us up; the deadline table says when and `fire_due` says
-what. A sweep job runs every `scheduler.sweep_seconds`; after each sweep,
-exact date jobs are added for deadlines falling due before the next one, so a
-deadline fires within a fraction of a second of its due time. On start the
+what. A sweep job runs every `scheduler.sweep_seconds`; each sweep ends by
+setting one date job at the next due time before the following sweep, so the
+sweeps chain from deadline to deadline and each fires within a fraction of a
+second of its due time, with one job in the store whatever the load. On start the
 first sweep catches up everything missed while no scheduler ran.
 
 One scheduler per database: on SQLite a second one refuses to start (a lock
@@ -22,7 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from notifications.sender import deliver_due
@@ -39,9 +40,6 @@ class _QuietOverlap(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "maximum number of running instances reached" not in record.getMessage()
-
-
-_LOOKAHEAD_JOBS = 200
 
 
 class SingleSchedulerLock:
@@ -106,7 +104,7 @@ class SingleSchedulerLock:
 
 
 class DeadlineScheduler:
-    """APScheduler wiring: a sweep job, exact date jobs, and an outbox delivery job."""
+    """APScheduler wiring: a sweep job, a date job at the next due time, and an outbox delivery job."""
 
     def __init__(self, app: Redress, say: Callable[[str], None]) -> None:
         from apscheduler.executors.pool import ThreadPoolExecutor
@@ -131,22 +129,25 @@ class DeadlineScheduler:
             self.fired_total += report.fired
             self.say(f"scheduler: fired {report.fired} deadline(s) in {report.batches} batch(es)")
         if not self.stopping.is_set():
-            self._plan_exact_jobs()
+            self._plan_next_due()
 
-    def _plan_exact_jobs(self) -> None:
-        """Date jobs at the due times of deadlines falling due before the next sweep."""
+    def _plan_next_due(self) -> None:
+        """A date job at the first due time before the next sweep (one job, moved by each sweep).
+
+        Up to two instances: the one planning this is still running when the next one may already be due,
+        and the single worker runs them one after the other.
+        """
         now = self.app.clock.now()
         horizon = now + timedelta(seconds=2 * self.app.config.scheduler.sweep_seconds)
         with self.app.uow(write=False) as uow:
-            upcoming = uow.session.execute(
-                select(DEADLINES.c.due_at).distinct()
+            next_due = uow.session.execute(
+                select(func.min(DEADLINES.c.due_at))
                 .where(DEADLINES.c.fired_at.is_(None), DEADLINES.c.cancelled_at.is_(None),
                        DEADLINES.c.due_at > now, DEADLINES.c.due_at <= horizon)
-                .order_by(DEADLINES.c.due_at).limit(_LOOKAHEAD_JOBS)
-            ).scalars().all()
-        for due in upcoming:
-            self.scheduler.add_job(self.sweep, "date", run_date=due, id=f"due-{due.timestamp()}",
-                                   replace_existing=True)
+            ).scalar()
+        if next_due is not None:
+            self.scheduler.add_job(self.sweep, "date", run_date=next_due, id="next-due", replace_existing=True,
+                                   max_instances=2)
 
     def deliver(self) -> None:
         report = deliver_due(self.app)

@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 
 from notifications.sender import deliver_due
 from workflow.bootstrap import Redress
-from workflow.errors import SchedulerBusy
+from workflow.errors import DatabaseUnavailable, SchedulerBusy
 from workflow.firing import fire_due
 from workflow.models import DEADLINES
 
@@ -124,7 +124,11 @@ class DeadlineScheduler:
         self.fired_total = 0
 
     def sweep(self) -> None:
-        report = fire_due(self.app, should_stop=self.stopping.is_set)
+        try:
+            report = fire_due(self.app, should_stop=self.stopping.is_set)
+        except DatabaseUnavailable as error:  # the batch rolled back; the next sweep fires it
+            self.say(f"scheduler: {error}; trying again at the next sweep")
+            return
         if report.fired:
             self.fired_total += report.fired
             self.say(f"scheduler: fired {report.fired} deadline(s) in {report.batches} batch(es)")
@@ -150,7 +154,11 @@ class DeadlineScheduler:
                                    max_instances=2)
 
     def deliver(self) -> None:
-        report = deliver_due(self.app)
+        try:
+            report = deliver_due(self.app)
+        except DatabaseUnavailable as error:  # what was claimed and not recorded is settled on the next pass
+            self.say(f"scheduler: outbox: {error}; trying again in a second")
+            return
         if report.retried or report.failed:
             self.say(f"scheduler: outbox sent {report.sent}, will retry {report.retried}, failed {report.failed}")
 

@@ -210,3 +210,29 @@ def test_a_deadline_read_by_a_batch_but_not_yet_due_is_not_fired(app, monkeypatc
     assert report.fired == 1  # the warning; the breach, the resolution clock and its warning wait
     assert triggers(app, number) == ["file", "sla_warning"]
     assert level(app, number) == 1
+
+
+def test_a_database_outage_is_one_line_from_the_scheduler_and_the_next_sweep_fires_what_was_due(app, monkeypatch):
+    import workflow.scheduler as scheduler_module
+    from workflow.errors import DatabaseUnavailable
+    from workflow.scheduler import DeadlineScheduler
+
+    number = file_one(app, severity="critical")
+    app.clock.pin(T0 + timedelta(minutes=16))
+    lines: list[str] = []
+    scheduler = DeadlineScheduler(app, lines.append)
+
+    def unreachable(*args, **kwargs):
+        raise DatabaseUnavailable("cannot use database sqlite:///x.db: database is locked")
+
+    monkeypatch.setattr(scheduler_module, "fire_due", unreachable)
+    monkeypatch.setattr(scheduler_module, "deliver_due", unreachable)
+    scheduler.sweep()
+    scheduler.deliver()
+    assert lines == [
+        "scheduler: cannot use database sqlite:///x.db: database is locked; trying again at the next sweep",
+        "scheduler: outbox: cannot use database sqlite:///x.db: database is locked; trying again in a second",
+    ]
+    monkeypatch.setattr(scheduler_module, "fire_due", fire_due)
+    scheduler.sweep()
+    assert triggers(app, number)[1:] == ["sla_warning", "sla_breach"]

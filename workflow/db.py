@@ -14,7 +14,7 @@ from sqlmodel import Session, create_engine
 from workflow.errors import ConcurrentChange, DatabaseUnavailable
 
 # The Alembic revision this code expects; tests check it is the migrations' head.
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 
 def database_url(value: str, base_dir: Path) -> str:

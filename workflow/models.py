@@ -78,6 +78,10 @@ class Complaint(SQLModel, table=True):
     sla_started_at: Optional[datetime] = None
     sla_paused_at: Optional[datetime] = None
     sla_paused_minutes: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    # A checkpoint: the clock had run `sla_clock_minutes` of business time at `sla_clock_at`. Moved at each
+    # pause, resume, severity change and escalation, so no computation walks from the clock's start.
+    sla_clock_at: Optional[datetime] = None
+    sla_clock_minutes: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     first_responded_at: Optional[datetime] = None
     escalated_at: Optional[datetime] = None
     escalation_acked_at: Optional[datetime] = None
@@ -124,6 +128,11 @@ class Deadline(SQLModel, table=True):
     created_at: datetime
     # Set for the timers of a compensation step (its due time, or the moment it is carried out).
     step_id: Optional[int] = Field(default=None, foreign_key="compensation_step.id")
+    # A firing that raised: tried again at `retry_at`, set aside for good after the last try.
+    fire_attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    fire_error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    retry_at: Optional[datetime] = None
+    set_aside_at: Optional[datetime] = None
 
 
 class CompensationStep(SQLModel, table=True):
@@ -197,6 +206,8 @@ class Message(SQLModel, table=True):
     last_error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime
     sent_at: Optional[datetime] = None
+    # While `sending`: the claim is the sender's until then; a live sender renews it.
+    lease_until: Optional[datetime] = None
 
 
 class MessageAttempt(SQLModel, table=True):
@@ -216,6 +227,7 @@ class MessageAttempt(SQLModel, table=True):
     started_at: datetime
     finished_at: Optional[datetime] = None
     outcome: str = Field(max_length=16)  # sending, sent, failed, uncertain
+    sender: Optional[str] = Field(default=None, max_length=64)  # host:pid of the sender that made it
     error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
 
 

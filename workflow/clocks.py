@@ -8,6 +8,7 @@ suspends (paused clock) or moves (resumed clock, changed severity, extension).
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlmodel import Session
 from states.definition import FINAL_STATES, RESOLVED
 from workflow.bootstrap import Redress
 from workflow.models import CUSTOMERS, DEADLINES
-from workflow.sla import ClockPlan, add_business_time, business_minutes_between, plan_for
+from workflow.sla import BusinessCalendar, ClockPlan, add_business_time, business_minutes_between, plan_for
 from workflow.vocabulary import ROLES
 
 FIRST_RESPONSE_KINDS = ("first_response_warning", "first_response")
@@ -55,14 +56,13 @@ def plan(app: Redress, session: Session, severity: str, customer_id: int) -> Clo
 
 def arm(
     app: Redress, session: Session, complaint_id: int, clock_plan: ClockPlan, kinds: list[tuple[str, float]],
-    *, started_at: datetime, paused_minutes: float, now: datetime, level: int | None = None,
+    *, checkpoint: Checkpoint, now: datetime, level: int | None = None,
 ) -> None:
-    """Insert deadlines at business-time offsets from the clock's start (shifted by time spent paused)."""
+    """Insert deadlines at business-time offsets from the clock's start, counted on from a checkpoint."""
     calendar = app.calendar(clock_plan.calendar)
     rows = [
         {"complaint_id": complaint_id, "kind": kind, "level": level, "offset_minutes": offset,
-         "due_at": add_business_time(started_at, offset + paused_minutes, calendar),
-         "fired_at": None, "cancelled_at": None, "created_at": now}
+         "due_at": checkpoint.due(offset, calendar), "fired_at": None, "cancelled_at": None, "created_at": now}
         for kind, offset in kinds
     ]
     if rows:
@@ -76,21 +76,56 @@ def cancel(session: Session, complaint_id: int, kinds: tuple[str, ...], now: dat
 def start(app: Redress, session: Session, complaint_id: int, clock_plan: ClockPlan, now: datetime) -> None:
     """A new complaint's clocks: first response and resolution, each with its warning."""
     arm(app, session, complaint_id, clock_plan, clock_plan.arming(first_response=True),
-        started_at=now, paused_minutes=0.0, now=now)
+        checkpoint=Checkpoint(now, 0.0), now=now)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The clock had run `minutes` of business time at the instant `at`.
+
+    Kept on the complaint and moved at each pause, resume, severity change and
+    escalation, so business time is counted from the last checkpoint and never
+    walks back to a clock started years ago.
+    """
+
+    at: datetime
+    minutes: float
+
+    def due(self, offset: float, calendar: BusinessCalendar) -> datetime:
+        """When the clock reaches `offset` minutes, running on from here (now, if it has already passed)."""
+        return add_business_time(self.at, max(offset - self.minutes, 0.0), calendar)
+
+    def columns(self) -> dict[str, Any]:
+        return {"sla_clock_at": self.at, "sla_clock_minutes": self.minutes}
 
 
 def elapsed(app: Redress, complaint: Row, clock_plan: ClockPlan, now: datetime) -> float:
-    """Business minutes the clock has run: since it started, less time paused (frozen while paused)."""
+    """Business minutes the clock has run at `now` (frozen while paused)."""
     if complaint.sla_started_at is None:
         return 0.0
+    since = complaint.sla_clock_at or complaint.sla_started_at
     until = complaint.sla_paused_at or now
+    if until <= since:
+        return float(complaint.sla_clock_minutes)
     calendar = app.calendar(clock_plan.calendar)
-    return business_minutes_between(complaint.sla_started_at, until, calendar) - complaint.sla_paused_minutes
+    return float(complaint.sla_clock_minutes) + business_minutes_between(since, until, calendar)
+
+
+def checkpoint_at(app: Redress, complaint: Row, clock_plan: ClockPlan, now: datetime) -> Checkpoint:
+    return Checkpoint(now, elapsed(app, complaint, clock_plan, now))
+
+
+def _suspend(session: Session, complaint_id: int, kinds: tuple[str, ...] = SLA_KINDS) -> None:
+    """A paused clock's pending deadlines have no due time until it runs again."""
+    session.execute(
+        update(DEADLINES).where(DEADLINES.c.complaint_id == complaint_id, DEADLINES.c.kind.in_(kinds), _PENDING)
+        .values(due_at=None)
+    )
 
 
 def _move_pending(
-    app: Redress, session: Session, complaint_id: int, clock_plan: ClockPlan, started_at: datetime,
-    paused_minutes: float, *, kinds: tuple[str, ...] | None = None, shift: float = 0.0, paused_now: bool = False,
+    app: Redress, session: Session, complaint_id: int, clock_plan: ClockPlan, checkpoint: Checkpoint,
+    *, kinds: tuple[str, ...] | None = None, shift: float = 0.0, paused_now: bool = False,
 ) -> None:
     """Recompute due times of pending deadlines from their offsets (optionally shifting the offsets).
 
@@ -102,8 +137,7 @@ def _move_pending(
     )
     moves = [
         {"row_id": row.id, "offset_minutes": row.offset_minutes + shift,
-         "due_at": None if paused_now else add_business_time(
-             started_at, row.offset_minutes + shift + paused_minutes, calendar)}
+         "due_at": None if paused_now else checkpoint.due(row.offset_minutes + shift, calendar)}
         for row in session.execute(query)
     ]
     if moves:
@@ -133,62 +167,62 @@ def on_transition(
         return columns | {"sla_paused_at": None}
     if trigger not in ("reopen", "change_severity") and (to_state in pause_states) == (from_state in pause_states):
         return columns
-    clock_plan = plan(app, session, changes.get("severity", complaint.severity), complaint.customer_id)
+    running_plan = plan(app, session, complaint.severity, complaint.customer_id)
+    new_severity = changes.get("severity", complaint.severity)
+    clock_plan = running_plan if new_severity == complaint.severity else plan(
+        app, session, new_severity, complaint.customer_id)
     if trigger == "reopen":
         # A reopened complaint gets a fresh resolution clock by its policy.
-        arm(app, session, complaint_id, clock_plan, clock_plan.arming(first_response=False),
-            started_at=now, paused_minutes=0.0, now=now)
-        return columns | {"sla_started_at": now, "sla_paused_at": None, "sla_paused_minutes": 0.0}
+        fresh = Checkpoint(now, 0.0)
+        arm(app, session, complaint_id, clock_plan, clock_plan.arming(first_response=False), checkpoint=fresh,
+            now=now)
+        return columns | fresh.columns() | {"sla_started_at": now, "sla_paused_at": None, "sla_paused_minutes": 0.0}
+    here = checkpoint_at(app, complaint, running_plan, now)  # counted on the calendar the clock ran on
     if to_state in pause_states and from_state not in pause_states:
-        session.execute(
-            update(DEADLINES).where(DEADLINES.c.complaint_id == complaint_id, DEADLINES.c.kind.in_(SLA_KINDS),
-                                    _PENDING).values(due_at=None)
-        )
-        return columns | {"sla_paused_at": now}
+        _suspend(session, complaint_id)
+        return columns | here.columns() | {"sla_paused_at": now}
     if from_state in pause_states and to_state not in pause_states and complaint.sla_paused_at is not None:
         calendar = app.calendar(clock_plan.calendar)
         paused = complaint.sla_paused_minutes + business_minutes_between(complaint.sla_paused_at, now, calendar)
-        _move_pending(app, session, complaint_id, clock_plan, complaint.sla_started_at, paused)
-        return columns | {"sla_paused_at": None, "sla_paused_minutes": paused}
+        _move_pending(app, session, complaint_id, clock_plan, here)
+        return columns | here.columns() | {"sla_paused_at": None, "sla_paused_minutes": paused}
     if trigger == "change_severity":
-        # New targets from the same start: re-arm the clocks that are still running.
+        # New targets for the clocks that are still running, counted on from where the clock stands now.
         running = RESOLUTION_KINDS[:2] + (() if complaint.first_responded_at else FIRST_RESPONSE_KINDS)
         cancel(session, complaint_id, running, now)
         kinds = [(k, o) for k, o in clock_plan.arming(first_response=True) if k in running]
-        arm(app, session, complaint_id, clock_plan, kinds, started_at=complaint.sla_started_at,
-            paused_minutes=complaint.sla_paused_minutes, now=now)
+        arm(app, session, complaint_id, clock_plan, kinds, checkpoint=here, now=now)
         if complaint.sla_paused_at is not None:
-            session.execute(
-                update(DEADLINES).where(DEADLINES.c.complaint_id == complaint_id, DEADLINES.c.kind.in_(SLA_KINDS),
-                                    _PENDING).values(due_at=None)
-            )
+            _suspend(session, complaint_id)
+        columns |= here.columns()
     return columns
 
 
 def extend(app: Redress, session: Session, complaint: Row, minutes: float) -> None:
     """Push every pending resolution deadline (and the next ladder step) later by `minutes` of business time."""
     clock_plan = plan(app, session, complaint.severity, complaint.customer_id)
-    _move_pending(app, session, complaint.id, clock_plan, complaint.sla_started_at,
-                  complaint.sla_paused_minutes, kinds=RESOLUTION_KINDS, shift=minutes,
+    here = checkpoint_at(app, complaint, clock_plan, app.clock.now())
+    _move_pending(app, session, complaint.id, clock_plan, here, kinds=RESOLUTION_KINDS, shift=minutes,
                   paused_now=complaint.sla_paused_at is not None)
 
 
 def arm_next_step(
     app: Redress, session: Session, complaint: Row, level: int, now: datetime, clock_plan: ClockPlan | None = None,
-) -> None:
-    """Replace the pending ladder step with one that climbs to `level` after `climb_every` more business time."""
+) -> dict[str, Any]:
+    """Replace the pending ladder step with one that climbs to `level` after `climb_every` more business time.
+
+    Returns the clock's new checkpoint columns for the complaint (none when no clock runs).
+    """
     cancel(session, complaint.id, ("escalation",), now)
     if level >= len(ROLES) or complaint.sla_started_at is None or not complaint.is_open:
-        return
+        return {}
     clock_plan = clock_plan or plan(app, session, complaint.severity, complaint.customer_id)
-    offset = elapsed(app, complaint, clock_plan, now) + clock_plan.climb_every
-    arm(app, session, complaint.id, clock_plan, [("escalation", offset)], started_at=complaint.sla_started_at,
-        paused_minutes=complaint.sla_paused_minutes, now=now, level=level)
+    here = checkpoint_at(app, complaint, clock_plan, now)
+    arm(app, session, complaint.id, clock_plan, [("escalation", here.minutes + clock_plan.climb_every)],
+        checkpoint=here, now=now, level=level)
     if complaint.sla_paused_at is not None:
-        session.execute(
-            update(DEADLINES).where(DEADLINES.c.complaint_id == complaint.id, DEADLINES.c.kind == "escalation",
-                                    _PENDING).values(due_at=None)
-        )
+        _suspend(session, complaint.id, ("escalation",))
+    return here.columns()
 
 
 _DUE_OF_KIND = select(DEADLINES.c.due_at).where(

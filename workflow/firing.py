@@ -166,13 +166,14 @@ def _climb(app: Redress, session: Session, people: _PeopleAt, complaint: Row, de
                   {"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(),
                    "from_level": ROLES[complaint.escalation_level], "to_level": ROLES[level],
                    "alerted": [name for name, _ in recipients]})
+    checkpoint: dict[str, object] = {}
     if deadline.kind == compensation.STEP:
         compensation.remind_again(app, session, complaint, deadline.step_id, now)  # climbs again if still stalled
     else:
         clock_plan = plan_for(app.config, complaint.severity, complaint.customer_tier)
-        clocks.arm_next_step(app, session, complaint, level + 1, now, clock_plan)
-    _touch(session, complaint,
-           {"escalation_level": level, "escalated_at": now, "escalation_acked_at": None, "updated_at": now})
+        checkpoint = clocks.arm_next_step(app, session, complaint, level + 1, now, clock_plan)
+    _touch(session, complaint, {"escalation_level": level, "escalated_at": now, "escalation_acked_at": None,
+                                "updated_at": now, **checkpoint})
     _alert(app, session, complaint, level, trigger, headline, recipients, now)
 
 

@@ -199,7 +199,8 @@ def file_complaint(
                "severity_rank": config.severity_rank(severity), "severity_reason": reason, "category": category,
                "channel": channel, "customer_id": customer.id, "summary": summary, "order_ref": order_ref,
                "escalation_level": clock_plan.start_level, "created_by_id": user.id, "created_at": now,
-               "updated_at": now, "version": 1, "sla_started_at": now, "sla_paused_minutes": 0.0}
+               "updated_at": now, "version": 1, "sla_started_at": now, "sla_paused_minutes": 0.0,
+               "sla_clock_at": now, "sla_clock_minutes": 0.0}
         complaint_id = insert_returning_id(session, _INSERT_COMPLAINT, row)
         clocks.start(app, session, complaint_id, clock_plan, now)
         append_event(

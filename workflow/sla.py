@@ -68,16 +68,22 @@ def _local_bounds(calendar: BusinessCalendar, day: date, interval: Interval) -> 
     return start, end
 
 
-def _open_periods(calendar: BusinessCalendar, start: datetime):
-    """Working periods (UTC start, UTC end) that end after `start`, in order."""
-    day = start.astimezone(calendar.zone).date() - timedelta(days=1)
-    for offset in range(_MAX_DAYS):
-        current = day + timedelta(days=offset)
-        for interval in calendar.intervals_on(current):
-            period_start, period_end = _local_bounds(calendar, current, interval)
+def _open_periods(calendar: BusinessCalendar, start: datetime, until: datetime | None = None):
+    """Working periods (UTC start, UTC end) that end after `start`, in order, up to `until` when given.
+
+    Without `until` the search gives up after three years without an opening.
+    """
+    zone = calendar.zone
+    day = start.astimezone(zone).date() - timedelta(days=1)
+    last = day + timedelta(days=_MAX_DAYS) if until is None else until.astimezone(zone).date() + timedelta(days=1)
+    while day <= last:
+        for interval in calendar.intervals_on(day):
+            period_start, period_end = _local_bounds(calendar, day, interval)
             if period_end > start:
                 yield max(period_start, start), period_end
-    raise CalendarNeverOpens("the business calendar has no working hours within three years")
+        day += timedelta(days=1)
+    if until is None:
+        raise CalendarNeverOpens("the business calendar has no working hours within three years")
 
 
 def add_business_time(start: datetime, minutes: float, calendar: BusinessCalendar) -> datetime:
@@ -109,7 +115,7 @@ def business_minutes_between(start: datetime, end: datetime, calendar: BusinessC
     if calendar.always_open:
         return (end - start).total_seconds() / 60
     total = timedelta()
-    for period_start, period_end in _open_periods(calendar, start):
+    for period_start, period_end in _open_periods(calendar, start, until=end):
         if period_start >= end:
             break
         total += min(period_end, end) - period_start

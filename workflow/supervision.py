@@ -127,8 +127,8 @@ def lower_escalation(app: Redress, actor: str | None, ref: str, to_level: str, r
             raise InvalidInput(
                 f"{complaint.number} is at level {ROLES[complaint.escalation_level]}; lowering needs a lower level"
             )
-        clocks.arm_next_step(app, session, complaint, target + 1, now)
-        return ({"escalation_level": target},
+        checkpoint = clocks.arm_next_step(app, session, complaint, target + 1, now)
+        return ({"escalation_level": target, **checkpoint},
                 {"from_level": ROLES[complaint.escalation_level], "to_level": to_level})
 
     return _supervise(app, actor, ref, reason, "lower_escalation", "lower an escalation level",

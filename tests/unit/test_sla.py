@@ -152,3 +152,11 @@ def test_splitting_a_duration_in_two_additions_gives_the_same_deadline(start, fi
 def test_minutes_between_inverts_adding(start, minutes):
     due = add_business_time(start, minutes, CAL)
     assert business_minutes_between(start, due, CAL) == pytest.approx(minutes)
+
+
+def test_working_minutes_over_four_years_are_counted_not_given_up_on():
+    calendar = BusinessCalendar(timezone="UTC", weekly=(((540, 1080),),) * 5 + ((), ()))
+    start = datetime(2022, 11, 28, 9, 0, tzinfo=UTC)  # a Monday
+    end = start + timedelta(weeks=4 * 52)
+    assert business_minutes_between(start, end, calendar) == 4 * 52 * 5 * 9 * 60
+    assert business_minutes_between(end, start, calendar) == -(4 * 52 * 5 * 9 * 60)

@@ -30,12 +30,14 @@ customer_app = typer.Typer(help="Customer profiles.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 escalation_app = typer.Typer(help="Supervisor actions on an escalated complaint.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Staff alerts and customer messages waiting, sent or failed.", no_args_is_help=True)
+deadlines_app = typer.Typer(help="Deadlines that failed to fire: list them, fire them again.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(kb_app, name="kb")
 app.add_typer(customer_app, name="customer")
 app.add_typer(db_app, name="db")
 app.add_typer(escalation_app, name="escalation")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(deadlines_app, name="deadlines")
 compensation_app = typer.Typer(help="Compensation steps: list, add, remove, approve, reject, mark done.",
                                no_args_is_help=True)
 templates_app = typer.Typer(help="Customer message templates: preview and check.", no_args_is_help=True)
@@ -456,8 +458,9 @@ def tick(as_json: Json = False) -> None:
     if as_json:
         _print_json({"fired": asdict(fired), "outbox": asdict(delivered)})
     else:
-        typer.echo(f"fired {fired.fired} deadline(s) in {fired.batches} batch(es); alerts sent {delivered.sent}, "
-                   f"to retry {delivered.retried}, failed {delivered.failed}")
+        failed = f", {fired.failed} failed to fire (`redress deadlines failed`)" if fired.failed else ""
+        typer.echo(f"fired {fired.fired} deadline(s) in {fired.batches} batch(es){failed}; alerts sent "
+                   f"{delivered.sent}, to retry {delivered.retried}, failed {delivered.failed}")
 
 
 @app.command()
@@ -466,6 +469,31 @@ def scheduler() -> None:
     from workflow.scheduler import run_scheduler
 
     raise typer.Exit(run_scheduler(_redress(), lambda line: typer.echo(line)))
+
+
+@deadlines_app.command("failed")
+def deadlines_failed(
+    include_done: Annotated[bool, typer.Option("--all", help="Also those that later fired or were cancelled.")] = False,
+    as_json: Json = False,
+) -> None:
+    """Deadlines whose firing raised: retrying with backoff, or set aside until retried by hand."""
+    from workflow.failed_deadlines import list_failed
+
+    rows = list_failed(_redress(), include_done=include_done)
+    _print_table(f"Deadlines that failed to fire ({len(rows)})", rows, as_json,
+                 ("id", "complaint", "kind", "due_at", "status", "attempts", "retry_at", "error"))
+
+
+@deadlines_app.command("retry")
+def deadlines_retry(
+    deadline_id: Annotated[int, typer.Argument(help="Deadline id (see `redress deadlines failed`).")],
+    as_user: As = None,
+) -> None:
+    """Fire a failed deadline again at the next sweep, with a fresh round of tries (supervisor or above)."""
+    from workflow.failed_deadlines import retry_failed
+
+    retried = retry_failed(_redress(), as_user, deadline_id)
+    typer.echo(f"deadline {retried['id']} ({retried['kind']}) of {retried['complaint']} will fire at the next sweep")
 
 
 @app.command()

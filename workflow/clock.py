@@ -7,6 +7,11 @@ from datetime import UTC, datetime
 
 from workflow.errors import ConfigError
 
+# Business calendars, holidays and deadlines are kept for these years; an instant outside them is a mistake
+# (a script pinned to the wrong century), not a time to compute deadlines from.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
 
 class Clock:
     """Wall-clock time in UTC, or a pinned instant for demos, scripts and tests."""
@@ -20,7 +25,10 @@ class Clock:
 
     def pin(self, instant: datetime) -> None:
         """Travel to `instant`: from now on `now()` returns it (tests and simulations)."""
-        self._pinned = _as_utc(instant)
+        instant = _as_utc(instant)
+        if not EARLIEST <= instant < LATEST:
+            raise ValueError(_out_of_range(instant.isoformat()))
+        self._pinned = instant
 
     @classmethod
     def from_environment(cls) -> Clock:
@@ -36,7 +44,17 @@ def parse_instant(value: str, name: str) -> datetime:
         raise ConfigError(
             f"{name}: '{value}' is not an ISO 8601 time; use e.g. 2026-11-22T09:30:00+08:00"
         ) from None
-    return _as_utc(parsed)
+    try:
+        instant = _as_utc(parsed)
+    except OverflowError:  # year 1 or 9999 moved across midnight UTC
+        raise ConfigError(f"{name}: {_out_of_range(value)}") from None
+    if not EARLIEST <= instant < LATEST:
+        raise ConfigError(f"{name}: {_out_of_range(value)}")
+    return instant
+
+
+def _out_of_range(value: str) -> str:
+    return f"'{value}' is outside the years Redress keeps time for ({EARLIEST.year}-{LATEST.year - 1})"
 
 
 def _as_utc(instant: datetime) -> datetime:

@@ -18,7 +18,14 @@ from sqlmodel import Session
 from states.definition import FINAL_STATES, RESOLVED
 from workflow.bootstrap import Redress
 from workflow.models import CUSTOMERS, DEADLINES
-from workflow.sla import BusinessCalendar, ClockPlan, add_business_time, business_minutes_between, plan_for
+from workflow.sla import (
+    BusinessCalendar,
+    ClockPlan,
+    NoPolicy,
+    add_business_time,
+    business_minutes_between,
+    plan_for,
+)
 from workflow.vocabulary import ROLES
 
 FIRST_RESPONSE_KINDS = ("first_response_warning", "first_response")
@@ -250,26 +257,36 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
+def _deadline(row: Row, remaining: float | None) -> dict[str, Any]:
+    return {
+        "kind": row.kind, "level": row.level, "due_at": _iso(row.due_at),
+        "fired_at": _iso(row.fired_at), "cancelled_at": _iso(row.cancelled_at),
+        "pending": row.fired_at is None and row.cancelled_at is None,
+        "remaining_business_minutes": round(remaining, 1) if remaining is not None else None,
+        "failed_to_fire": row.fire_error,
+    }
+
+
 def report(app: Redress, session: Session, complaint: Row) -> dict[str, Any]:
     """The complaint's clocks for `show`: elapsed and remaining business minutes, and every deadline."""
     if complaint.sla_started_at is None:
         return {"started_at": None, "paused": False, "deadlines": []}
-    clock_plan = plan(app, session, complaint.severity, complaint.customer_id)
+    try:
+        clock_plan = plan(app, session, complaint.severity, complaint.customer_id)
+    except NoPolicy as error:  # a row from an older config: show what is stored, and why nothing more
+        return {"started_at": _iso(complaint.sla_started_at), "paused": complaint.sla_paused_at is not None,
+                "problem": str(error), "next_deadline": None,
+                "deadlines": [_deadline(row, None) for row in all_deadlines(session, complaint.id)]}
     calendar = app.calendar(clock_plan.calendar)
     now = app.clock.now()
     ran = elapsed(app, complaint, clock_plan, now)
     deadlines = []
     for row in all_deadlines(session, complaint.id):
-        is_pending = row.fired_at is None and row.cancelled_at is None
         remaining = None
-        if is_pending:
+        if row.fired_at is None and row.cancelled_at is None:
             remaining = (row.offset_minutes - ran if row.due_at is None
                          else business_minutes_between(now, row.due_at, calendar))
-        deadlines.append({
-            "kind": row.kind, "level": row.level, "due_at": _iso(row.due_at),
-            "fired_at": _iso(row.fired_at), "cancelled_at": _iso(row.cancelled_at),
-            "pending": is_pending, "remaining_business_minutes": round(remaining, 1) if remaining is not None else None,
-        })
+        deadlines.append(_deadline(row, remaining))
     upcoming = [d for d in deadlines if d["pending"]]
     return {
         "calendar": clock_plan.calendar,

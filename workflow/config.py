@@ -81,6 +81,14 @@ class CalendarConfig(_Strict):
             _check_hours(spans)
         return value
 
+    @model_validator(mode="after")
+    def _opens_some_day(self) -> CalendarConfig:
+        # A clock on a calendar with no working weekday would never reach a deadline.
+        if not self.always_open and not any(self.hours.values()):
+            raise ValueError("no working hours on any weekday, so its clocks would never run; "
+                             "give hours (e.g. mon: [09:00-18:00]) or always_open: true")
+        return self
+
     @field_validator("holidays_country")
     @classmethod
     def _known_country(cls, value: Optional[str]) -> Optional[str]:
@@ -231,6 +239,9 @@ class CompensationConfig(_Strict):
 class SchedulerConfig(_Strict):
     sweep_seconds: float = Field(default=0.5, gt=0, le=60)
     batch_size: int = Field(default=200, ge=1, le=10_000)
+    # A deadline whose firing raises is tried again after this, doubling, and set aside after the last try.
+    retry_backoff_seconds: float = Field(default=60, gt=0)
+    fire_attempts: int = Field(default=5, ge=1, le=20)
 
 
 class SlaConfig(_Strict):

@@ -15,7 +15,7 @@ from workflow import clocks
 from workflow.bootstrap import Redress
 from workflow.models import COMPLAINTS, CUSTOMERS, DEADLINES, EVENTS, USERS
 from workflow.people import acting_user
-from workflow.sla import business_minutes_between, plan_for
+from workflow.sla import NoPolicy, business_minutes_between, plan_for
 from workflow.vocabulary import ROLES
 
 # The deadlines a countdown counts down to (warnings only colour the row).
@@ -70,10 +70,14 @@ def _with_countdown(app: Redress, row: Any, pending: list[Any], now: datetime) -
     warned = {d.kind.removesuffix("_warning") for d in pending if d.kind.endswith("_warning")}
     nearest = min(targets, key=lambda d: d.due_at) if targets else None
     remaining = None
-    clock_plan = plan_for(app.config, row.severity, row.tier)
-    if nearest is not None:
+    try:
+        clock_plan = plan_for(app.config, row.severity, row.tier)
+    except NoPolicy:  # a row from an older config: listed, with no countdown, rather than hiding the queue
+        clock_plan = None
+    if nearest is not None and clock_plan is not None:
         remaining = business_minutes_between(now, nearest.due_at, app.calendar(clock_plan.calendar))
-    if row.escalation_level > clock_plan.start_level or (remaining is not None and remaining < 0):
+    start_level = clock_plan.start_level if clock_plan else 0
+    if row.escalation_level > start_level or (remaining is not None and remaining < 0):
         urgency = "breached"
     elif nearest is not None and nearest.kind in clocks.BREACH_KINDS and nearest.kind not in warned:
         urgency = "warning"  # its warning has already fired

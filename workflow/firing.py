@@ -13,12 +13,14 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
 from notifications.outbox import queue_staff_alert
 from workflow import clocks, compensation, surveys
 from workflow.bootstrap import Redress
 from workflow.errors import ConcurrentChange
+from workflow.failed_deadlines import record_failure
 from workflow.models import COMPLAINTS, CUSTOMERS, DEADLINES, USERS
 from workflow.records import append_event
 from workflow.sla import plan_for
@@ -30,7 +32,8 @@ SCHEDULER = "scheduler"
 _MARK_FIRED = (
     update(DEADLINES)
     .where(DEADLINES.c.id == bindparam("row_id"), DEADLINES.c.fired_at.is_(None),
-           DEADLINES.c.cancelled_at.is_(None), DEADLINES.c.due_at <= bindparam("fired"))
+           DEADLINES.c.cancelled_at.is_(None), DEADLINES.c.set_aside_at.is_(None),
+           DEADLINES.c.due_at <= bindparam("fired"))
     .values(fired_at=bindparam("fired"))
     .returning(*DEADLINES.c)
 )
@@ -40,40 +43,89 @@ _MARK_FIRED = (
 class FireReport:
     fired: int
     batches: int
+    failed: int = 0  # deadlines whose firing raised: kept with their error, retried later
+
+
+# A deadline that failed to fire waits for its retry time; one set aside for good waits for an operator.
+_READY = DEADLINES.c.set_aside_at.is_(None) & (
+    DEADLINES.c.retry_at.is_(None) | (DEADLINES.c.retry_at <= bindparam("ready_at")))
 
 
 def due_ids(session: Session, now: datetime, limit: int) -> list[int]:
     """Pending deadlines due at `now`, oldest first (reads the partial index)."""
     return list(session.execute(
         select(DEADLINES.c.id)
-        .where(DEADLINES.c.fired_at.is_(None), DEADLINES.c.cancelled_at.is_(None), DEADLINES.c.due_at <= now)
+        .where(DEADLINES.c.fired_at.is_(None), DEADLINES.c.cancelled_at.is_(None), DEADLINES.c.due_at <= now,
+               _READY)
         .order_by(DEADLINES.c.due_at, DEADLINES.c.id)
-        .limit(limit)
+        .limit(limit),
+        {"ready_at": now},
     ).scalars())
 
 
 def fire_due(app: Redress, *, batch_size: int | None = None, max_batches: int | None = None,
              should_stop: object = None) -> FireReport:
-    """Fire every deadline due at the clock's now, in batches of one transaction each."""
+    """Fire every deadline due at the clock's now, in batches of one transaction each.
+
+    A batch first runs straight through. If one of its deadlines raises, the
+    batch is rolled back and run again with each deadline in a savepoint of
+    its own: the ones that raise are set aside with their error
+    (workflow/failed_deadlines.py) and the rest fire.
+    """
     size = batch_size or app.config.scheduler.batch_size
-    fired = batches = 0
+    fired = batches = failed = 0
     while max_batches is None or batches < max_batches:
         if callable(should_stop) and should_stop():
             break
         now = app.clock.now()
         try:
-            with app.uow() as uow:
-                ids = due_ids(uow.session, now, size)
-                if not ids:
-                    break
-                people = _PeopleAt(uow.session)
-                in_batch = sum(_fire_one(app, uow.session, people, deadline_id, now) for deadline_id in ids)
-                uow.commit()
+            outcome = _fire_batch(app, now, size, isolated=False)
         except ConcurrentChange:
             continue  # an agent changed a complaint mid-batch: nothing was written, fire the batch again
-        fired += in_batch
+        except _DeadlineRaised:
+            outcome = _fire_batch(app, now, size, isolated=True)
+        if outcome is None:
+            break
+        fired += outcome[0]
+        failed += outcome[1]
         batches += 1
-    return FireReport(fired, batches)
+    return FireReport(fired, batches, failed)
+
+
+class _DeadlineRaised(Exception):
+    """A deadline of a straight-through batch raised: the batch is run again, one savepoint per deadline."""
+
+
+def _fire_batch(app: Redress, now: datetime, size: int, *, isolated: bool) -> tuple[int, int] | None:
+    """Fire one batch in one transaction; (fired, failed), or None when nothing is due."""
+    with app.uow() as uow:
+        session = uow.session
+        ids = due_ids(session, now, size)
+        if not ids:
+            return None
+        people = _PeopleAt(session)
+        fired = failed = 0
+        for deadline_id in ids:
+            if not isolated:
+                try:
+                    fired += _fire_one(app, session, people, deadline_id, now)
+                except (ConcurrentChange, OperationalError, InterfaceError):
+                    raise
+                except Exception as error:
+                    raise _DeadlineRaised from error
+                continue
+            try:
+                with session.begin_nested():
+                    fired += _fire_one(app, session, people, deadline_id, now)
+            except ConcurrentChange:
+                continue  # left pending: the next batch fires it from the complaint's new version
+            except (OperationalError, InterfaceError):
+                raise  # the database itself, not this row: the whole batch waits for the next sweep
+            except Exception as error:  # noqa: BLE001 - any fault of one row must not stop the others
+                record_failure(app, session, deadline_id, error, now)
+                failed += 1
+        uow.commit()
+    return fired, failed
 
 
 _COMPLAINT = (

@@ -16,6 +16,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from workflow.errors import ConfigError
+
 if TYPE_CHECKING:
     from workflow.config import Config
 
@@ -27,6 +29,10 @@ _MAX_DAYS = 3 * 366
 
 class CalendarNeverOpens(ValueError):
     """The calendar has no working minute within three years."""
+
+
+class NoPolicy(ConfigError):
+    """A complaint's severity or member tier is no longer in config.yaml, so its clocks cannot be planned."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -216,6 +222,11 @@ def plan_for(config: Config, severity: str, tier: str) -> ClockPlan:
     """The SLA policy of `severity`, with targets shortened (or lengthened) by the tier's factor."""
     from workflow.vocabulary import ROLES
 
+    if severity not in config.sla.policies:
+        raise NoPolicy(f"severity '{severity}' has no SLA policy in config.yaml; policies: "
+                       f"{', '.join(config.sla.policies)}")
+    if tier not in config.tier_names:
+        raise NoPolicy(f"member tier '{tier}' is not in config.yaml; tiers: {', '.join(config.tier_names)}")
     policy = config.sla.policies[severity]
     factor = config.tier(tier).sla_factor
     return ClockPlan(

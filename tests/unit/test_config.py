@@ -60,6 +60,8 @@ def test_the_shipped_config_is_valid():
          "calendars.always.hours: '18:00-09:00' is not a span of hours"),
         (MINIMAL.replace("{always: {always_open: true}}", "{always: {holidays_country: XX}}"),
          "calendars.always.holidays_country: 'XX' is not a country the holidays package knows"),
+        (MINIMAL.replace("{always: {always_open: true}}", "{always: {hours: {sat: []}, working_days: [2026-12-05]}}"),
+         "calendars.always: no working hours on any weekday, so its clocks would never run"),
         ("- a\n- b\n", "expected a mapping of settings"),
     ],
 )
@@ -96,3 +98,15 @@ def test_a_malformed_redress_now_is_refused(monkeypatch):
 def test_an_unpinned_clock_follows_real_time():
     before = datetime.now(UTC)
     assert before <= Clock().now() <= datetime.now(UTC)
+
+
+@pytest.mark.parametrize("value", ["1899-12-31T23:00:00", "2100-01-01T08:00:00+08:00", "0001-01-01T00:00+08:00"])
+def test_a_redress_now_outside_the_years_kept_is_refused(monkeypatch, value):
+    monkeypatch.setenv("REDRESS_NOW", value)
+    with pytest.raises(ConfigError, match=r"is outside the years Redress keeps time for \(2000-2099\)"):
+        Clock.from_environment()
+
+
+def test_pinning_the_clock_outside_the_years_kept_is_refused():
+    with pytest.raises(ValueError, match="outside the years"):
+        Clock().pin(datetime(1970, 1, 1, tzinfo=UTC))

@@ -479,9 +479,14 @@ def deadlines_failed(
     """Deadlines whose firing raised: retrying with backoff, or set aside until retried by hand."""
     from workflow.failed_deadlines import list_failed
 
-    rows = list_failed(_redress(), include_done=include_done)
-    _print_table(f"Deadlines that failed to fire ({len(rows)})", rows, as_json,
-                 ("id", "complaint", "kind", "due_at", "status", "attempts", "retry_at", "error"))
+    redress = _redress()
+    rows = list_failed(redress, include_done=include_done)
+    if as_json:
+        _print_json(rows)
+        return
+    from workflow.views import print_failed_deadlines
+
+    print_failed_deadlines(rows, redress.config.timezone)
 
 
 @deadlines_app.command("retry")

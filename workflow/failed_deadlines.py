@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, bindparam, select, update
 from sqlmodel import Session
@@ -54,12 +55,16 @@ def record_failure(app: Redress, session: Session, deadline_id: int, error: Base
     what = row.kind.replace("_", " ")
     note = (f"{what} deadline could not fire ({reason}); set aside after {row.fire_attempts} tries: "
             "`redress deadlines retry` once the cause is fixed" if final
-            else f"{what} deadline could not fire ({reason}); trying again at {retry:%Y-%m-%d %H:%M} UTC")
+            else f"{what} deadline could not fire ({reason}); trying again at {_local(app, retry)}")
     append_event(session, complaint.id, now, "scheduler", "deadline_failed", complaint.state, complaint.state, note,
                  {"deadline_id": deadline_id, "deadline": row.kind, "attempt": row.fire_attempts,
                   "error": reason, "retry_at": retry.isoformat() if retry else None, "set_aside": final})
     if row.fire_attempts == 1 or final:  # once when it first fails, once when it is given up on
         _alert(app, session, row.complaint_id, note, now)
+
+
+def _local(app: Redress, moment: datetime) -> str:
+    return moment.astimezone(ZoneInfo(app.config.timezone)).strftime("%Y-%m-%d %H:%M")
 
 
 def _alert(app: Redress, session: Session, complaint_id: int, headline: str, now: datetime) -> None:

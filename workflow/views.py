@@ -26,6 +26,12 @@ def _text(value: Any) -> str:
     return escape("-" if value is None or value == "" else str(value))
 
 
+def _severity(name: str) -> str:
+    """The severity in its colour; one a newer config no longer has is plain text."""
+    style = _SEVERITY_STYLE.get(name)
+    return f"[{style}]{_text(name)}[/]" if style else _text(name)
+
+
 def print_complaint(detail: dict[str, Any], tz: str) -> None:
     customer = detail["customer"] or {}
     title = f"{detail['number']}  [bold]{detail['state']}[/]"
@@ -35,8 +41,7 @@ def print_complaint(detail: dict[str, Any], tz: str) -> None:
     severity = detail["severity"]
     contact = " ".join(v for v in (customer.get("phone"), customer.get("email")) if v)
     rows = [
-        ("severity", f"[{_SEVERITY_STYLE.get(severity, '')}]{_text(severity)}[/]"
-                     f"  ({_text(detail['severity_reason'])})"),
+        ("severity", f"{_severity(severity)}  ({_text(detail['severity_reason'])})"),
         ("escalation level", _text(detail["escalation_level"])),
         ("category", _text(detail["category"])),
         ("channel", _text(detail["channel"])),
@@ -50,6 +55,8 @@ def print_complaint(detail: dict[str, Any], tz: str) -> None:
         ("updated", f"{_local(detail['updated_at'], tz)}  (version {detail['version']})"),
         ("next actions", _text(", ".join(detail["allowed_actions"]))),
     ]
+    if detail.get("sla", {}).get("problem"):
+        rows.append(("clocks", _text(detail["sla"]["problem"])))
     if detail["cancel_reason"]:
         rows.append(("cancelled", _text(f"{detail['cancel_reason']} {detail['duplicate_of'] or ''}")))
     for key, value in rows:
@@ -63,9 +70,8 @@ def print_queue(rows: list[dict[str, Any]], tz: str) -> None:
     for column in columns:
         table.add_column(column, overflow="ellipsis", no_wrap=column != "summary")
     for row in rows:
-        style = _SEVERITY_STYLE.get(row["severity"], "")
         table.add_row(
-            row["number"], _text(row["state"]), f"[{style}]{_text(row['severity'])}[/]",
+            row["number"], _text(row["state"]), _severity(row["severity"]),
             str(row["escalation_level"]), _text(row["category"]), _text(row["customer"]),
             _text(row["assignee"]), _local(row["created_at"], tz), _text(row["summary"][:60]),
         )
@@ -118,3 +124,15 @@ def print_rows(title: str, rows: list[dict[str, Any]]) -> None:
     for row in rows:
         table.add_row(*(_text(value) for value in row.values()))
     _console.print(table)
+
+
+def print_failed_deadlines(rows: list[dict[str, Any]], tz: str) -> None:
+    """One line per deadline and its error beneath, cut at the screen's edge (`--json` has it whole)."""
+    _console.print(f"Deadlines that failed to fire ({len(rows)})", markup=False, highlight=False)
+    for row in rows:
+        status = (f"try {row['attempts'] + 1} at {_local(row['retry_at'], tz)[5:]}" if row["status"] == "retrying"
+                  else f"{row['status']} after {row['attempts']} tries" if row["status"] == "set aside"
+                  else row["status"])
+        line = f"{row['id']:>6}  {row['complaint']}  {row['kind']}  due {_local(row['due_at'], tz)[5:]}  {status}"
+        for text in (line, f"{'':8}{row['error']}"):
+            _console.print(text, markup=False, highlight=False, overflow="ellipsis", no_wrap=True, crop=True)

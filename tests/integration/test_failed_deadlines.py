@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from tests.conftest import file_one
 from workflow.clock import Clock
+from workflow.desk import desk_queue
 from workflow.errors import InvalidInput, PermissionDenied
 from workflow.failed_deadlines import list_failed, retry_failed
 from workflow.firing import fire_due
@@ -61,6 +62,8 @@ def test_a_deadline_that_raises_is_set_aside_and_every_other_one_in_its_batch_fi
     assert sla["problem"].startswith("severity 'retired' has no SLA policy")
     assert [d["failed_to_fire"] for d in sla["deadlines"] if d["kind"] == "first_response"] == [failed["error"]]
     assert poisoned in [row["number"] for row in queue(app)]
+    [row] = [row for row in desk_queue(app, "boss", mine=False) if row["number"] == poisoned]
+    assert row["remaining_minutes"] is None  # listed without a countdown rather than hiding the team's queue
 
 
 def test_a_failed_deadline_is_retried_with_backoff_then_set_aside_until_retried_by_hand(app):

@@ -54,7 +54,7 @@ def record_failure(app: Redress, session: Session, deadline_id: int, error: Base
     complaint = session.execute(_COMPLAINT, {"complaint_id": row.complaint_id}).one()
     what = row.kind.replace("_", " ")
     note = (f"{what} deadline could not fire ({reason}); set aside after {row.fire_attempts} tries: "
-            "`redress deadlines retry` once the cause is fixed" if final
+            "`redress deadlines retry` once the cause is fixed" if retry is None
             else f"{what} deadline could not fire ({reason}); trying again at {_local(app, retry)}")
     append_event(session, complaint.id, now, "scheduler", "deadline_failed", complaint.state, complaint.state, note,
                  {"deadline_id": deadline_id, "deadline": row.kind, "attempt": row.fire_attempts,

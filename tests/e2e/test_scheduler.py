@@ -2,120 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import threading
-import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
-from tests.conftest import CONFIG
-from workflow.bootstrap import bootstrap
+from tests.e2e.scheduling import SCHEDULER_EVENTS, Scheduler, counts, engine_app, fast_config, file_critical, wait_for
 from workflow.clock import Clock
-from workflow.migrate import upgrade
 from workflow.models import DEADLINES, EVENTS
-from workflow.people import add_user
-from workflow.services import file_complaint
-
-REDRESS = Path(sys.executable).parent / "redress"
-SCHEDULER_EVENTS = ("sla_warning", "sla_breach", "escalate")
-
-
-def fast_config(tmp_path: Path, **policy: str) -> Path:
-    """The shipped config with a critical policy measured in seconds, so real timers fire within a test."""
-    config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
-    config["sla"]["policies"]["critical"] = {
-        "calendar": "always", "first_response": "4s", "resolution": "1h", "warn_at": 0.5,
-        "start_level": "senior", "climb_every": "30m", **policy,
-    }
-    config["scheduler"] = {"sweep_seconds": 0.5, "batch_size": 100}
-    config["policy_manual"] = str(CONFIG.parent / "policy_manual.yaml")
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return path
-
-
-def engine_app(config: Path, url: str, now: datetime | None = None):
-    app = bootstrap(str(config), url, Clock(now) if now else Clock())
-    upgrade(app.engine)
-    return app
-
-
-class Scheduler:
-    """A `redress scheduler` subprocess whose output is collected by a thread, so tests never block on it."""
-
-    def __init__(self, config: Path, url: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("REDRESS_")}
-        env.update(REDRESS_CONFIG=str(config), REDRESS_DB=url, PYTHONUNBUFFERED="1")
-        self.process = subprocess.Popen([str(REDRESS), "scheduler"], env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True)
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    def said(self, text: str) -> bool:
-        return any(text in line for line in self.lines)
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> str:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self._reader.join(timeout=5)
-        return "".join(self.lines)
-
-
-def wait_for(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
-def counts(app) -> tuple[int, int, int]:
-    """(deadlines fired, scheduler events, deadlines due and still pending)."""
-    with app.uow(write=False) as uow:
-        fired = uow.session.execute(
-            select(func.count()).select_from(DEADLINES).where(DEADLINES.c.fired_at.is_not(None))).scalar_one()
-        events = uow.session.execute(
-            select(func.count()).select_from(EVENTS).where(EVENTS.c.trigger.in_(SCHEDULER_EVENTS))).scalar_one()
-        due = uow.session.execute(
-            select(func.count()).select_from(DEADLINES).where(
-                DEADLINES.c.fired_at.is_(None), DEADLINES.c.cancelled_at.is_(None),
-                DEADLINES.c.due_at <= datetime.now(UTC))).scalar_one()
-    return fired, events, due
-
-
-def file_critical(app, count: int) -> None:
-    with app.uow(write=False) as uow:
-        from workflow.models import USERS
-
-        has_users = uow.session.execute(select(func.count()).select_from(USERS)).scalar_one()
-    if not has_users:
-        add_user(app, None, "boss", "manager")
-        add_user(app, "boss", "sup", "supervisor")
-    for i in range(count):
-        file_complaint(app, "boss", channel="phone", category="delivery", summary="late",
-                       phone=f"139{i:08d}", name="客户", severity="critical")
 
 
 def test_the_real_scheduler_fires_a_deadline_due_in_two_seconds(tmp_path, sqlite_url):

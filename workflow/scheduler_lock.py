@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from sqlalchemy import create_engine, exc, text
@@ -216,3 +218,15 @@ def scheduler_lock(app: Redress, command: str) -> SchedulerLock:
             return NoLock()
         return FileLock(database, command)
     return AdvisoryLock(app.url) if command == SCHEDULER else NoLock()
+
+
+@contextmanager
+def one_off_run(app: Redress, command: str) -> Iterator[None]:
+    """Hold the lock for one run of `redress tick` or `redress outbox send`; SchedulerBusy while it is taken."""
+    lock = scheduler_lock(app, command)
+    if not lock.try_acquire():
+        raise SchedulerBusy(f"{lock.holder()} holds the scheduler lock")
+    try:
+        yield
+    finally:
+        lock.release()

@@ -1,25 +1,31 @@
 """One active scheduler per database, with real processes: sessions ended by the server, a server restart,
-and the same SQLite file under other names."""
+the same SQLite file under other names, and `redress tick` / `redress outbox send` beside a scheduler."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import threading
 import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from tests.e2e.scheduling import (
+    REDRESS,
     Scheduler,
     counts,
     engine_app,
     fast_config,
     file_critical,
     fired_more_than_once,
+    redress_env,
     wait_for,
 )
 from workflow.bootstrap import Redress
-from workflow.scheduler_lock import ADVISORY_KEY
+from workflow.scheduler_lock import ADVISORY_KEY, one_off_run
 
 _LOCK_HOLDERS = (
     "SELECT l.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
@@ -142,6 +148,13 @@ def test_after_postgresql_restarts_one_scheduler_is_active_and_the_other_stands_
     assert sum(output.count("\n") for output in outputs) < 200, outputs  # an error is a line, not a flood
 
 
+def _one_line_error(args: list[str], config: Path, url: str, cwd: Path | None = None) -> tuple[int, str]:
+    result = subprocess.run([str(REDRESS), *args], env=redress_env(config, url), cwd=cwd, capture_output=True,
+                            text=True, timeout=60)
+    assert result.stderr.count("\n") <= 1 and "Traceback" not in result.stderr, result.stderr
+    return result.returncode, result.stderr.strip() or result.stdout.strip()
+
+
 def test_a_second_scheduler_on_the_same_sqlite_file_by_another_name_is_refused(tmp_path):
     folder = tmp_path / "data"
     (folder / "sub").mkdir(parents=True)
@@ -166,3 +179,51 @@ def test_a_second_scheduler_on_the_same_sqlite_file_by_another_name_is_refused(t
         assert first.alive()
     finally:
         first.stop()
+
+
+def test_tick_and_outbox_send_are_refused_beside_a_scheduler_on_sqlite_and_work_without_one(tmp_path):
+    database = tmp_path / "redress.db"
+    (tmp_path / "link.db").symlink_to(database)
+    config = fast_config(tmp_path)
+    app = engine_app(config, str(database), now=datetime.now(UTC) - timedelta(hours=2))
+    file_critical(app, 2)  # their deadlines are all due by now
+    first = Scheduler(config, str(database))
+    try:
+        assert wait_for(lambda: first.said("active on"), 15)
+        for command in (["tick"], ["outbox", "send"]):
+            for name in (str(database), str(tmp_path / "link.db")):
+                code, message = _one_line_error(command, config, name)
+                assert code == 10
+                assert message == (f"error: a scheduler (pid {first.process.pid}) is active on {database} and "
+                                   "already fires deadlines and delivers the outbox; "
+                                   f"`redress {' '.join(command)}` is not needed")
+    finally:
+        first.stop()
+    file_critical(app, 2)  # more due deadlines, for the tick below
+    code, message = _one_line_error(["tick"], config, str(tmp_path / "link.db"))
+    assert code == 0 and message.splitlines()[-1].startswith("fired 8 deadline(s)"), message
+    code, message = _one_line_error(["outbox", "send"], config, str(database))
+    assert code == 0 and message.splitlines()[-1].startswith("sent "), message
+    again = Scheduler(config, str(database))  # the one-off runs let go of the lock
+    try:
+        assert wait_for(lambda: again.said("active on"), 15)
+    finally:
+        again.stop()
+
+
+def test_a_scheduler_started_during_a_one_off_run_on_sqlite_waits_for_it_to_end(tmp_path, sqlite_url):
+    config = fast_config(tmp_path)
+    app = engine_app(config, sqlite_url)
+    with one_off_run(app, "tick"):
+        scheduler = Scheduler(config, sqlite_url)
+        try:
+            assert wait_for(lambda: scheduler.said("standing by"), 15)
+            assert scheduler.said(f"`redress tick` (pid {os.getpid()}) holds this database's scheduler lock")
+            assert not scheduler.said("active on")
+        except BaseException:
+            scheduler.stop()
+            raise
+    try:
+        assert wait_for(lambda: scheduler.said("taking over") and scheduler.said("active on"), 5)
+    finally:
+        scheduler.stop()

@@ -446,15 +446,20 @@ def db_upgrade() -> None:
 
 @app.command()
 def tick(as_json: Json = False) -> None:
-    """Fire every deadline due at the clock's now, deliver due alerts, and exit (for cron and scripts)."""
+    """Fire every deadline due at the clock's now, deliver due alerts, and exit (for cron and scripts).
+
+    On SQLite it refuses while a scheduler runs on the database (exit 10): the scheduler already does this.
+    """
     from dataclasses import asdict
 
     from notifications.sender import deliver_due
     from workflow.firing import fire_due
+    from workflow.scheduler_lock import one_off_run
 
     redress = _redress()
-    fired = fire_due(redress)
-    delivered = deliver_due(redress, limit=10_000)
+    with one_off_run(redress, "tick"):
+        fired = fire_due(redress)
+        delivered = deliver_due(redress, limit=10_000)
     if as_json:
         _print_json({"fired": asdict(fired), "outbox": asdict(delivered)})
     else:
@@ -588,10 +593,13 @@ def outbox_show(message_id: Annotated[int, typer.Argument(help="Message id.")], 
 
 @outbox_app.command("send")
 def outbox_send() -> None:
-    """Deliver due messages once and exit."""
+    """Deliver due messages once and exit; on SQLite refused while a scheduler runs (exit 10)."""
     from notifications.sender import deliver_due
+    from workflow.scheduler_lock import one_off_run
 
-    report = deliver_due(_redress(), limit=10_000)
+    redress = _redress()
+    with one_off_run(redress, "outbox send"):
+        report = deliver_due(redress, limit=10_000)
     typer.echo(f"sent {report.sent}, to retry {report.retried}, failed {report.failed}, "
                f"uncertain {report.uncertain}")
 

@@ -16,11 +16,12 @@ a failing channel can delay a message but never block an escalation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 
 from notifications.channels import Deliverer, DeliveryFailed
 from notifications.customer import CUSTOMER_EMAIL, CUSTOMER_SMS
@@ -135,13 +136,31 @@ def _record(app: Redress, message: Row, attempt_id: int, error: str | None) -> s
     return result
 
 
-def deliver_due(app: Redress, limit: int | None = None) -> DeliveryReport:
-    """One pass: settle interrupted sends, then send what is due, each outcome recorded as soon as it is known."""
+def _unclaim(app: Redress, unsent: list[tuple[Row, int]]) -> None:
+    """Give back messages claimed but never handed to a channel: pending again, as if this pass had not come."""
+    with app.uow() as uow:
+        for message, attempt_id in unsent:
+            uow.session.execute(delete(ATTEMPTS).where(ATTEMPTS.c.id == attempt_id))
+            uow.session.execute(_SETTLE, [{"row_id": message.id, "status": "pending", "attempts": message.attempts}])
+        uow.commit()
+
+
+def deliver_due(app: Redress, limit: int | None = None,
+                should_stop: Callable[[], bool] | None = None) -> DeliveryReport:
+    """One pass: settle interrupted sends, then send what is due, each outcome recorded as soon as it is known.
+
+    `should_stop` is asked before each message; once it says so, the messages not yet sent are given back.
+    """
+    counts = {"sent": 0, "retried": 0, "failed": 0}
+    if should_stop is not None and should_stop():
+        return DeliveryReport(0, 0, 0)
     uncertain = settle_interrupted(app)
     claimed = _claim(app, limit or app.config.outbox.batch_size)
-    counts = {"sent": 0, "retried": 0, "failed": 0}
     with Deliverer(app.config) as deliverer:
-        for message, attempt_id in claimed:
+        for position, (message, attempt_id) in enumerate(claimed):
+            if should_stop is not None and should_stop():
+                _unclaim(app, claimed[position:])
+                break
             channel = channel_for(app, message.channel)
             try:
                 if channel is None:
@@ -152,4 +171,3 @@ def deliver_due(app: Redress, limit: int | None = None) -> DeliveryReport:
                 error = str(failure)
             counts[_record(app, message, attempt_id, error)] += 1
     return DeliveryReport(counts["sent"], counts["retried"], counts["failed"], uncertain)
-

@@ -15,7 +15,7 @@ from workflow.clock import Clock
 from workflow.config import FolderChannel
 from workflow.migrate import upgrade
 
-pytest_plugins = ["tests.servers"]  # the smtp and webhook fixtures
+pytest_plugins = ["tests.servers", "tests.pgserver"]  # smtp, webhook and a private PostgreSQL server
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.yaml"

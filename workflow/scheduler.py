@@ -7,9 +7,14 @@ sweeps chain from deadline to deadline and each fires within a fraction of a
 second of its due time, with one job in the store whatever the load. On start the
 first sweep catches up everything missed while no scheduler ran.
 
-One scheduler per database: on SQLite a second one refuses to start (a lock
-file beside the database); on PostgreSQL it stands by on an advisory lock and
-takes over when the active one's session ends.
+One active scheduler per database (`workflow.scheduler_lock`): on SQLite a
+second one refuses to start; on PostgreSQL it stands by and takes over when the
+active one's session ends. The active one checks its lock every half second;
+when it is lost it stops its jobs (the batch or message in progress stops at
+its next transaction), says so in one line and stands by again. A database
+error while taking or watching the lock is one line (not repeated while it
+stays the same) and a new connection is tried a second later, so a server
+restart leaves one active and the others standing by.
 """
 
 from __future__ import annotations
@@ -19,20 +24,20 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from datetime import timedelta
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from notifications.sender import deliver_due
 from workflow.bootstrap import Redress
-from workflow.errors import DatabaseUnavailable, SchedulerBusy
+from workflow.errors import DatabaseUnavailable
 from workflow.firing import fire_due
 from workflow.models import DEADLINES
+from workflow.scheduler_lock import SCHEDULER, SchedulerLock, scheduler_lock
 
-_ADVISORY_KEY = 583_020_551  # the key every Redress scheduler of a database agrees on
+_WATCH_SECONDS = 0.5  # how often the active scheduler checks it still holds the lock
+_RETRY_SECONDS = 1.0  # how often a standby tries the lock, and how long to wait after a database error
 
 
 class _QuietOverlap(logging.Filter):
@@ -42,98 +47,48 @@ class _QuietOverlap(logging.Filter):
         return "maximum number of running instances reached" not in record.getMessage()
 
 
-class SingleSchedulerLock:
-    """Makes sure only one scheduler fires deadlines for a database."""
-
-    def __init__(self, app: Redress, say: Callable[[str], None]) -> None:
-        self._app = app
-        self._say = say
-        self._handle: Any = None
-
-    def acquire(self, stopping: threading.Event) -> bool:
-        """Take the lock; on PostgreSQL wait for it (standby) until `stopping` is set."""
-        if self._app.engine.dialect.name == "sqlite":
-            self._acquire_file()
-            return True
-        return self._acquire_advisory(stopping)
-
-    def _acquire_file(self) -> None:
-        import fcntl
-
-        database = make_url(self._app.url).database or "redress"
-        path = Path(f"{database}.scheduler.lock")
-        handle = open(path, "a+")  # noqa: SIM115 - held for the life of the process
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            handle.close()
-            raise SchedulerBusy(
-                f"another scheduler (pid {holder}) is already running on {database}; "
-                "SQLite allows one scheduler per database"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self._handle = handle
-
-    def _acquire_advisory(self, stopping: threading.Event) -> bool:
-        connection = self._app.engine.connect()
-        announced = False
-        while not stopping.is_set():
-            if connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": _ADVISORY_KEY}).scalar():
-                connection.commit()
-                self._handle = connection
-                if announced:
-                    self._say("scheduler: the active scheduler is gone; taking over")
-                return True
-            connection.commit()
-            if not announced:
-                self._say("scheduler: another scheduler is active on this database; standing by")
-                announced = True
-            stopping.wait(1.0)
-        connection.close()
-        return False
-
-    def release(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
-
-
 class DeadlineScheduler:
     """APScheduler wiring: a sweep job, a date job at the next due time, and an outbox delivery job."""
 
     def __init__(self, app: Redress, say: Callable[[str], None]) -> None:
-        from apscheduler.executors.pool import ThreadPoolExecutor
-        from apscheduler.schedulers.background import BackgroundScheduler
-
         self.app = app
         self.say = say
-        self.stopping = threading.Event()
-        # One worker: sweeps and date jobs never overlap, so batches stay small and ordered.
+        self.stopping = threading.Event()  # SIGTERM or Ctrl-C: finish the batch, then exit
+        self.halted = threading.Event()  # set from losing the lock until the jobs start again
         logger = logging.getLogger("apscheduler.scheduler")
         if not any(isinstance(f, _QuietOverlap) for f in logger.filters):
             logger.addFilter(_QuietOverlap())
-        self.scheduler = BackgroundScheduler(
+        self.scheduler = self._new_scheduler()
+        self.fired_total = 0
+
+    @staticmethod
+    def _new_scheduler() -> Any:
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        # One worker: sweeps and date jobs never overlap, so batches stay small and ordered.
+        return BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(1), "outbox": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
-        self.fired_total = 0
+
+    def should_stop(self) -> bool:
+        """Asked between transactions (and between messages): stop when exiting or no longer active."""
+        return self.stopping.is_set() or self.halted.is_set()
 
     def sweep(self) -> None:
         try:
-            report = fire_due(self.app, should_stop=self.stopping.is_set)
+            report = fire_due(self.app, should_stop=self.should_stop)
+            if report.fired:
+                self.fired_total += report.fired
+                self.say(f"scheduler: fired {report.fired} deadline(s) in {report.batches} batch(es)")
+            if report.failed:
+                self.say(f"scheduler: {report.failed} deadline(s) failed to fire and were set aside with their "
+                         "errors; see `redress deadlines failed`")
+            if not self.should_stop():
+                self._plan_next_due()
         except DatabaseUnavailable as error:  # the batch rolled back; the next sweep fires it
             self.say(f"scheduler: {error}; trying again at the next sweep")
-            return
-        if report.fired:
-            self.fired_total += report.fired
-            self.say(f"scheduler: fired {report.fired} deadline(s) in {report.batches} batch(es)")
-        if not self.stopping.is_set():
-            self._plan_next_due()
 
     def _plan_next_due(self) -> None:
         """A date job at the first due time before the next sweep (one job, moved by each sweep).
@@ -155,7 +110,7 @@ class DeadlineScheduler:
 
     def deliver(self) -> None:
         try:
-            report = deliver_due(self.app)
+            report = deliver_due(self.app, should_stop=self.should_stop)
         except DatabaseUnavailable as error:  # what was claimed and not recorded is settled on the next pass
             self.say(f"scheduler: outbox: {error}; trying again in a second")
             return
@@ -163,45 +118,92 @@ class DeadlineScheduler:
             self.say(f"scheduler: outbox sent {report.sent}, will retry {report.retried}, failed {report.failed}")
 
     def run(self) -> int:
-        """Run until SIGTERM or Ctrl-C; the batch in progress finishes before the process exits."""
-        done = threading.Event()
+        """Stand by until the lock is ours, work while it stays ours, and stand by again if it is lost.
 
+        Runs until SIGTERM or Ctrl-C; the batch in progress finishes before the process exits.
+        """
         def stop(signum: int, _frame: object) -> None:
             self.say(f"scheduler: {signal.Signals(signum).name} received; finishing the current batch")
             self.stopping.set()
-            done.set()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        lock = SingleSchedulerLock(self.app, self.say)
-        if not lock.acquire(self.stopping):
-            return 0
+        lock = scheduler_lock(self.app, SCHEDULER)
         try:
-            self.start()
-            while not done.wait(0.5):
-                pass
-            self.stop()
+            while self._become_active(lock):
+                self.start()
+                reason = self._watch(lock)
+                if reason is None:
+                    self.stop()
+                    break
+                self._halt()
+                self.say(f"scheduler: lost the scheduler lock ({reason}); stopped firing and sending, "
+                         "trying to become active again")
+                self.stopping.wait(2 * _RETRY_SECONDS)  # a standby, trying every second, goes first
         finally:
             lock.release()
         return 0
 
+    def _become_active(self, lock: SchedulerLock) -> bool:
+        """Try the lock every second until it is ours (True) or the process is told to stop (False).
+
+        A database error is one line (repeated only when it changes); the lock's connection is dropped and a
+        new one is tried after a second.
+        """
+        waited = False
+        last_error = None
+        while not self.stopping.is_set():
+            try:
+                if lock.try_acquire():
+                    if waited:
+                        self.say("scheduler: the scheduler lock is free; taking over")
+                    return True
+                holder = lock.holder()
+            except DatabaseUnavailable as error:
+                line = f"scheduler: {error}; trying again in a second"
+                if line != last_error:
+                    self.say(line)
+                last_error = line
+            else:
+                if not waited or last_error:
+                    self.say(f"scheduler: {holder} holds this database's scheduler lock; standing by")
+                waited, last_error = True, None
+            self.stopping.wait(_RETRY_SECONDS)
+        return False
+
+    def _watch(self, lock: SchedulerLock) -> str | None:
+        """Check the lock every half second while active: why it was lost, or None once told to stop."""
+        while not self.stopping.wait(_WATCH_SECONDS):
+            reason = lock.lost()
+            if reason is not None:
+                return reason
+        return None
+
     def start(self) -> None:
         """Start the jobs; the first sweep runs at once and catches up what was missed."""
         seconds = self.app.config.scheduler.sweep_seconds
+        self.halted.clear()
+        # At once in real time, which APScheduler keeps: with a clock pinned days back it would first count
+        # every interval missed since then (about 3 s of start-up per week at 0.5 s).
         self.scheduler.add_job(self.sweep, "interval", seconds=seconds, id="sweep",
-                               next_run_time=self.app.clock.now())
+                               next_run_time=datetime.now(UTC))
         self.scheduler.add_job(self.deliver, "interval", seconds=1, id="deliver", executor="outbox")
         self.scheduler.start()
         self.say(f"scheduler: active on {self.app.engine.url.render_as_string(hide_password=True)}, "
                  f"sweeping every {seconds}s (pid {os.getpid()})")
 
+    def _halt(self) -> None:
+        """Stop the jobs: the work in progress stops at its next transaction (or message) and is waited for."""
+        self.halted.set()
+        self.scheduler.shutdown(wait=True)
+        self.scheduler = self._new_scheduler()  # a stopped APScheduler cannot be started again
+
     def stop(self) -> None:
         """Let the batch in progress finish, then stop."""
         self.stopping.set()
-        self.scheduler.shutdown(wait=True)
+        self._halt()
         self.say(f"scheduler: stopped after firing {self.fired_total} deadline(s)")
 
 
 def run_scheduler(app: Redress, say: Callable[[str], None]) -> int:
     return DeadlineScheduler(app, say).run()
-

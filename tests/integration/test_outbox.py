@@ -26,7 +26,7 @@ def customer_channels(app, *, email=None, sms=None, max_attempts: int = 5) -> No
     """Customer messages through these channels; staff alerts to the log only."""
     app.config = app.config.model_copy(update={
         "messages": app.config.messages.model_copy(update={"email": email, "sms": sms}),
-        "outbox": OutboxConfig(max_attempts=max_attempts, backoff_seconds=2, stale_after_seconds=60),
+        "outbox": OutboxConfig(max_attempts=max_attempts, backoff_seconds=2, lease_seconds=60),
     })
 
 

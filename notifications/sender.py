@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import Row, and_, bindparam, exists, func, insert, literal, or_, select, update
 from sqlmodel import Session
 
-from notifications.channels import Deliverer, DeliveryUncertain, describe
+from notifications.channels import Deliverer, DeliveryFailed, DeliveryUncertain, describe
 from notifications.customer import CUSTOMER_EMAIL, CUSTOMER_SMS
 from workflow.bootstrap import Redress
 from workflow.config import EmailChannel
@@ -224,6 +224,8 @@ def _attempt(app: Redress, deliverer: Deliverer, message: Row) -> tuple[str, str
         deliverer.send(channel, message)
     except DeliveryUncertain as doubt:
         return "uncertain", str(doubt)
+    except DeliveryFailed as failure:
+        return "failed", str(failure)
     except Exception as error:  # noqa: BLE001 - a channel's failure, whatever it is, is one failed attempt
         return "failed", describe(error)
     return "sent", None

@@ -555,21 +555,41 @@ def outbox_show(message_id: Annotated[int, typer.Argument(help="Message id.")], 
 
 @outbox_app.command("send")
 def outbox_send() -> None:
-    """Deliver due messages once and exit."""
+    """Deliver every due message and exit; Ctrl-C or SIGTERM stops after the message in flight."""
+    import signal
+    import threading
+
     from notifications.sender import deliver_due
 
-    report = deliver_due(_redress(), limit=10_000)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    report = deliver_due(_redress(), should_stop=stop.is_set)
     typer.echo(f"sent {report.sent}, to retry {report.retried}, failed {report.failed}, "
-               f"uncertain {report.uncertain}")
+               f"uncertain {report.uncertain}, requeued after a stopped sender {report.requeued}")
 
 
 @outbox_app.command("retry")
-def outbox_retry(message_id: Annotated[int, typer.Argument(help="Message id.")], as_user: As = None) -> None:
-    """Queue a failed or uncertain message again (supervisor or above)."""
-    from notifications.outbox import retry_message
+def outbox_retry(
+    message_id: Annotated[Optional[int], typer.Argument(help="One message id; or use the filters.")] = None,
+    status: Annotated[Optional[str], typer.Option(help="Only failed, or only uncertain, messages.")] = None,
+    complaint: Annotated[Optional[str], typer.Option(help="Only messages about this complaint.")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Created at or after this ISO time (UTC if no offset).")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Created before this ISO time (UTC if no offset).")] = None,
+    as_user: As = None,
+    as_json: Json = False,
+) -> None:
+    """Queue failed or uncertain messages again: one id, or every match of the filters (supervisor or above)."""
+    from dataclasses import asdict
 
-    retry_message(_redress(), as_user, message_id)
-    typer.echo(f"message {message_id} queued again")
+    from notifications.outbox import RetryFilter, retry_messages
+
+    report = retry_messages(_redress(), as_user, RetryFilter(message_id, status, complaint, since, until))
+    if as_json:
+        _print_json(asdict(report))
+        return
+    skipped = f"; {report.never_rendered} never rendered, not queued" if report.never_rendered else ""
+    typer.echo(f"queued {report.queued} message(s) again, noted on {report.complaints} complaint(s){skipped}")
 
 
 # --- compensation, templates, surveys -------------------------------------------

@@ -13,6 +13,7 @@ import random
 import socket
 import struct
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from email import message_from_bytes, policy
@@ -41,6 +42,7 @@ class Inbox:
         self.delay_seconds = 0.0
         self.cut_after_store = 0
         self.received: list = []
+        self.received_at: list[float] = []  # time.monotonic() of each kept message
         self.seen: Counter[str] = Counter()
         self._random = random.Random(seed)
 
@@ -53,6 +55,7 @@ class Inbox:
         if self.refuse_chance and self._random.random() < self.refuse_chance:
             return self._random.choice(["451 4.3.0 try again later", "554 5.7.1 not today"])
         self.received.append((envelope.rcpt_tos, mail))
+        self.received_at.append(time.monotonic())
         if self.cut_after_store:
             self.cut_after_store -= 1
             server.transport.abort()  # the message is kept; the client never hears so
@@ -176,8 +179,6 @@ class Hook(BaseHTTPRequestHandler):
     lock = threading.Lock()
 
     def do_POST(self):  # noqa: N802 - http.server's hook name
-        import time
-
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         with Hook.lock:
             failing = Hook.failures > 0

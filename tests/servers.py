@@ -44,11 +44,13 @@ class Inbox:
         self.received: list = []
         self.received_at: list[float] = []  # time.monotonic() of each kept message
         self.seen: Counter[str] = Counter()
+        self.peers: set = set()  # the client address of each connection that sent a message
         self._random = random.Random(seed)
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         mail = message_from_bytes(envelope.content, policy=policy.default)
         self.seen[mail["Message-ID"]] += 1
+        self.peers.add(session.peer)
         if self.refusals:
             self.refusals -= 1
             return "451 4.3.0 try again later"

@@ -97,6 +97,27 @@ def test_a_crash_after_sending_but_before_recording_never_sends_the_email_again(
     assert deliver_due(app).sent == 1 and len(inbox.received) == 2
 
 
+def test_one_call_drains_everything_due_over_one_smtp_connection(app, smtp):
+    inbox, port = smtp
+    customer_channels(app, email=EmailChannel(type="email", host="127.0.0.1", port=port))
+    for n in range(7):
+        file_for(app, phone=f"1380000000{n}", email=f"c{n}@example.com")
+    assert deliver_due(app).sent == 7
+    assert len(inbox.received) == 7 and len(inbox.peers) == 1
+
+
+def test_a_drain_stops_when_asked_or_at_its_limit_and_leaves_the_rest_unclaimed(app, smtp):
+    inbox, port = smtp
+    customer_channels(app, email=EmailChannel(type="email", host="127.0.0.1", port=port))
+    for n in range(6):
+        file_for(app, phone=f"1380000000{n}", email=f"c{n}@example.com")
+    asked = []
+    assert deliver_due(app, should_stop=lambda: asked.append(1) or len(asked) >= 2).sent == 2
+    assert deliver_due(app, limit=3).sent == 3
+    assert [m["status"] for m in list_messages(app)].count("pending") == 1  # nothing left claimed
+    assert deliver_due(app).sent == 1 and len(inbox.received) == 6
+
+
 def test_an_sms_goes_to_a_real_http_gateway_with_an_idempotency_key(app, webhook):
     customer_channels(app, sms=WebhookChannel(type="webhook", url=webhook))
     number = file_for(app, email=None, language="en")

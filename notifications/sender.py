@@ -289,19 +289,22 @@ def deliver_due(
     sender = sender_name()
     keeper = _LeaseKeeper(app)
     handed = 0
+
+    def wants_more() -> bool:
+        return (limit is None or handed < limit) and not (should_stop is not None and should_stop())
+
     try:
         with Deliverer(app.config) as deliverer:
             with app.uow() as uow:
-                flight = _claim(app, uow.session, sender)
+                flight = _claim(app, uow.session, sender) if wants_more() else None
                 uow.commit()
             while flight is not None:
                 keeper.hold(flight)
                 result, error = _attempt(app, deliverer, flight.message)
                 handed += 1
-                more = (limit is None or handed < limit) and not (should_stop is not None and should_stop())
                 with app.uow() as uow:
                     tally[_record(app, uow.session, flight, result, error)] += 1
-                    flight = _claim(app, uow.session, sender) if more else None
+                    flight = _claim(app, uow.session, sender) if wants_more() else None
                     uow.commit()
                 keeper.release()
     finally:

@@ -103,7 +103,7 @@ class _Session(smtplib.SMTP):
         payload = re.sub(rb"(?m)^\.", b"..", msg)  # dot-stuffing, as smtplib does
         if not payload.endswith(b"\r\n"):
             payload += b"\r\n"
-        # One sendall: if it raises, its last byte (the end-of-data mark) never left this process.
+        # One sendall: if it raises, its last byte (the end-of-data mark) never reached the operating system.
         self.send(payload + b".\r\n")
         self.handed_over = True
         self.final_reply = self.getreply()

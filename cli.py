@@ -459,7 +459,7 @@ def tick(as_json: Json = False) -> None:
     redress = _redress()
     with one_off_run(redress, "tick"):
         fired = fire_due(redress)
-        delivered = deliver_due(redress, limit=10_000)
+        delivered = deliver_due(redress)
     if as_json:
         _print_json({"fired": asdict(fired), "outbox": asdict(delivered)})
     else:
@@ -593,24 +593,47 @@ def outbox_show(message_id: Annotated[int, typer.Argument(help="Message id.")], 
 
 @outbox_app.command("send")
 def outbox_send() -> None:
-    """Deliver due messages once and exit; on SQLite refused while a scheduler runs (exit 10)."""
+    """Deliver every due message and exit; Ctrl-C or SIGTERM stops after the message in flight.
+
+    On SQLite it is refused while a scheduler runs (exit 10): the scheduler delivers the outbox itself.
+    """
+    import signal
+    import threading
+
     from notifications.sender import deliver_due
     from workflow.scheduler_lock import one_off_run
 
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     redress = _redress()
     with one_off_run(redress, "outbox send"):
-        report = deliver_due(redress, limit=10_000)
+        report = deliver_due(redress, should_stop=stop.is_set)
     typer.echo(f"sent {report.sent}, to retry {report.retried}, failed {report.failed}, "
-               f"uncertain {report.uncertain}")
+               f"uncertain {report.uncertain}, requeued after a stopped sender {report.requeued}")
 
 
 @outbox_app.command("retry")
-def outbox_retry(message_id: Annotated[int, typer.Argument(help="Message id.")], as_user: As = None) -> None:
-    """Queue a failed or uncertain message again (supervisor or above)."""
-    from notifications.outbox import retry_message
+def outbox_retry(
+    message_id: Annotated[Optional[int], typer.Argument(help="One message id; or use the filters.")] = None,
+    status: Annotated[Optional[str], typer.Option(help="Only failed, or only uncertain, messages.")] = None,
+    complaint: Annotated[Optional[str], typer.Option(help="Only messages about this complaint.")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Created at or after this ISO time (UTC if no offset).")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Created before this ISO time (UTC if no offset).")] = None,
+    as_user: As = None,
+    as_json: Json = False,
+) -> None:
+    """Queue failed or uncertain messages again: one id, or every match of the filters (supervisor or above)."""
+    from dataclasses import asdict
 
-    retry_message(_redress(), as_user, message_id)
-    typer.echo(f"message {message_id} queued again")
+    from notifications.outbox import RetryFilter, retry_messages
+
+    report = retry_messages(_redress(), as_user, RetryFilter(message_id, status, complaint, since, until))
+    if as_json:
+        _print_json(asdict(report))
+        return
+    skipped = f"; {report.never_rendered} never rendered, not queued" if report.never_rendered else ""
+    typer.echo(f"queued {report.queued} message(s) again, noted on {report.complaints} complaint(s){skipped}")
 
 
 # --- compensation, templates, surveys -------------------------------------------

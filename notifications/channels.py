@@ -1,8 +1,12 @@
 """Delivery channels: the log, SMTP email, an HTTP webhook and a folder of .eml files.
 
-A Deliverer lives for one pass of the sender and keeps one SMTP connection
-open per server across the pass, so a batch of mail costs one handshake.
-Every send either returns (delivered) or raises DeliveryFailed.
+A Deliverer lives for one delivery run of the sender and keeps one SMTP
+connection open per server across it, so a drain of thousands of mails costs
+one handshake. A send returns (delivered) or raises one of two errors and
+nothing else: DeliveryFailed (the channel did not take the message; sending
+again is safe) or DeliveryUncertain (an email was handed to the SMTP server
+but its answer never came; it may have arrived, so it must not be resent on
+its own).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import smtplib
 import sys
 import urllib.request
@@ -25,7 +30,17 @@ from workflow.config import Config, EmailChannel, FolderChannel, WebhookChannel
 
 
 class DeliveryFailed(Exception):
-    """The channel could not deliver; the sender retries later."""
+    """The channel did not take the message; the sender retries later."""
+
+
+class DeliveryUncertain(Exception):
+    """The SMTP server had the whole message but no final answer came back: it may or may not have kept it."""
+
+
+def describe(error: BaseException) -> str:
+    """One line naming an error from a channel, for the attempt log."""
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 class _ReusedHeaderClasses(HeaderRegistry):
@@ -53,17 +68,58 @@ def build_email(sender: str, message: Any) -> EmailMessage:
     mail.set_content(message.body)
     if getattr(message, "body_html", None):
         mail.add_alternative(message.body_html, subtype="html")
+        # Left to itself the generator compiles a new regex for every random boundary (a third of a
+        # millisecond a message). The message's random key is in no text written before the message existed.
+        mail.set_boundary(f"=_redress_{message.idempotency_key}")
     if getattr(message, "locale", None):  # after the bodies: setting content clears Content-* headers
         mail["Content-Language"] = message.locale
     return mail
 
 
+class _Session(smtplib.SMTP):
+    """An SMTP client that knows whether the whole message reached the server, and what the final reply was.
+
+    smtplib's `data()` sends the content and reads the reply in one call; an
+    error from it does not say which of the two failed. Here `handed_over`
+    turns true only once the content and its end-of-data mark have all been
+    written to the socket: before that the server cannot have accepted the
+    message (it needs the final CRLF.CRLF), after it the server may have kept it.
+    """
+
+    handed_over = False
+    final_reply: tuple[int, bytes] | None = None
+    data_started = False
+
+    def forget_last_send(self) -> None:
+        self.handed_over, self.final_reply, self.data_started = False, None, False
+
+    def data(self, msg: bytes) -> tuple[int, bytes]:  # type: ignore[override]
+        self.forget_last_send()
+        self.data_started = True
+        self.putcmd("data")
+        code, reply = self.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        payload = re.sub(rb"(?m)^\.", b"..", msg)  # dot-stuffing, as smtplib does
+        if not payload.endswith(b"\r\n"):
+            payload += b"\r\n"
+        # One sendall: if it raises, its last byte (the end-of-data mark) never reached the operating system.
+        self.send(payload + b".\r\n")
+        self.handed_over = True
+        self.final_reply = self.getreply()
+        return self.final_reply
+
+
+class _SSLSession(_Session, smtplib.SMTP_SSL):
+    """The same, over implicit TLS."""
+
+
 class Deliverer:
-    """Sends messages through their channels for one pass of the sender."""
+    """Sends messages through their channels for one delivery run of the sender."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self._smtp: dict[tuple[str, int], smtplib.SMTP] = {}
+        self._smtp: dict[tuple[str, int], _Session] = {}
 
     def __enter__(self) -> Deliverer:
         return self
@@ -72,16 +128,17 @@ class Deliverer:
         for connection in self._smtp.values():
             try:
                 connection.quit()
-            except (OSError, smtplib.SMTPException):
-                pass
+            except Exception:  # noqa: BLE001 - a server that cannot say goodbye changes nothing delivered
+                connection.close()
         self._smtp.clear()
 
     def send(self, channel: Any, message: Any) -> None:
-        """Deliver one outbox row through its channel."""
+        """Deliver one outbox row through its channel; raise DeliveryFailed or DeliveryUncertain, nothing else."""
+        if isinstance(channel, EmailChannel):
+            self._send_email(channel, message)
+            return
         try:
-            if isinstance(channel, EmailChannel):
-                self._send_email(channel, message)
-            elif isinstance(channel, WebhookChannel):
+            if isinstance(channel, WebhookChannel):
                 _post_webhook(channel, message)
             elif isinstance(channel, FolderChannel):
                 _write_file(self.config, channel, message)
@@ -91,36 +148,70 @@ class Deliverer:
                 sys.stdout.flush()
         except DeliveryFailed:
             raise
-        except (OSError, smtplib.SMTPException, ValueError) as error:
-            raise DeliveryFailed(f"{type(error).__name__}: {error}") from None
+        except Exception as error:  # noqa: BLE001 - whatever a receiver does to us is one failed attempt
+            raise DeliveryFailed(describe(error)) from None
 
-    def _connection(self, channel: EmailChannel) -> smtplib.SMTP:
+    def _connection(self, channel: EmailChannel) -> tuple[_Session, bool]:
+        """The open connection to the channel's server and whether it was used before, or a new one."""
         key = (channel.host, channel.port)
-        if key not in self._smtp:
-            smtp_class = smtplib.SMTP_SSL if channel.ssl else smtplib.SMTP
-            connection = smtp_class(channel.host, channel.port, timeout=channel.timeout_seconds)
+        if key in self._smtp:
+            return self._smtp[key], True
+        session_class = _SSLSession if channel.ssl else _Session
+        connection: _Session = session_class(channel.host, channel.port, timeout=channel.timeout_seconds)
+        try:
             if channel.starttls and not channel.ssl:
                 connection.starttls()
             if channel.username:
                 connection.login(channel.username, os.environ.get(channel.password_env or "", ""))
-            self._smtp[key] = connection
-        return self._smtp[key]
+        except BaseException:
+            connection.close()
+            raise
+        self._smtp[key] = connection
+        return connection, False
+
+    def _drop(self, channel: EmailChannel) -> None:
+        connection = self._smtp.pop((channel.host, channel.port), None)
+        if connection is not None:
+            connection.close()
 
     def _send_email(self, channel: EmailChannel, message: Any) -> None:
-        connection = self._connection(channel)
         try:
-            connection.send_message(build_email(channel.sender, message))
-        except (OSError, smtplib.SMTPServerDisconnected):
-            # The connection is no good any more; the next message opens a fresh one.
-            self._smtp.pop((channel.host, channel.port), None)
-            raise
-        except smtplib.SMTPResponseException:
-            # The server refused this message but the session is fine; reset it for the next one.
+            mail = build_email(channel.sender, message)
+        except Exception as error:  # noqa: BLE001 - a message that cannot be built is a failed attempt
+            raise DeliveryFailed(describe(error)) from None
+        for may_reconnect in (True, False):
+            connection = None
             try:
-                connection.rset()
-            except (OSError, smtplib.SMTPException):
-                self._smtp.pop((channel.host, channel.port), None)
-            raise
+                connection, reused = self._connection(channel)
+                connection.forget_last_send()
+                connection.send_message(mail)
+                return
+            except Exception as error:  # noqa: BLE001 - every failure is classified below, none escapes
+                if connection is None:
+                    raise DeliveryFailed(describe(error)) from None
+                if connection.handed_over:
+                    self._after_handover(channel, connection, error)
+                    return
+                # A server that closed an idle connection we reused costs a reconnect, not an attempt.
+                stale = reused and not connection.data_started and isinstance(
+                    error, smtplib.SMTPServerDisconnected | ConnectionError)
+                if stale or connection.sock is None:
+                    self._drop(channel)
+                if not (stale and may_reconnect):
+                    raise DeliveryFailed(describe(error)) from None
+
+    def _after_handover(self, channel: EmailChannel, connection: _Session, error: Exception) -> None:
+        """The server had the whole message: a definite final reply decides, anything else leaves it uncertain."""
+        reply = connection.final_reply
+        code = reply[0] if reply else None
+        if code is not None and 200 <= code < 300:
+            return  # accepted, with a code smtplib does not expect
+        if code is not None and 400 <= code < 600:
+            if connection.sock is None:  # smtplib closes it after a 421
+                self._drop(channel)
+            raise DeliveryFailed(describe(error)) from None
+        self._drop(channel)  # after an unanswered or garbled final reply, the session is in no known state
+        raise DeliveryUncertain(describe(error)) from None
 
 
 def _post_webhook(channel: WebhookChannel, message: Any) -> None:

@@ -1,14 +1,15 @@
-"""Delivering the outbox with retries, exponential backoff and a record of every attempt.
+"""Delivering the outbox one message at a time, so a crash leaves at most the one message in flight in doubt.
 
-A message is claimed before its channel is contacted: in one short transaction
-its status becomes `sending` and an attempt row is written. After the channel
-answers, a second transaction records the outcome. A crash in between leaves
-the message `sending` with an unfinished attempt; the next pass, once
-`outbox.stale_after_seconds` have passed, marks such an email `uncertain` and
-never sends it again on its own (an operator can look and retry). Channels
-that deduplicate by the idempotency key (the folder, a webhook honouring
-Idempotency-Key) are simply sent again. So an email reaches the SMTP server at
-most once unless someone retries it; every other message at least once.
+Each message is claimed just before its channel is contacted: it becomes
+`sending` with a lease (`lease_until`) and an open attempt row naming the
+sender (host:pid). When the channel answers, the outcome is recorded in the
+same transaction that claims the next message. While a send is slow, a small
+background thread renews the lease, so no other sender ever judges a live
+sender's message interrupted. A message still `sending` after its lease ran
+out belongs to a sender that died: an email becomes `uncertain` (it may have
+reached the server) and is never sent again on its own; any other message goes
+back in the queue, within `max_attempts`, since its channel deduplicates by
+the idempotency key.
 
 A delivery never runs inside the transaction of the change that caused it, so
 a failing channel can delay a message but never block an escalation.
@@ -16,41 +17,106 @@ a failing channel can delay a message but never block an escalation.
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, and_, bindparam, exists, func, insert, literal, or_, select, update
+from sqlmodel import Session
 
-from notifications.channels import Deliverer, DeliveryFailed
+from notifications.channels import Deliverer, DeliveryFailed, DeliveryUncertain, describe
 from notifications.customer import CUSTOMER_EMAIL, CUSTOMER_SMS
 from workflow.bootstrap import Redress
 from workflow.config import EmailChannel
-from workflow.db import insert_returning_id
 from workflow.models import ATTEMPTS, MESSAGES
 
+_NEXT_DUE = (
+    select(MESSAGES.c.id)
+    .where(MESSAGES.c.status == "pending", MESSAGES.c.next_attempt_at <= bindparam("now"))
+    .order_by(MESSAGES.c.next_attempt_at, MESSAGES.c.id)
+    .limit(1)
+    .with_for_update(skip_locked=True)  # several senders on PostgreSQL each take a different one
+    .scalar_subquery()
+)
 _CLAIM = (
     update(MESSAGES)
-    .where(MESSAGES.c.id == bindparam("row_id"), MESSAGES.c.status == "pending")
-    .values(status="sending", attempts=MESSAGES.c.attempts + 1)
+    .where(MESSAGES.c.id == _NEXT_DUE, MESSAGES.c.status == "pending")
+    .values(status="sending", attempts=MESSAGES.c.attempts + 1, lease_until=bindparam("lease"))
+    .returning(*MESSAGES.c)
 )
-_START_ATTEMPT = insert(ATTEMPTS)
+_OPEN_ATTEMPT = (
+    insert(ATTEMPTS)
+    .from_select(
+        ["message_id", "number", "started_at", "outcome", "sender"],
+        # The attempt's number follows the message's earlier attempts, counted by the same statement.
+        select(bindparam("message_id", type_=ATTEMPTS.c.message_id.type),
+               func.coalesce(func.max(ATTEMPTS.c.number), 0) + 1,
+               bindparam("started", type_=ATTEMPTS.c.started_at.type), literal("sending"),
+               bindparam("sender", type_=ATTEMPTS.c.sender.type))
+        .where(ATTEMPTS.c.message_id == bindparam("message_id")),
+    )
+    .returning(ATTEMPTS.c.id)
+)
+_STILL_OURS = exists().where(ATTEMPTS.c.id == bindparam("attempt_id"), ATTEMPTS.c.outcome == "sending")
+# Every write that changes who owns a message locks the message row first, then its attempt: no deadlocks.
+_SETTLE_OWN = (
+    update(MESSAGES)
+    .where(MESSAGES.c.id == bindparam("row_id"), MESSAGES.c.status == "sending", _STILL_OURS)
+    .values(status=bindparam("new_status"), last_error=bindparam("problem"), sent_at=bindparam("sent"),
+            next_attempt_at=bindparam("next_at"), lease_until=None)
+)
 _FINISH_ATTEMPT = (
     update(ATTEMPTS)
-    .where(ATTEMPTS.c.id == bindparam("attempt_id"))
+    .where(ATTEMPTS.c.id == bindparam("attempt_id"), ATTEMPTS.c.outcome == "sending")
     .values(finished_at=bindparam("finished"), outcome=bindparam("result"), error=bindparam("problem"))
 )
-_ATTEMPTS_SO_FAR = select(func.count()).select_from(ATTEMPTS).where(ATTEMPTS.c.message_id == bindparam("of_message"))
-_SETTLE = update(MESSAGES).where(MESSAGES.c.id == bindparam("row_id"), MESSAGES.c.status == "sending")
+_RENEW = (
+    update(MESSAGES)
+    .where(MESSAGES.c.id == bindparam("row_id"), MESSAGES.c.status == "sending", _STILL_OURS)
+    .values(lease_until=bindparam("lease"))
+)
+_EXPIRED = or_(MESSAGES.c.lease_until < bindparam("now"), MESSAGES.c.lease_until.is_(None))
+_INTERRUPTED = (
+    select(MESSAGES.c.id, MESSAGES.c.channel, MESSAGES.c.attempts, MESSAGES.c.lease_until,
+           ATTEMPTS.c.started_at, ATTEMPTS.c.sender)
+    .outerjoin(ATTEMPTS, and_(ATTEMPTS.c.message_id == MESSAGES.c.id, ATTEMPTS.c.outcome == "sending"))
+    .where(MESSAGES.c.status == "sending", _EXPIRED)
+    .order_by(MESSAGES.c.id)
+)
+_TAKE_BACK = (
+    update(MESSAGES)
+    .where(MESSAGES.c.id == bindparam("row_id"), MESSAGES.c.status == "sending", _EXPIRED)
+    .values(status=bindparam("new_status"), last_error=bindparam("problem"), next_attempt_at=bindparam("next_at"),
+            lease_until=None)
+)
+_CLOSE_INTERRUPTED = (
+    update(ATTEMPTS)
+    .where(ATTEMPTS.c.message_id == bindparam("row_id"), ATTEMPTS.c.outcome == "sending")
+    .values(finished_at=bindparam("finished"), outcome="uncertain", error=bindparam("problem"))
+)
 
 
 @dataclass(frozen=True)
 class DeliveryReport:
+    """What one call of `deliver_due` did; `requeued` counts interrupted sends of a dead sender put back."""
+
     sent: int
     retried: int
     failed: int
     uncertain: int = 0
+    requeued: int = 0
+
+
+@dataclass(frozen=True)
+class _Flight:
+    message: Row
+    attempt_id: int
 
 
 def channel_for(app: Redress, route: str) -> Any:
@@ -67,107 +133,180 @@ def _resends_safely(channel: Any) -> bool:
     return not isinstance(channel, EmailChannel)
 
 
-def settle_interrupted(app: Redress) -> int:
-    """Messages left `sending` by a crash: resend where that is harmless, else mark them uncertain."""
-    now = app.clock.now()
-    stale = now - timedelta(seconds=app.config.outbox.stale_after_seconds)
-    with app.uow() as uow:
-        rows = uow.session.execute(
-            select(MESSAGES.c.id, MESSAGES.c.channel, ATTEMPTS.c.id.label("attempt_id"))
-            .join(ATTEMPTS, ATTEMPTS.c.message_id == MESSAGES.c.id)
-            .where(MESSAGES.c.status == "sending", ATTEMPTS.c.outcome == "sending", ATTEMPTS.c.started_at <= stale)
-        ).all()
-        uncertain = 0
-        for row in rows:
-            resend = _resends_safely(channel_for(app, row.channel))
-            uncertain += not resend
-            uow.session.execute(_FINISH_ATTEMPT, {
-                "attempt_id": row.attempt_id, "finished": now, "result": "uncertain",
-                "problem": "the sender stopped before recording the outcome",
-            })
-            values = ({"status": "pending", "next_attempt_at": now} if resend else
-                      {"status": "uncertain", "last_error": "the sender stopped while sending; it may or may not "
-                                                            "have arrived. Check, then retry or leave it"})
-            uow.session.execute(_SETTLE, [{"row_id": row.id, **values}])
-        uow.commit()
-    return uncertain
+def sender_name() -> str:
+    """Who is sending, as recorded on each attempt: host:pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"[-64:]
 
 
-def _claim(app: Redress, limit: int) -> list[tuple[Row, int]]:
-    """Take due pending messages for this pass: each becomes `sending` with an open attempt, in one transaction."""
-    now = app.clock.now()
-    with app.uow() as uow:
-        due = list(uow.session.execute(
-            select(MESSAGES)
-            .where(MESSAGES.c.status == "pending", MESSAGES.c.next_attempt_at <= now)
-            .order_by(MESSAGES.c.next_attempt_at, MESSAGES.c.id)
-            .limit(limit)
-        ))
-        claimed = []
-        for message in due:
-            if uow.session.execute(_CLAIM, {"row_id": message.id}).rowcount == 1:  # type: ignore[attr-defined]
-                number = uow.session.execute(_ATTEMPTS_SO_FAR, {"of_message": message.id}).scalar_one() + 1
-                attempt_id = insert_returning_id(uow.session, _START_ATTEMPT, {
-                    "message_id": message.id, "number": number, "started_at": now,
-                    "finished_at": None, "outcome": "sending", "error": None,
-                })
-                claimed.append((message, attempt_id))
-        uow.commit()
-    return claimed
+def settle_interrupted(app: Redress, tally: Counter[str] | None = None) -> int:
+    """Messages left `sending` past their lease by a sender that stopped: requeue them, or mark emails uncertain.
 
-
-def _record(app: Redress, message: Row, attempt_id: int, error: str | None) -> str:
-    """Write the outcome of one attempt; return sent, retried or failed."""
-    now = app.clock.now()
-    attempt = message.attempts + 1
-    if error is None:
-        result, values = "sent", {"status": "sent", "sent_at": now, "last_error": None}
-    elif attempt >= app.config.outbox.max_attempts:
-        result, values = "failed", {"status": "failed", "last_error": error[:1000]}
-    else:
-        backoff = app.config.outbox.backoff_seconds * 2 ** (attempt - 1)
-        result, values = "retried", {"status": "pending", "last_error": error[:1000],
-                                     "next_attempt_at": now + timedelta(seconds=backoff)}
-    with app.uow() as uow:
-        uow.session.execute(_FINISH_ATTEMPT, {"attempt_id": attempt_id, "finished": now,
-                                              "result": "sent" if error is None else "failed", "problem": error})
-        uow.session.execute(_SETTLE, [{"row_id": message.id, **values}])
-        uow.commit()
-    return result
-
-
-def _unclaim(app: Redress, unsent: list[tuple[Row, int]]) -> None:
-    """Give back messages claimed but never handed to a channel: pending again, as if this pass had not come."""
-    with app.uow() as uow:
-        for message, attempt_id in unsent:
-            uow.session.execute(delete(ATTEMPTS).where(ATTEMPTS.c.id == attempt_id))
-            uow.session.execute(_SETTLE, [{"row_id": message.id, "status": "pending", "attempts": message.attempts}])
-        uow.commit()
-
-
-def deliver_due(app: Redress, limit: int | None = None,
-                should_stop: Callable[[], bool] | None = None) -> DeliveryReport:
-    """One pass: settle interrupted sends, then send what is due, each outcome recorded as soon as it is known.
-
-    `should_stop` is asked before each message; once it says so, the messages not yet sent are given back.
+    Returns how many became uncertain.
     """
-    counts = {"sent": 0, "retried": 0, "failed": 0}
-    if should_stop is not None and should_stop():
-        return DeliveryReport(0, 0, 0)
-    uncertain = settle_interrupted(app)
-    claimed = _claim(app, limit or app.config.outbox.batch_size)
-    with Deliverer(app.config) as deliverer:
-        for position, (message, attempt_id) in enumerate(claimed):
-            if should_stop is not None and should_stop():
-                _unclaim(app, claimed[position:])
-                break
-            channel = channel_for(app, message.channel)
+    tally = Counter() if tally is None else tally
+    now = app.clock.now()
+    config = app.config.outbox
+    with app.uow() as uow:
+        for row in uow.session.execute(_INTERRUPTED, {"now": now}).all():
+            if row.lease_until is None and row.started_at is not None and _aware(row.started_at) > now - timedelta(
+                    seconds=config.lease_seconds):
+                continue  # claimed before leases existed and not yet overdue
+            who = f"the sender ({row.sender})" if row.sender else "the sender"
+            if not _resends_safely(channel_for(app, row.channel)):
+                result, values = "uncertain", {
+                    "new_status": "uncertain", "next_at": now,
+                    "problem": f"{who} stopped while sending; it may or may not have arrived. "
+                               "Check, then retry or leave it"}
+            elif row.attempts >= config.max_attempts:
+                result, values = "failed", {"new_status": "failed", "next_at": now,
+                                            "problem": f"{who} stopped while sending; no attempts left"}
+            else:
+                result, values = "requeued", {"new_status": "pending", "next_at": now,
+                                              "problem": f"{who} stopped while sending; sending again"}
+            taken = uow.session.execute(_TAKE_BACK, {"row_id": row.id, "now": now, **values})
+            if taken.rowcount == 1:  # type: ignore[attr-defined]
+                uow.session.execute(_CLOSE_INTERRUPTED, {
+                    "row_id": row.id, "finished": now,
+                    "problem": f"{who} stopped before recording the outcome"})
+                tally[result] += 1
+        uow.commit()
+    return tally["uncertain"]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _claim(app: Redress, session: Session, sender: str) -> _Flight | None:
+    """Take the next due message: `sending`, leased, with an open attempt; None when nothing is due."""
+    now = app.clock.now()
+    lease = now + timedelta(seconds=app.config.outbox.lease_seconds)
+    message = session.execute(_CLAIM, {"now": now, "lease": lease}).first()
+    if message is None:
+        return None
+    attempt_id = session.execute(
+        _OPEN_ATTEMPT, {"message_id": message.id, "started": now, "sender": sender}
+    ).scalar_one()
+    return _Flight(message, attempt_id)
+
+
+def _record(app: Redress, session: Session, flight: _Flight, result: str, error: str | None) -> str:
+    """Write how an attempt ended (sent, failed or uncertain); return what became of the message."""
+    now = app.clock.now()
+    message, config = flight.message, app.config.outbox
+    values: dict[str, Any] = {"sent": None, "next_at": message.next_attempt_at, "problem": error and error[:1000]}
+    if result == "sent":
+        became, values["new_status"] = "sent", "sent"
+        values["sent"] = now
+    elif result == "uncertain":
+        became, values["new_status"] = "uncertain", "uncertain"
+        values["problem"] = (f"{error}"[:800] + ". The SMTP server had the whole message but never confirmed it; "
+                             "it may or may not have arrived. Check, then retry or leave it")
+    elif message.attempts >= config.max_attempts:
+        became, values["new_status"] = "failed", "failed"
+    else:
+        became, values["new_status"] = "retried", "pending"
+        values["next_at"] = now + timedelta(seconds=config.backoff_seconds * 2 ** (message.attempts - 1))
+    settled = session.execute(_SETTLE_OWN, {"row_id": message.id, "attempt_id": flight.attempt_id, **values})
+    if settled.rowcount != 1:  # type: ignore[attr-defined]
+        return "lost"  # another sender judged this one dead and settled the message; its record stands
+    session.execute(_FINISH_ATTEMPT, {"attempt_id": flight.attempt_id, "finished": now, "result": result,
+                                      "problem": error})
+    return became
+
+
+def _attempt(app: Redress, deliverer: Deliverer, message: Row) -> tuple[str, str | None]:
+    """Hand one message to its channel: (sent, None), (failed, why) or (uncertain, why). Never raises Exception."""
+    channel = channel_for(app, message.channel)
+    if channel is None:
+        return "failed", f"channel '{message.channel}' is no longer configured"
+    try:
+        deliverer.send(channel, message)
+    except DeliveryUncertain as doubt:
+        return "uncertain", str(doubt)
+    except DeliveryFailed as failure:
+        return "failed", str(failure)
+    except Exception as error:  # noqa: BLE001 - a channel's failure, whatever it is, is one failed attempt
+        return "failed", describe(error)
+    return "sent", None
+
+
+class _LeaseKeeper:
+    """Renews the lease of the message in flight from a background thread while its send takes long."""
+
+    def __init__(self, app: Redress) -> None:
+        self.app = app
+        self.every = app.config.outbox.lease_seconds / 3
+        self._flight: tuple[int, int, float] | None = None  # message id, attempt id, when last leased
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, flight: _Flight) -> None:
+        with self._lock:
+            self._flight = (flight.message.id, flight.attempt_id, time.monotonic())
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="outbox-lease", daemon=True)
+            self._thread.start()
+
+    def release(self) -> None:
+        with self._lock:
+            self._flight = None
+
+    def stop(self) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._done.wait(self.every / 2):
+            with self._lock:
+                flight = self._flight
+            if flight is None or time.monotonic() - flight[2] < self.every:
+                continue
             try:
-                if channel is None:
-                    raise DeliveryFailed(f"channel '{message.channel}' is no longer configured")
-                deliverer.send(channel, message)
-                error = None
-            except DeliveryFailed as failure:
-                error = str(failure)
-            counts[_record(app, message, attempt_id, error)] += 1
-    return DeliveryReport(counts["sent"], counts["retried"], counts["failed"], uncertain)
+                with self.app.uow() as uow:
+                    lease = self.app.clock.now() + timedelta(seconds=self.app.config.outbox.lease_seconds)
+                    uow.session.execute(_RENEW, {"row_id": flight[0], "attempt_id": flight[1], "lease": lease})
+                    uow.commit()
+            except Exception:  # noqa: BLE001, S112 - the lease has two more chances before it runs out
+                continue
+            with self._lock:
+                if self._flight is not None and self._flight[:2] == flight[:2]:
+                    self._flight = (flight[0], flight[1], time.monotonic())
+
+
+def deliver_due(
+    app: Redress, limit: int | None = None, should_stop: Callable[[], bool] | None = None
+) -> DeliveryReport:
+    """Settle sends of dead senders, then claim, send and record one message at a time until nothing is due.
+
+    `limit` caps the messages handed to channels in this call; `should_stop` is asked before each claim.
+    One SMTP connection per server serves the whole drain.
+    """
+    tally: Counter[str] = Counter()
+    settle_interrupted(app, tally)
+    sender = sender_name()
+    keeper = _LeaseKeeper(app)
+    handed = 0
+
+    def wants_more() -> bool:
+        return (limit is None or handed < limit) and not (should_stop is not None and should_stop())
+
+    try:
+        with Deliverer(app.config) as deliverer:
+            with app.uow() as uow:
+                flight = _claim(app, uow.session, sender) if wants_more() else None
+                uow.commit()
+            while flight is not None:
+                keeper.hold(flight)
+                result, error = _attempt(app, deliverer, flight.message)
+                handed += 1
+                with app.uow() as uow:
+                    tally[_record(app, uow.session, flight, result, error)] += 1
+                    flight = _claim(app, uow.session, sender) if wants_more() else None
+                    uow.commit()
+                keeper.release()
+    finally:
+        keeper.stop()
+    return DeliveryReport(tally["sent"], tally["retried"], tally["failed"], tally["uncertain"], tally["requeued"])

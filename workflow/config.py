@@ -157,12 +157,27 @@ class AlertsConfig(_Strict):
 
 
 class OutboxConfig(_Strict):
-    """How the sender retries, and when a delivery that never reported back is judged uncertain."""
+    """How the sender retries, and how long its claim on a message in flight lasts unless renewed."""
 
     max_attempts: int = Field(default=5, ge=1)
     backoff_seconds: float = Field(default=2, gt=0)
-    batch_size: int = Field(default=100, ge=1, le=10_000)
-    stale_after_seconds: float = Field(default=300, gt=0)
+    # A live sender renews the lease of the message it is sending every third of this; a message still
+    # `sending` past its lease belongs to a sender that stopped, and the next pass settles it.
+    lease_seconds: float = Field(default=60, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_names(cls, data: Any) -> Any:
+        """Config files written for earlier releases still load: a pass now drains all that is due."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        data.pop("batch_size", None)
+        if "stale_after_seconds" in data:
+            if "lease_seconds" in data:
+                raise ValueError("stale_after_seconds is the old name of lease_seconds; give only lease_seconds")
+            data["lease_seconds"] = data.pop("stale_after_seconds")
+        return data
 
 
 class MessagesConfig(_Strict):

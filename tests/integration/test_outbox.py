@@ -22,11 +22,11 @@ from tests.servers import Hook
 from workflow.config import EmailChannel, FolderChannel, OutboxConfig, WebhookChannel
 
 
-def customer_channels(app, *, email=None, sms=None, max_attempts: int = 5) -> None:
+def customer_channels(app, *, email=None, sms=None, **outbox) -> None:
     """Customer messages through these channels; staff alerts to the log only."""
     app.config = app.config.model_copy(update={
         "messages": app.config.messages.model_copy(update={"email": email, "sms": sms}),
-        "outbox": OutboxConfig(max_attempts=max_attempts, backoff_seconds=2, stale_after_seconds=60),
+        "outbox": OutboxConfig(**{"max_attempts": 5, "backoff_seconds": 2, "lease_seconds": 60, **outbox}),
     })
 
 
@@ -97,6 +97,28 @@ def test_a_crash_after_sending_but_before_recording_never_sends_the_email_again(
     assert deliver_due(app).sent == 1 and len(inbox.received) == 2
 
 
+def test_one_call_drains_everything_due_over_one_smtp_connection(app, smtp):
+    inbox, port = smtp
+    customer_channels(app, email=EmailChannel(type="email", host="127.0.0.1", port=port))
+    for n in range(7):
+        file_for(app, phone=f"1380000000{n}", email=f"c{n}@example.com")
+    assert deliver_due(app).sent == 7
+    assert len(inbox.received) == 7 and len(inbox.peers) == 1
+
+
+def test_a_drain_stops_when_asked_or_at_its_limit_and_leaves_the_rest_unclaimed(app, smtp):
+    inbox, port = smtp
+    customer_channels(app, email=EmailChannel(type="email", host="127.0.0.1", port=port))
+    for n in range(6):
+        file_for(app, phone=f"1380000000{n}", email=f"c{n}@example.com")
+    assert deliver_due(app, should_stop=lambda: True).sent == 0  # asked before the first claim too
+    asked = []
+    assert deliver_due(app, should_stop=lambda: asked.append(1) or len(asked) >= 3).sent == 2
+    assert deliver_due(app, limit=3).sent == 3
+    assert [m["status"] for m in list_messages(app)].count("pending") == 1  # nothing left claimed
+    assert deliver_due(app).sent == 1 and len(inbox.received) == 6
+
+
 def test_an_sms_goes_to_a_real_http_gateway_with_an_idempotency_key(app, webhook):
     customer_channels(app, sms=WebhookChannel(type="webhook", url=webhook))
     number = file_for(app, email=None, language="en")
@@ -132,7 +154,7 @@ def _config_with_smtp(tmp_path: Path, port: int) -> Path:
     settings = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
     settings["messages"]["email"] = {"type": "email", "host": "127.0.0.1", "port": port}
     settings["policy_manual"] = str(CONFIG.parent / "policy_manual.yaml")
-    settings["outbox"]["stale_after_seconds"] = 60
+    settings["outbox"]["lease_seconds"] = 60
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
     return path
@@ -152,7 +174,7 @@ def test_killing_the_installed_sender_mid_send_never_resends_to_the_smtp_server(
     filed = _redress("new", "--channel", "email", "--category", "delivery", "--summary", "late parcel",
                      "--email", "kim@example.com", "--name", "Kim", "--language", "en", "--as", "boss", env=env)
     assert filed.returncode == 0, filed.stderr
-    inbox.stall_seconds = 2.0
+    inbox.delay_seconds = 2.0
     process = subprocess.Popen([str(Path(sys.executable).with_name("redress")), "outbox", "send"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
@@ -161,7 +183,7 @@ def test_killing_the_installed_sender_mid_send_never_resends_to_the_smtp_server(
     assert inbox.received, "the SMTP server never got the message"
     process.send_signal(signal.SIGKILL)  # the server has it; the sender never hears the 250
     process.wait(timeout=10)
-    inbox.stall_seconds = 0.0
+    inbox.delay_seconds = 0.0
 
     later = {**env, "REDRESS_NOW": "2026-11-20T10:05:00+08:00"}
     again = _redress("outbox", "send", env=later)

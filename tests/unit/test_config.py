@@ -63,6 +63,8 @@ def test_the_shipped_config_is_valid():
         (MINIMAL.replace("{always: {always_open: true}}", "{always: {hours: {sat: []}, working_days: [2026-12-05]}}"),
          "calendars.always: no working hours on any weekday, so its clocks would never run"),
         ("- a\n- b\n", "expected a mapping of settings"),
+        (MINIMAL + "outbox: {stale_after_seconds: 30, lease_seconds: 60}\n",
+         "outbox: stale_after_seconds is the old name of lease_seconds; give only lease_seconds"),
     ],
 )
 def test_a_mistake_names_file_key_path_and_what_is_allowed(tmp_path, text, message):
@@ -72,6 +74,12 @@ def test_a_mistake_names_file_key_path_and_what_is_allowed(tmp_path, text, messa
     assert str(error.value).startswith(str(path))
     assert message in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_a_config_written_for_the_batch_sender_still_loads_with_its_stale_time_as_the_lease(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL + "outbox: {batch_size: 100, stale_after_seconds: 300}\n"))
+    assert config.outbox.lease_seconds == 300
+    assert load_config(write(tmp_path, MINIMAL)).outbox.lease_seconds == 60
 
 
 def test_a_missing_file_is_a_clear_error(tmp_path):

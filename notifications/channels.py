@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import Any
 
 from workflow.config import Config, EmailChannel, FolderChannel, WebhookChannel
+from workflow.errors import describe_error
 
 
 class DeliveryFailed(Exception):
@@ -35,12 +36,6 @@ class DeliveryFailed(Exception):
 
 class DeliveryUncertain(Exception):
     """The SMTP server had the whole message but no final answer came back: it may or may not have kept it."""
-
-
-def describe(error: BaseException) -> str:
-    """One line naming an error from a channel, for the attempt log."""
-    text = " ".join(str(error).split())
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 class _ReusedHeaderClasses(HeaderRegistry):
@@ -149,7 +144,7 @@ class Deliverer:
         except DeliveryFailed:
             raise
         except Exception as error:  # noqa: BLE001 - whatever a receiver does to us is one failed attempt
-            raise DeliveryFailed(describe(error)) from None
+            raise DeliveryFailed(describe_error(error)) from None
 
     def _connection(self, channel: EmailChannel) -> tuple[_Session, bool]:
         """The open connection to the channel's server and whether it was used before, or a new one."""
@@ -178,7 +173,7 @@ class Deliverer:
         try:
             mail = build_email(channel.sender, message)
         except Exception as error:  # noqa: BLE001 - a message that cannot be built is a failed attempt
-            raise DeliveryFailed(describe(error)) from None
+            raise DeliveryFailed(describe_error(error)) from None
         for may_reconnect in (True, False):
             connection = None
             try:
@@ -188,7 +183,7 @@ class Deliverer:
                 return
             except Exception as error:  # noqa: BLE001 - every failure is classified below, none escapes
                 if connection is None:
-                    raise DeliveryFailed(describe(error)) from None
+                    raise DeliveryFailed(describe_error(error)) from None
                 if connection.handed_over:
                     self._after_handover(channel, connection, error)
                     return
@@ -198,7 +193,7 @@ class Deliverer:
                 if stale or connection.sock is None:
                     self._drop(channel)
                 if not (stale and may_reconnect):
-                    raise DeliveryFailed(describe(error)) from None
+                    raise DeliveryFailed(describe_error(error)) from None
 
     def _after_handover(self, channel: EmailChannel, connection: _Session, error: Exception) -> None:
         """The server had the whole message: a definite final reply decides, anything else leaves it uncertain."""
@@ -209,9 +204,9 @@ class Deliverer:
         if code is not None and 400 <= code < 600:
             if connection.sock is None:  # smtplib closes it after a 421
                 self._drop(channel)
-            raise DeliveryFailed(describe(error)) from None
+            raise DeliveryFailed(describe_error(error)) from None
         self._drop(channel)  # after an unanswered or garbled final reply, the session is in no known state
-        raise DeliveryUncertain(describe(error)) from None
+        raise DeliveryUncertain(describe_error(error)) from None
 
 
 def _post_webhook(channel: WebhookChannel, message: Any) -> None:

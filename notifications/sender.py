@@ -30,10 +30,11 @@ from typing import Any
 from sqlalchemy import Row, and_, bindparam, exists, func, insert, literal, or_, select, update
 from sqlmodel import Session
 
-from notifications.channels import Deliverer, DeliveryFailed, DeliveryUncertain, describe
+from notifications.channels import Deliverer, DeliveryFailed, DeliveryUncertain
 from notifications.customer import CUSTOMER_EMAIL, CUSTOMER_SMS
 from workflow.bootstrap import Redress
 from workflow.config import EmailChannel
+from workflow.errors import describe_error
 from workflow.models import ATTEMPTS, MESSAGES
 
 _NEXT_DUE = (
@@ -227,7 +228,7 @@ def _attempt(app: Redress, deliverer: Deliverer, message: Row) -> tuple[str, str
     except DeliveryFailed as failure:
         return "failed", str(failure)
     except Exception as error:  # noqa: BLE001 - a channel's failure, whatever it is, is one failed attempt
-        return "failed", describe(error)
+        return "failed", describe_error(error)
     return "sent", None
 
 

@@ -36,6 +36,13 @@ class Clock:
         return cls(parse_instant(value, "REDRESS_NOW") if value else None)
 
 
+def local_minute(moment: datetime, timezone: str) -> str:
+    """An instant as the call centre reads it: 'YYYY-MM-DD HH:MM' in its timezone."""
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
 def parse_instant(value: str, name: str) -> datetime:
     """An ISO 8601 time; one without an offset is taken as UTC."""
     try:

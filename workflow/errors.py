@@ -67,3 +67,12 @@ class TemplateBroken(RedressError):
     """A message template does not render (`redress templates check` lists every one)."""
 
     exit_code = 11
+
+
+def describe_error(error: BaseException, limit: int = 500) -> str:
+    """One line an operator can read and any database can store: the error's kind and first words.
+
+    Replies from hostile servers carry NUL bytes and control characters; PostgreSQL refuses NUL in text.
+    """
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in str(error)).split())
+    return (f"{type(error).__name__}: {text}" if text else type(error).__name__)[:limit]

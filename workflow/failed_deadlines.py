@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, bindparam, select, update
 from sqlmodel import Session
 
 from workflow.bootstrap import Redress
-from workflow.errors import InvalidInput, NotFound
+from workflow.clock import local_minute
+from workflow.errors import InvalidInput, NotFound, describe_error
 from workflow.models import COMPLAINTS, DEADLINES, USERS
 from workflow.records import append_event
 from workflow.vocabulary import ROLES
@@ -26,36 +26,31 @@ from workflow.vocabulary import ROLES
 ALERT_LEVEL = len(ROLES) - 1  # the managers look after what the engine could not do on its own
 _FAILED = DEADLINES.c.fire_error.is_not(None)  # kept after a retry, so the history stays listable
 _PENDING = DEADLINES.c.fired_at.is_(None) & DEADLINES.c.cancelled_at.is_(None)
-_RECORD_FAILURE = (
+# Counted in the UPDATE itself, so a concurrent `deadlines retry` (which resets the count) is never lost.
+_COUNT_FAILURE = (
     update(DEADLINES)
     .where(DEADLINES.c.id == bindparam("row_id"))
-    .values(fire_attempts=DEADLINES.c.fire_attempts + 1, fire_error=bindparam("error"),
-            retry_at=bindparam("retry"), set_aside_at=bindparam("aside"))
+    .values(fire_attempts=DEADLINES.c.fire_attempts + 1, fire_error=bindparam("error"))
     .returning(DEADLINES.c.complaint_id, DEADLINES.c.kind, DEADLINES.c.fire_attempts)
 )
 _COMPLAINT = select(COMPLAINTS.c.id, COMPLAINTS.c.state).where(COMPLAINTS.c.id == bindparam("complaint_id"))
 
 
-def describe(error: BaseException) -> str:
-    """One line: the error's kind and first line, as an operator reads it."""
-    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"{type(error).__name__}: {text}"[:500] if text else type(error).__name__
-
-
 def record_failure(app: Redress, session: Session, deadline_id: int, error: BaseException, now: datetime) -> None:
     """Keep the error on the deadline, plan its next try (or set it aside for good), audit and alert."""
     settings = app.config.scheduler
-    attempts = session.execute(select(DEADLINES.c.fire_attempts).where(DEADLINES.c.id == deadline_id)).scalar_one()
-    final = attempts + 1 >= settings.fire_attempts
-    retry = None if final else now + timedelta(seconds=settings.retry_backoff_seconds * 2 ** attempts)
-    reason = describe(error)
-    row = session.execute(_RECORD_FAILURE, {"row_id": deadline_id, "error": reason, "retry": retry,
-                                            "aside": now if final else None}).one()
+    reason = describe_error(error)
+    row = session.execute(_COUNT_FAILURE, {"row_id": deadline_id, "error": reason}).one()
+    final = row.fire_attempts >= settings.fire_attempts
+    retry = None if final else now + timedelta(seconds=settings.retry_backoff_seconds * 2 ** (row.fire_attempts - 1))
+    session.execute(update(DEADLINES).where(DEADLINES.c.id == deadline_id)
+                    .values(retry_at=retry, set_aside_at=now if final else None))
     complaint = session.execute(_COMPLAINT, {"complaint_id": row.complaint_id}).one()
     what = row.kind.replace("_", " ")
     note = (f"{what} deadline could not fire ({reason}); set aside after {row.fire_attempts} tries: "
             "`redress deadlines retry` once the cause is fixed" if retry is None
-            else f"{what} deadline could not fire ({reason}); trying again at {_local(app, retry)}")
+            else f"{what} deadline could not fire ({reason}); trying again at "
+                 f"{local_minute(retry, app.config.timezone)}")
     append_event(session, complaint.id, now, "scheduler", "deadline_failed", complaint.state, complaint.state, note,
                  {"deadline_id": deadline_id, "deadline": row.kind, "attempt": row.fire_attempts,
                   "error": reason, "retry_at": retry.isoformat() if retry else None, "set_aside": final})
@@ -63,12 +58,9 @@ def record_failure(app: Redress, session: Session, deadline_id: int, error: Base
         _alert(app, session, row.complaint_id, note, now)
 
 
-def _local(app: Redress, moment: datetime) -> str:
-    return moment.astimezone(ZoneInfo(app.config.timezone)).strftime("%Y-%m-%d %H:%M")
-
-
 def _alert(app: Redress, session: Session, complaint_id: int, headline: str, now: datetime) -> None:
-    """Alert the managers; a complaint row too broken to render an alert for still gets its alert, unrendered."""
+    """Alert the managers, in a savepoint: the failure is already recorded and audited, and stays so even if
+    the alert cannot be written."""
     from notifications.outbox import queue_staff_alert
 
     complaint = session.execute(select(COMPLAINTS).where(COMPLAINTS.c.id == complaint_id)).one()
@@ -123,6 +115,8 @@ def retry_failed(app: Redress, actor: str | None, deadline_id: int) -> dict[str,
         if row.fire_error is None or row.fired_at is not None or row.cancelled_at is not None:
             raise InvalidInput(f"deadline {deadline_id} has not failed or is no longer pending; "
                                "`redress deadlines failed` lists the ones that can be retried")
+        if row.fire_attempts == 0:
+            raise InvalidInput(f"deadline {deadline_id} is already queued to fire at the next sweep")
         now = app.clock.now()
         session.execute(update(DEADLINES).where(DEADLINES.c.id == deadline_id)
                         .values(fire_attempts=0, retry_at=now, set_aside_at=None))

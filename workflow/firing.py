@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -19,6 +18,7 @@ from sqlmodel import Session
 from notifications.outbox import queue_staff_alert
 from workflow import clocks, compensation, surveys
 from workflow.bootstrap import Redress
+from workflow.clock import local_minute
 from workflow.errors import ConcurrentChange
 from workflow.failed_deadlines import record_failure
 from workflow.models import COMPLAINTS, CUSTOMERS, DEADLINES, USERS
@@ -70,37 +70,51 @@ def fire_due(app: Redress, *, batch_size: int | None = None, max_batches: int | 
     A batch first runs straight through. If one of its deadlines raises, the
     batch is rolled back and run again with each deadline in a savepoint of
     its own: the ones that raise are set aside with their error
-    (workflow/failed_deadlines.py) and the rest fire.
+    (workflow/failed_deadlines.py) and the rest fire. A batch that keeps
+    meeting a concurrent change is run the same way, so no row can hold the
+    others back for ever.
     """
     size = batch_size or app.config.scheduler.batch_size
-    fired = batches = failed = 0
+    fired = batches = failed = conflicts = 0
+    skip: set[int] = set()  # rows that could neither fire nor record why: left for the next sweep
     while max_batches is None or batches < max_batches:
         if callable(should_stop) and should_stop():
             break
         now = app.clock.now()
         try:
-            outcome = _fire_batch(app, now, size, isolated=False)
+            stuck = conflicts >= _CONFLICTS_BEFORE_ISOLATING
+            outcome = _fire_batch(app, now, size, skip, isolated=stuck, conflict_fails=stuck)
         except ConcurrentChange:
+            conflicts += 1
             continue  # an agent changed a complaint mid-batch: nothing was written, fire the batch again
         except _DeadlineRaised:
-            outcome = _fire_batch(app, now, size, isolated=True)
+            outcome = _fire_batch(app, now, size, skip, isolated=True, conflict_fails=False)
         if outcome is None:
             break
+        conflicts = 0
         fired += outcome[0]
         failed += outcome[1]
         batches += 1
     return FireReport(fired, batches, failed)
 
 
+_CONFLICTS_BEFORE_ISOLATING = 3
+
+
 class _DeadlineRaised(Exception):
     """A deadline of a straight-through batch raised: the batch is run again, one savepoint per deadline."""
 
 
-def _fire_batch(app: Redress, now: datetime, size: int, *, isolated: bool) -> tuple[int, int] | None:
-    """Fire one batch in one transaction; (fired, failed), or None when nothing is due."""
+def _fire_batch(app: Redress, now: datetime, size: int, skip: set[int], *,
+                isolated: bool, conflict_fails: bool) -> tuple[int, int] | None:
+    """Fire one batch in one transaction; (fired, failed), or None when nothing is due.
+
+    Isolated, each deadline runs in a savepoint; a concurrent change leaves it pending for the next batch,
+    unless `conflict_fails` (the batch kept conflicting), when it is set aside like any other failure.
+    """
     with app.uow() as uow:
         session = uow.session
-        ids = due_ids(session, now, size)
+        ids = [i for i in due_ids(session, now, size + len(skip)) if i not in skip][:size]
         if not ids:
             return None
         people = _PeopleAt(session)
@@ -117,15 +131,29 @@ def _fire_batch(app: Redress, now: datetime, size: int, *, isolated: bool) -> tu
             try:
                 with session.begin_nested():
                     fired += _fire_one(app, session, people, deadline_id, now)
-            except ConcurrentChange:
-                continue  # left pending: the next batch fires it from the complaint's new version
+            except ConcurrentChange as conflict:
+                if conflict_fails:
+                    failed += _set_aside(app, session, deadline_id, conflict, now, skip)
             except (OperationalError, InterfaceError):
                 raise  # the database itself, not this row: the whole batch waits for the next sweep
             except Exception as error:  # noqa: BLE001 - any fault of one row must not stop the others
-                record_failure(app, session, deadline_id, error, now)
-                failed += 1
+                failed += _set_aside(app, session, deadline_id, error, now, skip)
         uow.commit()
     return fired, failed
+
+
+def _set_aside(app: Redress, session: Session, deadline_id: int, error: Exception, now: datetime,
+               skip: set[int]) -> int:
+    """Record why a deadline could not fire (1), or skip it for this call if even that fails (0)."""
+    try:
+        with session.begin_nested():
+            record_failure(app, session, deadline_id, error, now)
+        return 1
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:  # noqa: BLE001 - left pending and unrecorded; the next sweep tries it again
+        skip.add(deadline_id)
+        return 0
 
 
 _COMPLAINT = (
@@ -179,10 +207,6 @@ def _assignee(session: Session, people: _PeopleAt, complaint: Row) -> list[tuple
     return [(row.name, row.email)]
 
 
-def _local(app: Redress, moment: datetime) -> str:
-    return moment.astimezone(ZoneInfo(app.config.timezone)).strftime("%Y-%m-%d %H:%M")
-
-
 def _alert(app: Redress, session: Session, complaint: Row, level: int, kind: str, headline: str,
            recipients: list[tuple[str, str | None]], now: datetime) -> None:
     queue_staff_alert(app, session, complaint=complaint, kind=kind, headline=headline, level=ROLES[level],
@@ -191,7 +215,7 @@ def _alert(app: Redress, session: Session, complaint: Row, level: int, kind: str
 
 def _warn(app: Redress, session: Session, people: _PeopleAt, complaint: Row, deadline: Row, now: datetime) -> None:
     target = deadline.kind.removesuffix("_warning").replace("_", " ")
-    due = _local(app, clocks.due_of_target(session, complaint.id, deadline.kind) or now)
+    due = local_minute(clocks.due_of_target(session, complaint.id, deadline.kind) or now, app.config.timezone)
     recipients = _assignee(session, people, complaint)
     append_event(session, complaint.id, now, SCHEDULER, "sla_warning", complaint.state, complaint.state,
                   f"{target} due {due}", {"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(),

@@ -83,8 +83,8 @@ class DeadlineScheduler:
                 self.fired_total += report.fired
                 self.say(f"scheduler: fired {report.fired} deadline(s) in {report.batches} batch(es)")
             if report.failed:
-                self.say(f"scheduler: {report.failed} deadline(s) failed to fire and were set aside with their "
-                         "errors; see `redress deadlines failed`")
+                self.say(f"scheduler: {report.failed} deadline(s) failed to fire; kept with their errors for "
+                         "another try (`redress deadlines failed`)")
             if not self.should_stop():
                 self._plan_next_due()
         except DatabaseUnavailable as error:  # the batch rolled back; the next sweep fires it

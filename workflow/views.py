@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from workflow.clock import local_minute
 
 _console = Console()
 _SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "green"}
@@ -16,9 +17,7 @@ _SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "l
 
 def _local(iso: str | None, tz: str) -> str:
     """An ISO time as 'YYYY-MM-DD HH:MM' in the call centre's timezone."""
-    if not iso:
-        return "-"
-    return datetime.fromisoformat(iso).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    return local_minute(datetime.fromisoformat(iso), tz) if iso else "-"
 
 
 def _text(value: Any) -> str:
@@ -130,9 +129,9 @@ def print_failed_deadlines(rows: list[dict[str, Any]], tz: str) -> None:
     """One line per deadline and its error beneath, cut at the screen's edge (`--json` has it whole)."""
     _console.print(f"Deadlines that failed to fire ({len(rows)})", markup=False, highlight=False)
     for row in rows:
-        status = (f"try {row['attempts'] + 1} at {_local(row['retry_at'], tz)[5:]}" if row["status"] == "retrying"
+        status = (f"try {row['attempts'] + 1} at {_local(row['retry_at'], tz)}" if row["status"] == "retrying"
                   else f"{row['status']} after {row['attempts']} tries" if row["status"] == "set aside"
                   else row["status"])
-        line = f"{row['id']:>6}  {row['complaint']}  {row['kind']}  due {_local(row['due_at'], tz)[5:]}  {status}"
+        line = f"{row['id']:>6}  {row['complaint']}  {row['kind']}  due {_local(row['due_at'], tz)}  {status}"
         for text in (line, f"{'':8}{row['error']}"):
             _console.print(text, markup=False, highlight=False, overflow="ellipsis", no_wrap=True, crop=True)

@@ -48,7 +48,7 @@ def test_a_years_old_clock_and_a_failing_row_do_not_stop_two_hundred_good_compla
     finally:
         output = scheduler.stop()
     assert "Traceback" not in output
-    assert "failed to fire and were set aside with their errors; see `redress deadlines failed`" in output
+    assert "failed to fire; kept with their errors for another try (`redress deadlines failed`)" in output
     failed = [row for row in list_failed(app) if row["complaint"] == broken]
     assert sorted(row["kind"] for row in failed) == ["first_response", "resolution"]  # its two breaches
     assert all(row["status"] == "retrying" and "severity 'retired' has no SLA policy" in row["error"]

@@ -135,3 +135,62 @@ def test_pausing_and_resuming_moves_the_deadlines_by_the_working_time_spent_wait
     after = {d["kind"]: d["due_at"] for d in complaint_detail(app, number)["sla"]["deadlines"] if d["pending"]}
     assert after["resolution"] == "2026-11-24T10:00:00+00:00"  # Tuesday 18:00 Shanghai
     assert complaint_detail(app, number)["sla"]["elapsed_business_minutes"] == 60.0  # Friday 10-11
+
+
+def one_complaint_raises(monkeypatch, app, number: str, error: BaseException, where: str = "_warn") -> None:
+    """Make firing any deadline of `number` raise `error` (a stand-in for a bug or a corrupt row)."""
+    import workflow.firing as firing
+
+    with app.uow(write=False) as uow:
+        target = uow.session.execute(select(COMPLAINTS.c.id).where(COMPLAINTS.c.number == number)).scalar_one()
+    original = getattr(firing, where)
+
+    def failing(*args, **kwargs):
+        complaint = args[3]
+        if complaint.id == target:
+            raise error
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(firing, where, failing)
+
+
+def test_an_error_text_with_nul_bytes_and_control_characters_is_stored_readably(app, monkeypatch):
+    """A hostile reply's text must not stop PostgreSQL (which refuses NUL) from recording the failure."""
+    bad = file_one(app, severity="critical", phone="13900000000")
+    good = file_one(app, severity="critical", phone="13900000001")
+    one_complaint_raises(monkeypatch, app, bad, RuntimeError("HTTP/1.1 500 Bad\x00Gateway\r\n\x1b[31mred"))
+    app.clock.pin(T0 + timedelta(minutes=8))  # the first-response warnings (at half of 15 m)
+    report = fire_due(app)
+    assert (report.fired, report.failed) == (1, 1)
+    [failed] = list_failed(app)
+    assert failed["complaint"] == bad
+    assert failed["error"] == "RuntimeError: HTTP/1.1 500 Bad Gateway [31mred"
+    assert events_of(app, good, "sla_warning")
+
+
+def test_a_complaint_that_keeps_changing_under_its_deadline_is_set_aside_instead_of_looping(app, monkeypatch):
+    from workflow.errors import ConcurrentChange
+
+    stuck = file_one(app, severity="critical", phone="13900000000")
+    good = file_one(app, severity="critical", phone="13900000001")
+    one_complaint_raises(monkeypatch, app, stuck, ConcurrentChange("changed while its deadline fired"))
+    app.clock.pin(T0 + timedelta(minutes=8))
+    report = fire_due(app)  # returns: before, a conflict on every try re-ran the batch for ever
+    assert report.failed == 1 and report.fired == 1
+    [failed] = list_failed(app)
+    assert failed["complaint"] == stuck and failed["error"].startswith("ConcurrentChange: ")
+    assert any(e for e in events_of(app, good, "sla_warning"))
+
+
+def test_a_deadline_whose_failure_cannot_even_be_recorded_is_left_for_the_next_sweep(app, monkeypatch):
+    import workflow.firing as firing
+
+    bad = file_one(app, severity="critical", phone="13900000000")
+    good = file_one(app, severity="critical", phone="13900000001")
+    one_complaint_raises(monkeypatch, app, bad, RuntimeError("corrupt row"))
+    monkeypatch.setattr(firing, "record_failure", lambda *args: (_ for _ in ()).throw(RuntimeError("no")))
+    app.clock.pin(T0 + timedelta(minutes=8))
+    report = fire_due(app)
+    assert (report.fired, report.failed) == (1, 0)
+    assert events_of(app, good, "sla_warning") and not events_of(app, bad, "sla_warning")
+    assert list_failed(app) == []  # nothing recorded, still pending: the next sweep tries again

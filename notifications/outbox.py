@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
+from workflow.clock import parse_instant
 from workflow.config import EmailChannel, FolderChannel
-from workflow.errors import InvalidInput, NotFound
+from workflow.errors import ConfigError, InvalidInput, NotFound
 from workflow.models import ATTEMPTS, COMPLAINTS, MESSAGES
 
 STATUSES = ("pending", "sending", "sent", "failed", "uncertain")
@@ -187,7 +188,8 @@ def _retry_query(which: RetryFilter) -> Any:
         return query.where(MESSAGES.c.id == which.message_id)
     if which.status is not None and which.status not in RETRYABLE:
         raise InvalidInput(f"--status '{which.status}' is not allowed; retry takes {' or '.join(RETRYABLE)}")
-    query = query.where(MESSAGES.c.status.in_([which.status] if which.status else RETRYABLE))
+    # An uncertain email may have arrived: it is retried only when asked for by name, never by a broad filter.
+    query = query.where(MESSAGES.c.status == (which.status or "failed"))
     since, until = _instant(which.since, "--since"), _instant(which.until, "--until")
     if since is not None and until is not None and since >= until:
         raise InvalidInput(f"--since {which.since} is not before --until {which.until}")
@@ -202,10 +204,9 @@ def _instant(value: str | None, option: str) -> datetime | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidInput(f"{option} '{value}' is not an ISO 8601 time; use e.g. 2026-11-22T09:30:00+08:00") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return parse_instant(value.strip(), option)
+    except ConfigError as error:  # the same reading as REDRESS_NOW, but a bad option is the user's input
+        raise InvalidInput(str(error)) from None
 
 
 def _check_one(message_id: int, rows: list[Any]) -> None:

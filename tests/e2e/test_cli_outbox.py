@@ -53,7 +53,7 @@ def test_a_supervisor_retries_failed_messages_by_filter_and_the_complaint_record
 BAD_RETRIES = [
     ([], 7, "say which messages to retry: a message id, or --status, --complaint, --since or --until"),
     (["--status", "sent"], 7, "--status 'sent' is not allowed; retry takes failed or uncertain"),
-    (["--since", "last week"], 7, "--since 'last week' is not an ISO 8601 time"),
+    (["--since", "last week"], 7, "--since: 'last week' is not an ISO 8601 time"),
     (["5", "--status", "failed"], 7, "give a message id or filters (--status, --complaint, --since, --until)"),
     (["--complaint", "C-20261120-0099"], 3, "no complaint C-20261120-0099"),
     (["77"], 3, "no message 77"),

@@ -59,10 +59,13 @@ def test_retrying_by_status_queues_only_those_and_notes_it_on_each_complaint(app
     ]
 
 
-def test_without_a_status_both_failed_and_uncertain_are_retried_within_the_time_window(app, outbox):
+def test_without_a_status_only_failed_messages_are_retried_and_uncertain_ones_only_when_asked_for(app, outbox):
+    """An uncertain email may have arrived: a broad filter must not send it again."""
     since = (app.clock.now() - timedelta(hours=2, minutes=30)).isoformat()  # the second and third messages
     until = (app.clock.now() - timedelta(minutes=30)).isoformat()
-    assert retry_messages(app, "sup", RetryFilter(since=since, until=until)).queued == 2
+    assert retry_messages(app, "sup", RetryFilter(since=since, until=until)).queued == 1
+    assert statuses(app) == [("failed", 5), ("uncertain", 5), ("pending", 0), ("sent", 5)]
+    assert retry_messages(app, "sup", RetryFilter(status="uncertain", since=since, until=until)).queued == 1
     assert statuses(app) == [("failed", 5), ("pending", 0), ("pending", 0), ("sent", 5)]
 
 
@@ -72,7 +75,8 @@ def test_retrying_one_complaints_messages(app, outbox):
             select(COMPLAINTS.c.number).join(MESSAGES, MESSAGES.c.complaint_id == COMPLAINTS.c.id)
             .where(MESSAGES.c.id == outbox[1])
         ).scalar_one()
-    assert retry_messages(app, "sup", RetryFilter(complaint=number)).queued == 1
+    assert retry_messages(app, "sup", RetryFilter(complaint=number)).queued == 0  # its message is uncertain
+    assert retry_messages(app, "sup", RetryFilter(complaint=number, status="uncertain")).queued == 1
     assert statuses(app)[1] == ("pending", 0)
     with pytest.raises(NotFound, match="no complaint C-20261120-9999"):
         retry_messages(app, "sup", RetryFilter(complaint="C-20261120-9999"))
@@ -98,7 +102,8 @@ def test_a_message_never_rendered_is_counted_not_queued(app, outbox):
 @pytest.mark.parametrize("which, message", [
     (RetryFilter(), "say which messages to retry: a message id, or --status, --complaint, --since or --until"),
     (RetryFilter(status="sent"), "--status 'sent' is not allowed; retry takes failed or uncertain"),
-    (RetryFilter(since="yesterday"), "--since 'yesterday' is not an ISO 8601 time"),
+    (RetryFilter(since="yesterday"), "--since: 'yesterday' is not an ISO 8601 time"),
+    (RetryFilter(until="9999-12-31T23:59:59-12:00"), "--until: '9999-12-31T23:59:59-12:00' is outside the years"),
     (RetryFilter(since="2026-11-21", until="2026-11-20"), "--since 2026-11-21 is not before --until 2026-11-20"),
     (RetryFilter(message_id=1, status="failed"), "give a message id or filters"),
 ])

@@ -444,6 +444,17 @@ def db_upgrade() -> None:
 # --- time: deadlines, the scheduler, escalations -------------------------------------------
 
 
+def _stop_on_signal() -> Any:
+    """Ctrl-C or SIGTERM ends a one-off run after the batch or message in flight, which is then recorded."""
+    import signal
+    import threading
+
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    return stopping
+
+
 @app.command()
 def tick(as_json: Json = False) -> None:
     """Fire every deadline due at the clock's now, deliver due alerts, and exit (for cron and scripts).
@@ -457,9 +468,10 @@ def tick(as_json: Json = False) -> None:
     from workflow.scheduler_lock import one_off_run
 
     redress = _redress()
+    stopping = _stop_on_signal()
     with one_off_run(redress, "tick"):
-        fired = fire_due(redress)
-        delivered = deliver_due(redress)
+        fired = fire_due(redress, should_stop=stopping.is_set)
+        delivered = deliver_due(redress, should_stop=stopping.is_set)
     if as_json:
         _print_json({"fired": asdict(fired), "outbox": asdict(delivered)})
     else:
@@ -597,18 +609,13 @@ def outbox_send() -> None:
 
     On SQLite it is refused while a scheduler runs (exit 10): the scheduler delivers the outbox itself.
     """
-    import signal
-    import threading
-
     from notifications.sender import deliver_due
     from workflow.scheduler_lock import one_off_run
 
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
     redress = _redress()
+    stopping = _stop_on_signal()
     with one_off_run(redress, "outbox send"):
-        report = deliver_due(redress, should_stop=stop.is_set)
+        report = deliver_due(redress, should_stop=stopping.is_set)
     typer.echo(f"sent {report.sent}, to retry {report.retried}, failed {report.failed}, "
                f"uncertain {report.uncertain}, requeued after a stopped sender {report.requeued}")
 

@@ -77,6 +77,17 @@ _FINISH_ATTEMPT = (
     .where(ATTEMPTS.c.id == bindparam("attempt_id"), ATTEMPTS.c.outcome == "sending")
     .values(finished_at=bindparam("finished"), outcome=bindparam("result"), error=bindparam("problem"))
 )
+# A sender that finally hears `250` after another judged it dead and settled its message: the news stands.
+_CONFIRMED_LATE = (
+    update(MESSAGES)
+    .where(MESSAGES.c.id == bindparam("row_id"), MESSAGES.c.status.in_(("uncertain", "pending")),
+           exists().where(ATTEMPTS.c.id == bindparam("attempt_id"), ATTEMPTS.c.outcome == "uncertain"))
+    .values(status="sent", sent_at=bindparam("sent"), last_error=None, lease_until=None)
+)
+_CONFIRM_ATTEMPT = (
+    update(ATTEMPTS).where(ATTEMPTS.c.id == bindparam("attempt_id"))
+    .values(outcome="sent", error="confirmed after another sender had judged this one stopped")
+)
 _RENEW = (
     update(MESSAGES)
     .where(MESSAGES.c.id == bindparam("row_id"), MESSAGES.c.status == "sending", _STILL_OURS)
@@ -178,11 +189,11 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _claim(app: Redress, session: Session, sender: str) -> _Flight | None:
-    """Take the next due message: `sending`, leased, with an open attempt; None when nothing is due."""
+def _claim(app: Redress, session: Session, sender: str, due_by: datetime) -> _Flight | None:
+    """Take the next message due by `due_by`: `sending`, leased, with an open attempt; None when none is."""
     now = app.clock.now()
     lease = now + timedelta(seconds=app.config.outbox.lease_seconds)
-    message = session.execute(_CLAIM, {"now": now, "lease": lease}).first()
+    message = session.execute(_CLAIM, {"now": due_by, "lease": lease}).first()
     if message is None:
         return None
     attempt_id = session.execute(
@@ -210,7 +221,12 @@ def _record(app: Redress, session: Session, flight: _Flight, result: str, error:
         values["next_at"] = now + timedelta(seconds=config.backoff_seconds * 2 ** (message.attempts - 1))
     settled = session.execute(_SETTLE_OWN, {"row_id": message.id, "attempt_id": flight.attempt_id, **values})
     if settled.rowcount != 1:  # type: ignore[attr-defined]
-        return "lost"  # another sender judged this one dead and settled the message; its record stands
+        # Another sender judged this one dead and settled the message. Only a definite delivery overrules it.
+        if result == "sent" and session.execute(_CONFIRMED_LATE, {
+                "row_id": message.id, "attempt_id": flight.attempt_id, "sent": now}).rowcount == 1:  # type: ignore[attr-defined]
+            session.execute(_CONFIRM_ATTEMPT, {"attempt_id": flight.attempt_id})
+            return "sent"
+        return "lost"
     session.execute(_FINISH_ATTEMPT, {"attempt_id": flight.attempt_id, "finished": now, "result": result,
                                       "problem": error})
     return became
@@ -286,6 +302,7 @@ def deliver_due(
     One SMTP connection per server serves the whole drain.
     """
     tally: Counter[str] = Counter()
+    due_by = app.clock.now()  # what was due when the call began: a failing message is not retried within it
     settle_interrupted(app, tally)
     sender = sender_name()
     keeper = _LeaseKeeper(app)
@@ -297,7 +314,7 @@ def deliver_due(
     try:
         with Deliverer(app.config) as deliverer:
             with app.uow() as uow:
-                flight = _claim(app, uow.session, sender) if wants_more() else None
+                flight = _claim(app, uow.session, sender, due_by) if wants_more() else None
                 uow.commit()
             while flight is not None:
                 keeper.hold(flight)
@@ -305,7 +322,7 @@ def deliver_due(
                 handed += 1
                 with app.uow() as uow:
                     tally[_record(app, uow.session, flight, result, error)] += 1
-                    flight = _claim(app, uow.session, sender) if wants_more() else None
+                    flight = _claim(app, uow.session, sender, due_by) if wants_more() else None
                     uow.commit()
                 keeper.release()
     finally:

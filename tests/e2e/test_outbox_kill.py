@@ -121,6 +121,25 @@ def test_a_second_sender_never_judges_a_live_slow_sender_interrupted(postgres_ur
     assert len(senders) == 4 and len(set(senders)) == 2  # one attempt per message, shared by both senders
 
 
+@pytest.mark.parametrize("command", [["tick"], ["outbox", "send"]])
+def test_ctrl_c_stops_a_one_off_run_after_the_email_in_flight_which_is_recorded(sqlite_url, smtp, tmp_path,
+                                                                                 command):
+    inbox, port = smtp
+    inbox.delay_seconds = 0.5
+    env = at(queued(sqlite_url, port, tmp_path, 6, Clock(PINNED)), 0)
+    run = subprocess.Popen([REDRESS, *command], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not inbox.received and time.monotonic() < deadline:
+        time.sleep(0.01)
+    run.send_signal(signal.SIGINT)  # while the server holds the first email, before its 250
+    out, err = run.communicate(timeout=30)
+    assert run.returncode == 0 and "Traceback" not in err, err
+    statuses, _ = outcome(sqlite_url)
+    sent = [key for key, status in statuses.items() if status == "sent"]
+    assert sorted(set(statuses.values())) == ["pending", "sent"]  # nothing left in doubt
+    assert len(sent) == len(inbox.kept()) and set(inbox.kept().values()) == {1}
+
+
 @pytest.fixture(autouse=True)
 def _bounded():
     started = time.monotonic()

@@ -254,3 +254,24 @@ def _lease(app):
     with app.uow(write=False) as uow:
         lease = uow.session.execute(select(MESSAGES.c.lease_until)).scalar_one()
     return lease.replace(tzinfo=UTC) if lease and lease.tzinfo is None else lease
+
+
+def test_a_sender_judged_stopped_that_then_hears_250_records_the_email_sent(app, smtp, monkeypatch):
+    """Frozen past its lease (a suspended machine), its email was marked uncertain by another sender; the late
+    `250` is definite news, so the email reads `sent` and nobody is invited to send it twice."""
+    inbox, port = smtp
+    customer_channels(app, email=email_to(port), lease_seconds=30)
+    file_for(app)
+    real_send = channels.Deliverer.send
+    verdicts = []
+
+    def frozen_then_delivered(self, channel, message):
+        later(app, 31)  # the lease ran out while this sender was frozen
+        verdicts.append(settle_interrupted(app))  # another sender's verdict
+        real_send(self, channel, message)
+
+    monkeypatch.setattr(channels.Deliverer, "send", frozen_then_delivered)
+    assert deliver_due(app).sent == 1
+    assert verdicts == [1]
+    [(status, outcomes)] = outbox(app).values()
+    assert (status, outcomes) == ("sent", ["sent"]) and len(inbox.kept()) == 1

@@ -32,10 +32,15 @@ def _label(items: list[Any], name: str, locale: str) -> str:
 
 
 def complaint_values(app: Any, complaint: Row, customer: Any, locale: str) -> dict[str, Any]:
-    """What every template about a complaint may use; category and severity in the reader's language."""
+    """What every template about a complaint may use; category and severity in the reader's language.
+
+    `has_email` and `has_phone` say how the customer can be reached, so no wording claims a mailbox or a call
+    the customer does not have.
+    """
     config = app.config
     return {
-        "customer": {"name": customer.name},
+        "customer": {"name": customer.name, "has_email": bool(getattr(customer, "email", None)),
+                     "has_phone": bool(getattr(customer, "phone", None))},
         "complaint": {
             "number": complaint.number, "summary": complaint.summary, "resolution": complaint.resolution or "",
             "category": _label(config.categories, complaint.category, locale),
@@ -107,7 +112,7 @@ def queue_customer_message(
 def sample_values(now: datetime) -> dict[str, Any]:
     """Values for every template, for `redress templates check` and the tests: with awkward text on purpose."""
     return {
-        "customer": {"name": "王芳 <Wang Fang>"},
+        "customer": {"name": "王芳 <Wang Fang>", "has_email": True, "has_phone": True},
         "complaint": {
             "number": "C-20261122-0007", "summary": "快递延误三天 & 包装破损 <b>{{ 7*7 }}</b>",
             "resolution": "补发商品并退还运费", "category": "物流延误", "severity": "高", "state": "resolved",

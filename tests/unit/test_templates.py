@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from notifications.customer import sample_values
+from notifications.customer import complaint_values, sample_values
 from notifications.rendering import FORMS, TEMPLATE_NAMES, Renderer, RenderFailed, check_all
+from workflow.clock import Clock
 from workflow.config import LANGUAGES, load_config
 
 CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
@@ -98,3 +101,34 @@ def test_an_overriding_template_cannot_reach_into_python(tmp_path):
     )
     with pytest.raises(RenderFailed):
         Renderer(config).render("survey", "en", sample_values(NOW))
+
+
+_MAILBOX = re.compile(r"e-?mail|mailbox|inbox|邮件|邮箱|郵件|信箱|電郵", re.IGNORECASE)
+# An invitation to answer by message: nothing reads a customer's reply yet. ("Our reply about ..." is no invitation.)
+_REPLY = re.compile(r"reply (to|with|and)|reply \d|just reply|回复|回覆|回信", re.IGNORECASE)
+_WE_CALL = re.compile(r"call you|致电向您|致電向您")
+_CALL_US = re.compile(r"call us|致电|致電")
+CUSTOMERS = {"phone-only": ("13800138000", None), "email-only": (None, "wf@example.com"),
+             "both": ("13800138000", "wf@example.com")}
+
+
+@pytest.mark.parametrize("kind", CUSTOMERS)
+@pytest.mark.parametrize("locale", LANGUAGES)
+@pytest.mark.parametrize("name", [name for name in TEMPLATE_NAMES if name != "staff_alert"])
+def test_no_template_claims_a_mailbox_a_call_or_a_reply_the_customer_does_not_have(renderer, name, locale, kind):
+    phone, email = CUSTOMERS[kind]
+    app = SimpleNamespace(config=renderer.config, clock=Clock(NOW))
+    sample = sample_values(NOW)
+    complaint = SimpleNamespace(**sample["complaint"], created_at=NOW)
+    customer = SimpleNamespace(name="王芳", phone=phone, email=email)
+    values = {**sample, **complaint_values(app, complaint, customer, locale)}
+    rendered = renderer.render(name, locale, values)
+    for form, text in (("txt", rendered.subject + rendered.text), ("html", rendered.html), ("sms", rendered.sms)):
+        where = f"{locale}/{name}.{form} for a {kind} customer"
+        if email is None:
+            assert not _MAILBOX.search(text), f"{where} mentions a mailbox: {text!r}"
+        if phone is None:
+            assert not _WE_CALL.search(text), f"{where} promises a call: {text!r}"
+        assert not _REPLY.search(text), f"{where} invites a reply nobody reads: {text!r}"
+        if name == "survey":
+            assert _CALL_US.search(text), f"{where} gives no way to answer that reaches an agent: {text!r}"

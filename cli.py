@@ -573,7 +573,7 @@ def escalation_lower(
 
 @outbox_app.command("list")
 def outbox_list(
-    status: Annotated[Optional[str], typer.Option(help="pending, sending, sent, failed or uncertain.")] = None,
+    status: Annotated[Optional[str], typer.Option(help="pending, sending, sent, failed, uncertain, withdrawn.")] = None,
     complaint: Annotated[Optional[str], typer.Option(help="Only messages about this complaint.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
     as_json: Json = False,

@@ -12,11 +12,12 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlmodel import Session
 
 from notifications.rendering import FORMS, Rendered, Renderer, RenderFailed
 from workflow.models import COMPLAINTS, CUSTOMERS, MESSAGES, STEPS
+from workflow.records import append_event
 
 CUSTOMER_EMAIL = "customer_email"
 CUSTOMER_SMS = "customer_sms"
@@ -24,6 +25,14 @@ _INSERT = insert(MESSAGES)
 _COMPLAINT = select(COMPLAINTS).where(COMPLAINTS.c.id == bindparam("complaint_id"))
 _CUSTOMER = select(CUSTOMERS).where(CUSTOMERS.c.id == bindparam("customer_id"))
 _STEP = select(STEPS).where(STEPS.c.id == bindparam("step_id"))
+# Not yet sent: waiting, or failed and open to a retry. A message being sent or that may have arrived stays.
+_WITHDRAW = (
+    update(MESSAGES)
+    .where(MESSAGES.c.complaint_id == bindparam("of_complaint"), MESSAGES.c.audience == "customer",
+           MESSAGES.c.status.in_(("pending", "failed")))
+    .values(status="withdrawn", last_error=bindparam("why"), lease_until=None)
+    .returning(MESSAGES.c.id)
+)
 
 
 def _label(items: list[Any], name: str, locale: str) -> str:
@@ -107,6 +116,20 @@ def queue_customer_message(
                 "body_html": html, "last_error": None}
     session.execute(_INSERT, row)
     return 1
+
+
+def withdraw_customer_messages(
+    session: Session, complaint_id: int, state: str, actor: str, why: str, now: datetime
+) -> list[int]:
+    """Withdraw the complaint's customer messages not yet sent, noting it on its audit trail; their ids.
+
+    Called in the transaction of the change that makes them untrue (a cancel), with the state after it.
+    """
+    ids = sorted(row.id for row in session.execute(_WITHDRAW, {"of_complaint": complaint_id, "why": why}))
+    if ids:
+        append_event(session, complaint_id, now, actor, "messages_withdrawn", state, state,
+                     f"{len(ids)} message(s) to the customer withdrawn: {why}", {"messages": ids})
+    return ids
 
 
 def sample_values(now: datetime) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from workflow.config import EmailChannel, FolderChannel
 from workflow.errors import ConfigError, InvalidInput, NotFound
 from workflow.models import ATTEMPTS, COMPLAINTS, MESSAGES
 
-STATUSES = ("pending", "sending", "sent", "failed", "uncertain")
+STATUSES = ("pending", "sending", "sent", "failed", "uncertain", "withdrawn")
 RETRYABLE = ("failed", "uncertain")
 _INSERT = insert(MESSAGES)
 

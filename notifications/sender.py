@@ -80,7 +80,7 @@ _FINISH_ATTEMPT = (
 # A sender that finally hears `250` after another judged it dead and settled its message: the news stands.
 _CONFIRMED_LATE = (
     update(MESSAGES)
-    .where(MESSAGES.c.id == bindparam("row_id"), MESSAGES.c.status.in_(("uncertain", "pending")),
+    .where(MESSAGES.c.id == bindparam("row_id"), MESSAGES.c.status.in_(("uncertain", "pending", "withdrawn")),
            exists().where(ATTEMPTS.c.id == bindparam("attempt_id"), ATTEMPTS.c.outcome == "uncertain"))
     .values(status="sent", sent_at=bindparam("sent"), last_error=None, lease_until=None)
 )

@@ -423,6 +423,10 @@ def cancel(
             changes["duplicate_of_id"] = original.id
             data["duplicate_of"] = original.number
         outcome = _record(app, uow.session, complaint, user, "cancel", note=note or "", data=data, **changes)
+        from notifications.customer import withdraw_customer_messages
+
+        withdraw_customer_messages(uow.session, complaint.id, outcome.to_state, user.name,
+                                   f"complaint cancelled ({reason})", app.clock.now())
         uow.commit()
         return outcome
 

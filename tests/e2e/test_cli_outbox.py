@@ -68,3 +68,18 @@ def test_a_bad_retry_is_one_line_with_its_own_exit_code(sqlite_url, config):
         assert result.returncode == code, (args, result.stderr)
         assert result.stderr.startswith(f"error: {message}") and result.stderr.count("\n") == 1, args
         assert "Traceback" not in result.stderr
+
+
+def test_a_cancelled_complaints_unsent_acknowledgement_is_listed_as_withdrawn(sqlite_url, config):
+    db = sqlite_url
+    redress("db", "upgrade", db=db, config=config)
+    redress("user", "add", "boss", "--role", "manager", db=db, config=config)
+    number = as_json(redress("new", "--channel", "phone", "--category", "delivery", "--summary", "late",
+                             "--phone", "13800000001", "--name", "Li", "--json", db=db, user="boss",
+                             config=config))["number"]
+    redress("cancel", number, "--reason", "withdrawn", db=db, user="boss", config=config)
+
+    [withdrawn] = as_json(redress("outbox", "list", "--status", "withdrawn", "--json", db=db, config=config))
+    assert (withdrawn["kind"], withdrawn["attempts"]) == ("acknowledgement", 0)
+    assert "sent 0" in redress("outbox", "send", db=db, config=config).stdout
+    assert as_json(redress("outbox", "list", "--status", "pending", "--json", db=db, config=config)) == []

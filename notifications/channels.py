@@ -129,6 +129,8 @@ class Deliverer:
 
     def send(self, channel: Any, message: Any) -> None:
         """Deliver one outbox row through its channel; raise DeliveryFailed or DeliveryUncertain, nothing else."""
+        if not message.recipient:  # an alert that reached nobody, queued again: it still reaches nobody
+            raise DeliveryFailed("the message names no recipient")
         if isinstance(channel, EmailChannel):
             self._send_email(channel, message)
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
@@ -15,6 +15,9 @@ from workflow.config import EmailChannel, FolderChannel
 from workflow.errors import ConfigError, InvalidInput, NotFound
 from workflow.models import ATTEMPTS, COMPLAINTS, MESSAGES
 
+if TYPE_CHECKING:
+    from workflow.alert_recipients import Recipients
+
 STATUSES = ("pending", "sending", "sent", "failed", "uncertain", "withdrawn")
 RETRYABLE = ("failed", "uncertain")
 _INSERT = insert(MESSAGES)
@@ -22,11 +25,12 @@ _INSERT = insert(MESSAGES)
 
 def queue_staff_alert(
     app: Any, session: Session, *, complaint: Any, kind: str, headline: str, level: str,
-    recipients: list[tuple[str, str | None]], now: datetime,
+    recipients: Recipients, now: datetime,
 ) -> int:
     """One message per channel and recipient, rendered from the staff_alert template in the default language.
 
-    (name, email) recipients without an email address skip the email channel.
+    An alert a channel can take to nobody (no recipient at all, or no email address for the email channel) is
+    written `failed` with the reason, never `sent`: the outbox shows that nobody was told.
     """
     from notifications.customer import complaint_values
     from notifications.rendering import RenderFailed
@@ -44,21 +48,27 @@ def queue_staff_alert(
         subject = f"[Redress] {complaint.number} {headline}"
         text = html = short = ""
         error = str(failure)
-    names = ", ".join(name for name, _ in recipients) or "nobody at that level"
+    people = recipients.people
     rows = []
     for channel, is_mail in zip(channels, mail_like, strict=True):
-        if isinstance(channel, EmailChannel):
-            targets = [email for _, email in recipients if email]
+        unreached = recipients.nobody_because
+        if unreached is not None:
+            targets = [""]
+        elif isinstance(channel, EmailChannel):
+            targets = [email for _, email in people if email]
+            if not targets:
+                targets, unreached = [""], f"nobody alerted has an email address ({', '.join(recipients.names)})"
         elif channel.type == "webhook":
             targets = [channel.url]
         else:
-            targets = [names]
+            targets = [", ".join(recipients.names)]
+        problem = error or unreached
         rows += [
             {"complaint_id": complaint.id, "kind": kind, "audience": "staff", "locale": locale,
              "channel": channel.type, "recipient": target, "subject": subject,
              "body": text if is_mail else short, "body_html": html if is_mail else None,
-             "idempotency_key": uuid.uuid4().hex, "status": "failed" if error else "pending", "attempts": 0,
-             "next_attempt_at": now, "last_error": error, "created_at": now, "sent_at": None}
+             "idempotency_key": uuid.uuid4().hex, "status": "failed" if problem else "pending", "attempts": 0,
+             "next_attempt_at": now, "last_error": problem, "created_at": now, "sent_at": None}
             for target in targets
         ]
     if rows:

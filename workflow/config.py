@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -151,9 +152,19 @@ class FolderChannel(_Strict):
 
 
 class AlertsConfig(_Strict):
+    """Where staff alerts go, and the address that gets an alert when no staff hold its level or any above."""
+
     channels: list[
         Annotated[LogChannel | EmailChannel | WebhookChannel | FolderChannel, Field(discriminator="type")]
     ] = [LogChannel(type="log")]
+    fallback_email: Optional[str] = None
+
+    @field_validator("fallback_email")
+    @classmethod
+    def _an_address(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+            raise ValueError(f"'{value}' is not an email address")
+        return value
 
 
 class OutboxConfig(_Strict):

@@ -19,7 +19,7 @@ from sqlmodel import Session
 from workflow.bootstrap import Redress
 from workflow.clock import local_minute
 from workflow.errors import InvalidInput, NotFound, describe_error
-from workflow.models import COMPLAINTS, DEADLINES, USERS
+from workflow.models import COMPLAINTS, DEADLINES
 from workflow.records import append_event
 from workflow.vocabulary import ROLES
 
@@ -62,10 +62,10 @@ def _alert(app: Redress, session: Session, complaint_id: int, headline: str, now
     """Alert the managers, in a savepoint: the failure is already recorded and audited, and stays so even if
     the alert cannot be written."""
     from notifications.outbox import queue_staff_alert
+    from workflow.alert_recipients import StaffByLevel, alert_recipients
 
     complaint = session.execute(select(COMPLAINTS).where(COMPLAINTS.c.id == complaint_id)).one()
-    managers = [(r.name, r.email) for r in session.execute(
-        select(USERS.c.name, USERS.c.email).where(USERS.c.role == ROLES[ALERT_LEVEL]).order_by(USERS.c.name))]
+    managers = alert_recipients(StaffByLevel(session), ALERT_LEVEL, app.config.alerts.fallback_email)
     try:
         with session.begin_nested():
             queue_staff_alert(app, session, complaint=complaint, kind="deadline_failed", headline=headline,

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from notifications.outbox import queue_staff_alert
 from workflow import clocks, compensation, surveys
+from workflow.alert_recipients import Recipients, StaffByLevel, alert_recipients
 from workflow.bootstrap import Redress
 from workflow.clock import local_minute
 from workflow.errors import ConcurrentChange
@@ -117,7 +118,7 @@ def _fire_batch(app: Redress, now: datetime, size: int, skip: set[int], *,
         ids = [i for i in due_ids(session, now, size + len(skip)) if i not in skip][:size]
         if not ids:
             return None
-        people = _PeopleAt(session)
+        people = StaffByLevel(session)
         fired = failed = 0
         for deadline_id in ids:
             if not isolated:
@@ -161,28 +162,13 @@ _COMPLAINT = (
     .join(CUSTOMERS, CUSTOMERS.c.id == COMPLAINTS.c.customer_id)
     .where(COMPLAINTS.c.id == bindparam("complaint_id"))
 )
-_PEOPLE_AT = select(USERS.c.name, USERS.c.email).where(USERS.c.role == bindparam("role")).order_by(USERS.c.name)
 _USER = select(USERS.c.name, USERS.c.email).where(USERS.c.id == bindparam("user_id"))
 _TOUCH = update(COMPLAINTS).where(
     COMPLAINTS.c.id == bindparam("where_id"), COMPLAINTS.c.version == bindparam("where_version")
 )
 
 
-class _PeopleAt:
-    """Who holds each role, read once per batch: a batch fires hundreds of alerts to the same few people."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.by_level: dict[int, list[tuple[str, str | None]]] = {}
-
-    def __call__(self, level: int) -> list[tuple[str, str | None]]:
-        if level not in self.by_level:
-            rows = self.session.execute(_PEOPLE_AT, {"role": ROLES[level]})
-            self.by_level[level] = [(row.name, row.email) for row in rows]
-        return self.by_level[level]
-
-
-def _fire_one(app: Redress, session: Session, people: _PeopleAt, deadline_id: int, now: datetime) -> int:
+def _fire_one(app: Redress, session: Session, people: StaffByLevel, deadline_id: int, now: datetime) -> int:
     deadline = session.execute(_MARK_FIRED, {"row_id": deadline_id, "fired": now}).first()
     if deadline is None:
         return 0  # cancelled, paused, moved or fired by someone else since it was read
@@ -200,32 +186,39 @@ def _fire_one(app: Redress, session: Session, people: _PeopleAt, deadline_id: in
     return 1
 
 
-def _assignee(session: Session, people: _PeopleAt, complaint: Row) -> list[tuple[str, str | None]]:
+def _assignee(app: Redress, session: Session, people: StaffByLevel, complaint: Row) -> Recipients:
     if complaint.assignee_id is None:
-        return people(complaint.escalation_level)
+        return alert_recipients(people, complaint.escalation_level, app.config.alerts.fallback_email)
     row = session.execute(_USER, {"user_id": complaint.assignee_id}).one()
-    return [(row.name, row.email)]
+    return Recipients([(row.name, row.email)])
+
+
+def _alerted(recipients: Recipients) -> dict[str, object]:
+    """What the audit trail says about who was alerted, and why nobody was."""
+    if recipients.nobody_because is None:
+        return {"alerted": recipients.names}
+    return {"alerted": [], "alert_failed": recipients.nobody_because}
 
 
 def _alert(app: Redress, session: Session, complaint: Row, level: int, kind: str, headline: str,
-           recipients: list[tuple[str, str | None]], now: datetime) -> None:
+           recipients: Recipients, now: datetime) -> None:
     queue_staff_alert(app, session, complaint=complaint, kind=kind, headline=headline, level=ROLES[level],
                       recipients=recipients, now=now)
 
 
-def _warn(app: Redress, session: Session, people: _PeopleAt, complaint: Row, deadline: Row, now: datetime) -> None:
+def _warn(app: Redress, session: Session, people: StaffByLevel, complaint: Row, deadline: Row, now: datetime) -> None:
     target = deadline.kind.removesuffix("_warning").replace("_", " ")
     due = local_minute(clocks.due_of_target(session, complaint.id, deadline.kind) or now, app.config.timezone)
-    recipients = _assignee(session, people, complaint)
+    recipients = _assignee(app, session, people, complaint)
     append_event(session, complaint.id, now, SCHEDULER, "sla_warning", complaint.state, complaint.state,
                   f"{target} due {due}", {"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(),
-                                          "alerted": [name for name, _ in recipients]})
+                                          **_alerted(recipients)})
     _alert(app, session, complaint, complaint.escalation_level, "sla_warning", f"{target} due {due}",
            recipients, now)
     _touch(session, complaint, {"updated_at": now})
 
 
-def _climb(app: Redress, session: Session, people: _PeopleAt, complaint: Row, deadline: Row, now: datetime,
+def _climb(app: Redress, session: Session, people: StaffByLevel, complaint: Row, deadline: Row, now: datetime,
            headline: str | None = None) -> None:
     """A breach, an overdue compensation step or a ladder step: one level up, alert the people there."""
     top = len(ROLES) - 1
@@ -235,13 +228,13 @@ def _climb(app: Redress, session: Session, people: _PeopleAt, complaint: Row, de
                     else "still unresolved: next step of the escalation ladder")
     if level > complaint.escalation_level:
         headline += f", escalated to {ROLES[level]}"
-    recipients = people(level)
+    recipients = alert_recipients(people, level, app.config.alerts.fallback_email)
     trigger = ("sla_breach" if deadline.kind in clocks.BREACH_KINDS
                else "step_overdue" if deadline.kind == compensation.STEP else "escalate")
     append_event(session, complaint.id, now, SCHEDULER, trigger, complaint.state, complaint.state, headline,
                   {"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(),
                    "from_level": ROLES[complaint.escalation_level], "to_level": ROLES[level],
-                   "alerted": [name for name, _ in recipients]})
+                   **_alerted(recipients)})
     checkpoint: dict[str, object] = {}
     if deadline.kind == compensation.STEP:
         compensation.remind_again(app, session, complaint, deadline.step_id, now)  # climbs again if still stalled

@@ -118,3 +118,10 @@ def test_a_redress_now_outside_the_years_kept_is_refused(monkeypatch, value):
 def test_pinning_the_clock_outside_the_years_kept_is_refused():
     with pytest.raises(ValueError, match="outside the years"):
         Clock().pin(datetime(1970, 1, 1, tzinfo=UTC))
+
+
+def test_the_alerts_fallback_address_must_be_an_email_address(tmp_path):
+    assert load_config(write(tmp_path, MINIMAL + "alerts: {fallback_email: duty@example.cn}\n")) \
+        .alerts.fallback_email == "duty@example.cn"
+    with pytest.raises(ConfigError, match=r"alerts.fallback_email: 'duty manager' is not an email address$"):
+        load_config(write(tmp_path, MINIMAL + "alerts: {fallback_email: duty manager}\n"))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+import notifications.channels as channels
 from notifications.outbox import list_messages, retry_message
-from notifications.sender import deliver_due
+from notifications.sender import deliver_due, settle_interrupted
 from tests.conftest import file_one
+from tests.integration.test_outbox import customer_channels
 from workflow.config import EmailChannel, FolderChannel
 from workflow.errors import InvalidInput
 from workflow.queries import history
@@ -71,3 +75,23 @@ def test_an_acknowledgement_already_sent_stays_sent_and_nothing_is_withdrawn(app
     assert [m["status"] for m in list_messages(app, complaint=number)] == ["sent"]
     assert [e["trigger"] for e in history(app, number)["events"]][-1] == "cancel"
     assert len(inbox.received) == 1
+
+
+def test_a_withdrawn_message_that_a_frozen_sender_delivers_after_all_reads_sent(app, tmp_path, monkeypatch):
+    """The sender froze past its lease, another requeued the SMS, the cancel withdrew it, then the frozen sender
+    wrote it: the customer has it, so the outbox says `sent`, not `withdrawn`."""
+    customer_channels(app, sms=FolderChannel(type="folder", path=str(tmp_path / "sms")), lease_seconds=30)
+    number = file_one(app)
+    real_send = channels.Deliverer.send
+
+    def frozen_then_delivered(self, channel, message):
+        app.clock.pin(app.clock.now() + timedelta(seconds=31))
+        settle_interrupted(app)  # another sender's verdict: stopped, send again
+        cancel(app, "amy", number, "withdrawn")
+        assert [m["status"] for m in list_messages(app, complaint=number)] == ["withdrawn"]
+        real_send(self, channel, message)
+
+    monkeypatch.setattr(channels.Deliverer, "send", frozen_then_delivered)
+    assert deliver_due(app).sent == 1
+    assert [m["status"] for m in list_messages(app, complaint=number)] == ["sent"]
+    assert len(list((tmp_path / "sms").iterdir())) == 1

@@ -223,6 +223,7 @@ def scheduler_lock(app: Redress, command: str) -> SchedulerLock:
 @contextmanager
 def one_off_run(app: Redress, command: str) -> Iterator[None]:
     """Hold the lock for one run of `redress tick` or `redress outbox send`; SchedulerBusy while it is taken."""
+    app.check()  # no lock file is made beside a database that cannot be used
     lock = scheduler_lock(app, command)
     if not lock.try_acquire():
         raise SchedulerBusy(f"{lock.holder()} holds the scheduler lock")

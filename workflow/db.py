@@ -143,7 +143,7 @@ def unavailable(url: str, error: BaseException) -> DatabaseUnavailable:
     lines = str(cause).strip().splitlines()
     reason = lines[0] if lines else type(cause).__name__
     path = sqlite_file(url)
-    if path is not None and "unable to open database file" in reason:
+    if path is not None and ("unable to open database file" in reason or "readonly database" in reason):
         reason = _unopenable(path) or reason
     return DatabaseUnavailable(f"cannot use database {redact(url)}: {reason}")
 
@@ -153,7 +153,9 @@ def _unopenable(path: Path) -> str | None:
     if not path.parent.is_dir():
         return f"its folder {path.parent} does not exist"
     if not os.access(path.parent, os.W_OK | os.X_OK):
-        return f"its folder {path.parent} is read-only (SQLite needs to write its -wal and -shm files there)"
+        return f"its folder {path.parent} is read-only (SQLite writes its -wal and -shm files beside the database)"
+    if path.exists() and not os.access(path, os.W_OK):
+        return "the file is read-only"
     return None
 
 

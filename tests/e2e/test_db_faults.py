@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -88,6 +89,7 @@ def test_an_unsupported_database_url_is_a_config_mistake_for_every_command():
                                    "Redress works with SQLite", "and PostgreSQL")
     for url in ("foo://bar", "postgresql+asyncpg://h/d", "sqlite+aiosqlite:///x.db"):
         assert_one_line(run(["queue"], url), 8, "is not supported; Redress works with SQLite")
+    assert_one_line(run(["scheduler"], "foo://bar"), 8, "is not supported")
 
 
 def test_a_database_not_made_yet_says_to_upgrade_and_is_not_created(tmp_path):
@@ -115,6 +117,40 @@ def test_a_read_only_file_or_folder_is_one_line_and_the_database_is_unchanged(tm
     for args in (["tick"], ["demo"]):
         assert_one_line(run(args, str(database), obey_file_modes=True), 9, str(database), "the file is read-only")
     assert database.read_bytes() == before
+
+
+def scheduler_output(db: str, seconds: float, *, obey_file_modes: bool = False) -> str:
+    """What `redress scheduler` says in its first `seconds`, stopped by SIGTERM."""
+    prefix = _OBEY_FILE_MODES if obey_file_modes and os.geteuid() == 0 else []
+    process = subprocess.Popen([*prefix, str(REDRESS), "scheduler"], env=redress_env(CONFIG, db),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(seconds)
+    process.send_signal(signal.SIGTERM)
+    return process.communicate(timeout=20)[0]
+
+
+@pytest.mark.parametrize("fault", ["read-only folder", "PostgreSQL down"])
+def test_the_scheduler_on_an_unusable_database_says_one_line_and_waits(tmp_path, fault):
+    if fault == "read-only folder":
+        if os.geteuid() == 0 and shutil.which("setpriv") is None:
+            pytest.skip("root ignores file modes")
+        database = tmp_path / "shared" / "redress.db"
+        database.parent.mkdir()
+        engine_app(CONFIG, str(database)).engine.dispose()
+        database.parent.chmod(0o555)
+        try:
+            output = scheduler_output(str(database), 2.5, obey_file_modes=True)
+        finally:
+            database.parent.chmod(0o755)
+        expected = f"its folder {database.parent} is read-only"
+    else:
+        output = scheduler_output(f"postgresql://clerk:s3cret@127.0.0.1:{dead_port()}/redress", 2.5)
+        expected = "cannot use database postgresql+psycopg://clerk:***@127.0.0.1"
+    assert "Traceback" not in output and "s3cret" not in output
+    lines = output.strip().splitlines()
+    # Tried at once and after 1 s (the next try is 2 s later), then told to stop.
+    assert [line.rsplit(";", 1)[1] for line in lines[:2]] == [" trying again in 1s", " trying again in 2s"], output
+    assert all(expected in line for line in lines[:2]) and len(lines) <= 3, output
 
 
 def test_the_scheduler_on_a_file_that_is_not_a_database_says_a_few_lines_and_backs_off(tmp_path):

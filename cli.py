@@ -854,26 +854,15 @@ def main(argv: list[str] | None = None) -> int:
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
         return 130
-    except Exception as error:
-        fault = _database_fault(error)
+    except Exception as error:  # a database error no service turned into a domain error: one line, no SQL
+        from workflow.db import database_fault
+
+        fault = database_fault(_context["app"].url, error) if "app" in _context else None
         if fault is None:
             raise
         typer.echo(f"error: {fault}", err=True)
         return fault.exit_code
     return result if isinstance(result, int) else 0
-
-
-def _database_fault(error: Exception) -> Any:
-    """A database error no service turned into a domain error, as one line without its SQL; else None."""
-    if not type(error).__module__.startswith("sqlalchemy"):
-        return None
-    from sqlalchemy.exc import DBAPIError
-
-    from workflow.db import unavailable
-
-    if not isinstance(error, DBAPIError) or "app" not in _context:
-        return None
-    return unavailable(_context["app"].url, error)
 
 
 _GLOBAL_OPTIONS_WITH_VALUES = ("--config", "--db")

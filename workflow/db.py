@@ -159,6 +159,14 @@ def _unopenable(path: Path) -> str | None:
     return None
 
 
+def database_fault(url: str, error: BaseException) -> DatabaseUnavailable | None:
+    """The one line for a database error that reached an edge (the CLI, a scheduler job) as it is; None for any
+    other error."""
+    if isinstance(error, DatabaseUnavailable):
+        return error
+    return unavailable(url, error) if isinstance(error, exc.DBAPIError) else None
+
+
 def is_database_fault(error: BaseException) -> bool:
     """A database that cannot be used (unreachable, locked, read-only, not a database), not a refused change."""
     return isinstance(error, (exc.OperationalError, exc.InterfaceError)) or type(error) is exc.DatabaseError

@@ -38,7 +38,7 @@ from sqlalchemy import func, select
 
 from notifications.sender import deliver_due
 from workflow.bootstrap import Redress
-from workflow.db import redact, unavailable
+from workflow.db import database_fault, redact
 from workflow.errors import DatabaseUnavailable, describe_error
 from workflow.firing import fire_due
 from workflow.models import DEADLINES
@@ -119,13 +119,8 @@ class DeadlineScheduler:
 
     def _failed(self, backoff: Backoff, what: str, error: Exception) -> None:
         """One line for a failed pass (never a traceback, never SQL), and the wait before the next one."""
-        if isinstance(error, DatabaseUnavailable):
-            text = str(error)
-        elif type(error).__module__.startswith("sqlalchemy"):
-            text = str(unavailable(self.app.url, error))
-        else:
-            text = describe_error(error)
-        line = backoff.failed(f"scheduler: {what}{text}")
+        fault = database_fault(self.app.url, error)
+        line = backoff.failed(f"scheduler: {what}{fault or describe_error(error)}")
         if line:
             self.say(line)
 
@@ -221,17 +216,14 @@ class DeadlineScheduler:
             try:
                 self.app.check()  # before the lock, so no lock file is made beside a missing database
                 if lock.try_acquire():
-                    if errors.succeeded():
-                        self.say(f"scheduler: database {redact(self.app.url)} works again")
+                    self._recovered(errors, "")
                     if waited:
                         self.say("scheduler: the scheduler lock is free; taking over")
                     return True
                 holder = lock.holder()
             except DatabaseUnavailable as error:
                 self.app.forget_database()
-                line = errors.failed(f"scheduler: {error}")
-                if line:
-                    self.say(line)
+                self._failed(errors, "", error)
                 self.stopping.wait(errors.delay)
                 continue
             if not waited or errors.succeeded():

@@ -425,19 +425,24 @@ def user_list(as_json: Json = False) -> None:
         print_rows("Users", users)
 
 
+def _upgrade(redress: Redress) -> str:
+    """Bring the schema up to date; any driver error is one line naming the database."""
+    from workflow.db import unavailable
+    from workflow.migrate import upgrade
+
+    try:
+        return upgrade(redress.engine)
+    except Exception as error:  # noqa: BLE001 - any driver error becomes one line
+        raise unavailable(redress.url, error) from None
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create the schema or bring it up to date (Alembic migrations)."""
     from workflow.db import redact
-    from workflow.migrate import upgrade
 
     redress = _redress()
-    try:
-        revision = upgrade(redress.engine)
-    except Exception as error:  # noqa: BLE001 - any driver error becomes one line
-        from workflow.db import unavailable
-
-        raise unavailable(redress.url, error) from None
+    revision = _upgrade(redress)
     typer.echo(f"database {redact(redress.url)} is at schema revision {revision}")
 
 
@@ -822,10 +827,9 @@ def tui(as_user: As = None) -> None:
 def demo() -> None:
     """Create the schema, seed realistic staff, customers and complaints, and walk them through their lives."""
     from workflow.demo import run_demo
-    from workflow.migrate import upgrade
 
     redress = _redress()
-    upgrade(redress.engine)
+    _upgrade(redress)
     run_demo(redress, typer.echo)
 
 
@@ -850,6 +854,14 @@ def main(argv: list[str] | None = None) -> int:
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
         return 130
+    except Exception as error:  # a database error no service turned into a domain error: one line, no SQL
+        from workflow.db import database_fault
+
+        fault = database_fault(_context["app"].url, error) if "app" in _context else None
+        if fault is None:
+            raise
+        typer.echo(f"error: {fault}", err=True)
+        return fault.exit_code
     return result if isinstance(result, int) else 0
 
 

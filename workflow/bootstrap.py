@@ -34,10 +34,19 @@ class Redress:
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A unit of work; the first one checks the schema is at this code's revision."""
+        self.check()
+        return UnitOfWork(self.engine, self.url, write=write)
+
+    def check(self) -> None:
+        """DatabaseUnavailable unless the database can be used and is at this code's schema (checked once)."""
         if not self.schema_checked:
             check_schema(self.engine, self.url)
             self.schema_checked = True
-        return UnitOfWork(self.engine, self.url, write=write)
+
+    def forget_database(self) -> None:
+        """Drop every pooled connection and check the schema again on next use (the file may have changed)."""
+        self.engine.dispose()
+        self.schema_checked = False
 
     def calendar(self, name: str) -> BusinessCalendar:
         """The named business calendar, built once (holidays for the years around the clock's now)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from types import TracebackType
@@ -11,17 +12,29 @@ from sqlalchemy import event, exc, text
 from sqlalchemy.engine import CursorResult, Engine, make_url
 from sqlmodel import Session, create_engine
 
-from workflow.errors import ConcurrentChange, DatabaseUnavailable
+from workflow.errors import ConcurrentChange, ConfigError, DatabaseUnavailable
 
 # The Alembic revision this code expects; tests check it is the migrations' head.
 SCHEMA_REVISION = "0004"
 
 
+_SUPPORTED = "Redress works with SQLite (a file path or sqlite:///path) and PostgreSQL (postgresql://...)"
+
+
 def database_url(value: str, base_dir: Path) -> str:
-    """A full SQLAlchemy URL: a bare path or relative sqlite path is made absolute against `base_dir`."""
+    """A full SQLAlchemy URL: a bare path or relative sqlite path is made absolute against `base_dir`.
+
+    A URL Redress cannot use (another database, a driver that is not installed) is a ConfigError.
+    """
     if "://" not in value:
         value = f"sqlite:///{value}"
-    url = make_url(value)
+    try:
+        url = make_url(value)
+    except exc.ArgumentError:
+        raise ConfigError(f"database URL {redact(value)} is not a URL Redress can read; {_SUPPORTED}") from None
+    backend, _, driver = url.drivername.partition("+")
+    if backend not in ("sqlite", "postgresql", "postgres") or driver not in ("", "pysqlite", "psycopg"):
+        raise ConfigError(f"database URL {redact(value)}: {url.drivername!r} is not supported; {_SUPPORTED}")
     if url.drivername == "sqlite" and url.database and url.database != ":memory:":
         path = Path(url.database).expanduser()
         if not path.is_absolute():
@@ -37,8 +50,24 @@ def redact(url: str) -> str:
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for PostgreSQL or an in-memory database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
 def make_engine(url: str) -> Engine:
     """An engine tuned for the dialect: SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE for writes."""
+    try:
+        return _make_engine(url)
+    except ImportError as error:  # PostgreSQL without its driver (the `postgres` extra)
+        raise ConfigError(f"database URL {redact(url)} needs the {error.name or 'driver'} module; "
+                          "install Redress with its `postgres` extra") from None
+
+
+def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_on_connect)
@@ -68,7 +97,17 @@ def _sqlite_on_begin(connection: Any) -> None:
 
 
 def check_schema(engine: Engine, url: str) -> None:
-    """Refuse to work on a database that is unreachable or not at this code's schema revision."""
+    """Refuse to work on a database that is unreachable or not at this code's schema revision.
+
+    A SQLite file that does not exist is not created (SQLite would make an empty one).
+    """
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        if not path.parent.is_dir():
+            raise unavailable(url, FileNotFoundError(f"its folder {path.parent} does not exist"))
+        raise DatabaseUnavailable(
+            f"database {redact(url)} has no Redress schema; run `redress db upgrade` (the file does not exist yet)"
+        )
     try:
         with engine.connect() as connection:
             current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
@@ -82,6 +121,8 @@ def check_schema(engine: Engine, url: str) -> None:
         raise DatabaseUnavailable(
             f"database {redact(url)} has no Redress schema; run `redress db upgrade`"
         ) from None
+    except (exc.DBAPIError, OSError) as error:  # a file that is not a database, a dropped connection
+        raise unavailable(url, error) from None
     if current != SCHEMA_REVISION:
         raise DatabaseUnavailable(
             f"database {redact(url)} is at schema revision {current}, this Redress needs "
@@ -94,9 +135,41 @@ def _missing_table(error: exc.OperationalError) -> bool:
 
 
 def unavailable(url: str, error: BaseException) -> DatabaseUnavailable:
-    """A one-line error for a database that cannot be reached."""
-    reason = str(getattr(error, "orig", error)).strip().splitlines()[0] if str(error) else type(error).__name__
+    """A one-line error for a database that cannot be reached or used.
+
+    Only the driver's own message is kept: SQLAlchemy's text adds the SQL and its parameters (personal data).
+    """
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines()
+    reason = lines[0] if lines else type(cause).__name__
+    path = sqlite_file(url)
+    if path is not None and ("unable to open database file" in reason or "readonly database" in reason):
+        reason = _unopenable(path) or reason
     return DatabaseUnavailable(f"cannot use database {redact(url)}: {reason}")
+
+
+def _unopenable(path: Path) -> str | None:
+    """Why SQLite cannot open `path`, in words an operator can act on."""
+    if not path.parent.is_dir():
+        return f"its folder {path.parent} does not exist"
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return f"its folder {path.parent} is read-only (SQLite writes its -wal and -shm files beside the database)"
+    if path.exists() and not os.access(path, os.W_OK):
+        return "the file is read-only"
+    return None
+
+
+def database_fault(url: str, error: BaseException) -> DatabaseUnavailable | None:
+    """The one line for a database error that reached an edge (the CLI, a scheduler job) as it is; None for any
+    other error."""
+    if isinstance(error, DatabaseUnavailable):
+        return error
+    return unavailable(url, error) if isinstance(error, exc.DBAPIError) else None
+
+
+def is_database_fault(error: BaseException) -> bool:
+    """A database that cannot be used (unreachable, locked, read-only, not a database), not a refused change."""
+    return isinstance(error, (exc.OperationalError, exc.InterfaceError)) or type(error) is exc.DatabaseError
 
 
 def insert_returning_id(session: Session, statement: Any, values: dict[str, Any]) -> int:
@@ -148,5 +221,5 @@ class UnitOfWork:
             raise ConcurrentChange(
                 "another change to the same record was committed first; nothing was written, try again"
             ) from None
-        if isinstance(error, (exc.OperationalError, exc.InterfaceError)):
+        if error is not None and is_database_fault(error):
             raise unavailable(self._url, error) from None

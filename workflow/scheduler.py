@@ -15,6 +15,12 @@ its next transaction), says so in one line and stands by again. A database
 error while taking or watching the lock is one line (not repeated while it
 stays the same) and a new connection is tried a second later, so a server
 restart leaves one active and the others standing by.
+
+A database that cannot be used (unreachable, read-only, not a database, a missing file or folder) is one line
+and a wait that doubles from a second up to half a minute; the line is repeated only when the error or the
+wait changes, and the scheduler says so when the database works again. On SQLite it watches the database
+file at its real path: deleted or replaced by another file, the jobs stop at once (no write goes to the old
+file), the pooled connections are dropped, and it waits for a usable database at that path and starts again.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,13 +38,43 @@ from sqlalchemy import func, select
 
 from notifications.sender import deliver_due
 from workflow.bootstrap import Redress
-from workflow.errors import DatabaseUnavailable
+from workflow.db import database_fault, redact
+from workflow.errors import DatabaseUnavailable, describe_error
 from workflow.firing import fire_due
 from workflow.models import DEADLINES
-from workflow.scheduler_lock import SCHEDULER, SchedulerLock, scheduler_lock
+from workflow.scheduler_lock import SCHEDULER, NoLock, SchedulerLock, scheduler_lock
 
 _WATCH_SECONDS = 0.5  # how often the active scheduler checks it still holds the lock
-_RETRY_SECONDS = 1.0  # how often a standby tries the lock, and how long to wait after a database error
+_RETRY_SECONDS = 1.0  # how often a standby tries the lock, and the first wait after a database error
+_MAX_BACKOFF_SECONDS = 30.0
+
+
+class Backoff:
+    """Waits that double after each failure up to a cap; a line to say only when the error or the wait changes."""
+
+    def __init__(self, first: float = _RETRY_SECONDS, cap: float = _MAX_BACKOFF_SECONDS) -> None:
+        self.first, self.cap = first, cap
+        self.delay = 0.0
+        self._next_try = 0.0
+        self._last_line: str | None = None
+
+    def ready(self) -> bool:
+        return time.monotonic() >= self._next_try
+
+    def failed(self, error: str) -> str | None:
+        self.delay = min(self.cap, self.delay * 2) if self.delay else self.first
+        self._next_try = time.monotonic() + self.delay
+        line = f"{error}; trying again in {self.delay:g}s"
+        if line == self._last_line:
+            return None
+        self._last_line = line
+        return line
+
+    def succeeded(self) -> bool:
+        """Reset; True when this ends a run of failures (worth saying)."""
+        recovered = self.delay > 0
+        self.delay, self._next_try, self._last_line = 0.0, 0.0, None
+        return recovered
 
 
 class _QuietOverlap(logging.Filter):
@@ -60,6 +97,9 @@ class DeadlineScheduler:
             logger.addFilter(_QuietOverlap())
         self.scheduler = self._new_scheduler()
         self.fired_total = 0
+        self.lock: SchedulerLock = NoLock()
+        self._sweeps = Backoff()
+        self._deliveries = Backoff()
 
     @staticmethod
     def _new_scheduler() -> Any:
@@ -73,12 +113,27 @@ class DeadlineScheduler:
         )
 
     def should_stop(self) -> bool:
-        """Asked between transactions (and between messages): stop when exiting or no longer active."""
-        return self.stopping.is_set() or self.halted.is_set()
+        """Asked between transactions (and between messages): stop when exiting, no longer active, or when the
+        SQLite file is no longer the one the scheduler started on."""
+        return self.stopping.is_set() or self.halted.is_set() or self.lock.moved() is not None
+
+    def _failed(self, backoff: Backoff, what: str, error: Exception) -> None:
+        """One line for a failed pass (never a traceback, never SQL), and the wait before the next one."""
+        fault = database_fault(self.app.url, error)
+        line = backoff.failed(f"scheduler: {what}{fault or describe_error(error)}")
+        if line:
+            self.say(line)
+
+    def _recovered(self, backoff: Backoff, what: str) -> None:
+        if backoff.succeeded():
+            self.say(f"scheduler: {what}database {redact(self.app.url)} works again")
 
     def sweep(self) -> None:
+        if not self._sweeps.ready():
+            return
         try:
             report = fire_due(self.app, should_stop=self.should_stop)
+            self._recovered(self._sweeps, "")
             if report.fired:
                 self.fired_total += report.fired
                 self.say(f"scheduler: fired {report.fired} deadline(s) in {report.batches} batch(es)")
@@ -87,8 +142,8 @@ class DeadlineScheduler:
                          "another try (`redress deadlines failed`)")
             if not self.should_stop():
                 self._plan_next_due()
-        except DatabaseUnavailable as error:  # the batch rolled back; the next sweep fires it
-            self.say(f"scheduler: {error}; trying again at the next sweep")
+        except Exception as error:  # noqa: BLE001 - the batch rolled back; a later sweep fires it
+            self._failed(self._sweeps, "", error)
 
     def _plan_next_due(self) -> None:
         """A date job at the first due time before the next sweep (one job, moved by each sweep).
@@ -109,11 +164,14 @@ class DeadlineScheduler:
                                    max_instances=2)
 
     def deliver(self) -> None:
+        if not self._deliveries.ready():
+            return
         try:
             report = deliver_due(self.app, should_stop=self.should_stop)
-        except DatabaseUnavailable as error:  # what was claimed and not recorded is settled on the next pass
-            self.say(f"scheduler: outbox: {error}; trying again in a second")
+        except Exception as error:  # noqa: BLE001 - what was claimed and not recorded is settled on a later pass
+            self._failed(self._deliveries, "outbox: ", error)
             return
+        self._recovered(self._deliveries, "outbox: ")
         if report.retried or report.failed:
             self.say(f"scheduler: outbox sent {report.sent}, will retry {report.retried}, failed {report.failed}")
 
@@ -128,61 +186,71 @@ class DeadlineScheduler:
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        lock = scheduler_lock(self.app, SCHEDULER)
+        lock = self.lock = scheduler_lock(self.app, SCHEDULER)
         try:
             while self._become_active(lock):
                 self.start()
-                reason = self._watch(lock)
-                if reason is None:
+                line = self._watch(lock)
+                if line is None:
                     self.stop()
                     break
                 self._halt()
-                self.say(f"scheduler: lost the scheduler lock ({reason}); stopped firing and sending, "
-                         "trying to become active again")
+                lock.release()
+                self.app.forget_database()  # no pooled connection stays on an old file or a dead session
+                self.say(line)
                 self.stopping.wait(2 * _RETRY_SECONDS)  # a standby, trying every second, goes first
         finally:
             lock.release()
         return 0
 
     def _become_active(self, lock: SchedulerLock) -> bool:
-        """Try the lock every second until it is ours (True) or the process is told to stop (False).
+        """Try the lock every second until it is ours on a usable database (True) or the process is told to
+        stop (False).
 
-        A database error is one line (repeated only when it changes); the lock's connection is dropped and a
-        new one is tried after a second.
+        A database that cannot be used is one line (repeated only when the error or the wait changes) and a
+        doubling wait; the lock's connection is dropped and a new one is tried.
         """
         waited = False
-        last_error = None
+        errors = Backoff()
         while not self.stopping.is_set():
             try:
+                self.app.check()  # before the lock, so no lock file is made beside a missing database
                 if lock.try_acquire():
+                    self._recovered(errors, "")
                     if waited:
                         self.say("scheduler: the scheduler lock is free; taking over")
                     return True
                 holder = lock.holder()
             except DatabaseUnavailable as error:
-                line = f"scheduler: {error}; trying again in a second"
-                if line != last_error:
-                    self.say(line)
-                last_error = line
-            else:
-                if not waited or last_error:
-                    self.say(f"scheduler: {holder} holds this database's scheduler lock; standing by")
-                waited, last_error = True, None
+                self.app.forget_database()
+                self._failed(errors, "", error)
+                self.stopping.wait(errors.delay)
+                continue
+            if not waited or errors.succeeded():
+                self.say(f"scheduler: {holder} holds this database's scheduler lock; standing by")
+            waited = True
             self.stopping.wait(_RETRY_SECONDS)
         return False
 
     def _watch(self, lock: SchedulerLock) -> str | None:
-        """Check the lock every half second while active: why it was lost, or None once told to stop."""
+        """Check the lock and the database file every half second while active: the line saying why the jobs
+        must stop, or None once told to stop."""
         while not self.stopping.wait(_WATCH_SECONDS):
+            moved = lock.moved()
+            if moved is not None:
+                return (f"scheduler: {moved}; stopped firing and sending, waiting for a usable database at "
+                        "that path")
             reason = lock.lost()
             if reason is not None:
-                return reason
+                return (f"scheduler: lost the scheduler lock ({reason}); stopped firing and sending, "
+                        "trying to become active again")
         return None
 
     def start(self) -> None:
         """Start the jobs; the first sweep runs at once and catches up what was missed."""
         seconds = self.app.config.scheduler.sweep_seconds
         self.halted.clear()
+        self._sweeps, self._deliveries = Backoff(), Backoff()
         # At once in real time, which APScheduler keeps: with a clock pinned days back it would first count
         # every interval missed since then (about 3 s of start-up per week at 0.5 s).
         self.scheduler.add_job(self.sweep, "interval", seconds=seconds, id="sweep",

@@ -46,6 +46,10 @@ class SchedulerLock(Protocol):
     def lost(self) -> str | None:
         """None while the lock is still ours, else why it is not (the lock is then released)."""
 
+    def moved(self) -> str | None:
+        """None while the database is the one the lock was taken on, else what happened to it (a SQLite file
+        deleted or replaced)."""
+
     def release(self) -> None: ...
 
 
@@ -65,6 +69,9 @@ class NoLock:
     def lost(self) -> str | None:
         return None
 
+    def moved(self) -> str | None:
+        return None
+
     def release(self) -> None:
         pass
 
@@ -78,14 +85,20 @@ class FileLock:
         self.command = command
         self._fd: int | None = None
         self._waiting_for = "another process"
+        self._database_file: os.stat_result | None = None  # the file the lock was taken on
 
     def try_acquire(self) -> bool:
         import fcntl
 
         try:
+            self._database_file = os.stat(self.database)
+        except OSError:  # not made yet: nothing to watch
+            self._database_file = None
+        try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as error:
-            raise DatabaseUnavailable(f"cannot open the scheduler lock {self.path}: {error.strerror}") from None
+            raise DatabaseUnavailable(f"cannot use database {self.database}: cannot open its scheduler lock "
+                                      f"{self.path}: {error.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -124,6 +137,21 @@ class FileLock:
 
     def holder(self) -> str:
         return self._waiting_for
+
+    def moved(self) -> str | None:
+        """The database file at the path is gone or another file: connections open on the old one would write
+        into a file nobody reads (an unlinked inode) or into the wrong database."""
+        if self._database_file is None:
+            return None
+        try:
+            now = os.stat(self.database)
+        except FileNotFoundError:
+            return f"the database file {self.database} was deleted"
+        except OSError as error:
+            return f"the database file {self.database} cannot be read: {error.strerror}"
+        if not os.path.samestat(now, self._database_file):
+            return f"the database file {self.database} was replaced by another file"
+        return None
 
     def lost(self) -> str | None:
         if self._fd is None:
@@ -170,6 +198,9 @@ class AdvisoryLock:
         name = self._execute(_HOLDER) or ""
         pid = name.removeprefix(_HOLDER_PREFIX) if name.startswith(_HOLDER_PREFIX) else "unknown"
         return _described(SCHEDULER, pid)
+
+    def moved(self) -> str | None:
+        return None
 
     def lost(self) -> str | None:
         try:
@@ -223,6 +254,7 @@ def scheduler_lock(app: Redress, command: str) -> SchedulerLock:
 @contextmanager
 def one_off_run(app: Redress, command: str) -> Iterator[None]:
     """Hold the lock for one run of `redress tick` or `redress outbox send`; SchedulerBusy while it is taken."""
+    app.check()  # no lock file is made beside a database that cannot be used
     lock = scheduler_lock(app, command)
     if not lock.try_acquire():
         raise SchedulerBusy(f"{lock.holder()} holds the scheduler lock")

@@ -189,6 +189,19 @@ def cancel_open_steps(
                      {"step": row.id, "kind": row.kind})
 
 
+def refuse_closing_with_open_steps(session: Session, complaint: Row) -> None:
+    """A closed complaint keeps no open step: what was promised is done or removed (with a reason) first."""
+    rows = session.execute(
+        select(STEPS.c.id).where(STEPS.c.complaint_id == complaint.id, STEPS.c.state.in_(STEP_OPEN_STATES))
+        .order_by(STEPS.c.id)
+    ).scalars().all()
+    if rows:
+        raise InvalidTransition(
+            f"{complaint.number} has open compensation steps: {', '.join(describe(session, i) for i in rows)}; "
+            "complete or remove them before closing"
+        )
+
+
 def _load_step(session: Session, step_id: int) -> Row:
     step = session.execute(_STEP_BY_ID, {"step_id": step_id}).first()
     if step is None:
@@ -227,8 +240,8 @@ def _move(
 
 
 def accepts_steps(complaint_state: str) -> bool:
-    """A cancelled complaint (spam, duplicate, withdrawn) gets no compensation, and a closed one no new step."""
-    return complaint_state not in (COMPLAINT_CANCELLED, COMPLAINT_CLOSED)
+    """A cancelled complaint (spam, duplicate, withdrawn) gets no compensation."""
+    return complaint_state != COMPLAINT_CANCELLED
 
 
 def add_step(
@@ -249,9 +262,9 @@ def add_step(
         user = acting_user(uow.session, actor)
         complaint = load_complaint(uow.session, ref)
         if not accepts_steps(complaint.state):
-            raise InvalidTransition(f"{complaint.number} is {complaint.state}; a {complaint.state} complaint gets "
-                                    "no compensation" + ("; reopen it first" if complaint.state != COMPLAINT_CANCELLED
-                                                         else ""))
+            raise InvalidTransition(f"{complaint.number} is cancelled; a cancelled complaint gets no compensation")
+        if complaint.state == COMPLAINT_CLOSED:  # closed means nothing is left to do for the customer
+            raise InvalidTransition(f"{complaint.number} is closed; reopen it to add a compensation step")
         now = app.clock.now()
         hold(uow.session, complaint, now)  # a cancel at the same moment either waits for this or refuses it
         step_id = create_step(app, uow.session, complaint, user, kind, amount_minor, source="agent",

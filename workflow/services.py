@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row, bindparam, func, insert, select
 from sqlmodel import Session
 
-from states.definition import ASSIGNED, FINAL_STATES, RECEIVED
+from states.definition import ASSIGNED, FINAL_STATES, RECEIVED, RESOLVED
 from states.machine import TriggerNotAllowed, next_state
-from workflow import aftermath, clocks
+from workflow import aftermath, clocks, compensation
 from workflow.bootstrap import Redress
 from workflow.db import insert_returning_id
 from workflow.errors import ConcurrentChange, InvalidInput, InvalidTransition
@@ -375,8 +375,16 @@ def resolve(
 def close(
     app: Redress, actor: str | None, ref: str | int, note: str | None = None, *, expected_version: int | None = None
 ) -> Outcome:
-    """Close the complaint number once the customer has the answer."""
-    return _act(app, actor, ref, "close", expected_version=expected_version, note=note or "")
+    """Close the complaint number once the customer has the answer and every compensation step is done or removed."""
+    with app.uow() as uow:
+        user = acting_user(uow.session, actor)
+        complaint = load_complaint(uow.session, ref)
+        _check_version(complaint, expected_version)
+        if complaint.state == RESOLVED:  # in any other state the machine refuses, and says why
+            compensation.refuse_closing_with_open_steps(uow.session, complaint)
+        outcome = _record(app, uow.session, complaint, user, "close", note=note or "")
+        uow.commit()
+        return outcome
 
 
 def reopen(

@@ -216,3 +216,21 @@ def test_a_severity_changed_back_and_forth_fires_no_deadline_twice_and_climbs_no
     assert {"first_response", "first_response_warning"} & pending == set()
     assert {"resolution", "resolution_warning", "escalation"} <= pending
     assert chain_breaks(app) == []
+
+
+def test_a_resolved_complaint_closes_only_once_its_steps_are_done_and_a_closed_one_takes_no_new_step(app):
+    number = file_one(app, severity="high")  # a high severity plans an apology letter and a follow-up call
+    for act in (svc.triage, svc.assign, svc.start):
+        act(app, "amy", number)
+    svc.resolve(app, "amy", number, "replacement sent")
+    version = complaint_detail(app, number)["version"]
+    with pytest.raises(InvalidTransition, match="has open compensation steps: apology letter .*; complete or remove"):
+        svc.close(app, "amy", number)
+    assert complaint_detail(app, number)["version"] == version
+    for step in list_steps(app, number):
+        complete_step(app, "amy", step["id"], "done")
+    svc.close(app, "amy", number)
+    with pytest.raises(InvalidTransition, match="is closed; reopen it to add a compensation step"):
+        add_step(app, "amy", number, "voucher", amount="10", reason="goodwill")
+    assert [s["state"] for s in list_steps(app, number)] == ["done", "done"]
+    assert chain_breaks(app) == []

@@ -240,3 +240,17 @@ def test_a_resolved_complaint_closes_only_once_its_steps_are_done_and_a_closed_o
         add_step(app, "amy", number, "voucher", amount="10", reason="goodwill")
     assert [s["state"] for s in list_steps(app, number)] == ["done", "done"]
     assert chain_breaks(app) == []
+
+
+def test_a_warning_that_fired_is_not_rearmed_by_a_severity_change_but_its_pending_breach_is(app):
+    number = file_one(app, severity="low")
+    warning = next(d for d in complaint_detail(app, number)["sla"]["deadlines"]
+                   if d["kind"] == "first_response_warning")
+    app.clock.pin(datetime.fromisoformat(warning["due_at"]))
+    fire_due(app)
+    svc.change_severity(app, "amy", number, "medium", "customer called twice")  # 6h run, medium allows 4h
+    fire_due(app)
+    fired = [e["data"]["deadline"] for e in history(app, number)["events"] if e["actor"] == "scheduler"]
+    assert fired == ["first_response_warning", "first_response"]
+    assert complaint_detail(app, number)["escalation_level"] == 1
+    assert chain_breaks(app) == []

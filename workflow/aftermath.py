@@ -35,4 +35,5 @@ def after_transition(
     if trigger == "reopen":
         surveys.cancel(session, before.id, now)
     if to_state == CANCELLED:
-        compensation.cancel_open_steps(session, before, actor.name, f"complaint cancelled: {note}".rstrip(": "), now)
+        compensation.cancel_open_steps(session, before.id, to_state, actor.name,
+                                       f"complaint cancelled: {note}".rstrip(": "), now)

@@ -53,6 +53,15 @@ def _cancel_statement(kinds: tuple[str, ...]) -> Any:
     )
 
 
+def pending_kinds(session: Session, complaint_id: int, kinds: tuple[str, ...]) -> tuple[str, ...]:
+    """Which of `kinds` the complaint has a pending deadline of."""
+    found = set(session.execute(
+        select(DEADLINES.c.kind).where(DEADLINES.c.complaint_id == complaint_id, DEADLINES.c.kind.in_(kinds),
+                                       _PENDING)
+    ).scalars())
+    return tuple(kind for kind in kinds if kind in found)
+
+
 def tier_of(session: Session, customer_id: int) -> str:
     return session.execute(_TIER, {"customer_id": customer_id}).scalar_one()
 
@@ -194,9 +203,11 @@ def on_transition(
         _move_pending(app, session, complaint_id, clock_plan, here)
         return columns | here.columns() | {"sla_paused_at": None, "sla_paused_minutes": paused}
     if trigger == "change_severity":
-        # New targets for the clocks that are still running, counted on from where the clock stands now.
-        running = RESOLUTION_KINDS[:2] + (() if complaint.first_responded_at else FIRST_RESPONSE_KINDS)
-        cancel(session, complaint_id, running, now)
+        # New targets for the deadlines still pending, counted on from where the clock stands now; one that
+        # fired stays fired (its breach was alerted and climbed once, and is not re-armed under new targets).
+        running = pending_kinds(session, complaint_id, FIRST_RESPONSE_KINDS + RESOLUTION_KINDS[:2])
+        if running:
+            cancel(session, complaint_id, running, now)
         kinds = [(k, o) for k, o in clock_plan.arming(first_response=True) if k in running]
         arm(app, session, complaint_id, clock_plan, kinds, checkpoint=here, now=now)
         if complaint.sla_paused_at is not None:

@@ -30,13 +30,14 @@ from states.compensation import (
     next_step_state,
 )
 from states.definition import CANCELLED as COMPLAINT_CANCELLED
+from states.definition import CLOSED as COMPLAINT_CLOSED
 from workflow import clocks
 from workflow.bootstrap import Redress
 from workflow.db import insert_returning_id
 from workflow.errors import ConcurrentChange, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from workflow.models import COMPLAINTS, DEADLINES, STEPS, USERS
 from workflow.people import acting_user, role_rank
-from workflow.records import required_text
+from workflow.records import hold, required_text
 from workflow.sla import add_business_time, parse_duration
 
 STEP = "step"
@@ -170,20 +171,35 @@ def plan_for_resolution(app: Redress, session: Session, complaint: Row, actor: R
     ]
 
 
-def cancel_open_steps(session: Session, complaint: Row, actor: str, reason: str, now: datetime) -> None:
-    """A cancelled complaint takes its open steps with it."""
+def cancel_open_steps(
+    session: Session, complaint_id: int, state: str, actor: str, reason: str, now: datetime,
+) -> None:
+    """A cancelled complaint takes its open steps with it; `state` is the complaint's state after the transition."""
     from workflow.records import append_event
 
     rows = session.execute(
-        select(STEPS.c.id, STEPS.c.kind).where(STEPS.c.complaint_id == complaint.id,
+        select(STEPS.c.id, STEPS.c.kind).where(STEPS.c.complaint_id == complaint_id,
                                                STEPS.c.state.in_(STEP_OPEN_STATES))
     ).all()
     for row in rows:
         session.execute(update(STEPS).where(STEPS.c.id == row.id)
                         .values(state="cancelled", note=reason, version=STEPS.c.version + 1))
         session.execute(_CANCEL_TIMER, {"of_step": row.id, "now": now})
-        append_event(session, complaint.id, now, actor, "compensation_cancelled", complaint.state,
-                      complaint.state, reason, {"step": row.id, "kind": row.kind})
+        append_event(session, complaint_id, now, actor, "compensation_cancelled", state, state, reason,
+                     {"step": row.id, "kind": row.kind})
+
+
+def refuse_closing_with_open_steps(session: Session, complaint: Row) -> None:
+    """A closed complaint keeps no open step: what was promised is done or removed (with a reason) first."""
+    rows = session.execute(
+        select(STEPS.c.id).where(STEPS.c.complaint_id == complaint.id, STEPS.c.state.in_(STEP_OPEN_STATES))
+        .order_by(STEPS.c.id)
+    ).scalars().all()
+    if rows:
+        raise InvalidTransition(
+            f"{complaint.number} has open compensation steps: {', '.join(describe(session, i) for i in rows)}; "
+            "complete or remove them before closing"
+        )
 
 
 def _load_step(session: Session, step_id: int) -> Row:
@@ -209,6 +225,7 @@ def _move(
         to_state = next_step_state(step.state, trigger)
     except StepTransitionRefused as refused:
         raise InvalidTransition(f"step {step.id} ({step.kind}): {refused}") from None
+    hold(session, complaint, now)
     updated = session.execute(_UPDATE_IF_VERSION, {
         **changes, "state": to_state, "version": step.version + 1, "where_id": step.id, "where_version": step.version,
     })
@@ -246,7 +263,10 @@ def add_step(
         complaint = load_complaint(uow.session, ref)
         if not accepts_steps(complaint.state):
             raise InvalidTransition(f"{complaint.number} is cancelled; a cancelled complaint gets no compensation")
+        if complaint.state == COMPLAINT_CLOSED:  # closed means nothing is left to do for the customer
+            raise InvalidTransition(f"{complaint.number} is closed; reopen it to add a compensation step")
         now = app.clock.now()
+        hold(uow.session, complaint, now)  # a cancel at the same moment either waits for this or refuses it
         step_id = create_step(app, uow.session, complaint, user, kind, amount_minor, source="agent",
                               reason=reason, now=now)
         state = uow.session.execute(select(STEPS.c.state).where(STEPS.c.id == step_id)).scalar_one()

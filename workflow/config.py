@@ -112,7 +112,15 @@ class SlaPolicy(_Strict):
     start_level: Literal["agent", "senior", "supervisor", "manager"] = "agent"
     climb_every: str = "2h"
 
-    _durations_ok = field_validator("first_response", "resolution", "climb_every")(_check_duration)
+    @field_validator("first_response", "resolution", "climb_every")
+    @classmethod
+    def _positive_duration(cls, value: str) -> str:
+        # A zero target breaches at filing, and a zero climb runs up every level in one tick.
+        from workflow.sla import parse_duration
+
+        if parse_duration(value) <= 0:
+            raise ValueError(f"'{value}' is not a positive duration; write e.g. 30m, 4h or 1h30m")
+        return value
 
 
 class LogChannel(_Strict):

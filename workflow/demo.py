@@ -145,8 +145,9 @@ def run_demo(app: Redress, say: Callable[[str], None]) -> None:
     for step in comp.list_steps(app, late, state="awaiting_approval"):
         comp.approve_step(app, "liu.yang", step["id"], "金卡会员，同意")
         say(f"  {late}: {step['kind']} {step['amount']} approved by senior liu.yang")
-    for kind in ("voucher", "gift"):
-        comp.complete_step(app, "li.na", _step(app, late, kind), "已发放")
+    for kind, done in (("voucher", "已发放"), ("gift", "已发放"), ("apology_letter", "致歉信随优惠券一并寄出"),
+                       ("follow_up_call", "已回访，客户表示满意")):
+        comp.complete_step(app, "li.na", _step(app, late, kind), done)
     svc.close(app, "li.na", late, "客户表示满意")
     svc.close(app, "amy.lin", broken, "Customer confirmed the replacement works")
     at(52)

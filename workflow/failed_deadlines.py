@@ -20,7 +20,7 @@ from workflow.bootstrap import Redress
 from workflow.clock import local_minute
 from workflow.errors import InvalidInput, NotFound, describe_error
 from workflow.models import COMPLAINTS, DEADLINES
-from workflow.records import append_event
+from workflow.records import change_complaint, load_complaint
 from workflow.vocabulary import ROLES
 
 ALERT_LEVEL = len(ROLES) - 1  # the managers look after what the engine could not do on its own
@@ -33,7 +33,6 @@ _COUNT_FAILURE = (
     .values(fire_attempts=DEADLINES.c.fire_attempts + 1, fire_error=bindparam("error"))
     .returning(DEADLINES.c.complaint_id, DEADLINES.c.kind, DEADLINES.c.fire_attempts)
 )
-_COMPLAINT = select(COMPLAINTS.c.id, COMPLAINTS.c.state).where(COMPLAINTS.c.id == bindparam("complaint_id"))
 
 
 def record_failure(app: Redress, session: Session, deadline_id: int, error: BaseException, now: datetime) -> None:
@@ -45,15 +44,15 @@ def record_failure(app: Redress, session: Session, deadline_id: int, error: Base
     retry = None if final else now + timedelta(seconds=settings.retry_backoff_seconds * 2 ** (row.fire_attempts - 1))
     session.execute(update(DEADLINES).where(DEADLINES.c.id == deadline_id)
                     .values(retry_at=retry, set_aside_at=now if final else None))
-    complaint = session.execute(_COMPLAINT, {"complaint_id": row.complaint_id}).one()
+    complaint = load_complaint(session, row.complaint_id)
     what = row.kind.replace("_", " ")
     note = (f"{what} deadline could not fire ({reason}); set aside after {row.fire_attempts} tries: "
             "`redress deadlines retry` once the cause is fixed" if retry is None
             else f"{what} deadline could not fire ({reason}); trying again at "
                  f"{local_minute(retry, app.config.timezone)}")
-    append_event(session, complaint.id, now, "scheduler", "deadline_failed", complaint.state, complaint.state, note,
-                 {"deadline_id": deadline_id, "deadline": row.kind, "attempt": row.fire_attempts,
-                  "error": reason, "retry_at": retry.isoformat() if retry else None, "set_aside": final})
+    change_complaint(session, complaint, now, "scheduler", "deadline_failed", note,
+                     {"deadline_id": deadline_id, "deadline": row.kind, "attempt": row.fire_attempts,
+                      "error": reason, "retry_at": retry.isoformat() if retry else None, "set_aside": final})
     if row.fire_attempts == 1 or final:  # once when it first fails, once when it is given up on
         _alert(app, session, row.complaint_id, note, now)
 
@@ -120,8 +119,8 @@ def retry_failed(app: Redress, actor: str | None, deadline_id: int) -> dict[str,
         now = app.clock.now()
         session.execute(update(DEADLINES).where(DEADLINES.c.id == deadline_id)
                         .values(fire_attempts=0, retry_at=now, set_aside_at=None))
-        append_event(session, row.complaint_id, now, user.name, "deadline_retried", row.state, row.state,
-                     f"{row.kind.replace('_', ' ')} deadline queued to fire again",
-                     {"deadline_id": deadline_id, "deadline": row.kind, "last_error": row.fire_error})
+        change_complaint(session, load_complaint(session, row.complaint_id), now, user.name, "deadline_retried",
+                         f"{row.kind.replace('_', ' ')} deadline queued to fire again",
+                         {"deadline_id": deadline_id, "deadline": row.kind, "last_error": row.fire_error})
         uow.commit()
         return {"id": deadline_id, "complaint": row.number, "kind": row.kind}

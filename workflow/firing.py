@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -23,7 +24,7 @@ from workflow.clock import local_minute
 from workflow.errors import ConcurrentChange
 from workflow.failed_deadlines import record_failure
 from workflow.models import COMPLAINTS, CUSTOMERS, DEADLINES, USERS
-from workflow.records import append_event
+from workflow.records import change_complaint
 from workflow.sla import plan_for
 from workflow.vocabulary import ROLES
 
@@ -163,9 +164,8 @@ _COMPLAINT = (
     .where(COMPLAINTS.c.id == bindparam("complaint_id"))
 )
 _USER = select(USERS.c.name, USERS.c.email).where(USERS.c.id == bindparam("user_id"))
-_TOUCH = update(COMPLAINTS).where(
-    COMPLAINTS.c.id == bindparam("where_id"), COMPLAINTS.c.version == bindparam("where_version")
-)
+# The version bump with each effect tells agents holding an old view; a conflict rolls the batch back.
+_CONFLICT = "{} changed while its deadline fired; the batch will retry"
 
 
 def _fire_one(app: Redress, session: Session, people: StaffByLevel, deadline_id: int, now: datetime) -> int:
@@ -210,12 +210,11 @@ def _warn(app: Redress, session: Session, people: StaffByLevel, complaint: Row, 
     target = deadline.kind.removesuffix("_warning").replace("_", " ")
     due = local_minute(clocks.due_of_target(session, complaint.id, deadline.kind) or now, app.config.timezone)
     recipients = _assignee(app, session, people, complaint)
-    append_event(session, complaint.id, now, SCHEDULER, "sla_warning", complaint.state, complaint.state,
-                  f"{target} due {due}", {"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(),
-                                          **_alerted(recipients)})
+    change_complaint(session, complaint, now, SCHEDULER, "sla_warning", f"{target} due {due}",
+                     {"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(), **_alerted(recipients)},
+                     conflict=_CONFLICT.format(complaint.number))
     _alert(app, session, complaint, complaint.escalation_level, "sla_warning", f"{target} due {due}",
            recipients, now)
-    _touch(session, complaint, {"updated_at": now})
 
 
 def _climb(app: Redress, session: Session, people: StaffByLevel, complaint: Row, deadline: Row, now: datetime,
@@ -231,26 +230,15 @@ def _climb(app: Redress, session: Session, people: StaffByLevel, complaint: Row,
     recipients = alert_recipients(people, level, app.config.alerts.fallback_email)
     trigger = ("sla_breach" if deadline.kind in clocks.BREACH_KINDS
                else "step_overdue" if deadline.kind == compensation.STEP else "escalate")
-    append_event(session, complaint.id, now, SCHEDULER, trigger, complaint.state, complaint.state, headline,
-                  {"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(),
-                   "from_level": ROLES[complaint.escalation_level], "to_level": ROLES[level],
-                   **_alerted(recipients)})
-    checkpoint: dict[str, object] = {}
+    checkpoint: dict[str, Any] = {}
     if deadline.kind == compensation.STEP:
         compensation.remind_again(app, session, complaint, deadline.step_id, now)  # climbs again if still stalled
     else:
         clock_plan = plan_for(app.config, complaint.severity, complaint.customer_tier)
         checkpoint = clocks.arm_next_step(app, session, complaint, level + 1, now, clock_plan)
-    _touch(session, complaint, {"escalation_level": level, "escalated_at": now, "escalation_acked_at": None,
-                                "updated_at": now, **checkpoint})
+    change_complaint(session, complaint, now, SCHEDULER, trigger, headline,
+                     {"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(),
+                      "from_level": ROLES[complaint.escalation_level], "to_level": ROLES[level],
+                      **_alerted(recipients)}, conflict=_CONFLICT.format(complaint.number),
+                     escalation_level=level, escalated_at=now, escalation_acked_at=None, **checkpoint)
     _alert(app, session, complaint, level, trigger, headline, recipients, now)
-
-
-def _touch(session: Session, complaint: Row, changes: dict[str, object]) -> None:
-    """Bump the complaint's version with the effect, so agents holding an old view are told."""
-    updated = session.execute(
-        _TOUCH, {"version": complaint.version + 1, **changes,
-                 "where_id": complaint.id, "where_version": complaint.version},
-    )
-    if updated.rowcount != 1:  # type: ignore[attr-defined]
-        raise ConcurrentChange(f"{complaint.number} changed while its deadline fired; the batch will retry")

@@ -10,16 +10,19 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlmodel import Session
 
-from workflow.errors import InvalidInput, NotFound
+from workflow.errors import ConcurrentChange, InvalidInput, NotFound
 from workflow.models import COMPLAINTS, EVENTS
 
 _NUMBER = re.compile(r"^C-\d{8}-\d{4,}$", re.IGNORECASE)
 _BY_NUMBER = select(COMPLAINTS).where(COMPLAINTS.c.number == bindparam("ref"))
 _BY_ID = select(COMPLAINTS).where(COMPLAINTS.c.id == bindparam("ref"))
 _INSERT_EVENT = insert(EVENTS)
+_UPDATE_IF_VERSION = update(COMPLAINTS).where(
+    COMPLAINTS.c.id == bindparam("where_id"), COMPLAINTS.c.version == bindparam("where_version")
+)
 
 
 def load_complaint(session: Session, ref: str | int) -> Row:
@@ -48,6 +51,39 @@ def append_event(
         {"complaint_id": complaint_id, "at": at, "actor": actor, "trigger": trigger, "from_state": from_state,
          "to_state": to_state, "note": note, "data": json.dumps(data or {}, ensure_ascii=False, sort_keys=True)},
     )
+
+
+def hold(session: Session, complaint: Any, at: datetime, *, conflict: str | None = None, **values: Any) -> int:
+    """Update the complaint at the version read and bump that version; the new version.
+
+    Every change to a complaint or to what hangs on it (steps, clocks, survey)
+    goes through here, so concurrent changes serialise on the complaint's row:
+    if another transaction changed it since it was read, nothing is written and
+    ConcurrentChange says so.
+    """
+    version = complaint.version + 1
+    updated = session.execute(_UPDATE_IF_VERSION, {
+        "updated_at": at, **values, "version": version, "where_id": complaint.id, "where_version": complaint.version,
+    })
+    if updated.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConcurrentChange(conflict or f"{complaint.number} was changed by someone else at the same moment; "
+                                           "nothing was written, look at it again before acting")
+    return version
+
+
+def change_complaint(
+    session: Session, complaint: Any, at: datetime, actor: str, trigger: str, note: str = "",
+    data: dict[str, Any] | None = None, *, to_state: str | None = None, conflict: str | None = None,
+    **values: Any,
+) -> int:
+    """Update the complaint at the version read, then append the event: its from-state is the state read.
+
+    `to_state` is the state after a transition (the complaint's own when it stays put). Returns the new version.
+    """
+    to_state = complaint.state if to_state is None else to_state
+    version = hold(session, complaint, at, conflict=conflict, **values)
+    append_event(session, complaint.id, at, actor, trigger, complaint.state, to_state, note, data)
+    return version
 
 
 def required_text(value: str | None, field: str, why: str) -> str:

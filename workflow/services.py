@@ -13,18 +13,18 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select
 from sqlmodel import Session
 
-from states.definition import ASSIGNED, FINAL_STATES, RECEIVED
+from states.definition import ASSIGNED, FINAL_STATES, RECEIVED, RESOLVED
 from states.machine import TriggerNotAllowed, next_state
-from workflow import aftermath, clocks
+from workflow import aftermath, clocks, compensation
 from workflow.bootstrap import Redress
 from workflow.db import insert_returning_id
 from workflow.errors import ConcurrentChange, InvalidInput, InvalidTransition
 from workflow.models import COMPLAINTS, CUSTOMERS, NumberSequence
 from workflow.people import CustomerRecord, acting_user, find_or_create_customer, find_user, require_role
-from workflow.records import append_event, load_complaint, required_text
+from workflow.records import append_event, change_complaint, load_complaint, required_text
 from workflow.severity import suggest_severity
 from workflow.sla import plan_for
 from workflow.vocabulary import CHANNELS
@@ -52,9 +52,6 @@ class Outcome:
 
 # Statements built once and executed with parameters: building a statement
 # afresh per call costs more than SQLite takes to run it.
-_UPDATE_IF_VERSION = update(COMPLAINTS).where(
-    COMPLAINTS.c.id == bindparam("where_id"), COMPLAINTS.c.version == bindparam("where_version")
-)
 _INSERT_COMPLAINT = insert(COMPLAINTS)
 
 
@@ -88,21 +85,12 @@ def _record(
     except TriggerNotAllowed as refused:
         raise InvalidTransition(f"{complaint.number}: {refused}") from None
     now = app.clock.now()
-    version = complaint.version + 1
-    values = {**changes, "state": to_state, "is_open": to_state not in FINAL_STATES,
-              "updated_at": now, "version": version}
+    values = {**changes, "state": to_state, "is_open": to_state not in FINAL_STATES}
     if to_state in FINAL_STATES and from_state not in FINAL_STATES:
         values["closed_at"] = now
     values.update(clocks.on_transition(app, session, complaint, trigger, to_state, changes, now))
-    updated = session.execute(
-        _UPDATE_IF_VERSION, {**values, "where_id": complaint.id, "where_version": complaint.version}
-    )
-    if updated.rowcount != 1:  # type: ignore[attr-defined]
-        raise ConcurrentChange(
-            f"{complaint.number} was changed by someone else at the same moment; nothing was written, "
-            "look at it again before acting"
-        )
-    append_event(session, complaint.id, now, actor.name, trigger, from_state, to_state, note, data)
+    version = change_complaint(session, complaint, now, actor.name, trigger, note, data, to_state=to_state,
+                               **values)
     aftermath.after_transition(app, session, complaint, actor, trigger, to_state, note, now)
     return Outcome(complaint.id, complaint.number, trigger, from_state, to_state, version)
 
@@ -387,8 +375,16 @@ def resolve(
 def close(
     app: Redress, actor: str | None, ref: str | int, note: str | None = None, *, expected_version: int | None = None
 ) -> Outcome:
-    """Close the complaint number once the customer has the answer."""
-    return _act(app, actor, ref, "close", expected_version=expected_version, note=note or "")
+    """Close the complaint number once the customer has the answer and every compensation step is done or removed."""
+    with app.uow() as uow:
+        user = acting_user(uow.session, actor)
+        complaint = load_complaint(uow.session, ref)
+        _check_version(complaint, expected_version)
+        if complaint.state == RESOLVED:  # in any other state the machine refuses, and says why
+            compensation.refuse_closing_with_open_steps(uow.session, complaint)
+        outcome = _record(app, uow.session, complaint, user, "close", note=note or "")
+        uow.commit()
+        return outcome
 
 
 def reopen(

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from workflow import clocks
 from workflow.bootstrap import Redress
-from workflow.errors import ConcurrentChange, InvalidInput
+from workflow.errors import InvalidInput
 from workflow.models import COMPLAINTS, CUSTOMERS, DEADLINES, USERS
 from workflow.people import acting_user, require_role
-from workflow.records import append_event, load_complaint, required_text
+from workflow.records import change_complaint, load_complaint, required_text
 from workflow.services import Outcome, _check_version
 from workflow.sla import parse_duration
 from workflow.vocabulary import ROLES
@@ -71,17 +71,9 @@ def _supervise(
         _check_version(complaint, expected_version)
         now: datetime = app.clock.now()
         values, data = change(session, complaint, now)
-        updated = session.execute(
-            update(COMPLAINTS)
-            .where(COMPLAINTS.c.id == complaint.id, COMPLAINTS.c.version == complaint.version)
-            .values(version=complaint.version + 1, updated_at=now, **values)
-        )
-        if updated.rowcount != 1:  # type: ignore[attr-defined]
-            raise ConcurrentChange(f"{complaint.number} was changed by someone else at the same moment")
-        append_event(session, complaint.id, now, user.name, trigger, complaint.state, complaint.state, reason, data)
+        version = change_complaint(session, complaint, now, user.name, trigger, reason, data, **values)
         uow.commit()
-        return Outcome(complaint.id, complaint.number, trigger, complaint.state, complaint.state,
-                       complaint.version + 1)
+        return Outcome(complaint.id, complaint.number, trigger, complaint.state, complaint.state, version)
 
 
 def acknowledge(app: Redress, actor: str | None, ref: str, reason: str | None,

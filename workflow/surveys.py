@@ -50,11 +50,11 @@ def cancel(session: Session, complaint_id: int, now: datetime) -> None:
 def send(app: Redress, session: Session, complaint: Row, now: datetime) -> None:
     """The survey timer fired: ask the customer, note it on the timeline."""
     from notifications.customer import queue_customer_message
-    from workflow.records import append_event
+    from workflow.records import change_complaint
 
     queued = queue_customer_message(app, session, "survey", complaint.id, now)
-    append_event(session, complaint.id, now, "scheduler", "survey_sent", complaint.state, complaint.state,
-                  "satisfaction survey sent" if queued else "no email or phone to send the survey to", {})
+    change_complaint(session, complaint, now, "scheduler", "survey_sent",
+                     "satisfaction survey sent" if queued else "no email or phone to send the survey to")
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class SurveyOutcome:
 def record(app: Redress, actor: str | None, ref: str, score: int, comment: str | None = None) -> SurveyOutcome:
     """Store the customer's 1-5 score; a low score reopens the complaint or plans a follow-up call, by policy."""
     from workflow import compensation
-    from workflow.records import append_event, load_complaint
+    from workflow.records import change_complaint, load_complaint
     from workflow.services import _record
 
     if not 1 <= score <= 5:
@@ -93,8 +93,8 @@ def record(app: Redress, actor: str | None, ref: str, score: int, comment: str |
         session.execute(update(DEADLINES).where(DEADLINES.c.complaint_id == complaint.id, DEADLINES.c.kind == SURVEY,
                                                 DEADLINES.c.fired_at.is_(None), DEADLINES.c.cancelled_at.is_(None))
                         .values(cancelled_at=now))
-        append_event(session, complaint.id, now, user.name, "survey_answered", complaint.state, complaint.state,
-                      (comment or "").strip(), {"score": score})
+        change_complaint(session, complaint, now, user.name, "survey_answered", (comment or "").strip(),
+                         {"score": score})
         low = score <= policy.low_score
         follow_up = ""
         if low and policy.on_low_score == "reopen":

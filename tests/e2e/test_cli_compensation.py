@@ -112,6 +112,11 @@ def test_preview_shows_what_the_customer_would_get_and_a_survey_answer_is_record
                               "--json", db=db, config=config))
     assert preview["locale"] == "zh-CN" and preview["subject"] == f"您的投诉 {number} 已处理"
     assert "new jug sent" in preview["text"] and "<strong>" in preview["html"] and preview["sms"]
+    refused = redress("close", number, db=db, user="amy", config=config, check=False)
+    assert refused.returncode == 4 and "has open compensation steps" in refused.stderr
+    for step in as_json(redress("compensation", "list", number, "--json", db=db, config=config)):
+        redress("compensation", "remove", str(step["id"]), "--reason", "customer declined", db=db, user="amy",
+                config=config)
     redress("close", number, db=db, user="amy", config=config)
     answer = redress("survey", "record", number, "--score", "1", "--comment", "too slow", db=db, user="amy",
                      config=config)

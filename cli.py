@@ -77,6 +77,13 @@ def _redress() -> Redress:
     return _context["app"]
 
 
+def _say(text: str) -> None:
+    """A line for the terminal with stored text made inert (escape codes and bidi overrides shown, not obeyed)."""
+    from workflow.inert import inert
+
+    typer.echo(inert(text, multiline=True))
+
+
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
@@ -91,7 +98,7 @@ def _report(outcome: Outcome, as_json: bool) -> None:
         f"{outcome.from_state} -> {outcome.to_state}" if outcome.from_state != outcome.to_state else outcome.to_state
     )
     detail = f"  ({outcome.detail})" if outcome.detail else ""
-    typer.echo(f"{outcome.number}: {outcome.trigger}: {moved} [version {outcome.version}]{detail}")
+    _say(f"{outcome.number}: {outcome.trigger}: {moved} [version {outcome.version}]{detail}")
 
 
 def _run(action: Callable[..., Outcome], as_json: bool, *args: Any, **kwargs: Any) -> None:
@@ -406,7 +413,7 @@ def user_add(
     from workflow.people import add_user
 
     record = add_user(_redress(), as_user, name, role, display_name, email)
-    typer.echo(f"added {record.role} {record.name} ({record.display_name})")
+    _say(f"added {record.role} {record.name} ({record.display_name})")
 
 
 @user_app.command("list")
@@ -485,7 +492,7 @@ def scheduler() -> None:
     """Run the deadline scheduler (APScheduler) until Ctrl-C or SIGTERM; one per database."""
     from workflow.scheduler import run_scheduler
 
-    raise typer.Exit(run_scheduler(_redress(), lambda line: typer.echo(line)))
+    raise typer.Exit(run_scheduler(_redress(), _say))
 
 
 @deadlines_app.command("failed")
@@ -515,7 +522,7 @@ def deadlines_retry(
     from workflow.failed_deadlines import retry_failed
 
     retried = retry_failed(_redress(), as_user, deadline_id)
-    typer.echo(f"deadline {retried['id']} ({retried['kind']}) of {retried['complaint']} will fire at the next sweep")
+    _say(f"deadline {retried['id']} ({retried['kind']}) of {retried['complaint']} will fire at the next sweep")
 
 
 @app.command()
@@ -596,10 +603,10 @@ def outbox_show(message_id: Annotated[int, typer.Argument(help="Message id.")], 
         _print_json(message)
         return
     for key in ("id", "kind", "audience", "locale", "channel", "recipient", "status", "subject"):
-        typer.echo(f"{key}: {message[key]}")
-    typer.echo(f"\n{message['body']}")
+        _say(f"{key}: {message[key]}")
+    _say(f"\n{message['body']}")
     for attempt in message["attempt_log"]:
-        typer.echo(f"attempt {attempt['number']}: {attempt['outcome']} at {attempt['started_at']}"
+        _say(f"attempt {attempt['number']}: {attempt['outcome']} at {attempt['started_at']}"
                    + (f" - {attempt['error']}" if attempt["error"] else ""))
 
 
@@ -640,7 +647,7 @@ def outbox_retry(
         _print_json(asdict(report))
         return
     skipped = f"; {report.never_rendered} never rendered, not queued" if report.never_rendered else ""
-    typer.echo(f"queued {report.queued} message(s) again, noted on {report.complaints} complaint(s){skipped}")
+    _say(f"queued {report.queued} message(s) again, noted on {report.complaints} complaint(s){skipped}")
 
 
 # --- compensation, templates, surveys -------------------------------------------
@@ -665,7 +672,7 @@ def _report_step(outcome: Any, as_json: bool) -> None:
         _print_json(asdict(outcome))
         return
     moved = f"{outcome.from_state} -> {outcome.to_state}" if outcome.from_state else outcome.to_state
-    typer.echo(f"step {outcome.id} ({outcome.kind}) of {outcome.complaint}: {moved}")
+    _say(f"step {outcome.id} ({outcome.kind}) of {outcome.complaint}: {moved}")
 
 
 @compensation_app.command("list")
@@ -750,7 +757,7 @@ def templates_preview(
     if as_json:
         _print_json(asdict(rendered))
         return
-    typer.echo(f"locale: {rendered.locale}\nsubject: {rendered.subject}\n\n--- text ---\n{rendered.text}"
+    _say(f"locale: {rendered.locale}\nsubject: {rendered.subject}\n\n--- text ---\n{rendered.text}"
                f"\n--- html ---\n{rendered.html}\n--- sms ---\n{rendered.sms}")
 
 
@@ -786,7 +793,7 @@ def survey_record(
 
         _print_json(asdict(outcome))
         return
-    typer.echo(f"{outcome.complaint}: score {outcome.score} recorded"
+    _say(f"{outcome.complaint}: score {outcome.score} recorded"
                + (f"; low score: {outcome.follow_up}" if outcome.low else ""))
 
 
@@ -832,6 +839,7 @@ def demo() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: every user mistake becomes one line on stderr and a distinct exit code."""
     from workflow.errors import RedressError
+    from workflow.inert import inert
 
     ClickException, UsageError = _click_exceptions()
 
@@ -839,13 +847,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = command.main(args=argv, prog_name="redress", standalone_mode=False)
     except RedressError as error:
-        typer.echo(f"error: {error}", err=True)
+        typer.echo(f"error: {inert(error)}", err=True)
         return error.exit_code
     except UsageError as error:
-        typer.echo(f"error: {error.format_message()} (see `redress {_command_path(error)}--help`)", err=True)
+        typer.echo(f"error: {inert(error.format_message())} (see `redress {_command_path(error)}--help`)", err=True)
         return 2
     except ClickException as error:
-        typer.echo(f"error: {error.format_message()}", err=True)
+        typer.echo(f"error: {inert(error.format_message())}", err=True)
         return 2
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)

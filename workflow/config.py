@@ -206,9 +206,13 @@ class RuleCondition(_Strict):
     breached: Optional[bool] = None
 
 
+# The most money one step may carry, wherever an amount comes from: it fits the 32-bit column of minor units.
+MAX_AMOUNT = Decimal("10000000")
+
+
 class PlannedStep(_Strict):
     kind: StepKind
-    amount: Optional[Decimal] = Field(default=None, gt=0, decimal_places=2)
+    amount: Optional[Decimal] = Field(default=None, gt=0, le=MAX_AMOUNT, decimal_places=2)
 
 
 class CompensationRule(_Strict):
@@ -249,6 +253,18 @@ class CompensationConfig(_Strict):
 
     def limit(self, role: str) -> Decimal:
         return self.approval_limits.get(role, Decimal(0))  # type: ignore[call-overload]
+
+
+# The most any free text (a Text column) may hold; the limits below may only be tighter.
+TEXT_CEILING = 100_000
+
+
+class LimitsConfig(_Strict):
+    """How many characters free text may have: a complaint's summary, a note or message, a reason."""
+
+    summary: int = Field(default=2000, ge=1, le=TEXT_CEILING)
+    note: int = Field(default=4000, ge=1, le=TEXT_CEILING)
+    reason: int = Field(default=1000, ge=1, le=TEXT_CEILING)
 
 
 class SchedulerConfig(_Strict):
@@ -306,9 +322,12 @@ class Config(_Strict):
     messages: MessagesConfig = MessagesConfig()
     compensation: CompensationConfig = CompensationConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    limits: LimitsConfig = LimitsConfig()
     policy_manual: str = "policy_manual.yaml"
     # Departments and people complaints are routed to, offered as a list in the terminal app.
     owners: list[str] = []
+    # Whether `route --owner` may name someone not in `owners` (with no owners listed, any owner goes).
+    owners_free_text: bool = False
     base_dir: Path = Path(".")
 
     @field_validator("timezone")

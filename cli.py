@@ -52,6 +52,17 @@ _context: dict[str, Redress] = {}
 As = Annotated[Optional[str], typer.Option("--as", envvar="REDRESS_USER", help="Act as this user.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON only, for scripts.")]
 Ref = Annotated[str, typer.Argument(help="Complaint number (C-20261122-0007) or id.")]
+
+
+def _row_id(what: str) -> Callable[[Optional[int]], Optional[int]]:
+    """A parameter callback: an id no row can have is a one-line NotFound, before any database is asked."""
+    def check(value: Optional[int]) -> Optional[int]:
+        from workflow.records import row_id
+
+        return None if value is None else row_id(value, what)
+    return check
+
+
 IfVersion = Annotated[
     Optional[int],
     typer.Option("--if-version", help="Refuse if the complaint changed since you read this version."),
@@ -515,7 +526,8 @@ def deadlines_failed(
 
 @deadlines_app.command("retry")
 def deadlines_retry(
-    deadline_id: Annotated[int, typer.Argument(help="Deadline id (see `redress deadlines failed`).")],
+    deadline_id: Annotated[int, typer.Argument(help="Deadline id (see `redress deadlines failed`).",
+                                               callback=_row_id("deadline"))],
     as_user: As = None,
 ) -> None:
     """Fire a failed deadline again at the next sweep, with a fresh round of tries (supervisor or above)."""
@@ -594,7 +606,8 @@ def outbox_list(
 
 
 @outbox_app.command("show")
-def outbox_show(message_id: Annotated[int, typer.Argument(help="Message id.")], as_json: Json = False) -> None:
+def outbox_show(message_id: Annotated[int, typer.Argument(help="Message id.", callback=_row_id("message"))],
+                as_json: Json = False) -> None:
     """One message: its bodies and every delivery attempt."""
     from notifications.outbox import show_message
 
@@ -629,7 +642,8 @@ def outbox_send() -> None:
 
 @outbox_app.command("retry")
 def outbox_retry(
-    message_id: Annotated[Optional[int], typer.Argument(help="One message id; or use the filters.")] = None,
+    message_id: Annotated[Optional[int], typer.Argument(help="One message id; or use the filters.",
+                                                        callback=_row_id("message"))] = None,
     status: Annotated[Optional[str], typer.Option(help="Only failed, or only uncertain, messages.")] = None,
     complaint: Annotated[Optional[str], typer.Option(help="Only messages about this complaint.")] = None,
     since: Annotated[Optional[str], typer.Option(help="Created at or after this ISO time (UTC if no offset).")] = None,
@@ -652,7 +666,8 @@ def outbox_retry(
 
 # --- compensation, templates, surveys -------------------------------------------
 
-StepId = Annotated[int, typer.Argument(help="Compensation step id (see `redress compensation list`).")]
+StepId = Annotated[int, typer.Argument(help="Compensation step id (see `redress compensation list`).",
+                                         callback=_row_id("compensation step"))]
 Note = Annotated[Optional[str], typer.Option("--note", "-m", help="A note for the timeline.")]
 
 
@@ -745,7 +760,8 @@ def templates_preview(
     name: Annotated[str, typer.Argument(help="Template name, e.g. apology_letter.")],
     complaint: Annotated[str, typer.Option(help="Complaint number or id to render for.")],
     locale: Annotated[Optional[str], typer.Option(help="zh-CN, zh-TW or en (default: the customer's).")] = None,
-    step: Annotated[Optional[int], typer.Option(help="The compensation step a notice is about.")] = None,
+    step: Annotated[Optional[int], typer.Option(help="The compensation step a notice is about.",
+                                                callback=_row_id("compensation step"))] = None,
     as_json: Json = False,
 ) -> None:
     """Show what the customer would get: subject, plain text, HTML and SMS. Nothing is sent."""
@@ -838,7 +854,7 @@ def demo() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: every user mistake becomes one line on stderr and a distinct exit code."""
-    from workflow.errors import RedressError
+    from workflow.errors import RedressError, refused_statement
     from workflow.inert import inert
 
     ClickException, UsageError = _click_exceptions()
@@ -858,6 +874,12 @@ def main(argv: list[str] | None = None) -> int:
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
         return 130
+    except Exception as error:
+        refused = refused_statement(error)
+        if refused is None:
+            raise
+        typer.echo(f"error: {inert(refused)}", err=True)
+        return refused.exit_code
     return result if isinstance(result, int) else 0
 
 

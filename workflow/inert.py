@@ -18,7 +18,8 @@ _BIDI = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A
 
 @cache
 def _shown(char: str) -> str:
-    if char in _BIDI or unicodedata.category(char) == "Cc":
+    # Cs: a lone surrogate, what an argument that was not valid UTF-8 decodes to; no terminal can take it.
+    if char in _BIDI or unicodedata.category(char) in ("Cc", "Cs"):
         code = ord(char)
         return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
     return char

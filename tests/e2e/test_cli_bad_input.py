@@ -47,3 +47,60 @@ def test_an_error_quoting_hostile_input_is_inert(db):
                      "--phone", "13800138000", db=db, user="amy", check=False)
     assert_one_line_error(result, 7, "\\x1b]0;x\\x07")
     assert "\x1b" not in result.stderr
+
+
+def _state_of(db: str, number: str) -> tuple:
+    """What a refused command must leave alone: the trail, the customer's profile and complaints, the steps."""
+    return (as_json(redress("history", number, "--json", db=db))["events"],
+            as_json(redress("customer", "show", "13800138000", "--json", db=db)),
+            as_json(redress("compensation", "list", "--json", db=db)),
+            as_json(redress("outbox", "list", "--json", db=db)))
+
+
+def test_text_past_its_limit_money_out_of_range_and_impossible_ids_are_one_line_and_change_nothing(db):
+    number = _file(db, summary="快递没到")
+    before = _state_of(db, number)
+    new = ["new", "--channel", "phone", "--category", "delivery", "--phone", "13800138000"]
+    cases = [
+        ([*new, "--summary", "x" * 2001], 7, "summary is 2001 characters long; at most 2000 are allowed"),
+        ([*new, "--summary", "x", "--phone", "13900000000", "--name", "名" * 129], 7, "name is 129 characters"),
+        ([*new, "--summary", "x", "--email", "a" * 250 + "@b.cn"], 7, "email is 255 characters long; at most 254"),
+        ([*new, "--summary", "x", "--order", "S" * 65], 7, "order reference is 65 characters long; at most 64"),
+        (["note", number, "-m", "n" * 4001], 7, "text is 4001 characters long; at most 4000"),
+        (["route", number, "--owner", "物流布"], 7, "owner '物流布' is not a configured owner; owners: 物流部, 财务部"),
+        (["route", number, "--owner", "物" * 129], 7, "owner is 129 characters long; at most 128"),
+        (["compensation", "add", number, "refund", "--amount", "1E+400", "--reason", "x"], 7,
+         "amount '1E+400' is not allowed; a positive amount up to 10000000.00"),
+        (["compensation", "add", number, "refund", "--amount", "NaN", "--reason", "x"], 7, "amount 'NaN'"),
+        (["compensation", "add", number, "refund", "--amount", "-inf", "--reason", "x"], 7, "amount '-inf'"),
+        (["compensation", "add", number, "refund", "--amount", "21474836.48", "--reason", "x"], 7,
+         "amount '21474836.48' is not allowed"),
+        (["outbox", "show", "9" * 20], 3, f"no message {'9' * 20}"),
+        (["compensation", "approve", "9" * 20], 3, f"no compensation step {'9' * 20}"),
+        (["kb", "search", "退款", "--limit", "-5"], 7, "limit -5 is not allowed; give 1 to 100"),
+        (["outbox", "list", "--limit", "-5"], 7, "limit -5 is not allowed"),
+    ]
+    for args, code, fragment in cases:
+        assert_one_line_error(redress(*args, db=db, user="boss", check=False), code, fragment)
+    assert _state_of(db, number) == before
+
+
+def test_an_argument_that_is_not_utf8_is_one_line(db):
+    import os
+    import subprocess
+
+    from tests.e2e.test_cli import CONFIG, NOW, REDRESS
+
+    number = _file(db, summary="快递没到")
+    before = _state_of(db, number)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REDRESS_")}
+    env.update(REDRESS_CONFIG=str(CONFIG), REDRESS_DB=db, REDRESS_NOW=NOW, REDRESS_USER="amy",
+               LC_ALL="C.UTF-8")
+    for args in ([b"note", number.encode(), b"-m", b"bad \xff byte"],
+                 [b"new", b"--channel", b"phone", b"--category", b"delivery", b"--summary", b"\xc3\x28",
+                  b"--phone", b"13800138000"]):
+        result = subprocess.run([bytes(REDRESS), *args], env=env, capture_output=True, timeout=60)
+        stderr = result.stderr.decode()
+        assert result.returncode == 7 and "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1, stderr
+        assert "is not valid UTF-8 text" in stderr
+    assert _state_of(db, number) == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -54,11 +55,24 @@ def _check_duration(value: str) -> str:
 
 
 def _check_hours(values: list[str]) -> list[str]:
+    """Each span is hours within one day, and no two spans of the day overlap (a minute is worked once)."""
     from workflow.sla import parse_hours
 
-    for value in values:
-        parse_hours(value)
+    spans = sorted((parse_hours(value), value) for value in values)
+    for (earlier, earlier_text), (later, later_text) in pairwise(spans):
+        if later[0] < earlier[1]:
+            raise ValueError(f"'{earlier_text}' and '{later_text}' overlap; give each working minute once")
     return values
+
+
+def _check_timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone '{value}'; use an IANA name such as Asia/Shanghai") from None
+    return value
 
 
 class CalendarConfig(_Strict):
@@ -73,6 +87,11 @@ class CalendarConfig(_Strict):
     working_day_hours: list[str] = ["09:00-18:00"]
 
     _hours_ok = field_validator("working_day_hours")(_check_hours)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: Optional[str]) -> Optional[str]:
+        return value if value is None else _check_timezone(value)
 
     @field_validator("hours")
     @classmethod
@@ -140,6 +159,19 @@ class WebhookChannel(_Strict):
     type: Literal["webhook"]
     url: str = Field(pattern=r"^https?://")
     timeout_seconds: float = Field(default=5, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _has_host(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        try:
+            host = urlsplit(value).hostname
+        except ValueError:
+            host = None
+        if not host:
+            raise ValueError(f"'{value}' names no host; write e.g. https://sms.example.com/send")
+        return value
 
 
 class FolderChannel(_Strict):
@@ -248,6 +280,36 @@ class CompensationConfig(_Strict):
             _check_duration(duration)
         return value
 
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        # The shipped currency needs no look-up: babel's table costs every command tens of milliseconds.
+        if value == "CNY":
+            return value
+        from babel.numbers import list_currencies
+
+        if value not in list_currencies():
+            raise ValueError(f"'{value}' is not an ISO 4217 currency code; write e.g. CNY, HKD, TWD or USD")
+        return value
+
+    @field_validator("approval_limits")
+    @classmethod
+    def _limits_rise_with_the_role(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        from workflow.vocabulary import ROLES
+
+        previous: tuple[str, Decimal] | None = None
+        for role in ROLES:
+            if role not in value:
+                continue
+            limit = value[role]
+            if not 0 <= limit <= MAX_AMOUNT:
+                raise ValueError(f"{role}: {limit} is not allowed; a limit is 0 to {MAX_AMOUNT:.2f}")
+            if previous is not None and limit < previous[1]:
+                raise ValueError(f"{role}: {limit} is below the {previous[0]}'s {previous[1]}; "
+                                 "a higher role may grant at least as much (agent <= senior <= supervisor <= manager)")
+            previous = (role, limit)
+        return value
+
     def due_after(self, kind: str) -> str:
         return self.due.get(kind, "9h")  # type: ignore[call-overload]
 
@@ -330,16 +392,7 @@ class Config(_Strict):
     owners_free_text: bool = False
     base_dir: Path = Path(".")
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone '{value}'; use an IANA name such as Asia/Shanghai") from None
-        return value
+    _timezone_ok = field_validator("timezone")(_check_timezone)
 
     @model_validator(mode="after")
     def _names_refer_to_defined_things(self) -> Config:
@@ -355,6 +408,7 @@ class Config(_Strict):
             )
         self._check_sla(allowed)
         self._check_rules(allowed)
+        self._check_named_files()
         for index, phrase in enumerate(self.intensity.phrases):
             if phrase.severity not in allowed:
                 raise ValueError(
@@ -380,6 +434,13 @@ class Config(_Strict):
         for state in self.sla.pause_states:
             if state not in STATES:
                 raise ValueError(f"sla.pause_states: '{state}' is not a state; allowed: {', '.join(STATES)}")
+
+    def _check_named_files(self) -> None:
+        manual = self.resolve_path(self.policy_manual)
+        if not manual.is_file():
+            raise ValueError(f"policy_manual: no file {manual}")
+        if self.messages.templates_dir and not self.resolve_path(self.messages.templates_dir).is_dir():
+            raise ValueError(f"messages.templates_dir: no folder {self.resolve_path(self.messages.templates_dir)}")
 
     def _check_rules(self, severities: list[str]) -> None:
         known = {"severity": severities, "category": self.category_names, "tier": self.tier_names}
@@ -438,6 +499,8 @@ def load_config(path: Path) -> Config:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read configuration ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start} cannot be read); save it as UTF-8") from None
     try:
         # libyaml's C parser when installed: the pure-Python one costs a read command 10 ms.
         raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

@@ -45,6 +45,8 @@ survey_app = typer.Typer(help="Satisfaction survey answers and scores.", no_args
 app.add_typer(compensation_app, name="compensation")
 app.add_typer(templates_app, name="templates")
 app.add_typer(survey_app, name="survey")
+config_app = typer.Typer(help="config.yaml and the files it names.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
 
 _options: dict[str, Optional[str]] = {"config": None, "db": None}
 _context: dict[str, Redress] = {}
@@ -441,6 +443,20 @@ def user_list(as_json: Json = False) -> None:
         from workflow.views import print_rows
 
         print_rows("Users", users)
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Validate config.yaml and the policy manual it names; one line either way (exit 8 on a mistake)."""
+    from workflow.config import config_path, load_config
+    from workflow.kb import load_manual
+
+    path = config_path(_options["config"])
+    config = load_config(path)
+    manual = load_manual(config)
+    _say(f"{path.name}: OK ({len(config.severities)} severities, {len(config.categories)} categories, "
+         f"{len(config.calendars)} calendar(s), {len(config.owners)} owners; "
+         f"policy manual {config.resolve_path(config.policy_manual).name}: {len(manual.answers)} answers)")
 
 
 @db_app.command("upgrade")

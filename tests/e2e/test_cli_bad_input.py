@@ -104,3 +104,40 @@ def test_an_argument_that_is_not_utf8_is_one_line(db):
         assert result.returncode == 7 and "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1, stderr
         assert "is not valid UTF-8 text" in stderr
     assert _state_of(db, number) == before
+
+
+def test_demo_on_a_database_that_holds_complaints_says_so_and_changes_nothing(db):
+    number = _file(db, summary="快递没到")
+    before = _state_of(db, number)
+    result = redress("demo", db=db, check=False)
+    assert_one_line_error(result, 7, "already holds 1 complaint(s); the demo needs an empty one",
+                          "redress --db demo.db demo")
+    assert _state_of(db, number) == before
+    assert [u["name"] for u in as_json(redress("user", "list", "--json", db=db))] == ["amy", "boss"]
+
+
+def test_config_check_says_ok_or_names_the_mistake_in_one_line(tmp_path):
+    from tests.e2e.test_cli import CONFIG
+
+    ok = redress("config", "check", db="unused.db")
+    assert ok.stdout.strip().splitlines() == [ok.stdout.strip()]
+    assert ok.stdout.startswith("config.yaml: OK (4 severities, 9 categories")
+    assert "policy_manual.yaml: 8 answers" in ok.stdout
+
+    manual = tmp_path / "manual.yaml"
+    manual.write_text("- {id: x, category: pets}\n", encoding="utf-8")
+    broken_manual = tmp_path / "config.yaml"
+    broken_manual.write_text(CONFIG.read_text(encoding="utf-8").replace(
+        "policy_manual: policy_manual.yaml", f"policy_manual: {manual}"), encoding="utf-8")
+    assert_one_line_error(redress("config", "check", db="unused.db", config=broken_manual, check=False), 8,
+                          str(manual))
+
+    not_utf8 = tmp_path / "latin1.yaml"
+    not_utf8.write_bytes(CONFIG.read_bytes() + b"# caf\xe9\n")
+    assert_one_line_error(redress("config", "check", db="unused.db", config=not_utf8, check=False), 8,
+                          "not UTF-8 text")
+    misspelt = tmp_path / "misspelt.yaml"
+    misspelt.write_text(CONFIG.read_text(encoding="utf-8").replace("currency: CNY", "currency: RMB"),
+                        encoding="utf-8")
+    assert_one_line_error(redress("config", "check", db="unused.db", config=misspelt, check=False), 8,
+                          "compensation.currency: 'RMB' is not an ISO 4217 currency code")

@@ -870,12 +870,17 @@ def demo() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: every user mistake becomes one line on stderr and a distinct exit code."""
-    from workflow.errors import RedressError, refused_statement
+    from workflow.errors import InvalidInput, RedressError, refused_statement
     from workflow.inert import inert
 
     ClickException, UsageError = _click_exceptions()
 
-    command = typer.main.get_command(_only_the_command_asked_for(sys.argv[1:] if argv is None else argv))
+    argv = sys.argv[1:] if argv is None else argv
+    for argument in argv:
+        if not _is_utf8(argument):
+            typer.echo(f"error: the argument '{inert(argument)}' is not valid UTF-8 text", err=True)
+            return InvalidInput.exit_code
+    command = typer.main.get_command(_only_the_command_asked_for(argv))
     try:
         result = command.main(args=argv, prog_name="redress", standalone_mode=False)
     except RedressError as error:
@@ -897,6 +902,15 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo(f"error: {inert(refused)}", err=True)
         return refused.exit_code
     return result if isinstance(result, int) else 0
+
+
+def _is_utf8(argument: str) -> bool:
+    """Whether the bytes given were UTF-8: Python decodes any others to lone surrogates no database can store."""
+    try:
+        argument.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _GLOBAL_OPTIONS_WITH_VALUES = ("--config", "--db")

@@ -80,8 +80,8 @@ def parse_amount(text: str | Decimal | None) -> int | None:
         raise InvalidInput(f"amount '{text}' is not a number; write e.g. 20 or 128.50") from None
     # The range first: quantizing a huge value (1E+400) would itself raise.
     if not value.is_finite() or not 0 < value <= MAX_AMOUNT or value != value.quantize(Decimal("0.01")):
-        raise InvalidInput(f"amount '{text}' is not allowed; a positive amount up to {MAX_AMOUNT:.2f} "
-                           "with at most two decimals")
+        raise InvalidInput(f"amount '{text}' is not allowed; a positive amount with at most two decimals, "
+                           f"up to {MAX_AMOUNT:.2f}")
     return int(value * 100)
 
 

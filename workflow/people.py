@@ -45,6 +45,9 @@ _CUSTOMER_BY = {
 
 
 def _user_row(session: Session, name: str) -> Row | None:
+    # A name `add_user` would refuse names nobody, and may not even be text a driver can send (invalid UTF-8).
+    if not _NAME.fullmatch(name):
+        return None
     return session.execute(_USER_BY_NAME, {"name": name}).first()
 
 

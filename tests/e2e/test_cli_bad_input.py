@@ -70,7 +70,7 @@ def test_text_past_its_limit_money_out_of_range_and_impossible_ids_are_one_line_
         (["route", number, "--owner", "物流布"], 7, "owner '物流布' is not a configured owner; owners: 物流部, 财务部"),
         (["route", number, "--owner", "物" * 129], 7, "owner is 129 characters long; at most 128"),
         (["compensation", "add", number, "refund", "--amount", "1E+400", "--reason", "x"], 7,
-         "amount '1E+400' is not allowed; a positive amount up to 10000000.00"),
+         "amount '1E+400' is not allowed; a positive amount with at most two decimals, up to 10000000.00"),
         (["compensation", "add", number, "refund", "--amount", "NaN", "--reason", "x"], 7, "amount 'NaN'"),
         (["compensation", "add", number, "refund", "--amount", "-inf", "--reason", "x"], 7, "amount '-inf'"),
         (["compensation", "add", number, "refund", "--amount", "21474836.48", "--reason", "x"], 7,

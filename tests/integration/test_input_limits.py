@@ -89,3 +89,17 @@ def test_money_has_one_range_that_fits_its_column(app):
             add_step(app, "boss", number, "refund", amount=amount, reason="x")
     step = add_step(app, "boss", number, "refund", amount="10000000", reason="the most one step may carry")
     assert step.to_state  # stored on PostgreSQL's 32-bit column as on SQLite
+
+
+def test_text_that_was_not_utf8_is_refused_and_an_impossible_user_name_is_not_found(app):
+    from workflow.errors import NotFound
+
+    number = file_one(app)
+    before = _snapshot(app, number)
+    with pytest.raises(InvalidInput, match="^summary is not valid UTF-8 text$"):
+        file_one(app, summary="bad \udcff byte")
+    with pytest.raises(NotFound, match="^no user 'bo\udcffss'"):
+        svc.add_note(app, "bo\udcffss", number, "hello")
+    with pytest.raises(NotFound, match="^no user 'bo\udcffss'"):
+        svc.assign(app, "boss", number, "bo\udcffss")
+    assert _snapshot(app, number) == before

@@ -26,18 +26,22 @@ class DatabaseConfig(_Strict):
     url: str = "sqlite:///redress.db"
 
 
+# Names are stored in sized columns (workflow/models.py); a test keeps these lengths equal to theirs.
+NAME_LENGTHS = {"severity": 32, "category": 32, "tier": 16, "owner": 128}
+
+
 class Severity(_Strict):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=NAME_LENGTHS["severity"])
     label: Labels = {}
 
 
 class Category(_Strict):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=NAME_LENGTHS["category"])
     label: Labels = {}
 
 
 class MemberTier(_Strict):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=NAME_LENGTHS["tier"])
     severity_bump: int = Field(default=0, ge=0, le=3)
     # Multiplies every SLA target: 0.75 gives a gold member a clock a quarter shorter.
     sla_factor: float = Field(default=1.0, gt=0, le=2)
@@ -387,7 +391,7 @@ class Config(_Strict):
     limits: LimitsConfig = LimitsConfig()
     policy_manual: str = "policy_manual.yaml"
     # Departments and people complaints are routed to, offered as a list in the terminal app.
-    owners: list[str] = []
+    owners: list[Annotated[str, Field(min_length=1, max_length=NAME_LENGTHS["owner"])]] = []
     # Whether `route --owner` may name someone not in `owners` (with no owners listed, any owner goes).
     owners_free_text: bool = False
     base_dir: Path = Path(".")

@@ -90,6 +90,9 @@ def test_the_shipped_config_is_valid():
         (MINIMAL + "messages: {templates_dir: no-such-folder}\n", "messages.templates_dir: no folder "),
         (MINIMAL.replace("policy_manual: ", "policy_manual: /nonexistent"), "policy_manual: no file /nonexistent"),
         (MINIMAL + "limits: {summary: 0}\n", "limits.summary: Input should be greater than or equal to 1"),
+        (MINIMAL.replace("{name: registered}", "{name: registered_long_name}"),
+         "member_tiers[0].name: String should have at most 16 characters"),
+        (MINIMAL + f"owners: [物流部, {'部' * 129}]\n", "owners[1]: String should have at most 128 characters"),
     ],
 )
 def test_a_mistake_names_file_key_path_and_what_is_allowed(tmp_path, text, message):
@@ -105,6 +108,15 @@ def test_a_config_written_for_the_batch_sender_still_loads_with_its_stale_time_a
     config = load_config(write(tmp_path, MINIMAL + "outbox: {batch_size: 100, stale_after_seconds: 300}\n"))
     assert config.outbox.lease_seconds == 300
     assert load_config(write(tmp_path, MINIMAL)).outbox.lease_seconds == 60
+
+
+def test_configured_names_are_held_to_the_length_of_the_column_that_stores_them():
+    from workflow.config import NAME_LENGTHS
+    from workflow.models import COMPLAINTS, CUSTOMERS
+
+    columns = {"severity": COMPLAINTS.c.severity, "category": COMPLAINTS.c.category, "tier": CUSTOMERS.c.tier,
+               "owner": COMPLAINTS.c.owner}
+    assert NAME_LENGTHS == {name: column.type.length for name, column in columns.items()}
 
 
 def test_a_config_that_is_not_utf8_is_one_line(tmp_path):

@@ -25,10 +25,11 @@ def attempt(screen: Screen[Any], call: Callable[[], T], *, done: str | None = No
         result = call()
     except ConcurrentChange as error:
         screen.notify(f"{inert(error)}. The view is refreshed.", title="Changed meanwhile", severity="warning",
-                      timeout=8)
+                      timeout=8, markup=False)
         return None
     except RedressError as error:
-        screen.notify(inert(error), title="Not done", severity="error", timeout=8)
+        # An error may quote what was typed: brackets in it are text, not markup.
+        screen.notify(inert(error), title="Not done", severity="error", timeout=8, markup=False)
         return None
     if done:
         screen.notify(done, timeout=4)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from textual.widgets import DataTable, Static
 
 from tests.conftest import file_one
@@ -37,3 +39,24 @@ def test_the_queue_and_the_complaint_view_draw_escape_codes_and_overrides_as_tex
     assert "\\x1b]0;pwned\\x07" in sections["summary"]
     _assert_inert(screenshot)
     assert "\\x1b[31m" in screenshot
+
+
+def test_a_refusal_quoting_typed_text_is_shown_as_text_not_markup(app):
+    from textual.widgets._toast import Toast
+
+    from tui.app import RedressTUI
+    from tui.common import attempt
+
+    async def run():
+        tui = RedressTUI(app, "amy", refresh_seconds=60)
+        async with tui.run_test(size=(160, 40), notifications=True) as pilot:
+            await pilot.pause()
+            # A route owner typed with markup and an escape code: refused, and the refusal quotes it.
+            result = attempt(tui.screen, lambda: svc.route(app, "amy", "C-20991231-0001", "[/bold][red]x\x1b[2J"))
+            await pilot.pause()
+            return result, [toast.render().plain for toast in tui.screen.query(Toast)]
+
+    result, shown = asyncio.run(run())
+    assert result is None
+    assert shown == ["Not done\nowner '[/bold][red]x\\x1b[2J' is not a configured owner; "
+                     "owners: 物流部, 财务部, 质检部, 售后部, 仓储部, 客服主管"]

@@ -884,7 +884,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = command.main(args=argv, prog_name="redress", standalone_mode=False)
     except RedressError as error:
-        typer.echo(f"error: {inert(error)}", err=True)
+        typer.echo(f"error: {_shortened(inert(error))}", err=True)
         return error.exit_code
     except UsageError as error:
         typer.echo(f"error: {inert(error.format_message())} (see `redress {_command_path(error)}--help`)", err=True)
@@ -902,6 +902,11 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo(f"error: {inert(refused)}", err=True)
         return refused.exit_code
     return result if isinstance(result, int) else 0
+
+
+def _shortened(message: str, most: int = 1000) -> str:
+    """An error quotes what was given; a value of megabytes (a pasted file) must not fill the terminal."""
+    return message if len(message) <= most else f"{message[:most]}... ({len(message) - most} more characters)"
 
 
 def _is_utf8(argument: str) -> bool:

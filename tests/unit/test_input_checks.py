@@ -72,3 +72,18 @@ def test_an_argument_that_is_not_utf8_is_refused_before_any_command_runs(capsys)
 
     assert cli.main(["note", "1", "-m", "bad \udcff byte"]) == 7
     assert capsys.readouterr().err == "error: the argument 'bad \\udcff byte' is not valid UTF-8 text\n"
+
+
+def test_an_error_quoting_a_huge_value_is_cut_short(monkeypatch, capsys):
+    import cli
+    import workflow.queries
+
+    def refuse(*args, **kwargs):
+        raise InvalidInput(f"customer '{'x' * 100_000}' is not a phone, email or id")
+
+    monkeypatch.setattr(workflow.queries, "customer_detail", refuse)
+    monkeypatch.setattr(cli, "_redress", lambda: None)
+    assert cli.main(["customer", "show", "x"]) == 7
+    err = capsys.readouterr().err
+    assert err.startswith("error: customer 'xxx") and err.endswith("... (99039 more characters)\n")
+    assert len(err) < 1100

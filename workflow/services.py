@@ -470,6 +470,6 @@ def add_note(
     app: Redress, actor: str | None, ref: str | int, text: str | None, *, expected_version: int | None = None
 ) -> Outcome:
     """An internal note on the timeline, in any state."""
-    text = required_text(text, "text", "the note to add", app.config.limits.note)
+    text = required_text(text, "note", "what to add to the timeline", app.config.limits.note)
     return _act(app, actor, ref, "note", expected_version=expected_version, note=text)
 

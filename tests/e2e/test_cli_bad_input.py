@@ -66,7 +66,7 @@ def test_text_past_its_limit_money_out_of_range_and_impossible_ids_are_one_line_
         ([*new, "--summary", "x", "--phone", "13900000000", "--name", "名" * 129], 7, "name is 129 characters"),
         ([*new, "--summary", "x", "--email", "a" * 250 + "@b.cn"], 7, "email is 255 characters long; at most 254"),
         ([*new, "--summary", "x", "--order", "S" * 65], 7, "order reference is 65 characters long; at most 64"),
-        (["note", number, "-m", "n" * 4001], 7, "text is 4001 characters long; at most 4000"),
+        (["note", number, "-m", "n" * 4001], 7, "note is 4001 characters long; at most 4000"),
         (["route", number, "--owner", "物流布"], 7, "owner '物流布' is not a configured owner; owners: 物流部, 财务部"),
         (["route", number, "--owner", "物" * 129], 7, "owner is 129 characters long; at most 128"),
         (["compensation", "add", number, "refund", "--amount", "1E+400", "--reason", "x"], 7,

@@ -28,7 +28,7 @@ def test_a_nul_character_in_any_text_is_refused_in_one_line_and_nothing_is_writt
         "name": lambda: file_one(app, phone="13900000000", name="王\x00芳"),
         "email": lambda: file_one(app, phone="13900000000", email="a\x00@b.cn"),
         "order reference": lambda: file_one(app, order_ref="SO\x001"),
-        "text": lambda: svc.add_note(app, "amy", number, "note\x00"),
+        "note": lambda: svc.add_note(app, "amy", number, "note\x00"),
         "owner": lambda: svc.route(app, "amy", number, "物流部\x00"),
         "reason": lambda: svc.change_severity(app, "amy", number, "high", "why\x00"),
         "message": lambda: svc.close(app, "amy", number, "bye\x00"),
@@ -46,7 +46,7 @@ def test_the_configured_limits_apply_to_summaries_notes_and_reasons(app):
     before = _snapshot(app, number)
     with pytest.raises(InvalidInput, match="^summary is 11 characters long; at most 10 are allowed$"):
         file_one(app, summary="x" * 11)
-    with pytest.raises(InvalidInput, match="^text is 21 characters long; at most 20"):
+    with pytest.raises(InvalidInput, match="^note is 21 characters long; at most 20"):
         svc.add_note(app, "amy", number, "n" * 21)
     with pytest.raises(InvalidInput, match="^reason is 6 characters long; at most 5"):
         svc.change_severity(app, "amy", number, "high", "r" * 6)

@@ -40,6 +40,11 @@ def test_escape_codes_and_bidi_overrides_in_customer_text_reach_the_terminal_ine
     history = redress("history", number, db=db).stdout
     _assert_inert(history)
     assert "\\x1b[31m" in history and "\\u2066" in history and "\x1b" not in history
+    # An email customer's acknowledgement quotes the summary: `outbox show` prints it inert too.
+    by_email = _file(db, email="wang@example.cn")
+    acknowledgement = as_json(redress("outbox", "list", "--complaint", by_email, "--json", db=db))[0]
+    assert acknowledgement["channel"] == "customer_email"
+    _assert_inert(redress("outbox", "show", str(acknowledgement["id"]), db=db).stdout)
 
 
 def test_an_error_quoting_hostile_input_is_inert(db):

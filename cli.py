@@ -45,6 +45,8 @@ survey_app = typer.Typer(help="Satisfaction survey answers and scores.", no_args
 app.add_typer(compensation_app, name="compensation")
 app.add_typer(templates_app, name="templates")
 app.add_typer(survey_app, name="survey")
+config_app = typer.Typer(help="config.yaml and the files it names.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
 
 _options: dict[str, Optional[str]] = {"config": None, "db": None}
 _context: dict[str, Redress] = {}
@@ -52,6 +54,17 @@ _context: dict[str, Redress] = {}
 As = Annotated[Optional[str], typer.Option("--as", envvar="REDRESS_USER", help="Act as this user.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON only, for scripts.")]
 Ref = Annotated[str, typer.Argument(help="Complaint number (C-20261122-0007) or id.")]
+
+
+def _row_id(what: str) -> Callable[[Optional[int]], Optional[int]]:
+    """A parameter callback: an id no row can have is a one-line NotFound, before any database is asked."""
+    def check(value: Optional[int]) -> Optional[int]:
+        from workflow.records import row_id
+
+        return None if value is None else row_id(value, what)
+    return check
+
+
 IfVersion = Annotated[
     Optional[int],
     typer.Option("--if-version", help="Refuse if the complaint changed since you read this version."),
@@ -77,6 +90,13 @@ def _redress() -> Redress:
     return _context["app"]
 
 
+def _say(text: str) -> None:
+    """A line for the terminal with stored text made inert (escape codes and bidi overrides shown, not obeyed)."""
+    from workflow.inert import inert
+
+    typer.echo(inert(text, multiline=True))
+
+
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
@@ -91,7 +111,7 @@ def _report(outcome: Outcome, as_json: bool) -> None:
         f"{outcome.from_state} -> {outcome.to_state}" if outcome.from_state != outcome.to_state else outcome.to_state
     )
     detail = f"  ({outcome.detail})" if outcome.detail else ""
-    typer.echo(f"{outcome.number}: {outcome.trigger}: {moved} [version {outcome.version}]{detail}")
+    _say(f"{outcome.number}: {outcome.trigger}: {moved} [version {outcome.version}]{detail}")
 
 
 def _run(action: Callable[..., Outcome], as_json: bool, *args: Any, **kwargs: Any) -> None:
@@ -406,7 +426,7 @@ def user_add(
     from workflow.people import add_user
 
     record = add_user(_redress(), as_user, name, role, display_name, email)
-    typer.echo(f"added {record.role} {record.name} ({record.display_name})")
+    _say(f"added {record.role} {record.name} ({record.display_name})")
 
 
 @user_app.command("list")
@@ -434,6 +454,20 @@ def _upgrade(redress: Redress) -> str:
         return upgrade(redress.engine)
     except Exception as error:  # noqa: BLE001 - any driver error becomes one line
         raise unavailable(redress.url, error) from None
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Validate config.yaml and the policy manual it names; one line either way (exit 8 on a mistake)."""
+    from workflow.config import config_path, load_config
+    from workflow.kb import load_manual
+
+    path = config_path(_options["config"])
+    config = load_config(path)
+    manual = load_manual(config)
+    _say(f"{path.name}: OK ({len(config.severities)} severities, {len(config.categories)} categories, "
+         f"{len(config.calendars)} calendar(s), {len(config.owners)} owners; "
+         f"policy manual {config.resolve_path(config.policy_manual).name}: {len(manual.answers)} answers)")
 
 
 @db_app.command("upgrade")
@@ -490,7 +524,7 @@ def scheduler() -> None:
     """Run the deadline scheduler (APScheduler) until Ctrl-C or SIGTERM; one per database."""
     from workflow.scheduler import run_scheduler
 
-    raise typer.Exit(run_scheduler(_redress(), lambda line: typer.echo(line)))
+    raise typer.Exit(run_scheduler(_redress(), _say))
 
 
 @deadlines_app.command("failed")
@@ -513,14 +547,15 @@ def deadlines_failed(
 
 @deadlines_app.command("retry")
 def deadlines_retry(
-    deadline_id: Annotated[int, typer.Argument(help="Deadline id (see `redress deadlines failed`).")],
+    deadline_id: Annotated[int, typer.Argument(help="Deadline id (see `redress deadlines failed`).",
+                                               callback=_row_id("deadline"))],
     as_user: As = None,
 ) -> None:
     """Fire a failed deadline again at the next sweep, with a fresh round of tries (supervisor or above)."""
     from workflow.failed_deadlines import retry_failed
 
     retried = retry_failed(_redress(), as_user, deadline_id)
-    typer.echo(f"deadline {retried['id']} ({retried['kind']}) of {retried['complaint']} will fire at the next sweep")
+    _say(f"deadline {retried['id']} ({retried['kind']}) of {retried['complaint']} will fire at the next sweep")
 
 
 @app.command()
@@ -592,7 +627,8 @@ def outbox_list(
 
 
 @outbox_app.command("show")
-def outbox_show(message_id: Annotated[int, typer.Argument(help="Message id.")], as_json: Json = False) -> None:
+def outbox_show(message_id: Annotated[int, typer.Argument(help="Message id.", callback=_row_id("message"))],
+                as_json: Json = False) -> None:
     """One message: its bodies and every delivery attempt."""
     from notifications.outbox import show_message
 
@@ -601,10 +637,10 @@ def outbox_show(message_id: Annotated[int, typer.Argument(help="Message id.")], 
         _print_json(message)
         return
     for key in ("id", "kind", "audience", "locale", "channel", "recipient", "status", "subject"):
-        typer.echo(f"{key}: {message[key]}")
-    typer.echo(f"\n{message['body']}")
+        _say(f"{key}: {message[key]}")
+    _say(f"\n{message['body']}")
     for attempt in message["attempt_log"]:
-        typer.echo(f"attempt {attempt['number']}: {attempt['outcome']} at {attempt['started_at']}"
+        _say(f"attempt {attempt['number']}: {attempt['outcome']} at {attempt['started_at']}"
                    + (f" - {attempt['error']}" if attempt["error"] else ""))
 
 
@@ -627,7 +663,8 @@ def outbox_send() -> None:
 
 @outbox_app.command("retry")
 def outbox_retry(
-    message_id: Annotated[Optional[int], typer.Argument(help="One message id; or use the filters.")] = None,
+    message_id: Annotated[Optional[int], typer.Argument(help="One message id; or use the filters.",
+                                                        callback=_row_id("message"))] = None,
     status: Annotated[Optional[str], typer.Option(help="Only failed, or only uncertain, messages.")] = None,
     complaint: Annotated[Optional[str], typer.Option(help="Only messages about this complaint.")] = None,
     since: Annotated[Optional[str], typer.Option(help="Created at or after this ISO time (UTC if no offset).")] = None,
@@ -645,12 +682,13 @@ def outbox_retry(
         _print_json(asdict(report))
         return
     skipped = f"; {report.never_rendered} never rendered, not queued" if report.never_rendered else ""
-    typer.echo(f"queued {report.queued} message(s) again, noted on {report.complaints} complaint(s){skipped}")
+    _say(f"queued {report.queued} message(s) again, noted on {report.complaints} complaint(s){skipped}")
 
 
 # --- compensation, templates, surveys -------------------------------------------
 
-StepId = Annotated[int, typer.Argument(help="Compensation step id (see `redress compensation list`).")]
+StepId = Annotated[int, typer.Argument(help="Compensation step id (see `redress compensation list`).",
+                                         callback=_row_id("compensation step"))]
 Note = Annotated[Optional[str], typer.Option("--note", "-m", help="A note for the timeline.")]
 
 
@@ -670,7 +708,7 @@ def _report_step(outcome: Any, as_json: bool) -> None:
         _print_json(asdict(outcome))
         return
     moved = f"{outcome.from_state} -> {outcome.to_state}" if outcome.from_state else outcome.to_state
-    typer.echo(f"step {outcome.id} ({outcome.kind}) of {outcome.complaint}: {moved}")
+    _say(f"step {outcome.id} ({outcome.kind}) of {outcome.complaint}: {moved}")
 
 
 @compensation_app.command("list")
@@ -743,7 +781,8 @@ def templates_preview(
     name: Annotated[str, typer.Argument(help="Template name, e.g. apology_letter.")],
     complaint: Annotated[str, typer.Option(help="Complaint number or id to render for.")],
     locale: Annotated[Optional[str], typer.Option(help="zh-CN, zh-TW or en (default: the customer's).")] = None,
-    step: Annotated[Optional[int], typer.Option(help="The compensation step a notice is about.")] = None,
+    step: Annotated[Optional[int], typer.Option(help="The compensation step a notice is about.",
+                                                callback=_row_id("compensation step"))] = None,
     as_json: Json = False,
 ) -> None:
     """Show what the customer would get: subject, plain text, HTML and SMS. Nothing is sent."""
@@ -755,7 +794,7 @@ def templates_preview(
     if as_json:
         _print_json(asdict(rendered))
         return
-    typer.echo(f"locale: {rendered.locale}\nsubject: {rendered.subject}\n\n--- text ---\n{rendered.text}"
+    _say(f"locale: {rendered.locale}\nsubject: {rendered.subject}\n\n--- text ---\n{rendered.text}"
                f"\n--- html ---\n{rendered.html}\n--- sms ---\n{rendered.sms}")
 
 
@@ -791,7 +830,7 @@ def survey_record(
 
         _print_json(asdict(outcome))
         return
-    typer.echo(f"{outcome.complaint}: score {outcome.score} recorded"
+    _say(f"{outcome.complaint}: score {outcome.score} recorded"
                + (f"; low score: {outcome.follow_up}" if outcome.low else ""))
 
 
@@ -835,21 +874,27 @@ def demo() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: every user mistake becomes one line on stderr and a distinct exit code."""
-    from workflow.errors import RedressError
+    from workflow.errors import InvalidInput, RedressError, refused_statement
+    from workflow.inert import inert
 
     ClickException, UsageError = _click_exceptions()
 
-    command = typer.main.get_command(_only_the_command_asked_for(sys.argv[1:] if argv is None else argv))
+    argv = sys.argv[1:] if argv is None else argv
+    for argument in argv:
+        if not _is_utf8(argument):
+            typer.echo(f"error: the argument '{inert(argument)}' is not valid UTF-8 text", err=True)
+            return InvalidInput.exit_code
+    command = typer.main.get_command(_only_the_command_asked_for(argv))
     try:
         result = command.main(args=argv, prog_name="redress", standalone_mode=False)
     except RedressError as error:
-        typer.echo(f"error: {error}", err=True)
+        typer.echo(f"error: {_shortened(inert(error))}", err=True)
         return error.exit_code
     except UsageError as error:
-        typer.echo(f"error: {error.format_message()} (see `redress {_command_path(error)}--help`)", err=True)
+        typer.echo(f"error: {inert(error.format_message())} (see `redress {_command_path(error)}--help`)", err=True)
         return 2
     except ClickException as error:
-        typer.echo(f"error: {error.format_message()}", err=True)
+        typer.echo(f"error: {inert(error.format_message())}", err=True)
         return 2
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
@@ -857,12 +902,30 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # a database error no service turned into a domain error: one line, no SQL
         from workflow.db import database_fault
 
+        refused = refused_statement(error)
+        if refused is not None:
+            typer.echo(f"error: {inert(refused)}", err=True)
+            return refused.exit_code
         fault = database_fault(_context["app"].url, error) if "app" in _context else None
         if fault is None:
             raise
         typer.echo(f"error: {fault}", err=True)
         return fault.exit_code
     return result if isinstance(result, int) else 0
+
+
+def _shortened(message: str, most: int = 1000) -> str:
+    """An error quotes what was given; a value of megabytes (a pasted file) must not fill the terminal."""
+    return message if len(message) <= most else f"{message[:most]}... ({len(message) - most} more characters)"
+
+
+def _is_utf8(argument: str) -> bool:
+    """Whether the bytes given were UTF-8: Python decodes any others to lone surrogates no database can store."""
+    try:
+        argument.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _GLOBAL_OPTIONS_WITH_VALUES = ("--config", "--db")

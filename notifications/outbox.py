@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from workflow.clock import parse_instant
 from workflow.config import EmailChannel, FolderChannel
-from workflow.errors import ConfigError, InvalidInput, NotFound
+from workflow.errors import ConfigError, InvalidInput, NotFound, checked_limit
 from workflow.models import ATTEMPTS, COMPLAINTS, MESSAGES
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def list_messages(
     """Outbox rows, newest first, for `redress outbox list`."""
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"status '{status}' is not allowed; statuses: {', '.join(STATUSES)}")
-    query = select(MESSAGES).order_by(MESSAGES.c.id.desc()).limit(limit)
+    query = select(MESSAGES).order_by(MESSAGES.c.id.desc()).limit(checked_limit(limit))
     if status is not None:
         query = query.where(MESSAGES.c.status == status)
     with app.uow(write=False) as uow:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from textual.screen import Screen
 
 from workflow.errors import ConcurrentChange, RedressError
+from workflow.inert import inert
 
 T = TypeVar("T")
 
@@ -23,11 +24,12 @@ def attempt(screen: Screen[Any], call: Callable[[], T], *, done: str | None = No
     try:
         result = call()
     except ConcurrentChange as error:
-        screen.notify(f"{error}. The view is refreshed.", title="Changed meanwhile", severity="warning",
-                      timeout=8)
+        screen.notify(f"{inert(error)}. The view is refreshed.", title="Changed meanwhile", severity="warning",
+                      timeout=8, markup=False)
         return None
     except RedressError as error:
-        screen.notify(str(error), title="Not done", severity="error", timeout=8)
+        # An error may quote what was typed: brackets in it are text, not markup.
+        screen.notify(inert(error), title="Not done", severity="error", timeout=8, markup=False)
         return None
     if done:
         screen.notify(done, timeout=4)

@@ -25,6 +25,7 @@ from tui.common import attempt, local
 from tui.forms import FormScreen
 from workflow.compensation import list_steps
 from workflow.desk import countdown_text
+from workflow.inert import inert
 from workflow.queries import complaint_detail, customer_detail, history
 from workflow.vocabulary import ROLES
 
@@ -121,20 +122,22 @@ class ComplaintScreen(Screen[None]):
         head = Text()
         head.append(f"{v['number']}  ", style="bold")
         head.append(f"{v['state']}  severity {v['severity']}  level {ROLES[v['escalation_level']]}  ")
-        head.append(f"{v['category']} via {v['channel']}  assignee {v['assignee'] or '-'}  owner {v['owner'] or '-'}\n")
-        head.append(v["summary"])
+        head.append(inert(f"{v['category']} via {v['channel']}  assignee {v['assignee'] or '-'}  "
+                          f"owner {v['owner'] or '-'}") + "\n")
+        head.append(inert(v["summary"], multiline=True))
         if v["resolution"]:
-            head.append(f"\nResolution: {v['resolution']}")
-        head.append(f"\nSeverity: {v['severity_reason']}", style="dim")
+            head.append("\nResolution: " + inert(v["resolution"], multiline=True))
+        head.append("\nSeverity: " + inert(v["severity_reason"]), style="dim")
         self.query_one("#summary", Static).update(head)
 
         customer = v["customer"] or {}
         who = Text()
-        who.append(f"Customer {customer.get('name', '')}", style="bold")
-        who.append(f"  {customer.get('phone') or ''} {customer.get('email') or ''}  tier {customer.get('tier')}, "
-                   f"{customer.get('language')}")
+        who.append(inert(f"Customer {customer.get('name', '')}"), style="bold")
+        who.append(inert(f"  {customer.get('phone') or ''} {customer.get('email') or ''}  tier {customer.get('tier')}, "
+                         f"{customer.get('language')}"))
         for past in v["past"][:5]:
-            who.append(f"\n  {past['number']}  {past['state']:<16} {past['category']:<9} {past['summary'][:40]}")
+            who.append("\n" + inert(f"  {past['number']}  {past['state']:<16} {past['category']:<9} "
+                                    f"{past['summary'][:40]}"))
         self.query_one("#customer", Static).update(who)
 
         clocks = Table(title="Deadlines (business time)", title_justify="left", expand=True, box=None)
@@ -152,7 +155,7 @@ class ComplaintScreen(Screen[None]):
             steps.add_column(column)
         for s in v["steps"]:
             steps.add_row(str(s["id"]), s["kind"], f"{s['amount']} {s['currency']}" if s["amount"] else "",
-                          s["state"], local(app, s["due_at"]), s["requested_by"], Text(s["reason"]))
+                          s["state"], local(app, s["due_at"]), Text(inert(s["requested_by"])), Text(inert(s["reason"])))
         self.query_one("#steps", Static).update(steps if v["steps"] else Text("Compensation: none planned"))
 
         timeline = Table(title="Timeline", title_justify="left", expand=True, box=None)
@@ -161,7 +164,7 @@ class ComplaintScreen(Screen[None]):
         entries = [(e["at"], e["actor"], e["trigger"], e["note"]) for e in v["events"]]
         entries += [(m["created_at"], "outbox", f"{m['kind']} ({m['status']})", m["subject"]) for m in v["messages"]]
         for at, who_, what, note in sorted(entries, key=lambda entry: entry[0]):
-            timeline.add_row(local(app, at), who_, what, Text(note.replace("\n", " ")))
+            timeline.add_row(local(app, at), Text(inert(who_)), Text(inert(what)), Text(inert(note)))
         self.query_one("#timeline", Static).update(timeline)
 
     def on_key(self, event: events.Key) -> None:

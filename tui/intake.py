@@ -14,6 +14,7 @@ from textual.widgets.option_list import Option
 
 from tui.common import attempt
 from workflow.errors import RedressError
+from workflow.inert import inert
 from workflow.services import file_complaint, suggest_for_intake
 from workflow.vocabulary import CHANNELS
 
@@ -66,7 +67,7 @@ class PolicyScreen(ModalScreen[str | None]):
         language = self.app.redress.config.default_language  # type: ignore[attr-defined]
         if event.option.id:
             title, body = manual.get(event.option.id).text(language, language)
-            self.query_one("#answer", Static).update(f"{title}\n{body}")
+            self.query_one("#answer", Static).update(inert(f"{title}\n{body}", multiline=True))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
@@ -154,8 +155,8 @@ class NewComplaintScreen(Screen[None]):
         self.known_customer = customer is not None
         found = self.query_one("#found", Static)
         if customer:
-            found.update(f"found: {customer['name']}, {customer['tier']}, {customer['language']}"
-                         f"  {customer['phone'] or ''} {customer['email'] or ''}")
+            found.update(inert(f"found: {customer['name']}, {customer['tier']}, {customer['language']}"
+                               f"  {customer['phone'] or ''} {customer['email'] or ''}"))
         else:
             found.update("new customer: type the name (tier and language optional)")
         self.query_one("#suggestion", Static).update(f"severity {suggestion['severity']}: {suggestion['reason']}")

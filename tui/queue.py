@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
 
 from tui.common import attempt
 from workflow.desk import countdown_text, desk_queue
+from workflow.inert import inert
 
 # Sized for an 80-column terminal; the summary takes what is left (and more when the terminal is wider).
 COLUMNS = (("number", "Number", 15), ("severity", "Sev", 8), ("state", "State", 11), ("level", "Lvl", 3),
@@ -28,7 +29,7 @@ def queue_cells(row: dict[str, Any]) -> list[Any]:
         Text(row["number"], style=style), Text(row["severity"]), Text(row["state"]),
         Text(LEVEL_SHORT[row["level"]], style="bold" if row["level"] != "agent" else ""),
         Text(countdown_text(row["remaining_minutes"], row["paused"]), style=style),
-        Text(row["customer"] or ""), Text(row["summary"].replace("\n", " ")[:60]),
+        Text(inert(row["customer"])), Text(inert(row["summary"][:60])),
     ]
 
 

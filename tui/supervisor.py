@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Label
 from tui.common import attempt
 from tui.forms import Field, FormScreen, text
 from workflow.compensation import approve_step, list_steps, reject_step
+from workflow.inert import inert
 from workflow.supervision import escalation_board
 
 
@@ -65,8 +66,8 @@ class SupervisorScreen(Screen[None]):
                 minutes = int(row["minutes_past_deadline"])
                 table.add_row(Text(row["number"], style="bold red" if not row["acknowledged"] else ""),
                               row["level"], f"{minutes // 60}h{minutes % 60:02d}m", "yes" if row["acknowledged"]
-                              else "no", row["severity"], row["assignee"] or "-", Text(row["summary"]),
-                              key=row["number"])
+                              else "no", row["severity"], Text(inert(row["assignee"] or "-")),
+                              Text(inert(row["summary"])), key=row["number"])
             table.move_cursor(row=min(keep, max(table.row_count - 1, 0)), animate=False)
         steps = attempt(self, lambda: list_steps(redress, approvable_by=user))
         if steps is not None:
@@ -74,7 +75,7 @@ class SupervisorScreen(Screen[None]):
             table.clear()
             for step in steps:
                 table.add_row(str(step["id"]), step["complaint"], step["kind"], f"{step['amount']} {step['currency']}",
-                              step["requested_by"], Text(step["reason"]), key=str(step["id"]))
+                              Text(inert(step["requested_by"])), Text(inert(step["reason"])), key=str(step["id"]))
 
     def _selected(self, table_id: str) -> str | None:
         table = self.query_one(f"#{table_id}", DataTable)

@@ -33,6 +33,7 @@ from states.definition import CANCELLED as COMPLAINT_CANCELLED
 from states.definition import CLOSED as COMPLAINT_CLOSED
 from workflow import clocks
 from workflow.bootstrap import Redress
+from workflow.config import MAX_AMOUNT
 from workflow.db import insert_returning_id
 from workflow.errors import ConcurrentChange, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from workflow.models import COMPLAINTS, DEADLINES, STEPS, USERS
@@ -78,8 +79,10 @@ def parse_amount(text: str | Decimal | None) -> int | None:
         value = Decimal(str(text).strip())
     except InvalidOperation:
         raise InvalidInput(f"amount '{text}' is not a number; write e.g. 20 or 128.50") from None
-    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")) or value >= 10**9:
-        raise InvalidInput(f"amount '{text}' is not allowed; a positive amount with at most two decimals")
+    # The range first: quantizing a huge value (1E+400) would itself raise.
+    if not value.is_finite() or not 0 < value <= MAX_AMOUNT or value != value.quantize(Decimal("0.01")):
+        raise InvalidInput(f"amount '{text}' is not allowed; a positive amount with at most two decimals, "
+                           f"up to {MAX_AMOUNT:.2f}")
     return int(value * 100)
 
 

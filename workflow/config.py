@@ -6,6 +6,7 @@ import os
 import re
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -26,18 +27,22 @@ class DatabaseConfig(_Strict):
     url: str = "sqlite:///redress.db"
 
 
+# Names are stored in sized columns (workflow/models.py); a test keeps these lengths equal to theirs.
+NAME_LENGTHS = {"severity": 32, "category": 32, "tier": 16, "owner": 128}
+
+
 class Severity(_Strict):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=NAME_LENGTHS["severity"])
     label: Labels = {}
 
 
 class Category(_Strict):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=NAME_LENGTHS["category"])
     label: Labels = {}
 
 
 class MemberTier(_Strict):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=NAME_LENGTHS["tier"])
     severity_bump: int = Field(default=0, ge=0, le=3)
     # Multiplies every SLA target: 0.75 gives a gold member a clock a quarter shorter.
     sla_factor: float = Field(default=1.0, gt=0, le=2)
@@ -55,11 +60,24 @@ def _check_duration(value: str) -> str:
 
 
 def _check_hours(values: list[str]) -> list[str]:
+    """Each span is hours within one day, and no two spans of the day overlap (a minute is worked once)."""
     from workflow.sla import parse_hours
 
-    for value in values:
-        parse_hours(value)
+    spans = sorted((parse_hours(value), value) for value in values)
+    for (earlier, earlier_text), (later, later_text) in pairwise(spans):
+        if later[0] < earlier[1]:
+            raise ValueError(f"'{earlier_text}' and '{later_text}' overlap; give each working minute once")
     return values
+
+
+def _check_timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone '{value}'; use an IANA name such as Asia/Shanghai") from None
+    return value
 
 
 class CalendarConfig(_Strict):
@@ -74,6 +92,11 @@ class CalendarConfig(_Strict):
     working_day_hours: list[str] = ["09:00-18:00"]
 
     _hours_ok = field_validator("working_day_hours")(_check_hours)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: Optional[str]) -> Optional[str]:
+        return value if value is None else _check_timezone(value)
 
     @field_validator("hours")
     @classmethod
@@ -150,6 +173,19 @@ class WebhookChannel(_Strict):
     url: str = Field(pattern=r"^https?://")
     timeout_seconds: float = Field(default=5, gt=0)
 
+    @field_validator("url")
+    @classmethod
+    def _has_host(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        try:
+            host = urlsplit(value).hostname
+        except ValueError:
+            host = None
+        if not host:
+            raise ValueError(f"'{value}' names no host; write e.g. https://sms.example.com/send")
+        return value
+
 
 class FolderChannel(_Strict):
     """Each message written as one .eml file into a folder: the embedded default, and the demo's outbox."""
@@ -225,9 +261,13 @@ class RuleCondition(_Strict):
     breached: Optional[bool] = None
 
 
+# The most money one step may carry, wherever an amount comes from: it fits the 32-bit column of minor units.
+MAX_AMOUNT = Decimal("10000000")
+
+
 class PlannedStep(_Strict):
     kind: StepKind
-    amount: Optional[Decimal] = Field(default=None, gt=0, decimal_places=2)
+    amount: Optional[Decimal] = Field(default=None, gt=0, le=MAX_AMOUNT, decimal_places=2)
 
 
 class CompensationRule(_Strict):
@@ -263,11 +303,53 @@ class CompensationConfig(_Strict):
             _check_duration(duration)
         return value
 
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        # The shipped currency needs no look-up: babel's table costs every command tens of milliseconds.
+        if value == "CNY":
+            return value
+        from babel.numbers import list_currencies
+
+        if value not in list_currencies():
+            raise ValueError(f"'{value}' is not an ISO 4217 currency code; write e.g. CNY, HKD, TWD or USD")
+        return value
+
+    @field_validator("approval_limits")
+    @classmethod
+    def _limits_rise_with_the_role(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        from workflow.vocabulary import ROLES
+
+        previous: tuple[str, Decimal] | None = None
+        for role in ROLES:
+            if role not in value:
+                continue
+            limit = value[role]
+            if not 0 <= limit <= MAX_AMOUNT:
+                raise ValueError(f"{role}: {limit} is not allowed; a limit is 0 to {MAX_AMOUNT:.2f}")
+            if previous is not None and limit < previous[1]:
+                raise ValueError(f"{role}: {limit} is below the {previous[0]}'s {previous[1]}; "
+                                 "a higher role may grant at least as much (agent <= senior <= supervisor <= manager)")
+            previous = (role, limit)
+        return value
+
     def due_after(self, kind: str) -> str:
         return self.due.get(kind, "9h")  # type: ignore[call-overload]
 
     def limit(self, role: str) -> Decimal:
         return self.approval_limits.get(role, Decimal(0))  # type: ignore[call-overload]
+
+
+# The most any free text (a Text column) may hold; the limits below may only be tighter.
+TEXT_CEILING = 100_000
+
+
+class LimitsConfig(_Strict):
+    """How many characters free text may have: a complaint's summary, a note or message, a reason."""
+
+    summary: int = Field(default=2000, ge=1, le=TEXT_CEILING)
+    note: int = Field(default=4000, ge=1, le=TEXT_CEILING)
+    reason: int = Field(default=1000, ge=1, le=TEXT_CEILING)
 
 
 class SchedulerConfig(_Strict):
@@ -325,21 +407,15 @@ class Config(_Strict):
     messages: MessagesConfig = MessagesConfig()
     compensation: CompensationConfig = CompensationConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    limits: LimitsConfig = LimitsConfig()
     policy_manual: str = "policy_manual.yaml"
     # Departments and people complaints are routed to, offered as a list in the terminal app.
-    owners: list[str] = []
+    owners: list[Annotated[str, Field(min_length=1, max_length=NAME_LENGTHS["owner"])]] = []
+    # Whether `route --owner` may name someone not in `owners` (with no owners listed, any owner goes).
+    owners_free_text: bool = False
     base_dir: Path = Path(".")
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone '{value}'; use an IANA name such as Asia/Shanghai") from None
-        return value
+    _timezone_ok = field_validator("timezone")(_check_timezone)
 
     @model_validator(mode="after")
     def _names_refer_to_defined_things(self) -> Config:
@@ -355,6 +431,7 @@ class Config(_Strict):
             )
         self._check_sla(allowed)
         self._check_rules(allowed)
+        self._check_named_files()
         for index, phrase in enumerate(self.intensity.phrases):
             if phrase.severity not in allowed:
                 raise ValueError(
@@ -380,6 +457,13 @@ class Config(_Strict):
         for state in self.sla.pause_states:
             if state not in STATES:
                 raise ValueError(f"sla.pause_states: '{state}' is not a state; allowed: {', '.join(STATES)}")
+
+    def _check_named_files(self) -> None:
+        manual = self.resolve_path(self.policy_manual)
+        if not manual.is_file():
+            raise ValueError(f"policy_manual: no file {manual}")
+        if self.messages.templates_dir and not self.resolve_path(self.messages.templates_dir).is_dir():
+            raise ValueError(f"messages.templates_dir: no folder {self.resolve_path(self.messages.templates_dir)}")
 
     def _check_rules(self, severities: list[str]) -> None:
         known = {"severity": severities, "category": self.category_names, "tier": self.tier_names}
@@ -438,6 +522,8 @@ def load_config(path: Path) -> Config:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read configuration ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start} cannot be read); save it as UTF-8") from None
     try:
         # libyaml's C parser when installed: the pure-Python one costs a read command 10 ms.
         raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

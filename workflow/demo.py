@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func
 from sqlmodel import select
 
 from notifications.sender import deliver_due
@@ -18,8 +19,10 @@ from workflow import services as svc
 from workflow import surveys
 from workflow.bootstrap import Redress
 from workflow.config import FolderChannel
+from workflow.db import redact
+from workflow.errors import InvalidInput
 from workflow.firing import fire_due
-from workflow.models import User
+from workflow.models import COMPLAINTS, User
 from workflow.people import add_user
 
 STAFF = [
@@ -45,7 +48,15 @@ CUSTOMERS = {
 
 
 def run_demo(app: Redress, say: Callable[[str], None]) -> None:
-    """Seed staff, customers and complaints across channels and severities, and play their lives."""
+    """Seed staff, customers and complaints across channels and severities, and play their lives.
+
+    The story needs an empty database: played over earlier complaints it would collide with them half-way.
+    """
+    with app.uow(write=False) as uow:
+        held = uow.session.execute(select(func.count()).select_from(COMPLAINTS)).scalar_one()
+    if held:
+        raise InvalidInput(f"database {redact(app.url)} already holds {held} complaint(s); the demo needs an empty "
+                           "one: run it on a new file, e.g. `redress --db demo.db demo`")
     tz = ZoneInfo(app.config.timezone)
     three_days_ago = (app.clock.now() - timedelta(days=3)).astimezone(tz).date()
     # The story starts on a Monday at 08:00 local time, an hour before the first call.

@@ -69,10 +69,37 @@ class TemplateBroken(RedressError):
     exit_code = 11
 
 
-def describe_error(error: BaseException, limit: int = 500) -> str:
+def refused_statement(error: BaseException) -> RedressError | None:
+    """A database's refusal of a statement as one line, without the SQL or its parameters (customers' data).
+
+    Values that break a column's rule are refused in the services before the database sees them; this is
+    the last guard. Only the driver's first line is kept: PostgreSQL's DETAIL line quotes the values.
+    """
+    from sqlalchemy import exc
+
+    if not isinstance(error, exc.DBAPIError):
+        return None
+    reason = describe_error(error.orig if error.orig is not None else error, first_line=True)
+    if isinstance(error, (exc.DataError, exc.IntegrityError)):
+        return InvalidInput(f"the database refused the values: {reason}")
+    return DatabaseUnavailable(f"the database refused the statement: {reason}")
+
+
+def checked_limit(limit: int, most: int = 10_000) -> int:
+    """A `--limit` of rows or answers: 1 to `most`, else a one-line refusal."""
+    if not 1 <= limit <= most:
+        raise InvalidInput(f"limit {limit} is not allowed; give 1 to {most}")
+    return limit
+
+
+def describe_error(error: BaseException, limit: int = 500, *, first_line: bool = False) -> str:
     """One line an operator can read and any database can store: the error's kind and first words.
 
     Replies from hostile servers carry NUL bytes and control characters; PostgreSQL refuses NUL in text.
+    With `first_line`, only the message's first line is kept.
     """
-    text = " ".join("".join(ch if ch.isprintable() else " " for ch in str(error)).split())
+    raw = str(error)
+    if first_line:
+        raw = (raw.strip().splitlines() or [""])[0]
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in raw).split())
     return (f"{type(error).__name__}: {text}" if text else type(error).__name__)[:limit]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from workflow.config import Config, Labels
-from workflow.errors import ConfigError, NotFound
+from workflow.errors import ConfigError, NotFound, checked_limit
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -86,6 +86,7 @@ class PolicyManual:
 
     def search(self, query: str, limit: int = 5) -> list[SearchHit]:
         """Answers ranked by how well they match `query`; an empty list when nothing matches."""
+        checked_limit(limit, most=100)
         wanted = tokens(query)
         if not wanted:
             return []

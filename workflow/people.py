@@ -14,6 +14,7 @@ from workflow.config import LANGUAGES
 from workflow.db import insert_returning_id
 from workflow.errors import InvalidInput, NotFound, PermissionDenied
 from workflow.models import CUSTOMERS, USERS
+from workflow.records import checked_text, column_limit, optional_text
 from workflow.vocabulary import ROLES
 
 _NAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
@@ -44,6 +45,9 @@ _CUSTOMER_BY = {
 
 
 def _user_row(session: Session, name: str) -> Row | None:
+    # A name `add_user` would refuse names nobody, and may not even be text a driver can send (invalid UTF-8).
+    if not _NAME.fullmatch(name):
+        return None
     return session.execute(_USER_BY_NAME, {"name": name}).first()
 
 
@@ -78,11 +82,13 @@ def add_user(
     """Add a member of staff. The very first user must be a manager; after that, managers add users."""
     if role not in ROLES:
         raise InvalidInput(f"role '{role}' is not allowed; roles: {', '.join(ROLES)}")
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise InvalidInput(
             f"user name '{name}' is not allowed; use 2-64 lowercase letters, digits, '.', '_' or '-', "
             "starting with a letter"
         )
+    display_name = optional_text(display_name, "display name", column_limit(USERS.c.display_name)) or None
+    email = normalize_email(email) if email else None
     with app.uow() as uow:
         session = uow.session
         if session.execute(select(func.count()).select_from(USERS)).scalar_one() == 0:
@@ -94,7 +100,7 @@ def add_user(
             raise InvalidInput(f"user '{name}' already exists")
         record = UserRecord(name, display_name or name, role)
         session.execute(insert(USERS).values(
-            **asdict(record), email=normalize_email(email) if email else None, created_at=app.clock.now()))
+            **asdict(record), email=email, created_at=app.clock.now()))
         uow.commit()
         return record
 
@@ -109,7 +115,7 @@ def list_users(app: Redress) -> list[UserRecord]:
 
 def normalize_phone(phone: str) -> str:
     """Digits only, keeping a leading '+': '138-0013 8000' and '13800138000' are one customer."""
-    stripped = phone.strip()
+    stripped = checked_text(phone.strip(), "phone", column_limit(CUSTOMERS.c.phone))
     digits = re.sub(r"\D", "", stripped)
     if len(digits) < 5 or len(digits) > 20:
         raise InvalidInput(f"phone '{phone}' is not a phone number; give 5-20 digits")
@@ -117,8 +123,8 @@ def normalize_phone(phone: str) -> str:
 
 
 def normalize_email(email: str) -> str:
-    value = email.strip().lower()
-    if not _EMAIL.match(value):
+    value = checked_text(email.strip().lower(), "email", column_limit(CUSTOMERS.c.email))
+    if not _EMAIL.fullmatch(value):
         raise InvalidInput(f"email '{email}' is not an email address")
     return value
 

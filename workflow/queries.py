@@ -13,7 +13,7 @@ from states.definition import STATES
 from states.machine import allowed_triggers
 from workflow import clocks
 from workflow.bootstrap import Redress
-from workflow.errors import InvalidInput
+from workflow.errors import InvalidInput, checked_limit
 from workflow.models import Complaint, Customer, Event, User
 from workflow.people import acting_user, find_customer
 from workflow.records import load_complaint
@@ -89,8 +89,7 @@ def queue(
     """Complaints, most urgent first: escalation level, then severity, then age."""
     if state is not None and state not in STATES:
         raise InvalidInput(f"state '{state}' is not allowed; states: {', '.join(STATES)}")
-    if limit < 1 or limit > 10_000:
-        raise InvalidInput(f"limit {limit} is not allowed; give 1 to 10000")
+    checked_limit(limit)
     with app.uow(write=False) as uow:
         session = uow.session
         assignee = aliased(User)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, insert, select, update
 from sqlmodel import Session
 
+from workflow.config import TEXT_CEILING
 from workflow.errors import ConcurrentChange, InvalidInput, NotFound
 from workflow.models import COMPLAINTS, EVENTS
 
@@ -25,6 +26,17 @@ _UPDATE_IF_VERSION = update(COMPLAINTS).where(
 )
 
 
+# Row ids are 32-bit integers on every database; a larger number names no row (and PostgreSQL would refuse it).
+MAX_ROW_ID = 2**31 - 1
+
+
+def row_id(value: int, what: str) -> int:
+    """`value` if it can be the id of a row; otherwise a one-line NotFound naming what was looked for."""
+    if not 1 <= value <= MAX_ROW_ID:
+        raise NotFound(f"no {what} {value}")
+    return value
+
+
 def load_complaint(session: Session, ref: str | int) -> Row:
     """A complaint row by number (C-20261122-0007) or by id."""
     text = str(ref).strip()
@@ -32,7 +44,7 @@ def load_complaint(session: Session, ref: str | int) -> Row:
     if _NUMBER.match(text):
         complaint = session.execute(_BY_NUMBER, {"ref": text.upper()}).first()
     elif text.isdigit():
-        if int(text) < 2**31:
+        if int(text) <= MAX_ROW_ID:
             complaint = session.execute(_BY_ID, {"ref": int(text)}).first()
     else:
         raise InvalidInput(f"'{text}' is not a complaint number (like C-20261122-0007) or id")
@@ -86,8 +98,35 @@ def change_complaint(
     return version
 
 
-def required_text(value: str | None, field: str, why: str) -> str:
-    """The stripped text, or a one-line refusal naming the field and what it is for."""
+def required_text(value: str | None, field: str, why: str, limit: int = TEXT_CEILING) -> str:
+    """The stripped text, or a one-line refusal naming the field and what it is for (or what is wrong with it)."""
     if value is None or not value.strip():
         raise InvalidInput(f"{field} is required: {why}")
-    return value.strip()
+    return checked_text(value.strip(), field, limit)
+
+
+def optional_text(value: str | None, field: str, limit: int = TEXT_CEILING) -> str:
+    """The stripped text, empty when none was given; refused like `required_text` when it cannot be stored."""
+    return checked_text(value.strip(), field, limit) if value and value.strip() else ""
+
+
+def checked_text(value: str, field: str, limit: int) -> str:
+    """`value` if every database stores it alike: at most `limit` characters, no NUL, valid Unicode.
+
+    PostgreSQL refuses NUL in text and a too-long value in a sized column, where SQLite would keep both;
+    an argument that was not valid UTF-8 arrives with lone surrogates that no driver can encode.
+    """
+    if len(value) > limit:
+        raise InvalidInput(f"{field} is {len(value)} characters long; at most {limit} are allowed")
+    if "\x00" in value:
+        raise InvalidInput(f"{field} contains a NUL character, which cannot be stored")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{field} is not valid UTF-8 text") from None
+    return value
+
+
+def column_limit(column: Any) -> int:
+    """The length a sized string column holds (name 128, email 254, order_ref 64 ...), the one source of limits."""
+    return int(column.type.length)

@@ -24,7 +24,7 @@ from workflow.db import insert_returning_id
 from workflow.errors import ConcurrentChange, InvalidInput, InvalidTransition
 from workflow.models import COMPLAINTS, CUSTOMERS, NumberSequence
 from workflow.people import CustomerRecord, acting_user, find_or_create_customer, find_user, require_role
-from workflow.records import append_event, change_complaint, load_complaint, required_text
+from workflow.records import append_event, change_complaint, column_limit, load_complaint, optional_text, required_text
 from workflow.severity import suggest_severity
 from workflow.sla import plan_for
 from workflow.vocabulary import CHANNELS
@@ -167,8 +167,9 @@ def file_complaint(
         raise InvalidInput(f"category '{category}' is not allowed; categories: {', '.join(config.category_names)}")
     if severity is not None and severity not in config.severity_names:
         raise InvalidInput(f"severity '{severity}' is not allowed; severities: {', '.join(config.severity_names)}")
-    summary = required_text(summary, "summary", "what the customer complains about")
-    order_ref = order_ref.strip() if order_ref and order_ref.strip() else None
+    summary = required_text(summary, "summary", "what the customer complains about", config.limits.summary)
+    order_ref = optional_text(order_ref, "order reference", column_limit(COMPLAINTS.c.order_ref)) or None
+    name = optional_text(name, "name", column_limit(CUSTOMERS.c.name)) or None
     policy = app.manual.get(answer_id) if answer_id else None
     with app.uow() as uow:
         session = uow.session
@@ -272,7 +273,7 @@ def change_severity(
     config = app.config
     if severity not in config.severity_names:
         raise InvalidInput(f"severity '{severity}' is not allowed; severities: {', '.join(config.severity_names)}")
-    reason = required_text(reason, "reason", "say why the severity changes")
+    reason = required_text(reason, "reason", "say why the severity changes", config.limits.reason)
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
         complaint = load_complaint(uow.session, ref)
@@ -296,6 +297,7 @@ def assign(
     *, note: str | None = None, expected_version: int | None = None,
 ) -> Outcome:
     """Give the complaint to an agent; agents may take it themselves, seniors may give it to anyone."""
+    note = optional_text(note, "message", app.config.limits.note)
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
         target = find_user(uow.session, assignee) if assignee else user
@@ -307,7 +309,7 @@ def assign(
             raise InvalidInput(f"{complaint.number} is already assigned to {target.name}")
         outcome = _record(
             app, uow.session, complaint, user, "assign",
-            note=f"assigned to {target.name}" + (f": {note.strip()}" if note and note.strip() else ""),
+            note=f"assigned to {target.name}" + (f": {note}" if note else ""),
             data={"assignee": target.name}, assignee_id=target.id,
         )
         uow.commit()
@@ -323,7 +325,7 @@ def respond(
     app: Redress, actor: str | None, ref: str | int, message: str | None, *, expected_version: int | None = None
 ) -> Outcome:
     """Record an answer given to the customer (call, email, chat)."""
-    message = required_text(message, "message", "what the customer was told")
+    message = required_text(message, "message", "what the customer was told", app.config.limits.note)
     return _act(app, actor, ref, "respond", expected_version=expected_version, note=message)
 
 
@@ -331,7 +333,7 @@ def wait_for_customer(
     app: Redress, actor: str | None, ref: str | int, note: str | None, *, expected_version: int | None = None
 ) -> Outcome:
     """Park the complaint until the customer sends what is needed."""
-    note = required_text(note, "note", "what we are waiting for from the customer")
+    note = required_text(note, "note", "what we are waiting for from the customer", app.config.limits.note)
     return _act(app, actor, ref, "wait_for_customer", expected_version=expected_version, note=note)
 
 
@@ -339,7 +341,8 @@ def customer_replied(
     app: Redress, actor: str | None, ref: str | int, note: str | None = None, *, expected_version: int | None = None
 ) -> Outcome:
     """The customer came back; work resumes."""
-    return _act(app, actor, ref, "customer_replied", expected_version=expected_version, note=note or "")
+    note = optional_text(note, "note", app.config.limits.note)
+    return _act(app, actor, ref, "customer_replied", expected_version=expected_version, note=note)
 
 
 def route(
@@ -347,10 +350,14 @@ def route(
     *, expected_version: int | None = None,
 ) -> Outcome:
     """Hand the complaint to a responsible owner (a department or person) to investigate."""
-    owner = required_text(owner, "owner", "the department or person responsible")
+    owner = required_text(owner, "owner", "the department or person responsible", column_limit(COMPLAINTS.c.owner))
+    configured = app.config.owners
+    if configured and not app.config.owners_free_text and owner not in configured:
+        raise InvalidInput(f"owner '{owner}' is not a configured owner; owners: {', '.join(configured)}")
+    note = optional_text(note, "message", app.config.limits.note)
     return _act(
         app, actor, ref, "route", expected_version=expected_version,
-        note=note or "", data={"owner": owner}, owner=owner,
+        note=note, data={"owner": owner}, owner=owner,
     )
 
 
@@ -358,7 +365,8 @@ def owner_feedback(
     app: Redress, actor: str | None, ref: str | int, feedback: str | None, *, expected_version: int | None = None
 ) -> Outcome:
     """The owner reported back; the agent takes it from here and answers the customer."""
-    feedback = required_text(feedback, "feedback", "what the responsible owner found or decided")
+    feedback = required_text(feedback, "feedback", "what the responsible owner found or decided",
+                             app.config.limits.note)
     return _act(app, actor, ref, "owner_feedback", expected_version=expected_version, note=feedback)
 
 
@@ -366,7 +374,7 @@ def resolve(
     app: Redress, actor: str | None, ref: str | int, resolution: str | None, *, expected_version: int | None = None
 ) -> Outcome:
     """Record what was done for the customer."""
-    resolution = required_text(resolution, "resolution", "what was done for the customer")
+    resolution = required_text(resolution, "resolution", "what was done for the customer", app.config.limits.note)
     return _act(
         app, actor, ref, "resolve", expected_version=expected_version, note=resolution, resolution=resolution
     )
@@ -376,6 +384,7 @@ def close(
     app: Redress, actor: str | None, ref: str | int, note: str | None = None, *, expected_version: int | None = None
 ) -> Outcome:
     """Close the complaint number once the customer has the answer and every compensation step is done or removed."""
+    note = optional_text(note, "message", app.config.limits.note)
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
         complaint = load_complaint(uow.session, ref)
@@ -391,7 +400,7 @@ def reopen(
     app: Redress, actor: str | None, ref: str | int, reason: str | None, *, expected_version: int | None = None
 ) -> Outcome:
     """Reopen a resolved or closed complaint, for example when the customer calls back unhappy."""
-    reason = required_text(reason, "reason", "why the complaint is reopened")
+    reason = required_text(reason, "reason", "why the complaint is reopened", app.config.limits.reason)
     return _act(app, actor, ref, "reopen", expected_version=expected_version, note=reason, closed_at=None)
 
 
@@ -404,6 +413,7 @@ def cancel(
         raise InvalidInput(f"cancel reason '{reason}' is not allowed; reasons: {', '.join(CANCEL_REASONS)}")
     if reason == "duplicate" and not duplicate_of:
         raise InvalidInput("duplicate-of is required: the number of the complaint this one duplicates")
+    note = optional_text(note, "message", app.config.limits.note)
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
         if reason == "spam":
@@ -418,7 +428,7 @@ def cancel(
                 raise InvalidInput(f"{complaint.number} cannot duplicate itself")
             changes["duplicate_of_id"] = original.id
             data["duplicate_of"] = original.number
-        outcome = _record(app, uow.session, complaint, user, "cancel", note=note or "", data=data, **changes)
+        outcome = _record(app, uow.session, complaint, user, "cancel", note=note, data=data, **changes)
         from notifications.customer import withdraw_customer_messages
 
         withdraw_customer_messages(uow.session, complaint.id, outcome.to_state, user.name,
@@ -460,6 +470,6 @@ def add_note(
     app: Redress, actor: str | None, ref: str | int, text: str | None, *, expected_version: int | None = None
 ) -> Outcome:
     """An internal note on the timeline, in any state."""
-    text = required_text(text, "text", "the note to add")
+    text = required_text(text, "note", "what to add to the timeline", app.config.limits.note)
     return _act(app, actor, ref, "note", expected_version=expected_version, note=text)
 

@@ -62,7 +62,7 @@ def _supervise(
     expected_version: int | None, change: Any,
 ) -> Outcome:
     """The shape of a supervisor action: supervisor or above, a reason, one transaction, one event."""
-    reason = required_text(reason, "reason", f"why you {action}")
+    reason = required_text(reason, "reason", f"why you {action}", app.config.limits.reason)
     with app.uow() as uow:
         session = uow.session
         user = acting_user(session, actor)

@@ -68,11 +68,12 @@ class SurveyOutcome:
 def record(app: Redress, actor: str | None, ref: str, score: int, comment: str | None = None) -> SurveyOutcome:
     """Store the customer's 1-5 score; a low score reopens the complaint or plans a follow-up call, by policy."""
     from workflow import compensation
-    from workflow.records import change_complaint, load_complaint
+    from workflow.records import change_complaint, load_complaint, optional_text
     from workflow.services import _record
 
     if not 1 <= score <= 5:
         raise InvalidInput(f"score {score} is not allowed; scores are 1 to 5")
+    comment = optional_text(comment, "comment", app.config.limits.note)
     policy = app.config.compensation.survey
     with app.uow() as uow:
         session = uow.session

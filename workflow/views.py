@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from workflow.clock import local_minute
+from workflow.inert import inert
 
 _console = Console()
 _SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "green"}
@@ -20,9 +21,9 @@ def _local(iso: str | None, tz: str) -> str:
     return local_minute(datetime.fromisoformat(iso), tz) if iso else "-"
 
 
-def _text(value: Any) -> str:
-    """Data as literal text: customer-written brackets never become Rich markup."""
-    return escape("-" if value is None or value == "" else str(value))
+def _text(value: Any, *, multiline: bool = True) -> str:
+    """Data as literal, inert text: brackets never become Rich markup, escape codes never reach the terminal."""
+    return escape(inert("-" if value is None or value == "" else value, multiline=multiline))
 
 
 def _severity(name: str) -> str:
@@ -70,9 +71,9 @@ def print_queue(rows: list[dict[str, Any]], tz: str) -> None:
         table.add_column(column, overflow="ellipsis", no_wrap=column != "summary")
     for row in rows:
         table.add_row(
-            row["number"], _text(row["state"]), _severity(row["severity"]),
+            _text(row["number"]), _text(row["state"]), _severity(row["severity"]),
             str(row["escalation_level"]), _text(row["category"]), _text(row["customer"]),
-            _text(row["assignee"]), _local(row["created_at"], tz), _text(row["summary"][:60]),
+            _text(row["assignee"]), _local(row["created_at"], tz), _text(row["summary"][:60], multiline=False),
         )
     _console.print(table)
 
@@ -134,4 +135,4 @@ def print_failed_deadlines(rows: list[dict[str, Any]], tz: str) -> None:
                   else row["status"])
         line = f"{row['id']:>6}  {row['complaint']}  {row['kind']}  due {_local(row['due_at'], tz)}  {status}"
         for text in (line, f"{'':8}{row['error']}"):
-            _console.print(text, markup=False, highlight=False, overflow="ellipsis", no_wrap=True, crop=True)
+            _console.print(inert(text), markup=False, highlight=False, overflow="ellipsis", no_wrap=True, crop=True)

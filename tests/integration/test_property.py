@@ -20,7 +20,7 @@ COMMANDS = {
     "respond": lambda app, n, who: svc.respond(app, who, n, "we are on it"),
     "wait": lambda app, n, who: svc.wait_for_customer(app, who, n, "photos please"),
     "replied": lambda app, n, who: svc.customer_replied(app, who, n, "photos sent"),
-    "route": lambda app, n, who: svc.route(app, who, n, "仓库", "check stock"),
+    "route": lambda app, n, who: svc.route(app, who, n, "仓储部", "check stock"),
     "feedback": lambda app, n, who: svc.owner_feedback(app, who, n, "stock found"),
     "resolve": lambda app, n, who: svc.resolve(app, who, n, "replacement sent"),
     "close": lambda app, n, who: svc.close(app, who, n),

@@ -13,6 +13,7 @@ from workflow.errors import ConfigError
 
 CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
 MINIMAL = (
+    f"policy_manual: {CONFIG.parent / 'policy_manual.yaml'}\n"
     "severities: [{name: low}, {name: high}]\ndefault_severity: low\n"
     "categories: [{name: other}]\nmember_tiers: [{name: registered}]\n"
     "calendars: {always: {always_open: true}}\n"
@@ -71,6 +72,33 @@ def test_the_shipped_config_is_valid():
         ("- a\n- b\n", "expected a mapping of settings"),
         (MINIMAL + "outbox: {stale_after_seconds: 30, lease_seconds: 60}\n",
          "outbox: stale_after_seconds is the old name of lease_seconds; give only lease_seconds"),
+        # Checked for meaning, not only for type:
+        (MINIMAL.replace("{always: {always_open: true}}", "{always: {always_open: true, timezone: Asia/Shanghia}}"),
+         "calendars.always.timezone: unknown timezone 'Asia/Shanghia'"),
+        (MINIMAL.replace("{always: {always_open: true}}", "{always: {hours: {mon: ['09:00-12:00', '11:00-18:00']}}}"),
+         "calendars.always.hours: '09:00-12:00' and '11:00-18:00' overlap"),
+        (MINIMAL.replace("{always: {always_open: true}}",
+                         "{always: {hours: {mon: ['09:00-18:00']},"
+                         " working_day_hours: ['09:00-18:00', '10:00-11:00']}}"),
+         "calendars.always.working_day_hours: '09:00-18:00' and '10:00-11:00' overlap"),
+        (MINIMAL + "compensation: {approval_limits: {agent: -5, senior: 200}}\n",
+         "compensation.approval_limits: agent: -5 is not allowed; a limit is 0 to 10000000.00"),
+        (MINIMAL + "compensation: {approval_limits: {agent: 50, senior: 200, supervisor: 100, manager: 10000}}\n",
+         "compensation.approval_limits: supervisor: 100 is below the senior's 200"),
+        (MINIMAL + "compensation: {approval_limits: {agent: 50, manager: 100000000}}\n",
+         "manager: 100000000 is not allowed"),
+        (MINIMAL + "compensation: {currency: XYZ}\n",
+         "compensation.currency: 'XYZ' is not an ISO 4217 currency code"),
+        (MINIMAL + "compensation: {rules: [{steps: [{kind: refund, amount: 99999999}]}]}\n",
+         "compensation.rules[0].steps[0].amount: Input should be less than or equal to 10000000"),
+        (MINIMAL + "messages: {sms: {type: webhook, url: 'https://'}}\n",
+         "messages.sms.webhook.url: 'https://' names no host"),
+        (MINIMAL + "messages: {templates_dir: no-such-folder}\n", "messages.templates_dir: no folder "),
+        (MINIMAL.replace("policy_manual: ", "policy_manual: /nonexistent"), "policy_manual: no file /nonexistent"),
+        (MINIMAL + "limits: {summary: 0}\n", "limits.summary: Input should be greater than or equal to 1"),
+        (MINIMAL.replace("{name: registered}", "{name: registered_long_name}"),
+         "member_tiers[0].name: String should have at most 16 characters"),
+        (MINIMAL + f"owners: [物流部, {'部' * 129}]\n", "owners[1]: String should have at most 128 characters"),
     ],
 )
 def test_a_mistake_names_file_key_path_and_what_is_allowed(tmp_path, text, message):
@@ -86,6 +114,27 @@ def test_a_config_written_for_the_batch_sender_still_loads_with_its_stale_time_a
     config = load_config(write(tmp_path, MINIMAL + "outbox: {batch_size: 100, stale_after_seconds: 300}\n"))
     assert config.outbox.lease_seconds == 300
     assert load_config(write(tmp_path, MINIMAL)).outbox.lease_seconds == 60
+
+
+def test_configured_names_are_held_to_the_length_of_the_column_that_stores_them():
+    from workflow.config import NAME_LENGTHS
+    from workflow.models import COMPLAINTS, CUSTOMERS
+
+    columns = {"severity": COMPLAINTS.c.severity, "category": COMPLAINTS.c.category, "tier": CUSTOMERS.c.tier,
+               "owner": COMPLAINTS.c.owner}
+    assert NAME_LENGTHS == {name: column.type.length for name, column in columns.items()}
+
+
+def test_a_config_that_is_not_utf8_is_one_line(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_bytes(MINIMAL.encode() + b"# caf\xe9\n")
+    expected = r"config.yaml: not UTF-8 text \(byte \d+ cannot be read\); save it as UTF-8$"
+    with pytest.raises(ConfigError, match=expected):
+        load_config(path)
+
+
+def test_a_known_currency_other_than_the_default_loads(tmp_path):
+    assert load_config(write(tmp_path, MINIMAL + "compensation: {currency: HKD}\n")).compensation.currency == "HKD"
 
 
 def test_a_missing_file_is_a_clear_error(tmp_path):

@@ -38,7 +38,7 @@ from workflow.db import insert_returning_id
 from workflow.errors import ConcurrentChange, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from workflow.models import COMPLAINTS, DEADLINES, STEPS, USERS
 from workflow.people import acting_user, role_rank
-from workflow.records import hold, required_text
+from workflow.records import hold, optional_text, required_text
 from workflow.sla import add_business_time, parse_duration
 
 STEP = "step"
@@ -255,7 +255,7 @@ def add_step(
 
     if kind not in STEP_KINDS:
         raise InvalidInput(f"step kind '{kind}' is not allowed; kinds: {', '.join(STEP_KINDS)}")
-    reason = required_text(reason, "reason", "why the customer gets this step")
+    reason = required_text(reason, "reason", "why the customer gets this step", app.config.limits.reason)
     amount_minor = parse_amount(amount)
     if kind in MONEY_KINDS and amount_minor is None:
         raise InvalidInput(f"amount is required for a {kind}: how much, e.g. --amount 50")
@@ -296,12 +296,13 @@ def _approver_check(app: Redress, session: Session, approver: Row, step: Row, ac
 
 def approve_step(app: Redress, actor: str | None, step_id: int, note: str | None = None) -> StepOutcome:
     """Approve money above the requester's limit."""
-    return _decide(app, actor, step_id, "approve", (note or "").strip())
+    return _decide(app, actor, step_id, "approve", optional_text(note, "note", app.config.limits.note))
 
 
 def reject_step(app: Redress, actor: str | None, step_id: int, reason: str | None) -> StepOutcome:
     """Refuse a request for money, with a reason; the step is cancelled."""
-    return _decide(app, actor, step_id, "reject", required_text(reason, "reason", "why the request is refused"))
+    return _decide(app, actor, step_id, "reject",
+                   required_text(reason, "reason", "why the request is refused", app.config.limits.reason))
 
 
 def _decide(app: Redress, actor: str | None, step_id: int, decision: str, note: str) -> StepOutcome:
@@ -322,7 +323,7 @@ def _decide(app: Redress, actor: str | None, step_id: int, decision: str, note: 
 
 def remove_step(app: Redress, actor: str | None, step_id: int, reason: str | None) -> StepOutcome:
     """An agent takes a step out of the plan, with a reason."""
-    reason = required_text(reason, "reason", "why the step is removed")
+    reason = required_text(reason, "reason", "why the step is removed", app.config.limits.reason)
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
         step = _load_step(uow.session, step_id)
@@ -334,10 +335,11 @@ def remove_step(app: Redress, actor: str | None, step_id: int, reason: str | Non
 
 def complete_step(app: Redress, actor: str | None, step_id: int, note: str | None = None) -> StepOutcome:
     """Mark a step carried out (the refund paid, the replacement shipped); the customer is told."""
+    note = optional_text(note, "note", app.config.limits.note)
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
         step = _load_step(uow.session, step_id)
-        outcome = _complete(app, uow.session, step, user.name, (note or "").strip(), app.clock.now())
+        outcome = _complete(app, uow.session, step, user.name, note, app.clock.now())
         uow.commit()
         return outcome
 

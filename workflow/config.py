@@ -125,6 +125,9 @@ class CalendarConfig(_Strict):
         return value
 
 
+_LONGEST_TARGET_HOURS = 2000  # about a working year of 9-hour days
+
+
 class SlaPolicy(_Strict):
     """Targets in business time for one severity, and how it climbs the escalation ladder."""
 
@@ -141,8 +144,11 @@ class SlaPolicy(_Strict):
         # A zero target breaches at filing, and a zero climb runs up every level in one tick.
         from workflow.sla import parse_duration
 
-        if parse_duration(value) <= 0:
+        minutes = parse_duration(value)
+        if minutes <= 0:
             raise ValueError(f"'{value}' is not a positive duration; write e.g. 30m, 4h or 1h30m")
+        if minutes > _LONGEST_TARGET_HOURS * 60:  # business hours: a longer one runs past the calendars kept
+            raise ValueError(f"'{value}' is longer than {_LONGEST_TARGET_HOURS}h; write e.g. 30m, 4h or 1h30m")
         return value
 
 

@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import file_one
 from workflow import services as svc
 from workflow import supervision, surveys
-from workflow.compensation import add_step
+from workflow.compensation import add_step, complete_step, remove_step
 from workflow.config import LimitsConfig
 from workflow.errors import InvalidInput
 from workflow.people import add_user
@@ -54,7 +54,14 @@ def test_the_configured_limits_apply_to_summaries_notes_and_reasons(app):
         supervision.acknowledge(app, "sup", number, "r" * 6)
     with pytest.raises(InvalidInput, match="^comment is 21 characters long; at most 20"):
         surveys.record(app, "amy", number, 5, "c" * 21)
+    with pytest.raises(InvalidInput, match="^reason is 6 characters long; at most 5"):
+        add_step(app, "amy", number, "voucher", amount="10", reason="r" * 6)
     assert _snapshot(app, number) == before
+    step = add_step(app, "amy", number, "voucher", amount="10", reason="r" * 5)
+    with pytest.raises(InvalidInput, match="^reason is 6 characters long; at most 5"):
+        remove_step(app, "amy", step.id, "r" * 6)
+    with pytest.raises(InvalidInput, match="^note is 21 characters long; at most 20"):
+        complete_step(app, "amy", step.id, "n" * 21)
     svc.add_note(app, "amy", number, "n" * 20)  # at the limit is allowed
 
 

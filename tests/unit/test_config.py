@@ -59,6 +59,8 @@ def test_the_shipped_config_is_valid():
          "sla.policies.low.resolution: '0m' is not a positive duration"),
         (MINIMAL.replace("resolution: 8h", "resolution: 8h, climb_every: 0m"),
          "sla.policies.low.climb_every: '0m' is not a positive duration"),
+        (MINIMAL.replace("resolution: 8h", "resolution: 100000h"),
+         "sla.policies.low.resolution: '100000h' is longer than 2000h"),
         (MINIMAL.replace(" high: {calendar: always, first_response: 15m, resolution: 2h}", ""),
          "sla.policies: no policy for severity high"),
         (MINIMAL.replace("sla: {policies:", "sla: {pause_states: [napping], policies:"),

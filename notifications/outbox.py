@@ -153,7 +153,7 @@ def retry_messages(app: Any, actor: str | None, which: RetryFilter) -> RetryRepo
     One transaction: every message matched is queued and every complaint is told, or nothing is.
     """
     from workflow.people import acting_user, require_role
-    from workflow.records import append_event, load_complaint
+    from workflow.records import change_complaint, load_complaint
 
     query = _retry_query(which)
     with app.uow() as uow:
@@ -175,12 +175,11 @@ def retry_messages(app: Any, actor: str | None, which: RetryFilter) -> RetryRepo
         for row in ready:
             if row.complaint_id is not None:
                 per_complaint.setdefault(row.complaint_id, []).append(row.id)
-        states = {row.id: row.state for row in uow.session.execute(
-            select(COMPLAINTS.c.id, COMPLAINTS.c.state).where(COMPLAINTS.c.id.in_(list(per_complaint))))}
-        for complaint_id, ids in per_complaint.items():
-            state = states[complaint_id]
-            append_event(uow.session, complaint_id, now, user.name, "message_retried", state, state,
-                         f"{len(ids)} message(s) queued again", {"messages": ids})
+        complaints = {row.id: row for row in uow.session.execute(
+            select(COMPLAINTS).where(COMPLAINTS.c.id.in_(list(per_complaint))))}
+        for complaint_id, ids in per_complaint.items():  # at the version read, like any change to a complaint
+            change_complaint(uow.session, complaints[complaint_id], now, user.name, "message_retried",
+                             f"{len(ids)} message(s) queued again", {"messages": ids})
         uow.commit()
     return RetryReport(len(ready), len(rows) - len(ready), len(per_complaint))
 

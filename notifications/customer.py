@@ -33,6 +33,7 @@ _WITHDRAW = (
     .values(status="withdrawn", last_error=bindparam("why"), lease_until=None)
     .returning(MESSAGES.c.id)
 )
+_WITHDRAW_KIND = _WITHDRAW.where(MESSAGES.c.kind == bindparam("of_kind"))
 
 
 def _label(items: list[Any], name: str, locale: str) -> str:
@@ -81,10 +82,12 @@ def render_for_complaint(
 def queue_customer_message(
     app: Any, session: Session, template: str, complaint_id: int, now: datetime, *,
     step_id: int | None = None, extra: dict[str, Any] | None = None, complaint: Any = None, customer: Any = None,
+    send_at: datetime | None = None,
 ) -> int:
     """Render and queue one message to the customer: email when we have an address, else SMS, else nothing.
 
-    `complaint` and `customer` may be handed in when the caller has just written them.
+    `complaint` and `customer` may be handed in when the caller has just written them. A message with
+    `send_at` waits in the outbox until then, where a later change can still withdraw it.
     """
     messages = app.config.messages
     if complaint is None:
@@ -99,7 +102,7 @@ def queue_customer_message(
         return 0
     row: dict[str, Any] = {
         "complaint_id": complaint_id, "kind": template, "audience": "customer", "channel": channel,
-        "recipient": recipient, "idempotency_key": uuid.uuid4().hex, "attempts": 0, "next_attempt_at": now,
+        "recipient": recipient, "idempotency_key": uuid.uuid4().hex, "attempts": 0, "next_attempt_at": send_at or now,
         "created_at": now, "sent_at": None,
     }
     forms = ("sms",) if channel == CUSTOMER_SMS else ("txt", "html")
@@ -119,13 +122,15 @@ def queue_customer_message(
 
 
 def withdraw_customer_messages(
-    session: Session, complaint_id: int, state: str, actor: str, why: str, now: datetime
+    session: Session, complaint_id: int, state: str, actor: str, why: str, now: datetime, *, kind: str | None = None,
 ) -> list[int]:
-    """Withdraw the complaint's customer messages not yet sent, noting it on its audit trail; their ids.
+    """Withdraw the complaint's customer messages not yet sent (of one `kind`, or all), noting it on its audit
+    trail; their ids.
 
-    Called in the transaction of the change that makes them untrue (a cancel), with the state after it.
+    Called in the transaction of the change that makes them untrue (a cancel, a reopen), with the state after it.
     """
-    ids = sorted(row.id for row in session.execute(_WITHDRAW, {"of_complaint": complaint_id, "why": why}))
+    statement, params = (_WITHDRAW, {}) if kind is None else (_WITHDRAW_KIND, {"of_kind": kind})
+    ids = sorted(row.id for row in session.execute(statement, {"of_complaint": complaint_id, "why": why} | params))
     if ids:
         append_event(session, complaint_id, now, actor, "messages_withdrawn", state, state,
                      f"{len(ids)} message(s) to the customer withdrawn: {why}", {"messages": ids})

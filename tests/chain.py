@@ -7,6 +7,7 @@ from itertools import groupby
 from sqlalchemy import select
 
 from states.compensation import STEP_OPEN_STATES
+from states.definition import FINAL_STATES
 from workflow.bootstrap import Redress
 from workflow.models import COMPLAINTS, DEADLINES, EVENTS, STEPS
 
@@ -36,10 +37,10 @@ def chain_breaks(app: Redress) -> list[str]:
     return breaks
 
 
-def live_after_cancel(app: Redress) -> list[str]:
-    """Open compensation steps and pending timers that a cancelled complaint still has."""
+def live_on_finished(app: Redress) -> list[str]:
+    """Open compensation steps and pending timers that a cancelled or closed complaint still has."""
     with app.uow(write=False) as uow:
-        cancelled = select(COMPLAINTS.c.id).where(COMPLAINTS.c.state == "cancelled")
+        cancelled = select(COMPLAINTS.c.id).where(COMPLAINTS.c.state.in_(FINAL_STATES))
         steps = uow.session.execute(
             select(STEPS.c.complaint_id, STEPS.c.id, STEPS.c.kind, STEPS.c.state)
             .where(STEPS.c.complaint_id.in_(cancelled), STEPS.c.state.in_(STEP_OPEN_STATES))

@@ -1,4 +1,4 @@
-"""What follows a complaint's transition beyond its clocks: the customer is told, amends are planned, a survey armed.
+"""What follows a complaint's transition beyond its clocks: the customer is told, amends are planned, a survey queued.
 
 Called by the service layer inside the transition's transaction, after the
 complaint row is written, so messages render from the complaint as it now is.
@@ -31,9 +31,9 @@ def after_transition(
     if trigger == "answer_from_manual":
         queue_customer_message(app, session, "resolution", before.id, now)
     if to_state == CLOSED and before.state != CLOSED:
-        surveys.arm(app, session, before, now)
+        surveys.arm(app, session, before, actor.name, now)
     if trigger == "reopen":
-        surveys.cancel(session, before.id, now)
+        surveys.withdraw(session, before.id, to_state, actor.name, f"reopened: {note}".rstrip(": "), now)
     if to_state == CANCELLED:
         compensation.cancel_open_steps(session, before.id, to_state, actor.name,
                                        f"complaint cancelled: {note}".rstrip(": "), now)

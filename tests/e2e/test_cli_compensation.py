@@ -120,6 +120,6 @@ def test_preview_shows_what_the_customer_would_get_and_a_survey_answer_is_record
     redress("close", number, db=db, user="amy", config=config)
     answer = redress("survey", "record", number, "--score", "1", "--comment", "too slow", db=db, user="amy",
                      config=config)
-    assert answer.stdout.strip() == f"{number}: score 1 recorded; low score: follow_up_call planned"
+    assert answer.stdout.strip() == f"{number}: score 1 recorded; low score: reopened, follow_up_call planned"
     scores = json.loads(redress("survey", "scores", "--by", "category", "--json", db=db, config=config).stdout)
     assert scores == [{"category": "damaged", "answers": 1, "average": 1.0}]

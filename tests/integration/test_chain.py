@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import distinct, func, select
 
-from tests.chain import chain_breaks, live_after_cancel
+from tests.chain import chain_breaks, live_on_finished
 from tests.conftest import CONFIG, PINNED, _staffed, file_one
 from workflow import services as svc
 from workflow.bootstrap import Redress, bootstrap
@@ -133,7 +133,7 @@ def test_concurrent_workers_lose_no_update_and_keep_every_trail_a_chain(app, dat
     lost = {n: (versions[n], 1 + done[n]) for n in numbers if versions[n] != 1 + done[n]}
     assert lost == {}, "a success that is not in the complaint's version is a lost update"
     assert chain_breaks(app) == []
-    assert live_after_cancel(app) == []
+    assert live_on_finished(app) == []
 
 
 @pytest.mark.postgres
@@ -162,7 +162,7 @@ def test_compensation_added_as_the_complaint_is_cancelled_never_outlives_it(post
     for thread in threads:
         thread.join()
     try:
-        assert live_after_cancel(app) == []
+        assert live_on_finished(app) == []
         assert chain_breaks(app) == []
         conflicts = outcomes["add refused: ConcurrentChange"] + outcomes["cancel refused: ConcurrentChange"]
         assert conflicts > 0, f"add and cancel never met on a complaint: the race was not real {outcomes}"
@@ -175,7 +175,7 @@ def test_compensation_added_as_the_complaint_is_cancelled_never_outlives_it(post
                 select(func.count(distinct(STEPS.c.complaint_id))).where(STEPS.c.complaint_id.in_(cancelled))
             ).scalar_one()
         assert cancelled_with_step == outcomes["add done"]
-        assert live_after_cancel(app) == []
+        assert live_on_finished(app) == []
         assert chain_breaks(app) == []
         app.clock.pin(PINNED + timedelta(days=10))
         fire_due(app)  # a later tick finds nothing of a cancelled complaint to escalate

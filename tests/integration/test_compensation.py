@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
+from notifications.outbox import list_messages
+from notifications.sender import deliver_due
+from tests.chain import chain_breaks, live_on_finished
 from tests.conftest import PINNED, file_one
 from workflow import services as svc
 from workflow.compensation import add_step, approve_step, complete_step, list_steps, reject_step, remove_step
 from workflow.errors import ConcurrentChange, InvalidInput, InvalidTransition, PermissionDenied
 from workflow.firing import fire_due
-from workflow.models import MESSAGES
+from workflow.models import DEADLINES, MESSAGES
 from workflow.queries import complaint_detail, history
 from workflow.surveys import record, scores
 
@@ -188,19 +191,65 @@ def test_a_refused_change_writes_no_message_and_no_step(app):
     assert customer_messages(app, number) == before and list_steps(app, number) == []
 
 
-def test_the_survey_goes_out_after_closing_and_a_low_score_plans_a_follow_up_call(app):
+def survey_message(app, number) -> dict:
+    [survey] = [m for m in list_messages(app, complaint=number) if m["kind"] == "survey"]
+    return survey
+
+
+def deliver_at(app, **delta) -> None:
+    at(app, **delta)
+    deliver_due(app)
+
+
+def test_the_survey_waits_in_the_outbox_after_closing_and_goes_out_on_time(app):
     number = resolve_one(app, severity="low")
     svc.close(app, "amy", number)
-    at(app, hours=1, minutes=59)
-    assert "survey" not in [k for k, _, _ in customer_messages(app, number)]
-    at(app, hours=2)
-    assert customer_messages(app, number)[-1][0] == "survey"
+    assert live_on_finished(app) == [] and chain_breaks(app) == []
+    queued = history(app, number)["events"][-1]
+    assert (queued["trigger"], queued["from_state"], queued["to_state"]) == ("survey_queued", "closed", "closed")
+    assert survey_message(app, number)["status"] == "pending"
+    assert survey_message(app, number)["next_attempt_at"] == (PINNED + timedelta(hours=2)).isoformat()
+    deliver_at(app, hours=1, minutes=59)
+    assert survey_message(app, number)["status"] == "pending"
+    deliver_at(app, hours=2)
+    assert survey_message(app, number)["status"] == "sent"
+
+
+def test_a_low_score_on_a_closed_complaint_reopens_it_for_the_follow_up_call(app):
+    number = resolve_one(app, severity="low")
+    svc.close(app, "amy", number)
+    deliver_at(app, hours=2)
     outcome = record(app, "bob", number, 2, "the courier was rude")
-    assert outcome.low and outcome.follow_up == "follow_up_call planned"
+    assert outcome.low and outcome.follow_up == "reopened, follow_up_call planned"
+    assert complaint_detail(app, number)["state"] == "in_progress"
     call = steps(app, number)["follow_up_call"]
     assert call["state"] == "planned" and call["reason"] == "low satisfaction score 2"
+    assert live_on_finished(app) == [] and chain_breaks(app) == []
     with pytest.raises(InvalidInput, match="already has a survey answer"):
         record(app, "bob", number, 5)
+
+
+def test_a_low_score_before_closing_plans_the_call_and_closing_waits_for_it(app):
+    number = resolve_one(app, severity="low")
+    assert record(app, "bob", number, 1).follow_up == "follow_up_call planned"
+    assert complaint_detail(app, number)["state"] == "resolved"
+    with pytest.raises(InvalidTransition, match="open compensation steps: follow up call"):
+        svc.close(app, "amy", number)
+    complete_step(app, "amy", steps(app, number)["follow_up_call"]["id"], note="called back")
+    svc.close(app, "amy", number)
+    deliver_at(app, hours=3)  # the customer has answered already: no survey is queued at closing
+    assert [m["kind"] for m in list_messages(app, complaint=number) if m["kind"] == "survey"] == []
+
+
+def test_an_answer_taken_on_a_call_withdraws_the_survey_not_yet_sent(app):
+    number = resolve_one(app, severity="low")
+    svc.close(app, "amy", number)
+    at(app, hours=1)
+    assert record(app, "bob", number, 5).follow_up == ""
+    deliver_at(app, hours=3)
+    assert survey_message(app, number)["status"] == "withdrawn"
+    assert history(app, number)["events"][-1]["trigger"] == "messages_withdrawn"
+    assert chain_breaks(app) == []
 
 
 def test_a_low_score_reopens_the_complaint_when_the_policy_says_so(app):
@@ -211,9 +260,21 @@ def test_a_low_score_reopens_the_complaint_when_the_policy_says_so(app):
     number = resolve_one(app, severity="low")
     svc.close(app, "amy", number)
     assert record(app, "amy", number, 1).follow_up == "reopened"
-    assert complaint_detail(app, number)["state"] == "in_progress"
-    at(app, hours=3)  # the reopened complaint's survey timer was cancelled
-    assert "survey" not in [k for k, _, _ in customer_messages(app, number)]
+    assert complaint_detail(app, number)["state"] == "in_progress" and "follow_up_call" not in steps(app, number)
+    deliver_at(app, hours=3)  # the reopened complaint's survey was withdrawn, not sent
+    assert survey_message(app, number)["status"] == "withdrawn"
+
+
+def test_reopening_withdraws_the_survey_and_closing_again_queues_a_new_one(app):
+    number = resolve_one(app, severity="low")
+    svc.close(app, "amy", number)
+    svc.reopen(app, "amy", number, "customer called back")
+    assert survey_message(app, number)["status"] == "withdrawn"
+    svc.resolve(app, "amy", number, "sent another cup")
+    svc.close(app, "amy", number)
+    assert sorted(m["status"] for m in list_messages(app, complaint=number) if m["kind"] == "survey") == [
+        "pending", "withdrawn"]
+    assert live_on_finished(app) == [] and chain_breaks(app) == []
 
 
 def test_scores_are_kept_per_agent_and_category_and_bad_scores_refused(app):
@@ -228,3 +289,19 @@ def test_scores_are_kept_per_agent_and_category_and_bad_scores_refused(app):
     assert scores(app, "agent") == [{"agent": "amy", "answers": 1, "average": 5.0},
                                     {"agent": "bob", "answers": 1, "average": 3.0}]
     assert [row["category"] for row in scores(app, "category")] == ["damaged", "delivery"]
+
+
+def test_a_survey_timer_armed_by_an_earlier_version_still_sends_its_survey(app):
+    number = resolve_one(app, severity="low")
+    svc.close(app, "amy", number)
+    complaint_id = complaint_detail(app, number)["id"]
+    with app.uow() as uow:  # a database upgraded with a survey timer pending, and no queued survey
+        uow.session.execute(update(MESSAGES).where(MESSAGES.c.kind == "survey").values(status="withdrawn"))
+        uow.session.execute(insert(DEADLINES).values(
+            complaint_id=complaint_id, kind="survey", level=None, offset_minutes=0.0,
+            due_at=PINNED + timedelta(hours=1), fired_at=None, cancelled_at=None, created_at=PINNED, step_id=None))
+        uow.commit()
+    at(app, hours=1)
+    assert sorted(m["status"] for m in list_messages(app, complaint=number) if m["kind"] == "survey") == [
+        "pending", "withdrawn"]
+    assert history(app, number)["events"][-1]["trigger"] == "survey_sent" and chain_breaks(app) == []

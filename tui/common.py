@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -9,10 +10,12 @@ from zoneinfo import ZoneInfo
 
 from textual.screen import Screen
 
-from workflow.errors import ConcurrentChange, RedressError
+from workflow.errors import ConcurrentChange, DatabaseUnavailable, RedressError
 from workflow.inert import inert
 
 T = TypeVar("T")
+_SHOWN_FOR = 8.0  # seconds a notification stays up
+_last_fault: dict[str, float] = {}  # a database fault's line -> when it was last shown
 
 
 def attempt(screen: Screen[Any], call: Callable[[], T], *, done: str | None = None) -> T | None:
@@ -27,9 +30,16 @@ def attempt(screen: Screen[Any], call: Callable[[], T], *, done: str | None = No
         screen.notify(f"{inert(error)}. The view is refreshed.", title="Changed meanwhile", severity="warning",
                       timeout=8, markup=False)
         return None
+    except DatabaseUnavailable as error:
+        # The views refresh every few seconds: one fault is shown once while it lasts, not stacked.
+        line, now = inert(error), time.monotonic()
+        if now - _last_fault.get(line, -_SHOWN_FOR) >= _SHOWN_FOR:
+            _last_fault[line] = now
+            screen.notify(line, title="Database unavailable", severity="error", timeout=_SHOWN_FOR, markup=False)
+        return None
     except RedressError as error:
         # An error may quote what was typed: brackets in it are text, not markup.
-        screen.notify(inert(error), title="Not done", severity="error", timeout=8, markup=False)
+        screen.notify(inert(error), title="Not done", severity="error", timeout=_SHOWN_FOR, markup=False)
         return None
     if done:
         screen.notify(done, timeout=4)

@@ -82,10 +82,11 @@ class ComplaintScreen(Screen[None]):
     def action_reload(self) -> None:
         from workflow.desk import change_marker
 
+        marker = attempt(self, lambda: change_marker(self.app.redress))  # type: ignore[attr-defined]
         view = attempt(self, lambda: load_view(self.app.redress, self.number))  # type: ignore[attr-defined]
-        if view is None:
+        if view is None or marker is None:
             return
-        self.marker = change_marker(self.app.redress)  # type: ignore[attr-defined]
+        self.marker = marker
         self.view = view
         self.actions = offered(view, self.app.role)  # type: ignore[attr-defined]
         self.sub_title = f"{view['number']}  {view['state']}  v{view['version']}"

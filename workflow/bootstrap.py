@@ -101,5 +101,5 @@ def bootstrap(
         config=config,
         clock=clock or Clock.from_environment(),
         url=url,
-        engine=make_engine(url),
+        engine=make_engine(url, config.database.lock_wait_seconds),
     )

@@ -25,6 +25,8 @@ class _Strict(BaseModel):
 
 class DatabaseConfig(_Strict):
     url: str = "sqlite:///redress.db"
+    # How long a change waits for a lock another process holds before it gives up with one line.
+    lock_wait_seconds: float = Field(default=30, gt=0, le=600)
 
 
 # Names are stored in sized columns (workflow/models.py); a test keeps these lengths equal to theirs.

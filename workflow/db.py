@@ -58,32 +58,38 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine tuned for the dialect: SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE for writes."""
+def make_engine(url: str, lock_wait_seconds: float = 30) -> Engine:
+    """An engine tuned for the dialect: SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE for writes.
+
+    A lock held by another process is waited for `lock_wait_seconds` (SQLite's busy timeout, PostgreSQL's
+    lock_timeout), then the change fails as a locked database instead of hanging.
+    """
     try:
-        return _make_engine(url)
+        return _make_engine(url, lock_wait_seconds)
     except ImportError as error:  # PostgreSQL without its driver (the `postgres` extra)
         raise ConfigError(f"database URL {redact(url)} needs the {error.name or 'driver'} module; "
                           "install Redress with its `postgres` extra") from None
 
 
-def _make_engine(url: str) -> Engine:
+def _make_engine(url: str, lock_wait_seconds: float) -> Engine:
+    wait_ms = int(lock_wait_seconds * 1000)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_on_connect)
+        engine = create_engine(url, connect_args={"timeout": lock_wait_seconds})
+        event.listen(engine, "connect", lambda connection, _record: _sqlite_on_connect(connection, wait_ms))
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    return create_engine(url, pool_pre_ping=False, connect_args={"connect_timeout": 5})
+    return create_engine(url, pool_pre_ping=False,
+                         connect_args={"connect_timeout": 5, "options": f"-c lock_timeout={wait_ms}"})
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_on_connect(dbapi_connection: Any, wait_ms: int) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is deferred only).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={wait_ms}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
@@ -145,6 +151,9 @@ def unavailable(url: str, error: BaseException) -> DatabaseUnavailable:
     path = sqlite_file(url)
     if path is not None and ("unable to open database file" in reason or "readonly database" in reason):
         reason = _unopenable(path) or reason
+    if reason in ("database is locked", "canceling statement due to lock timeout"):
+        reason = ("locked: another process held a lock longer than database.lock_wait_seconds; "
+                  "nothing was written, try again")
     return DatabaseUnavailable(f"cannot use database {redact(url)}: {reason}")
 
 
@@ -165,6 +174,16 @@ def database_fault(url: str, error: BaseException) -> DatabaseUnavailable | None
     if isinstance(error, DatabaseUnavailable):
         return error
     return unavailable(url, error) if isinstance(error, exc.DBAPIError) else None
+
+
+# PostgreSQL gave up one of two transactions waiting on each other's rows (deadlock, serialization failure):
+# that transaction wrote nothing and can simply run again.
+_LOCK_CONFLICTS = frozenset({"40P01", "40001"})
+
+
+def is_lock_conflict(error: BaseException) -> bool:
+    """A transaction the database rolled back because another held the rows it needed; not a fault."""
+    return isinstance(error, exc.DBAPIError) and getattr(error.orig, "sqlstate", None) in _LOCK_CONFLICTS
 
 
 def is_database_fault(error: BaseException) -> bool:
@@ -220,6 +239,10 @@ class UnitOfWork:
         if isinstance(error, exc.IntegrityError):
             raise ConcurrentChange(
                 "another change to the same record was committed first; nothing was written, try again"
+            ) from None
+        if error is not None and is_lock_conflict(error):
+            raise ConcurrentChange(
+                "another change held the same records at the same moment; nothing was written, try again"
             ) from None
         if error is not None and is_database_fault(error):
             raise unavailable(self._url, error) from None

@@ -21,6 +21,7 @@ from workflow import clocks, compensation, surveys
 from workflow.alert_recipients import Recipients, StaffByLevel, alert_recipients
 from workflow.bootstrap import Redress
 from workflow.clock import local_minute
+from workflow.db import is_lock_conflict
 from workflow.errors import ConcurrentChange
 from workflow.failed_deadlines import record_failure
 from workflow.models import COMPLAINTS, CUSTOMERS, DEADLINES, USERS
@@ -136,8 +137,11 @@ def _fire_batch(app: Redress, now: datetime, size: int, skip: set[int], *,
             except ConcurrentChange as conflict:
                 if conflict_fails:
                     failed += _set_aside(app, session, deadline_id, conflict, now, skip)
-            except (OperationalError, InterfaceError):
-                raise  # the database itself, not this row: the whole batch waits for the next sweep
+            except (OperationalError, InterfaceError) as error:
+                if not is_lock_conflict(error):
+                    raise  # the database itself, not this row: the whole batch waits for the next sweep
+                if conflict_fails:  # a transaction on this complaint and this batch kept waiting on each other
+                    failed += _set_aside(app, session, deadline_id, ConcurrentChange(str(error.orig)), now, skip)
             except Exception as error:  # noqa: BLE001 - any fault of one row must not stop the others
                 failed += _set_aside(app, session, deadline_id, error, now, skip)
         uow.commit()

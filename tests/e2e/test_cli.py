@@ -73,7 +73,7 @@ def test_a_complaint_goes_from_new_to_close_and_reopen(db):
 
     events = as_json(redress("history", number, "--json", db=db))["events"]
     assert [e["trigger"] for e in events] == ["file", "triage", "assign", "start", "route", "owner_feedback",
-                                              "resolve", "close", "reopen"]
+                                              "resolve", "close", "survey_queued", "reopen", "messages_withdrawn"]
     assert all(e["actor"] == "amy" for e in events)
     queue = as_json(redress("queue", "--json", db=db))
     assert [row["number"] for row in queue] == [number]

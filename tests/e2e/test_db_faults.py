@@ -8,10 +8,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import CONFIG
 from tests.e2e.scheduling import (
@@ -97,6 +99,52 @@ def test_a_database_not_made_yet_says_to_upgrade_and_is_not_created(tmp_path):
     for args in (["queue"], ["tick"], ["outbox", "send"], ["tui", "--as", "amy"]):
         assert_one_line(run(args, str(database)), 9, "has no Redress schema; run `redress db upgrade`")
     assert list(tmp_path.iterdir()) == []
+
+
+# Another process holds the database's write lock (SQLite) or exclusive locks on its busiest tables (PostgreSQL).
+_HOLD_LOCK = """
+import sys, time
+url = sys.argv[1]
+if url.startswith("sqlite"):
+    import sqlite3
+    connection = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    connection.execute("BEGIN IMMEDIATE")
+else:
+    import psycopg
+    connection = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+    connection.execute("LOCK TABLE complaint, deadline, message IN ACCESS EXCLUSIVE MODE")
+print("holding", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_database_locked_by_another_process_is_one_line_after_the_configured_wait(tmp_path, database_url):
+    config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    config["database"]["lock_wait_seconds"] = 1
+    config["policy_manual"] = str(CONFIG.parent / "policy_manual.yaml")
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    app = engine_app(config_path, database_url)
+    file_critical(app, 1)
+    before = counts(app)
+    app.engine.dispose()
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, database_url], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        env = redress_env(config_path, database_url) | {"REDRESS_USER": "boss"}
+        for args in (["new", "--phone", "13900000099", "--name", "客户", "--channel", "phone", "--category",
+                      "delivery", "--summary", "late"], ["tick"]):
+            started = time.monotonic()
+            result = subprocess.run([str(REDRESS), *args], env=env, capture_output=True, text=True, timeout=60)
+            assert_one_line(result, 9, "cannot use database", "locked: another process held a lock longer than "
+                                       "database.lock_wait_seconds; nothing was written")
+            assert time.monotonic() - started < 20
+    finally:
+        holder.kill()
+        holder.wait()
+    app = engine_app(config_path, database_url)
+    assert counts(app) == before
+    app.engine.dispose()
 
 
 def _need_file_modes() -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import distinct, func, select
 from tests.chain import chain_breaks, live_on_finished
 from tests.conftest import CONFIG, PINNED, _staffed, file_one
 from workflow import services as svc
+from workflow import supervision
 from workflow.bootstrap import Redress, bootstrap
 from workflow.clock import Clock
 from workflow.compensation import add_step, complete_step, list_steps, remove_step
@@ -24,6 +25,7 @@ from workflow.errors import ConcurrentChange, InvalidTransition, RedressError
 from workflow.firing import fire_due
 from workflow.models import COMPLAINTS, EVENTS, STEPS
 from workflow.queries import complaint_detail, history
+from workflow.surveys import record
 
 WORKERS = 8
 COMPLAINTS_RACED = 50
@@ -70,6 +72,10 @@ ACTIONS = {
     "voucher": lambda app, n, who: add_step(app, who, n, "voucher", amount="10", reason="goodwill"),
     "complete_step": _complete,
     "remove_step": _remove,
+    "survey": lambda app, n, who: record(app, who, n, 5, "fine"),
+    "acknowledge": lambda app, n, who: supervision.acknowledge(app, "sup", n, "on it"),
+    "extend": lambda app, n, who: supervision.extend_deadline(app, "sup", n, "1h", "courier confirms"),
+    "de-escalate": lambda app, n, who: supervision.lower_escalation(app, "sup", n, "agent", "customer calmer"),
 }
 
 
@@ -108,20 +114,41 @@ def _work(url: str, numbers: list[str], seconds: float, seed: int, results: mult
         app.engine.dispose()
 
 
+def _fire(url: str, seconds: float, results: multiprocessing.Queue) -> None:
+    """The scheduler's part: half an hour passes per sweep, and whatever fell due fires."""
+    app = _worker_app(url)
+    fired = sweeps = 0
+    try:
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            sweeps += 1
+            app.clock.pin(PINNED + timedelta(minutes=30 * sweeps))
+            fired += fire_due(app).fired
+        results.put(("fired", fired, sweeps))
+    except Exception as error:  # noqa: BLE001 - reported to the test, which fails on it
+        results.put(("error", f"{type(error).__name__}: {error}", sweeps))
+    finally:
+        app.engine.dispose()
+
+
 def test_concurrent_workers_lose_no_update_and_keep_every_trail_a_chain(app, database_url):
     numbers = [file_one(app, phone=f"1380000{i:04d}", name=f"客户{i}") for i in range(COMPLAINTS_RACED)]
     app.engine.dispose()  # the children open their own connections
     context = multiprocessing.get_context("fork")
     results = context.Queue()
+    firings = context.Queue()
+    firer = context.Process(target=_fire, args=(database_url, SECONDS, firings))
     workers = [context.Process(target=_work, args=(database_url, numbers, SECONDS, seed, results))
                for seed in range(WORKERS)]
-    for worker in workers:
+    for worker in [firer, *workers]:
         worker.start()
     reports = [results.get(timeout=SECONDS + 60) for _ in workers]
-    for worker in workers:
+    firing = firings.get(timeout=SECONDS + 60)
+    for worker in [firer, *workers]:
         worker.join(timeout=30)
-    errors = [report[1] for report in reports if report[0] == "error"]
+    errors = [report[1] for report in [*reports, firing] if report[0] == "error"]
     assert errors == []
+    assert firing[1] > 0, "nothing fell due while the workers acted: firing did not race them"
     done: Counter[str] = Counter()
     for report in reports:
         done.update(report[1])
@@ -130,6 +157,11 @@ def test_concurrent_workers_lose_no_update_and_keep_every_trail_a_chain(app, dat
         assert sum(report[3] for report in reports) > 0, "no worker met a concurrent change: no race"
     with app.uow(write=False) as uow:
         versions = dict(uow.session.execute(select(COMPLAINTS.c.number, COMPLAINTS.c.version)).all())
+        # Each deadline the scheduler fired changed its complaint once, with one event.
+        by_scheduler = Counter(dict(uow.session.execute(
+            select(COMPLAINTS.c.number, func.count()).join(EVENTS, EVENTS.c.complaint_id == COMPLAINTS.c.id)
+            .where(EVENTS.c.actor == "scheduler").group_by(COMPLAINTS.c.number)).all()))
+    done.update(by_scheduler)
     lost = {n: (versions[n], 1 + done[n]) for n in numbers if versions[n] != 1 + done[n]}
     assert lost == {}, "a success that is not in the complaint's version is a lost update"
     assert chain_breaks(app) == []

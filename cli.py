@@ -15,7 +15,7 @@ import typer
 
 if TYPE_CHECKING:
     from workflow.bootstrap import Redress
-    from workflow.services import Outcome
+    from workflow.services.lifecycle import Outcome
 
 app = typer.Typer(
     name="redress",
@@ -59,7 +59,7 @@ Ref = Annotated[str, typer.Argument(help="Complaint number (C-20261122-0007) or 
 def _row_id(what: str) -> Callable[[Optional[int]], Optional[int]]:
     """A parameter callback: an id no row can have is a one-line NotFound, before any database is asked."""
     def check(value: Optional[int]) -> Optional[int]:
-        from workflow.records import row_id
+        from workflow.services.records import row_id
 
         return None if value is None else row_id(value, what)
     return check
@@ -92,7 +92,7 @@ def _redress() -> Redress:
 
 def _say(text: str) -> None:
     """A line for the terminal with stored text made inert (escape codes and bidi overrides shown, not obeyed)."""
-    from workflow.inert import inert
+    from workflow.domain.inert import inert
 
     typer.echo(inert(text, multiline=True))
 
@@ -138,7 +138,7 @@ def new(
     as_json: Json = False,
 ) -> None:
     """Record a complaint from any channel."""
-    from workflow.services import file_complaint
+    from workflow.services.lifecycle import file_complaint
 
     _run(
         file_complaint, as_json, as_user, channel=channel, category=category, summary=summary,
@@ -153,7 +153,7 @@ def new(
 @app.command()
 def triage(ref: Ref, as_user: As = None, if_version: IfVersion = None, as_json: Json = False) -> None:
     """Confirm category and severity; the complaint joins the open list."""
-    from workflow.services import triage as service
+    from workflow.services.lifecycle import triage as service
 
     _run(service, as_json, as_user, ref, expected_version=if_version)
 
@@ -166,7 +166,7 @@ def severity(
     as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
 ) -> None:
     """Change the severity, with a reason. Lowering needs a senior agent or above."""
-    from workflow.services import change_severity
+    from workflow.services.lifecycle import change_severity
 
     _run(change_severity, as_json, as_user, ref, to, reason, expected_version=if_version)
 
@@ -174,7 +174,7 @@ def severity(
 @app.command()
 def take(ref: Ref, as_user: As = None, if_version: IfVersion = None, as_json: Json = False) -> None:
     """Assign the complaint to yourself."""
-    from workflow.services import assign
+    from workflow.services.lifecycle import assign
 
     _run(assign, as_json, as_user, ref, None, expected_version=if_version)
 
@@ -187,7 +187,7 @@ def assign_command(
     as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
 ) -> None:
     """Assign or reassign the complaint to someone (senior agent or above)."""
-    from workflow.services import assign
+    from workflow.services.lifecycle import assign
 
     _run(assign, as_json, as_user, ref, to, note=message, expected_version=if_version)
 
@@ -195,7 +195,7 @@ def assign_command(
 @app.command("start")
 def start_command(ref: Ref, as_user: As = None, if_version: IfVersion = None, as_json: Json = False) -> None:
     """Start working on an assigned complaint."""
-    from workflow.services import start
+    from workflow.services.lifecycle import start
 
     _run(start, as_json, as_user, ref, expected_version=if_version)
 
@@ -207,7 +207,7 @@ Message = Annotated[Optional[str], typer.Option("--message", "-m", help="The tex
 def respond(ref: Ref, message: Message = None, as_user: As = None, if_version: IfVersion = None,
             as_json: Json = False) -> None:
     """Record what the customer was told."""
-    from workflow.services import respond as service
+    from workflow.services.lifecycle import respond as service
 
     _run(service, as_json, as_user, ref, message, expected_version=if_version)
 
@@ -216,7 +216,7 @@ def respond(ref: Ref, message: Message = None, as_user: As = None, if_version: I
 def wait(ref: Ref, message: Message = None, as_user: As = None, if_version: IfVersion = None,
          as_json: Json = False) -> None:
     """Wait for the customer (say what for)."""
-    from workflow.services import wait_for_customer
+    from workflow.services.lifecycle import wait_for_customer
 
     _run(wait_for_customer, as_json, as_user, ref, message, expected_version=if_version)
 
@@ -225,7 +225,7 @@ def wait(ref: Ref, message: Message = None, as_user: As = None, if_version: IfVe
 def replied(ref: Ref, message: Message = None, as_user: As = None, if_version: IfVersion = None,
             as_json: Json = False) -> None:
     """The customer came back; work resumes."""
-    from workflow.services import customer_replied
+    from workflow.services.lifecycle import customer_replied
 
     _run(customer_replied, as_json, as_user, ref, message, expected_version=if_version)
 
@@ -237,7 +237,7 @@ def route_command(
     message: Message = None, as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
 ) -> None:
     """Hand the complaint to a responsible owner to investigate."""
-    from workflow.services import route
+    from workflow.services.lifecycle import route
 
     _run(route, as_json, as_user, ref, owner, message, expected_version=if_version)
 
@@ -246,7 +246,7 @@ def route_command(
 def feedback(ref: Ref, message: Message = None, as_user: As = None, if_version: IfVersion = None,
              as_json: Json = False) -> None:
     """Record the owner's feedback; the complaint comes back to the agent."""
-    from workflow.services import owner_feedback
+    from workflow.services.lifecycle import owner_feedback
 
     _run(owner_feedback, as_json, as_user, ref, message, expected_version=if_version)
 
@@ -255,7 +255,7 @@ def feedback(ref: Ref, message: Message = None, as_user: As = None, if_version: 
 def resolve_command(ref: Ref, message: Message = None, as_user: As = None, if_version: IfVersion = None,
                     as_json: Json = False) -> None:
     """Record what was done for the customer."""
-    from workflow.services import resolve
+    from workflow.services.lifecycle import resolve
 
     _run(resolve, as_json, as_user, ref, message, expected_version=if_version)
 
@@ -264,7 +264,7 @@ def resolve_command(ref: Ref, message: Message = None, as_user: As = None, if_ve
 def close_command(ref: Ref, message: Message = None, as_user: As = None, if_version: IfVersion = None,
                   as_json: Json = False) -> None:
     """Close the complaint number."""
-    from workflow.services import close
+    from workflow.services.lifecycle import close
 
     _run(close, as_json, as_user, ref, message, expected_version=if_version)
 
@@ -273,7 +273,7 @@ def close_command(ref: Ref, message: Message = None, as_user: As = None, if_vers
 def reopen_command(ref: Ref, message: Message = None, as_user: As = None, if_version: IfVersion = None,
                    as_json: Json = False) -> None:
     """Reopen a resolved or closed complaint (say why)."""
-    from workflow.services import reopen
+    from workflow.services.lifecycle import reopen
 
     _run(reopen, as_json, as_user, ref, message, expected_version=if_version)
 
@@ -286,7 +286,7 @@ def cancel_command(
     message: Message = None, as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
 ) -> None:
     """Cancel a duplicate, spam or withdrawn complaint."""
-    from workflow.services import cancel
+    from workflow.services.lifecycle import cancel
 
     _run(cancel, as_json, as_user, ref, reason, duplicate_of=duplicate_of, note=message,
          expected_version=if_version)
@@ -299,7 +299,7 @@ def answer_command(
     as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
 ) -> None:
     """Answer from the policy manual and close, in one step."""
-    from workflow.services import answer_from_manual
+    from workflow.services.lifecycle import answer_from_manual
 
     _run(answer_from_manual, as_json, as_user, ref, answer_id, expected_version=if_version)
 
@@ -308,7 +308,7 @@ def answer_command(
 def note(ref: Ref, message: Message = None, as_user: As = None, if_version: IfVersion = None,
          as_json: Json = False) -> None:
     """Add an internal note to the timeline."""
-    from workflow.services import add_note
+    from workflow.services.lifecycle import add_note
 
     _run(add_note, as_json, as_user, ref, message, expected_version=if_version)
 
@@ -319,13 +319,13 @@ def note(ref: Ref, message: Message = None, as_user: As = None, if_version: IfVe
 @app.command()
 def show(ref: Ref, as_json: Json = False) -> None:
     """One complaint, with the actions its state allows."""
-    from workflow.queries import complaint_detail
+    from workflow.read.queries import complaint_detail
 
     detail = complaint_detail(_redress(), ref)
     if as_json:
         _print_json(detail)
     else:
-        from workflow.views import print_complaint
+        from workflow.read.views import print_complaint
 
         print_complaint(detail, _redress().config.timezone)
 
@@ -340,13 +340,13 @@ def queue_command(
     as_json: Json = False,
 ) -> None:
     """Open complaints, most urgent first (escalation level, severity, age)."""
-    from workflow.queries import queue
+    from workflow.read.queries import queue
 
     rows = queue(_redress(), actor=as_user, mine=mine, state=state, include_closed=all_, limit=limit)
     if as_json:
         _print_json(rows)
     else:
-        from workflow.views import print_queue
+        from workflow.read.views import print_queue
 
         print_queue(rows, _redress().config.timezone)
 
@@ -357,13 +357,13 @@ app.command("list", help="Same as `queue`.")(queue_command)
 @app.command("history")
 def history_command(ref: Ref, as_json: Json = False) -> None:
     """The complaint's audit trail."""
-    from workflow.queries import history
+    from workflow.read.queries import history
 
     trail = history(_redress(), ref)
     if as_json:
         _print_json(trail)
     else:
-        from workflow.views import print_history
+        from workflow.read.views import print_history
 
         print_history(trail, _redress().config.timezone)
 
@@ -373,13 +373,13 @@ def customer_show(
     ref: Annotated[str, typer.Argument(help="Customer id, phone or email.")], as_json: Json = False
 ) -> None:
     """A customer's profile and complaint history."""
-    from workflow.queries import customer_detail
+    from workflow.read.queries import customer_detail
 
     detail = customer_detail(_redress(), ref)
     if as_json:
         _print_json(detail)
     else:
-        from workflow.views import print_customer
+        from workflow.read.views import print_customer
 
         print_customer(detail, _redress().config.timezone)
 
@@ -406,7 +406,7 @@ def kb_search(
     if as_json:
         _print_json(rows)
     else:
-        from workflow.views import print_kb_hits
+        from workflow.read.views import print_kb_hits
 
         print_kb_hits(text, rows)
 
@@ -423,7 +423,7 @@ def user_add(
     as_user: As = None,
 ) -> None:
     """Add a staff user (managers only; the first user must be a manager)."""
-    from workflow.people import add_user
+    from workflow.services.people import add_user
 
     record = add_user(_redress(), as_user, name, role, display_name, email)
     _say(f"added {record.role} {record.name} ({record.display_name})")
@@ -434,21 +434,21 @@ def user_list(as_json: Json = False) -> None:
     """Staff users and roles."""
     from dataclasses import asdict
 
-    from workflow.people import list_users
+    from workflow.services.people import list_users
 
     users = [asdict(u) for u in list_users(_redress())]
     if as_json:
         _print_json(users)
     else:
-        from workflow.views import print_rows
+        from workflow.read.views import print_rows
 
         print_rows("Users", users)
 
 
 def _upgrade(redress: Redress) -> str:
     """Bring the schema up to date; any driver error is one line naming the database."""
-    from workflow.db import unavailable
-    from workflow.migrate import upgrade
+    from workflow.adapters.db import unavailable
+    from workflow.adapters.migrate import upgrade
 
     try:
         return upgrade(redress.engine)
@@ -460,7 +460,7 @@ def _upgrade(redress: Redress) -> str:
 def config_check() -> None:
     """Validate config.yaml and the policy manual it names; one line either way (exit 8 on a mistake)."""
     from workflow.config import config_path, load_config
-    from workflow.kb import load_manual
+    from workflow.services.kb import load_manual
 
     path = config_path(_options["config"])
     config = load_config(path)
@@ -473,7 +473,7 @@ def config_check() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create the schema or bring it up to date (Alembic migrations)."""
-    from workflow.db import redact
+    from workflow.adapters.db import redact
 
     redress = _redress()
     revision = _upgrade(redress)
@@ -503,8 +503,8 @@ def tick(as_json: Json = False) -> None:
     from dataclasses import asdict
 
     from notifications.sender import deliver_due
-    from workflow.firing import fire_due
-    from workflow.scheduler_lock import one_off_run
+    from workflow.adapters.scheduler_lock import one_off_run
+    from workflow.services.firing import fire_due
 
     redress = _redress()
     stopping = _stop_on_signal()
@@ -533,14 +533,14 @@ def deadlines_failed(
     as_json: Json = False,
 ) -> None:
     """Deadlines whose firing raised: retrying with backoff, or set aside until retried by hand."""
-    from workflow.failed_deadlines import list_failed
+    from workflow.services.failed_deadlines import list_failed
 
     redress = _redress()
     rows = list_failed(redress, include_done=include_done)
     if as_json:
         _print_json(rows)
         return
-    from workflow.views import print_failed_deadlines
+    from workflow.read.views import print_failed_deadlines
 
     print_failed_deadlines(rows, redress.config.timezone)
 
@@ -552,7 +552,7 @@ def deadlines_retry(
     as_user: As = None,
 ) -> None:
     """Fire a failed deadline again at the next sweep, with a fresh round of tries (supervisor or above)."""
-    from workflow.failed_deadlines import retry_failed
+    from workflow.services.failed_deadlines import retry_failed
 
     retried = retry_failed(_redress(), as_user, deadline_id)
     _say(f"deadline {retried['id']} ({retried['kind']}) of {retried['complaint']} will fire at the next sweep")
@@ -564,13 +564,13 @@ def escalations(
     as_json: Json = False,
 ) -> None:
     """Escalated open complaints by level and time past the deadline."""
-    from workflow.supervision import escalation_board
+    from workflow.services.supervision import escalation_board
 
     rows = escalation_board(_redress(), level=level)
     if as_json:
         _print_json(rows)
     else:
-        from workflow.views import print_rows
+        from workflow.read.views import print_rows
 
         print_rows(f"Escalations ({len(rows)})", [
             {k: r[k] for k in ("number", "level", "severity", "state", "assignee", "minutes_past_deadline",
@@ -584,7 +584,7 @@ Reason = Annotated[Optional[str], typer.Option(help="Why (required).")]
 def escalation_ack(ref: Ref, reason: Reason = None, as_user: As = None, if_version: IfVersion = None,
                    as_json: Json = False) -> None:
     """Acknowledge an escalation (supervisor or above)."""
-    from workflow.supervision import acknowledge
+    from workflow.services.supervision import acknowledge
 
     _run(acknowledge, as_json, as_user, ref, reason, if_version)
 
@@ -595,7 +595,7 @@ def escalation_extend(
     reason: Reason = None, as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
 ) -> None:
     """Extend the resolution deadline (supervisor or above)."""
-    from workflow.supervision import extend_deadline
+    from workflow.services.supervision import extend_deadline
 
     _run(extend_deadline, as_json, as_user, ref, by, reason, if_version)
 
@@ -606,7 +606,7 @@ def escalation_lower(
     reason: Reason = None, as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
 ) -> None:
     """Lower the escalation level (supervisor or above)."""
-    from workflow.supervision import lower_escalation
+    from workflow.services.supervision import lower_escalation
 
     _run(lower_escalation, as_json, as_user, ref, to, reason, if_version)
 
@@ -651,7 +651,7 @@ def outbox_send() -> None:
     On SQLite it is refused while a scheduler runs (exit 10): the scheduler delivers the outbox itself.
     """
     from notifications.sender import deliver_due
-    from workflow.scheduler_lock import one_off_run
+    from workflow.adapters.scheduler_lock import one_off_run
 
     redress = _redress()
     stopping = _stop_on_signal()
@@ -696,7 +696,7 @@ def _print_table(title: str, rows: list[dict[str, Any]], as_json: bool, columns:
     if as_json:
         _print_json(rows)
         return
-    from workflow.views import print_rows
+    from workflow.read.views import print_rows
 
     print_rows(title, [{k: r[k] for k in columns} for r in rows])
 
@@ -720,7 +720,7 @@ def compensation_list(
     as_json: Json = False,
 ) -> None:
     """Compensation steps, soonest due first."""
-    from workflow.compensation import list_steps
+    from workflow.services.compensation import list_steps
 
     if mine_to_approve and not as_user:
         raise typer.BadParameter("--to-approve needs --as NAME (or REDRESS_USER)")
@@ -739,7 +739,7 @@ def compensation_add(
     as_json: Json = False,
 ) -> None:
     """Add a step to a complaint's plan; money above your limit waits for approval."""
-    from workflow.compensation import add_step
+    from workflow.services.compensation import add_step
 
     _report_step(add_step(_redress(), as_user, ref, kind, amount=amount, reason=reason), as_json)
 
@@ -747,7 +747,7 @@ def compensation_add(
 @compensation_app.command("remove")
 def compensation_remove(step: StepId, reason: Reason = None, as_user: As = None, as_json: Json = False) -> None:
     """Take a step out of the plan, with a reason."""
-    from workflow.compensation import remove_step
+    from workflow.services.compensation import remove_step
 
     _report_step(remove_step(_redress(), as_user, step, reason), as_json)
 
@@ -755,7 +755,7 @@ def compensation_remove(step: StepId, reason: Reason = None, as_user: As = None,
 @compensation_app.command("approve")
 def compensation_approve(step: StepId, note: Note = None, as_user: As = None, as_json: Json = False) -> None:
     """Approve money above the requester's limit (a higher role; never your own request)."""
-    from workflow.compensation import approve_step
+    from workflow.services.compensation import approve_step
 
     _report_step(approve_step(_redress(), as_user, step, note), as_json)
 
@@ -763,7 +763,7 @@ def compensation_approve(step: StepId, note: Note = None, as_user: As = None, as
 @compensation_app.command("reject")
 def compensation_reject(step: StepId, reason: Reason = None, as_user: As = None, as_json: Json = False) -> None:
     """Refuse a request for money, with a reason."""
-    from workflow.compensation import reject_step
+    from workflow.services.compensation import reject_step
 
     _report_step(reject_step(_redress(), as_user, step, reason), as_json)
 
@@ -771,7 +771,7 @@ def compensation_reject(step: StepId, reason: Reason = None, as_user: As = None,
 @compensation_app.command("done")
 def compensation_done(step: StepId, note: Note = None, as_user: As = None, as_json: Json = False) -> None:
     """Mark a step carried out (refund paid, replacement shipped); the customer is told."""
-    from workflow.compensation import complete_step
+    from workflow.services.compensation import complete_step
 
     _report_step(complete_step(_redress(), as_user, step, note), as_json)
 
@@ -802,7 +802,7 @@ def templates_preview(
 def templates_check() -> None:
     """Render every template in every locale with sample data; fail on any error."""
     from notifications.rendering import LANGUAGES, TEMPLATE_NAMES, check_all
-    from workflow.errors import TemplateBroken
+    from workflow.domain.errors import TemplateBroken
 
     redress = _redress()
     problems = check_all(redress.renderer, redress.clock.now())
@@ -822,7 +822,7 @@ def survey_record(
     as_json: Json = False,
 ) -> None:
     """Store the answer the customer gave on a call-back; a low score follows the configured policy."""
-    from workflow.surveys import record
+    from workflow.services.surveys import record
 
     outcome = record(_redress(), as_user, ref, score, comment)
     if as_json:
@@ -840,7 +840,7 @@ def survey_scores(
     as_json: Json = False,
 ) -> None:
     """Average satisfaction score per agent or category."""
-    from workflow.surveys import scores
+    from workflow.services.surveys import scores
 
     rows = scores(_redress(), by)
     _print_table(f"Satisfaction by {by}", rows, as_json, (by, "answers", "average"))
@@ -857,7 +857,7 @@ def states() -> None:
 @app.command()
 def tui(as_user: As = None) -> None:
     """Open the terminal app (queues, complaint view, policy manual, supervisor board) as a user."""
-    from tui.app import run_tui
+    from workflow.faces.tui.app import run_tui
 
     run_tui(_redress(), as_user)
 
@@ -865,7 +865,7 @@ def tui(as_user: As = None) -> None:
 @app.command()
 def demo() -> None:
     """Create the schema, seed realistic staff, customers and complaints, and walk them through their lives."""
-    from workflow.demo import run_demo
+    from workflow.faces.demo import run_demo
 
     redress = _redress()
     _upgrade(redress)
@@ -874,8 +874,8 @@ def demo() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: every user mistake becomes one line on stderr and a distinct exit code."""
-    from workflow.errors import InvalidInput, RedressError, refused_statement
-    from workflow.inert import inert
+    from workflow.domain.errors import InvalidInput, RedressError, refused_statement
+    from workflow.domain.inert import inert
 
     ClickException, UsageError = _click_exceptions()
 
@@ -900,7 +900,7 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo("aborted", err=True)
         return 130
     except Exception as error:  # a database error no service turned into a domain error: one line, no SQL
-        from workflow.db import database_fault
+        from workflow.adapters.db import database_fault
 
         refused = refused_statement(error)
         if refused is not None:

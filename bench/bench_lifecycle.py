@@ -25,11 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from workflow import services as svc  # noqa: E402
+from workflow.adapters.migrate import upgrade  # noqa: E402
 from workflow.bootstrap import bootstrap  # noqa: E402
-from workflow.clock import Clock  # noqa: E402
-from workflow.migrate import upgrade  # noqa: E402
-from workflow.people import add_user  # noqa: E402
+from workflow.domain.clock import Clock  # noqa: E402
+from workflow.services import lifecycle as svc  # noqa: E402
+from workflow.services.people import add_user  # noqa: E402
 
 REDRESS = Path(sys.executable).parent / "redress"
 CATEGORIES = ["delivery", "damaged", "quality", "refund", "return", "warranty", "billing", "service"]

@@ -33,12 +33,12 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from notifications.customer import sample_values  # noqa: E402
 from notifications.rendering import BUILT_IN, Renderer  # noqa: E402
 from notifications.sender import deliver_due  # noqa: E402
-from workflow import services as svc  # noqa: E402
+from workflow.adapters.migrate import upgrade  # noqa: E402
 from workflow.bootstrap import bootstrap  # noqa: E402
-from workflow.clock import Clock  # noqa: E402
 from workflow.config import LANGUAGES, EmailChannel, load_config  # noqa: E402
-from workflow.migrate import upgrade  # noqa: E402
-from workflow.people import add_user  # noqa: E402
+from workflow.domain.clock import Clock  # noqa: E402
+from workflow.services import lifecycle as svc  # noqa: E402
+from workflow.services.people import add_user  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 

@@ -41,13 +41,13 @@ from sqlalchemy import insert, select  # noqa: E402
 
 from notifications.channels import build_email  # noqa: E402
 from notifications.sender import deliver_due  # noqa: E402
-from workflow import services as svc  # noqa: E402
+from workflow.adapters.migrate import upgrade  # noqa: E402
+from workflow.adapters.models import MESSAGES  # noqa: E402
 from workflow.bootstrap import bootstrap  # noqa: E402
-from workflow.clock import Clock  # noqa: E402
 from workflow.config import LANGUAGES  # noqa: E402
-from workflow.migrate import upgrade  # noqa: E402
-from workflow.models import MESSAGES  # noqa: E402
-from workflow.people import add_user  # noqa: E402
+from workflow.domain.clock import Clock  # noqa: E402
+from workflow.services import lifecycle as svc  # noqa: E402
+from workflow.services.people import add_user  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 LEASE = 30

@@ -34,13 +34,13 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import event, func, select  # noqa: E402
 
+from workflow.adapters.migrate import upgrade  # noqa: E402
+from workflow.adapters.models import DEADLINES  # noqa: E402
 from workflow.bootstrap import bootstrap  # noqa: E402
-from workflow.clock import Clock  # noqa: E402
-from workflow.firing import fire_due  # noqa: E402
-from workflow.migrate import upgrade  # noqa: E402
-from workflow.models import DEADLINES  # noqa: E402
-from workflow.people import add_user  # noqa: E402
-from workflow.services import file_complaint  # noqa: E402
+from workflow.domain.clock import Clock  # noqa: E402
+from workflow.services.firing import fire_due  # noqa: E402
+from workflow.services.lifecycle import file_complaint  # noqa: E402
+from workflow.services.people import add_user  # noqa: E402
 
 FIRST_RESPONSE_MINUTES = 10
 

@@ -27,13 +27,13 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import event  # noqa: E402
 
-from tui.app import RedressTUI  # noqa: E402
-from workflow import services as svc  # noqa: E402
+from workflow.adapters.migrate import upgrade  # noqa: E402
 from workflow.bootstrap import Redress, bootstrap  # noqa: E402
-from workflow.clock import Clock  # noqa: E402
-from workflow.desk import change_marker, desk_queue  # noqa: E402
-from workflow.migrate import upgrade  # noqa: E402
-from workflow.people import add_user  # noqa: E402
+from workflow.domain.clock import Clock  # noqa: E402
+from workflow.faces.tui.app import RedressTUI  # noqa: E402
+from workflow.read.desk import change_marker, desk_queue  # noqa: E402
+from workflow.services import lifecycle as svc  # noqa: E402
+from workflow.services.people import add_user  # noqa: E402
 
 CATEGORIES = ["delivery", "damaged", "quality", "refund", "return", "warranty", "billing", "service"]
 SEVERITIES = ["low", "medium", "high", "critical"]

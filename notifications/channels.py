@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import Any
 
 from workflow.config import Config, EmailChannel, FolderChannel, WebhookChannel
-from workflow.errors import describe_error
+from workflow.domain.errors import describe_error
 
 
 class DeliveryFailed(Exception):

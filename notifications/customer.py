@@ -16,8 +16,8 @@ from sqlalchemy import Row, bindparam, insert, select, update
 from sqlmodel import Session
 
 from notifications.rendering import FORMS, Rendered, Renderer, RenderFailed
-from workflow.models import COMPLAINTS, CUSTOMERS, MESSAGES, STEPS
-from workflow.records import append_event
+from workflow.adapters.models import COMPLAINTS, CUSTOMERS, MESSAGES, STEPS
+from workflow.services.records import append_event
 
 CUSTOMER_EMAIL = "customer_email"
 CUSTOMER_SMS = "customer_sms"
@@ -157,9 +157,9 @@ def preview(app: Any, template: str, ref: str, *, language: str | None = None,
             step_id: int | None = None) -> Any:
     """What the customer would get from `template` about complaint `ref` now (nothing is queued)."""
     from notifications.rendering import RenderFailed
-    from workflow.errors import InvalidInput, NotFound, TemplateBroken
-    from workflow.models import EVENTS
-    from workflow.records import load_complaint
+    from workflow.adapters.models import EVENTS
+    from workflow.domain.errors import InvalidInput, NotFound, TemplateBroken
+    from workflow.services.records import load_complaint
 
     if language is not None and language not in ("zh-CN", "zh-TW", "en"):
         raise InvalidInput(f"locale '{language}' is not allowed; locales: zh-CN, zh-TW, en")

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
-from workflow.clock import parse_instant
+from workflow.adapters.models import ATTEMPTS, COMPLAINTS, MESSAGES
 from workflow.config import EmailChannel, FolderChannel
-from workflow.errors import ConfigError, InvalidInput, NotFound, checked_limit
-from workflow.models import ATTEMPTS, COMPLAINTS, MESSAGES
+from workflow.domain.clock import parse_instant
+from workflow.domain.errors import ConfigError, InvalidInput, NotFound, checked_limit
 
 if TYPE_CHECKING:
-    from workflow.alert_recipients import Recipients
+    from workflow.services.alert_recipients import Recipients
 
 STATUSES = ("pending", "sending", "sent", "failed", "uncertain", "withdrawn")
 RETRYABLE = ("failed", "uncertain")
@@ -98,7 +98,7 @@ def list_messages(
         query = query.where(MESSAGES.c.status == status)
     with app.uow(write=False) as uow:
         if complaint is not None:
-            from workflow.records import load_complaint
+            from workflow.services.records import load_complaint
 
             query = query.where(MESSAGES.c.complaint_id == load_complaint(uow.session, complaint).id)
         return [_message_dict(m) for m in uow.session.execute(query)]
@@ -152,8 +152,8 @@ def retry_messages(app: Any, actor: str | None, which: RetryFilter) -> RetryRepo
 
     One transaction: every message matched is queued and every complaint is told, or nothing is.
     """
-    from workflow.people import acting_user, require_role
-    from workflow.records import change_complaint, load_complaint
+    from workflow.services.people import acting_user, require_role
+    from workflow.services.records import change_complaint, load_complaint
 
     query = _retry_query(which)
     with app.uow() as uow:

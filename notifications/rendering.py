@@ -23,7 +23,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateErro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from workflow.config import LANGUAGES, Config
-from workflow.errors import InvalidInput
+from workflow.domain.errors import InvalidInput
 
 BUILT_IN = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAMES = (

@@ -32,10 +32,10 @@ from sqlmodel import Session
 
 from notifications.channels import Deliverer, DeliveryFailed, DeliveryUncertain
 from notifications.customer import CUSTOMER_EMAIL, CUSTOMER_SMS
+from workflow.adapters.models import ATTEMPTS, MESSAGES
 from workflow.bootstrap import Redress
 from workflow.config import EmailChannel
-from workflow.errors import describe_error
-from workflow.models import ATTEMPTS, MESSAGES
+from workflow.domain.errors import describe_error
 
 _NEXT_DUE = (
     select(MESSAGES.c.id)

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from states.compensation import STEP_OPEN_STATES
 from states.definition import FINAL_STATES
+from workflow.adapters.models import COMPLAINTS, DEADLINES, EVENTS, STEPS
 from workflow.bootstrap import Redress
-from workflow.models import COMPLAINTS, DEADLINES, EVENTS, STEPS
 
 
 def chain_breaks(app: Redress) -> list[str]:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from workflow.adapters.migrate import upgrade
 from workflow.bootstrap import Redress, bootstrap
-from workflow.clock import Clock
 from workflow.config import FolderChannel
-from workflow.migrate import upgrade
+from workflow.domain.clock import Clock
 
 pytest_plugins = ["tests.servers", "tests.pgserver"]  # smtp, webhook and a private PostgreSQL server
 
@@ -77,7 +77,7 @@ def make_app(url: str) -> Redress:
 
 def _staffed(url: str) -> Iterator[Redress]:
     """The engine on a migrated database, with staff of every role and the clock pinned."""
-    from workflow.people import add_user
+    from workflow.services.people import add_user
 
     redress = make_app(url)
     add_user(redress, None, "boss", "manager")
@@ -99,7 +99,7 @@ def sqlite_app(sqlite_url: str) -> Iterator[Redress]:
 
 def file_one(app: Redress, actor: str = "amy", **overrides: str) -> str:
     """File a plain complaint and return its number."""
-    from workflow.services import file_complaint
+    from workflow.services.lifecycle import file_complaint
 
     fields = dict(
         channel="phone", category="delivery", summary="parcel is late",

@@ -7,16 +7,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workflow.clock import Clock
+from workflow.adapters.db import UnitOfWork, check_schema, database_url, make_engine
 from workflow.config import Config, config_path, load_config
-from workflow.db import UnitOfWork, check_schema, database_url, make_engine
+from workflow.domain.clock import Clock
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from notifications.rendering import Renderer
-    from workflow.kb import PolicyManual
-    from workflow.sla import BusinessCalendar
+    from workflow.domain.sla import BusinessCalendar
+    from workflow.services.kb import PolicyManual
 
 
 @dataclass
@@ -51,7 +51,7 @@ class Redress:
     def calendar(self, name: str) -> BusinessCalendar:
         """The named business calendar, built once (holidays for the years around the clock's now)."""
         if name not in self._calendars:
-            from workflow.sla import build_calendar
+            from workflow.domain.sla import build_calendar
 
             spec = self.config.calendars[name]
             year = self.clock.now().year
@@ -79,7 +79,7 @@ class Redress:
     @property
     def manual(self) -> PolicyManual:
         if self._manual is None:
-            from workflow.kb import load_manual
+            from workflow.services.kb import load_manual
 
             self._manual = load_manual(self.config)
         return self._manual

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from workflow.errors import ConfigError
+from workflow.domain.errors import ConfigError
 
 LANGUAGES = ("zh-CN", "zh-TW", "en")
 Language = Literal["zh-CN", "zh-TW", "en"]
@@ -29,7 +29,7 @@ class DatabaseConfig(_Strict):
     lock_wait_seconds: float = Field(default=30, gt=0, le=600)
 
 
-# Names are stored in sized columns (workflow/models.py); a test keeps these lengths equal to theirs.
+# Names are stored in sized columns (workflow/adapters/models.py); a test keeps these lengths equal to theirs.
 NAME_LENGTHS = {"severity": 32, "category": 32, "tier": 16, "owner": 128}
 
 
@@ -55,7 +55,7 @@ WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _check_duration(value: str) -> str:
-    from workflow.sla import parse_duration
+    from workflow.domain.sla import parse_duration
 
     parse_duration(value)
     return value
@@ -63,7 +63,7 @@ def _check_duration(value: str) -> str:
 
 def _check_hours(values: list[str]) -> list[str]:
     """Each span is hours within one day, and no two spans of the day overlap (a minute is worked once)."""
-    from workflow.sla import parse_hours
+    from workflow.domain.sla import parse_hours
 
     spans = sorted((parse_hours(value), value) for value in values)
     for (earlier, earlier_text), (later, later_text) in pairwise(spans):
@@ -120,7 +120,7 @@ class CalendarConfig(_Strict):
     def _known_country(cls, value: Optional[str]) -> Optional[str]:
         if value is None:
             return value
-        from workflow.holiday_cache import is_known_country
+        from workflow.adapters.holiday_cache import is_known_country
 
         if not is_known_country(value):
             raise ValueError(f"'{value}' is not a country the holidays package knows; use e.g. CN, HK, TW")
@@ -144,7 +144,7 @@ class SlaPolicy(_Strict):
     @classmethod
     def _positive_duration(cls, value: str) -> str:
         # A zero target breaches at filing, and a zero climb runs up every level in one tick.
-        from workflow.sla import parse_duration
+        from workflow.domain.sla import parse_duration
 
         minutes = parse_duration(value)
         if minutes <= 0:
@@ -326,7 +326,7 @@ class CompensationConfig(_Strict):
     @field_validator("approval_limits")
     @classmethod
     def _limits_rise_with_the_role(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
-        from workflow.vocabulary import ROLES
+        from workflow.domain.vocabulary import ROLES
 
         previous: tuple[str, Decimal] | None = None
         for role in ROLES:

@@ -7,7 +7,7 @@ sweeps chain from deadline to deadline and each fires within a fraction of a
 second of its due time, with one job in the store whatever the load. On start the
 first sweep catches up everything missed while no scheduler ran.
 
-One active scheduler per database (`workflow.scheduler_lock`): on SQLite a
+One active scheduler per database (`workflow.adapters.scheduler_lock`): on SQLite a
 second one refuses to start; on PostgreSQL it stands by and takes over when the
 active one's session ends. The active one checks its lock every half second;
 when it is lost it stops its jobs (the batch or message in progress stops at
@@ -37,12 +37,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from notifications.sender import deliver_due
+from workflow.adapters.db import database_fault, redact
+from workflow.adapters.models import DEADLINES
+from workflow.adapters.scheduler_lock import SCHEDULER, NoLock, SchedulerLock, scheduler_lock
 from workflow.bootstrap import Redress
-from workflow.db import database_fault, redact
-from workflow.errors import DatabaseUnavailable, describe_error
-from workflow.firing import fire_due
-from workflow.models import DEADLINES
-from workflow.scheduler_lock import SCHEDULER, NoLock, SchedulerLock, scheduler_lock
+from workflow.domain.errors import DatabaseUnavailable, describe_error
+from workflow.services.firing import fire_due
 
 _WATCH_SECONDS = 0.5  # how often the active scheduler checks it still holds the lock
 _RETRY_SECONDS = 1.0  # how often a standby tries the lock, and the first wait after a database error

@@ -18,12 +18,12 @@ import yaml
 from sqlalchemy import func, select
 
 from tests.conftest import CONFIG
+from workflow.adapters.migrate import upgrade
+from workflow.adapters.models import DEADLINES, EVENTS, USERS
 from workflow.bootstrap import Redress, bootstrap
-from workflow.clock import Clock
-from workflow.migrate import upgrade
-from workflow.models import DEADLINES, EVENTS, USERS
-from workflow.people import add_user
-from workflow.services import file_complaint
+from workflow.domain.clock import Clock
+from workflow.services.lifecycle import file_complaint
+from workflow.services.people import add_user
 
 REDRESS = Path(sys.executable).parent / "redress"
 SCHEDULER_EVENTS = ("sla_warning", "sla_breach", "escalate")

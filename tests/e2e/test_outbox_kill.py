@@ -16,12 +16,12 @@ import yaml
 from sqlalchemy import select
 
 from tests.conftest import CONFIG, PINNED
-from workflow import services as svc
+from workflow.adapters.migrate import upgrade
+from workflow.adapters.models import ATTEMPTS, MESSAGES
 from workflow.bootstrap import bootstrap
-from workflow.clock import Clock
-from workflow.migrate import upgrade
-from workflow.models import ATTEMPTS, MESSAGES
-from workflow.people import add_user
+from workflow.domain.clock import Clock
+from workflow.services import lifecycle as svc
+from workflow.services.people import add_user
 
 REDRESS = str(Path(sys.executable).with_name("redress"))
 LEASE = 30

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 
 from tests.e2e.scheduling import Scheduler, engine_app, fast_config, wait_for
-from workflow.clock import Clock
-from workflow.failed_deadlines import list_failed
-from workflow.models import COMPLAINTS, DEADLINES
-from workflow.people import add_user
-from workflow.services import file_complaint
+from workflow.adapters.models import COMPLAINTS, DEADLINES
+from workflow.domain.clock import Clock
+from workflow.services.failed_deadlines import list_failed
+from workflow.services.lifecycle import file_complaint
+from workflow.services.people import add_user
 
 
 def file_at(app, moment: datetime, phone: str, severity: str) -> str:

@@ -16,8 +16,8 @@ from tests.e2e.scheduling import (
     fired_more_than_once,
     wait_for,
 )
-from workflow.clock import Clock
-from workflow.models import DEADLINES
+from workflow.adapters.models import DEADLINES
+from workflow.domain.clock import Clock
 
 
 def test_the_real_scheduler_fires_a_deadline_due_in_two_seconds(tmp_path, sqlite_url):

@@ -24,8 +24,8 @@ from tests.e2e.scheduling import (
     redress_env,
     wait_for,
 )
+from workflow.adapters.scheduler_lock import ADVISORY_KEY, one_off_run
 from workflow.bootstrap import Redress
-from workflow.scheduler_lock import ADVISORY_KEY, one_off_run
 
 _LOCK_HOLDERS = (
     "SELECT l.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "

@@ -10,13 +10,13 @@ from notifications.outbox import list_messages, retry_message
 from notifications.sender import DeliveryReport, deliver_due
 from tests.conftest import file_one
 from tests.servers import Hook
-from workflow import services as svc
+from workflow.adapters.models import USERS
 from workflow.config import AlertsConfig, EmailChannel, OutboxConfig, WebhookChannel
-from workflow.errors import InvalidInput, PermissionDenied
-from workflow.firing import fire_due
-from workflow.models import USERS
-from workflow.queries import complaint_detail, history
-from workflow.supervision import acknowledge, escalation_board, extend_deadline, lower_escalation
+from workflow.domain.errors import InvalidInput, PermissionDenied
+from workflow.read.queries import complaint_detail, history
+from workflow.services import lifecycle as svc
+from workflow.services.firing import fire_due
+from workflow.services.supervision import acknowledge, escalation_board, extend_deadline, lower_escalation
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 

@@ -15,17 +15,17 @@ from sqlalchemy import distinct, func, select
 
 from tests.chain import chain_breaks, live_on_finished
 from tests.conftest import CONFIG, PINNED, _staffed, file_one
-from workflow import services as svc
-from workflow import supervision
+from workflow.adapters.models import COMPLAINTS, EVENTS, STEPS
 from workflow.bootstrap import Redress, bootstrap
-from workflow.clock import Clock
-from workflow.compensation import add_step, complete_step, list_steps, remove_step
 from workflow.config import FolderChannel
-from workflow.errors import ConcurrentChange, InvalidTransition, RedressError
-from workflow.firing import fire_due
-from workflow.models import COMPLAINTS, EVENTS, STEPS
-from workflow.queries import complaint_detail, history
-from workflow.surveys import record
+from workflow.domain.clock import Clock
+from workflow.domain.errors import ConcurrentChange, InvalidTransition, RedressError
+from workflow.read.queries import complaint_detail, history
+from workflow.services import lifecycle as svc
+from workflow.services import supervision
+from workflow.services.compensation import add_step, complete_step, list_steps, remove_step
+from workflow.services.firing import fire_due
+from workflow.services.surveys import record
 
 WORKERS = 8
 COMPLAINTS_RACED = 50

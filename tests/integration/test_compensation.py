@@ -11,13 +11,13 @@ from notifications.outbox import list_messages
 from notifications.sender import deliver_due
 from tests.chain import chain_breaks, live_on_finished
 from tests.conftest import PINNED, file_one
-from workflow import services as svc
-from workflow.compensation import add_step, approve_step, complete_step, list_steps, reject_step, remove_step
-from workflow.errors import ConcurrentChange, InvalidInput, InvalidTransition, PermissionDenied
-from workflow.firing import fire_due
-from workflow.models import DEADLINES, MESSAGES
-from workflow.queries import complaint_detail, history
-from workflow.surveys import record, scores
+from workflow.adapters.models import DEADLINES, MESSAGES
+from workflow.domain.errors import ConcurrentChange, InvalidInput, InvalidTransition, PermissionDenied
+from workflow.read.queries import complaint_detail, history
+from workflow.services import lifecycle as svc
+from workflow.services.compensation import add_step, approve_step, complete_step, list_steps, reject_step, remove_step
+from workflow.services.firing import fire_due
+from workflow.services.surveys import record, scores
 
 
 def resolve_one(app, actor: str = "amy", **overrides) -> str:

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import file_one
-from workflow import services as svc
-from workflow.clocks import SLA_KINDS
-from workflow.compensation import list_steps, remove_step
-from workflow.firing import fire_due
-from workflow.models import MESSAGES
-from workflow.queries import complaint_detail, history
+from workflow.adapters.models import MESSAGES
+from workflow.read.queries import complaint_detail, history
+from workflow.services import lifecycle as svc
+from workflow.services.clocks import SLA_KINDS
+from workflow.services.compensation import list_steps, remove_step
+from workflow.services.firing import fire_due
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # Friday 10:00 in Shanghai
 
@@ -172,7 +172,7 @@ def test_every_deadline_fires_once_even_when_ticked_repeatedly(app):
     for _ in range(3):
         at(app, hours=5)
     with app.uow(write=False) as uow:
-        from workflow.models import EVENTS
+        from workflow.adapters.models import EVENTS
 
         breaches = uow.session.execute(
             select(func.count()).select_from(EVENTS).where(EVENTS.c.trigger == "sla_breach")
@@ -199,8 +199,8 @@ def test_catch_up_fires_oldest_first_in_batches(app, batch_size):
 
 def test_a_deadline_read_by_a_batch_but_not_yet_due_is_not_fired(app, monkeypatch):
     """A batch that read a deadline which was moved later before it was marked leaves it for its new time."""
-    import workflow.firing as firing
-    from workflow.models import DEADLINES
+    import workflow.services.firing as firing
+    from workflow.adapters.models import DEADLINES
 
     number = file_one(app, severity="critical")  # warning at 7m30s, breach at 15m
 
@@ -217,7 +217,7 @@ def test_a_deadline_read_by_a_batch_but_not_yet_due_is_not_fired(app, monkeypatc
 
 def test_a_database_outage_is_one_line_from_the_scheduler_and_the_next_sweep_fires_what_was_due(app, monkeypatch):
     import workflow.scheduler as scheduler_module
-    from workflow.errors import DatabaseUnavailable
+    from workflow.domain.errors import DatabaseUnavailable
     from workflow.scheduler import DeadlineScheduler
 
     number = file_one(app, severity="critical")

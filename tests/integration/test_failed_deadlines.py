@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.conftest import file_one
-from workflow.clock import Clock
-from workflow.desk import desk_queue
-from workflow.errors import InvalidInput, PermissionDenied
-from workflow.failed_deadlines import list_failed, retry_failed
-from workflow.firing import fire_due
-from workflow.models import COMPLAINTS, EVENTS, MESSAGES
-from workflow.queries import complaint_detail, queue
+from workflow.adapters.models import COMPLAINTS, EVENTS, MESSAGES
+from workflow.domain.clock import Clock
+from workflow.domain.errors import InvalidInput, PermissionDenied
+from workflow.read.desk import desk_queue
+from workflow.read.queries import complaint_detail, queue
+from workflow.services.failed_deadlines import list_failed, retry_failed
+from workflow.services.firing import fire_due
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # Friday 10:00 in Shanghai
 
@@ -119,7 +119,7 @@ def test_a_business_hours_clock_started_years_ago_fires_and_shows(app):
 
 
 def test_pausing_and_resuming_moves_the_deadlines_by_the_working_time_spent_waiting(app):
-    from workflow import services as svc
+    from workflow.services import lifecycle as svc
 
     number = file_one(app, severity="medium")  # resolution 18 working hours: Tuesday 10:00 Shanghai
     before = {d["kind"]: d["due_at"] for d in complaint_detail(app, number)["sla"]["deadlines"]}
@@ -139,7 +139,7 @@ def test_pausing_and_resuming_moves_the_deadlines_by_the_working_time_spent_wait
 
 def one_complaint_raises(monkeypatch, app, number: str, error: BaseException, where: str = "_warn") -> None:
     """Make firing any deadline of `number` raise `error` (a stand-in for a bug or a corrupt row)."""
-    import workflow.firing as firing
+    import workflow.services.firing as firing
 
     with app.uow(write=False) as uow:
         target = uow.session.execute(select(COMPLAINTS.c.id).where(COMPLAINTS.c.number == number)).scalar_one()
@@ -169,7 +169,7 @@ def test_an_error_text_with_nul_bytes_and_control_characters_is_stored_readably(
 
 
 def test_a_complaint_that_keeps_changing_under_its_deadline_is_set_aside_instead_of_looping(app, monkeypatch):
-    from workflow.errors import ConcurrentChange
+    from workflow.domain.errors import ConcurrentChange
 
     stuck = file_one(app, severity="critical", phone="13900000000")
     good = file_one(app, severity="critical", phone="13900000001")
@@ -183,7 +183,7 @@ def test_a_complaint_that_keeps_changing_under_its_deadline_is_set_aside_instead
 
 
 def test_a_deadline_whose_failure_cannot_even_be_recorded_is_left_for_the_next_sweep(app, monkeypatch):
-    import workflow.firing as firing
+    import workflow.services.firing as firing
 
     bad = file_one(app, severity="critical", phone="13900000000")
     good = file_one(app, severity="critical", phone="13900000001")

@@ -7,13 +7,13 @@ import re
 import pytest
 
 from tests.conftest import file_one
-from workflow import services as svc
-from workflow import supervision, surveys
-from workflow.compensation import add_step, complete_step, remove_step
 from workflow.config import LimitsConfig
-from workflow.errors import InvalidInput
-from workflow.people import add_user
-from workflow.queries import complaint_detail, customer_detail, history
+from workflow.domain.errors import InvalidInput
+from workflow.read.queries import complaint_detail, customer_detail, history
+from workflow.services import lifecycle as svc
+from workflow.services import supervision, surveys
+from workflow.services.compensation import add_step, complete_step, remove_step
+from workflow.services.people import add_user
 
 
 def _snapshot(app, number: str) -> tuple:
@@ -99,7 +99,7 @@ def test_money_has_one_range_that_fits_its_column(app):
 
 
 def test_text_that_was_not_utf8_is_refused_and_an_impossible_user_name_is_not_found(app):
-    from workflow.errors import NotFound
+    from workflow.domain.errors import NotFound
 
     number = file_one(app)
     before = _snapshot(app, number)

@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import inspect, text
 
 from tests.conftest import CONFIG
+from workflow.adapters.db import SCHEMA_REVISION
+from workflow.adapters.migrate import head_revision, upgrade
 from workflow.bootstrap import bootstrap
-from workflow.db import SCHEMA_REVISION
-from workflow.errors import DatabaseUnavailable
-from workflow.migrate import head_revision, upgrade
-from workflow.queries import queue
+from workflow.domain.errors import DatabaseUnavailable
+from workflow.read.queries import queue
 
 
 def test_code_expects_the_latest_migration():
@@ -53,7 +53,7 @@ def test_migrations_build_exactly_the_schema_the_models_describe(database_url):
     from alembic.runtime.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    from workflow.models import PARTIAL_INDEXES
+    from workflow.adapters.models import PARTIAL_INDEXES
 
     def declared_in_models(obj, name, type_, reflected, compare_to):
         return not (type_ == "index" and name in PARTIAL_INDEXES)

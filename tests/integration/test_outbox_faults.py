@@ -16,8 +16,8 @@ from notifications.outbox import list_messages, show_message
 from notifications.sender import deliver_due, settle_interrupted
 from tests.integration.test_outbox import customer_channels, file_for
 from tests.servers import Hook
+from workflow.adapters.models import ATTEMPTS, MESSAGES
 from workflow.config import EmailChannel, FolderChannel, WebhookChannel
-from workflow.models import ATTEMPTS, MESSAGES
 
 
 def file_many(app, count: int) -> None:

@@ -10,9 +10,9 @@ from sqlalchemy import select, update
 
 from notifications.outbox import RetryFilter, list_messages, retry_messages
 from tests.integration.test_outbox import customer_channels, file_for
+from workflow.adapters.models import COMPLAINTS, EVENTS, MESSAGES
 from workflow.config import FolderChannel
-from workflow.errors import InvalidInput, NotFound, PermissionDenied
-from workflow.models import COMPLAINTS, EVENTS, MESSAGES
+from workflow.domain.errors import InvalidInput, NotFound, PermissionDenied
 
 
 @pytest.fixture

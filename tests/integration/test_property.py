@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 
 from states.definition import STATES
 from tests.conftest import file_one
-from workflow import services as svc
-from workflow.errors import InvalidInput, InvalidTransition, PermissionDenied
-from workflow.queries import complaint_detail, history
+from workflow.domain.errors import InvalidInput, InvalidTransition, PermissionDenied
+from workflow.read.queries import complaint_detail, history
+from workflow.services import lifecycle as svc
 
 # Each command as the CLI would issue it; most will be refused in most states.
 COMMANDS = {

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from notifications.sender import deliver_due
 from tests.conftest import file_one
-from workflow.models import ATTEMPTS, MESSAGES
-from workflow.scheduler_lock import ADVISORY_KEY, AdvisoryLock, FileLock
+from workflow.adapters.models import ATTEMPTS, MESSAGES
+from workflow.adapters.scheduler_lock import ADVISORY_KEY, AdvisoryLock, FileLock
 
 
 def test_a_delivery_pass_told_to_stop_sends_nothing_more_and_leaves_the_rest_pending(app):

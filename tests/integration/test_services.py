@@ -9,16 +9,16 @@ import pytest
 from sqlalchemy import func, select, text
 
 from tests.conftest import file_one
-from workflow import services as svc
-from workflow.errors import (
+from workflow.adapters.models import Customer, Event
+from workflow.domain.errors import (
     ConcurrentChange,
     InvalidInput,
     InvalidTransition,
     NotFound,
     PermissionDenied,
 )
-from workflow.models import Customer, Event
-from workflow.queries import complaint_detail, customer_detail, history, queue
+from workflow.read.queries import complaint_detail, customer_detail, history, queue
+from workflow.services import lifecycle as svc
 
 
 def event_count(app) -> int:
@@ -240,7 +240,7 @@ def test_two_agents_acting_at_once_one_wins_the_other_is_told(app):
 def test_a_write_racing_on_a_read_snapshot_is_refused_by_the_version_column(postgres_url):
     """Without --if-version, the version column still stops a lost update on PostgreSQL."""
     from tests.conftest import make_app
-    from workflow.people import acting_user, add_user
+    from workflow.services.people import acting_user, add_user
 
     app = make_app(postgres_url)
     add_user(app, None, "boss", "manager")

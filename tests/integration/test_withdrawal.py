@@ -12,9 +12,9 @@ from notifications.sender import deliver_due, settle_interrupted
 from tests.conftest import file_one
 from tests.integration.test_outbox import customer_channels
 from workflow.config import EmailChannel, FolderChannel
-from workflow.errors import InvalidInput
-from workflow.queries import history
-from workflow.services import cancel
+from workflow.domain.errors import InvalidInput
+from workflow.read.queries import history
+from workflow.services.lifecycle import cancel
 
 
 def _smtp_for_customers(app, port: int) -> None:

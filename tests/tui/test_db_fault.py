@@ -9,9 +9,9 @@ import pytest
 from textual.widgets._toast import Toast
 
 from tests.conftest import PG_ADMIN_URL, _staffed, file_one
-from tui.app import RedressTUI
-from tui.complaint import ComplaintScreen
-from tui.queue import QueueScreen
+from workflow.faces.tui.app import RedressTUI
+from workflow.faces.tui.complaint import ComplaintScreen
+from workflow.faces.tui.queue import QueueScreen
 
 
 async def _drop_under_the_app(app, number: str, name: str) -> tuple[bool, bool, list[str]]:

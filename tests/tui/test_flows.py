@@ -8,15 +8,15 @@ from datetime import timedelta
 from textual.widgets import DataTable, Select, Static
 
 from tests.conftest import PINNED, file_one
-from tui.app import RedressTUI
-from tui.complaint import ComplaintScreen
-from tui.intake import NewComplaintScreen, PolicyScreen
-from tui.queue import QueueScreen
-from tui.supervisor import SupervisorScreen
-from workflow import services as svc
-from workflow.compensation import add_step, list_steps
-from workflow.queries import complaint_detail, history
+from workflow.faces.tui.app import RedressTUI
+from workflow.faces.tui.complaint import ComplaintScreen
+from workflow.faces.tui.intake import NewComplaintScreen, PolicyScreen
+from workflow.faces.tui.queue import QueueScreen
+from workflow.faces.tui.supervisor import SupervisorScreen
+from workflow.read.queries import complaint_detail, history
 from workflow.scheduler import DeadlineScheduler
+from workflow.services import lifecycle as svc
+from workflow.services.compensation import add_step, list_steps
 
 SIZE = (80, 24)
 

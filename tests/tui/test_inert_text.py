@@ -8,7 +8,7 @@ from textual.widgets import DataTable, Static
 
 from tests.conftest import file_one
 from tests.tui.test_flows import cell_texts, drive
-from workflow import services as svc
+from workflow.services import lifecycle as svc
 
 HOSTILE = "快递没到\x1b[2J\x1b]0;pwned\x07 \u202eevil"
 
@@ -44,8 +44,8 @@ def test_the_queue_and_the_complaint_view_draw_escape_codes_and_overrides_as_tex
 def test_a_refusal_quoting_typed_text_is_shown_as_text_not_markup(app):
     from textual.widgets._toast import Toast
 
-    from tui.app import RedressTUI
-    from tui.common import attempt
+    from workflow.faces.tui.app import RedressTUI
+    from workflow.faces.tui.common import attempt
 
     async def run():
         tui = RedressTUI(app, "amy", refresh_seconds=60)

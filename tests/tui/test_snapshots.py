@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import PINNED, file_one
-from tui.app import RedressTUI
-from workflow import services as svc
-from workflow.compensation import add_step
-from workflow.firing import fire_due
+from workflow.faces.tui.app import RedressTUI
+from workflow.services import lifecycle as svc
+from workflow.services.compensation import add_step
+from workflow.services.firing import fire_due
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 36), id="120x36")]
 

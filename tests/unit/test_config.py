@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from workflow.clock import Clock
 from workflow.config import load_config
-from workflow.errors import ConfigError
+from workflow.domain.clock import Clock
+from workflow.domain.errors import ConfigError
 
 CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
 MINIMAL = (
@@ -119,8 +119,8 @@ def test_a_config_written_for_the_batch_sender_still_loads_with_its_stale_time_a
 
 
 def test_configured_names_are_held_to_the_length_of_the_column_that_stores_them():
+    from workflow.adapters.models import COMPLAINTS, CUSTOMERS
     from workflow.config import NAME_LENGTHS
-    from workflow.models import COMPLAINTS, CUSTOMERS
 
     columns = {"severity": COMPLAINTS.c.severity, "category": COMPLAINTS.c.category, "tier": CUSTOMERS.c.tier,
                "owner": COMPLAINTS.c.owner}

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from workflow.config import load_config
-from workflow.errors import ConfigError, NotFound
-from workflow.kb import PolicyManual, load_manual, tokens
+from workflow.domain.errors import ConfigError, NotFound
+from workflow.services.kb import PolicyManual, load_manual, tokens
 
 CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
 

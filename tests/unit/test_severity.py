@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from workflow.config import Config, load_config
-from workflow.severity import suggest_severity
+from workflow.domain.severity import suggest_severity
 
 CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workflow.sla import (
+from workflow.domain.sla import (
     BusinessCalendar,
     add_business_time,
     build_calendar,

@@ -11,8 +11,8 @@ import pytest
 
 from notifications.customer import complaint_values, sample_values
 from notifications.rendering import FORMS, TEMPLATE_NAMES, Renderer, RenderFailed, check_all
-from workflow.clock import Clock
 from workflow.config import LANGUAGES, load_config
+from workflow.domain.clock import Clock
 
 CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)

@@ -1,0 +1,1 @@
+"""What Redress talks to: the database, its tables and migrations, caches, locks."""

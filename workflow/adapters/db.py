@@ -1,0 +1,248 @@
+"""Engine creation and the unit of work: one use case, one transaction, nothing half-written."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from types import TracebackType
+from typing import Any, cast
+
+from sqlalchemy import event, exc, text
+from sqlalchemy.engine import CursorResult, Engine, make_url
+from sqlmodel import Session, create_engine
+
+from workflow.domain.errors import ConcurrentChange, ConfigError, DatabaseUnavailable
+
+# The Alembic revision this code expects; tests check it is the migrations' head.
+SCHEMA_REVISION = "0004"
+
+
+_SUPPORTED = "Redress works with SQLite (a file path or sqlite:///path) and PostgreSQL (postgresql://...)"
+
+
+def database_url(value: str, base_dir: Path) -> str:
+    """A full SQLAlchemy URL: a bare path or relative sqlite path is made absolute against `base_dir`.
+
+    A URL Redress cannot use (another database, a driver that is not installed) is a ConfigError.
+    """
+    if "://" not in value:
+        value = f"sqlite:///{value}"
+    try:
+        url = make_url(value)
+    except exc.ArgumentError:
+        raise ConfigError(f"database URL {redact(value)} is not a URL Redress can read; {_SUPPORTED}") from None
+    backend, _, driver = url.drivername.partition("+")
+    if backend not in ("sqlite", "postgresql", "postgres") or driver not in ("", "pysqlite", "psycopg"):
+        raise ConfigError(f"database URL {redact(value)}: {url.drivername!r} is not supported; {_SUPPORTED}")
+    if url.drivername == "sqlite" and url.database and url.database != ":memory:":
+        path = Path(url.database).expanduser()
+        if not path.is_absolute():
+            path = base_dir / path
+        url = url.set(database=str(path))
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+def redact(url: str) -> str:
+    """The URL with any password hidden, for error messages."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for PostgreSQL or an in-memory database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def make_engine(url: str, lock_wait_seconds: float = 30) -> Engine:
+    """An engine tuned for the dialect: SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE for writes.
+
+    A lock held by another process is waited for `lock_wait_seconds` (SQLite's busy timeout, PostgreSQL's
+    lock_timeout), then the change fails as a locked database instead of hanging.
+    """
+    try:
+        return _make_engine(url, lock_wait_seconds)
+    except ImportError as error:  # PostgreSQL without its driver (the `postgres` extra)
+        raise ConfigError(f"database URL {redact(url)} needs the {error.name or 'driver'} module; "
+                          "install Redress with its `postgres` extra") from None
+
+
+def _make_engine(url: str, lock_wait_seconds: float) -> Engine:
+    wait_ms = int(lock_wait_seconds * 1000)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": lock_wait_seconds})
+        event.listen(engine, "connect", lambda connection, _record: _sqlite_on_connect(connection, wait_ms))
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=False,
+                         connect_args={"connect_timeout": 5, "options": f"-c lock_timeout={wait_ms}"})
+
+
+def _sqlite_on_connect(dbapi_connection: Any, wait_ms: int) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is deferred only).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={wait_ms}")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: Any) -> None:
+    # A writer takes the write lock up front, so two writers queue instead of
+    # failing when one tries to upgrade a read snapshot another has outdated.
+    if connection.get_execution_options().get("redress_write"):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")
+
+
+def check_schema(engine: Engine, url: str) -> None:
+    """Refuse to work on a database that is unreachable or not at this code's schema revision.
+
+    A SQLite file that does not exist is not created (SQLite would make an empty one).
+    """
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        if not path.parent.is_dir():
+            raise unavailable(url, FileNotFoundError(f"its folder {path.parent} does not exist"))
+        raise DatabaseUnavailable(
+            f"database {redact(url)} has no Redress schema; run `redress db upgrade` (the file does not exist yet)"
+        )
+    try:
+        with engine.connect() as connection:
+            current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except exc.OperationalError as error:
+        if _missing_table(error):
+            raise DatabaseUnavailable(
+                f"database {redact(url)} has no Redress schema; run `redress db upgrade`"
+            ) from None
+        raise unavailable(url, error) from None
+    except exc.ProgrammingError:
+        raise DatabaseUnavailable(
+            f"database {redact(url)} has no Redress schema; run `redress db upgrade`"
+        ) from None
+    except (exc.DBAPIError, OSError) as error:  # a file that is not a database, a dropped connection
+        raise unavailable(url, error) from None
+    if current != SCHEMA_REVISION:
+        raise DatabaseUnavailable(
+            f"database {redact(url)} is at schema revision {current}, this Redress needs "
+            f"{SCHEMA_REVISION}; run `redress db upgrade`"
+        )
+
+
+def _missing_table(error: exc.OperationalError) -> bool:
+    return "no such table" in str(error.orig)
+
+
+def unavailable(url: str, error: BaseException) -> DatabaseUnavailable:
+    """A one-line error for a database that cannot be reached or used.
+
+    Only the driver's own message is kept: SQLAlchemy's text adds the SQL and its parameters (personal data).
+    """
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines()
+    reason = lines[0] if lines else type(cause).__name__
+    path = sqlite_file(url)
+    if path is not None and ("unable to open database file" in reason or "readonly database" in reason):
+        reason = _unopenable(path) or reason
+    if reason in ("database is locked", "canceling statement due to lock timeout"):
+        reason = ("locked: another process held a lock longer than database.lock_wait_seconds; "
+                  "nothing was written, try again")
+    return DatabaseUnavailable(f"cannot use database {redact(url)}: {reason}")
+
+
+def _unopenable(path: Path) -> str | None:
+    """Why SQLite cannot open `path`, in words an operator can act on."""
+    if not path.parent.is_dir():
+        return f"its folder {path.parent} does not exist"
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return f"its folder {path.parent} is read-only (SQLite writes its -wal and -shm files beside the database)"
+    if path.exists() and not os.access(path, os.W_OK):
+        return "the file is read-only"
+    return None
+
+
+def database_fault(url: str, error: BaseException) -> DatabaseUnavailable | None:
+    """The one line for a database error that reached an edge (the CLI, a scheduler job) as it is; None for any
+    other error."""
+    if isinstance(error, DatabaseUnavailable):
+        return error
+    return unavailable(url, error) if isinstance(error, exc.DBAPIError) else None
+
+
+# PostgreSQL gave up one of two transactions waiting on each other's rows (deadlock, serialization failure):
+# that transaction wrote nothing and can simply run again.
+_LOCK_CONFLICTS = frozenset({"40P01", "40001"})
+
+
+def is_lock_conflict(error: BaseException) -> bool:
+    """A transaction the database rolled back because another held the rows it needed; not a fault."""
+    return isinstance(error, exc.DBAPIError) and getattr(error.orig, "sqlstate", None) in _LOCK_CONFLICTS
+
+
+def is_database_fault(error: BaseException) -> bool:
+    """A database that cannot be used (unreachable, locked, read-only, not a database), not a refused change."""
+    return isinstance(error, (exc.OperationalError, exc.InterfaceError)) or type(error) is exc.DatabaseError
+
+
+def insert_returning_id(session: Session, statement: Any, values: dict[str, Any]) -> int:
+    """Execute an INSERT of one row and return its new primary key."""
+    result = cast(CursorResult[Any], session.execute(statement, values))
+    assert result.inserted_primary_key is not None
+    return int(result.inserted_primary_key[0])
+
+
+class UnitOfWork:
+    """A session whose changes are committed together by `commit()` or not at all.
+
+    Database errors leave as domain errors: a lost race as ConcurrentChange, an
+    unreachable server as DatabaseUnavailable.
+    """
+
+    def __init__(self, engine: Engine, url: str, *, write: bool) -> None:
+        self._engine = engine
+        self._url = url
+        self._write = write
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = Session(self._engine, expire_on_commit=False, autoflush=False)
+        if self._write:
+            try:
+                self.session.connection(execution_options={"redress_write": True})
+            except exc.DBAPIError as error:
+                self.session.close()
+                raise unavailable(self._url, error) from None
+        return self
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        error: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.session.rollback()
+        except exc.DBAPIError:
+            pass
+        finally:
+            self.session.close()
+        if isinstance(error, exc.IntegrityError):
+            raise ConcurrentChange(
+                "another change to the same record was committed first; nothing was written, try again"
+            ) from None
+        if error is not None and is_lock_conflict(error):
+            raise ConcurrentChange(
+                "another change held the same records at the same moment; nothing was written, try again"
+            ) from None
+        if error is not None and is_database_fault(error):
+            raise unavailable(self._url, error) from None

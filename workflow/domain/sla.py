@@ -1,0 +1,239 @@
+"""Business-time arithmetic: pure functions over a working calendar. No database, no clock.
+
+A calendar says when the call centre works: hours per weekday in a timezone,
+closed public holidays, and extra working days (China moves weekend days to
+stretch holidays). Deadlines are computed by adding business minutes, so a
+deadline never falls inside closed hours.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from workflow.domain.errors import ConfigError
+
+if TYPE_CHECKING:
+    from workflow.config import Config
+
+Interval = tuple[int, int]  # minutes after local midnight, [start, end)
+
+# Searching further than this for an opening means the calendar never opens.
+_MAX_DAYS = 3 * 366
+
+
+class CalendarNeverOpens(ValueError):
+    """The calendar has no working minute within three years."""
+
+
+class NoPolicy(ConfigError):
+    """A complaint's severity or member tier is no longer in config.yaml, so its clocks cannot be planned."""
+
+
+@dataclass(frozen=True, eq=False)
+class BusinessCalendar:
+    """When the clock runs. `always_open` is the 24x7 calendar critical severities may use."""
+
+    timezone: str = "Asia/Shanghai"
+    weekly: tuple[tuple[Interval, ...], ...] = field(default_factory=lambda: ((),) * 7)  # Monday first
+    closed_dates: frozenset[date] = frozenset()
+    extra_working_days: Mapping[date, tuple[Interval, ...]] = field(default_factory=dict)
+    always_open: bool = False
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return _zone(self.timezone)
+
+    def intervals_on(self, day: date) -> tuple[Interval, ...]:
+        """Working intervals on a local calendar day (extra working days beat holidays beat weekdays)."""
+        if self.always_open:
+            return ((0, 24 * 60),)
+        extra = self.extra_working_days.get(day)
+        if extra is not None:
+            return extra
+        if day in self.closed_dates:
+            return ()
+        return self.weekly[day.weekday()]
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _local_bounds(calendar: BusinessCalendar, day: date, interval: Interval) -> tuple[datetime, datetime]:
+    zone = calendar.zone
+    midnight = datetime.combine(day, time(0), tzinfo=zone)
+    start = (midnight + timedelta(minutes=interval[0])).astimezone(UTC)
+    end = (midnight + timedelta(minutes=interval[1])).astimezone(UTC)
+    return start, end
+
+
+def _open_periods(calendar: BusinessCalendar, start: datetime, until: datetime | None = None):
+    """Working periods (UTC start, UTC end) that end after `start`, in order, up to `until` when given.
+
+    Without `until` the search gives up after three years without an opening.
+    """
+    zone = calendar.zone
+    day = start.astimezone(zone).date() - timedelta(days=1)
+    last = day + timedelta(days=_MAX_DAYS) if until is None else until.astimezone(zone).date() + timedelta(days=1)
+    while day <= last:
+        for interval in calendar.intervals_on(day):
+            period_start, period_end = _local_bounds(calendar, day, interval)
+            if period_end > start:
+                yield max(period_start, start), period_end
+        day += timedelta(days=1)
+    if until is None:
+        raise CalendarNeverOpens("the business calendar has no working hours within three years")
+
+
+def add_business_time(start: datetime, minutes: float, calendar: BusinessCalendar) -> datetime:
+    """The instant `minutes` of working time after `start`.
+
+    Zero minutes from a closed moment is the next opening, so a deadline is
+    never inside closed hours: a complaint filed Friday 17:50 with 30 minutes
+    in 09:00-18:00 is due Monday 09:20.
+    """
+    if minutes < 0:
+        raise ValueError("cannot add negative business time")
+    if calendar.always_open:
+        return start + timedelta(minutes=minutes)
+    if minutes == 0 and is_open(start, calendar):
+        return start
+    remaining = timedelta(minutes=minutes)
+    for period_start, period_end in _open_periods(calendar, start):
+        available = period_end - period_start
+        if remaining <= available:
+            return period_start + remaining
+        remaining -= available
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def business_minutes_between(start: datetime, end: datetime, calendar: BusinessCalendar) -> float:
+    """Working minutes in [start, end); negative when end is before start."""
+    if end < start:
+        return -business_minutes_between(end, start, calendar)
+    if calendar.always_open:
+        return (end - start).total_seconds() / 60
+    total = timedelta()
+    for period_start, period_end in _open_periods(calendar, start, until=end):
+        if period_start >= end:
+            break
+        total += min(period_end, end) - period_start
+    return total.total_seconds() / 60
+
+
+def is_open(moment: datetime, calendar: BusinessCalendar) -> bool:
+    """Whether `moment` is inside working hours (the closing instant counts as inside)."""
+    if calendar.always_open:
+        return True
+    local_day = moment.astimezone(calendar.zone).date()
+    for day in (local_day - timedelta(days=1), local_day):
+        for interval in calendar.intervals_on(day):
+            period_start, period_end = _local_bounds(calendar, day, interval)
+            if period_start <= moment <= period_end:
+                return True
+    return False
+
+
+def parse_duration(text: str) -> float:
+    """'90m', '4h', '1h30m', '45s' or a bare number of minutes -> minutes."""
+    value = str(text).strip().lower()
+    if value.isdigit():
+        return int(value)
+    match = re.fullmatch(r"(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?", value)
+    if not value or match is None or not any(match.groups()):
+        raise ValueError(f"'{text}' is not a duration; write e.g. 30m, 4h or 1h30m")
+    hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    return hours * 60 + minutes + seconds / 60
+
+
+def parse_hours(text: str) -> Interval:
+    """'09:00-18:00' -> (540, 1080)."""
+
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", str(text).strip())
+    if match is None:
+        raise ValueError(f"'{text}' is not a span of hours; write e.g. 09:00-18:00")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if not (0 <= start < end <= 24 * 60) or m1 > 59 or m2 > 59:
+        raise ValueError(f"'{text}' is not a span of hours within one day; write e.g. 09:00-18:00")
+    return start, end
+
+
+def build_calendar(
+    *,
+    timezone_name: str,
+    always_open: bool,
+    hours: Mapping[Any, list[str]],
+    holidays_country: str | None,
+    closed_dates: list[date],
+    working_days: list[date],
+    working_day_hours: list[str],
+    years: range,
+) -> BusinessCalendar:
+    """A calendar from configuration; the `holidays` package supplies public holidays and adjusted workdays."""
+    weekdays = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    weekly = tuple(tuple(parse_hours(span) for span in hours.get(day, [])) for day in weekdays)
+    closed = set(closed_dates)
+    worked = set(working_days)
+    if holidays_country:
+        from workflow.adapters.holiday_cache import public_days
+
+        public, substituted = public_days(holidays_country, years)
+        closed.update(public)
+        worked.update(substituted)
+    extra_hours = tuple(parse_hours(span) for span in working_day_hours)
+    return BusinessCalendar(
+        timezone=timezone_name,
+        weekly=weekly,
+        closed_dates=frozenset(closed - worked),
+        extra_working_days={day: extra_hours for day in worked},
+        always_open=always_open,
+    )
+
+
+@dataclass(frozen=True)
+class ClockPlan:
+    """One complaint's SLA targets in business minutes, after its member tier's factor."""
+
+    calendar: str
+    first_response: float
+    resolution: float
+    warn_at: float
+    start_level: int
+    climb_every: float
+
+    def arming(self, *, first_response: bool) -> list[tuple[str, float]]:
+        """(kind, offset) of the deadlines a fresh clock arms; reopened clocks skip the first response."""
+        kinds = [("resolution_warning", self.resolution * self.warn_at), ("resolution", self.resolution)]
+        if first_response:
+            kinds = [("first_response_warning", self.first_response * self.warn_at),
+                     ("first_response", self.first_response), *kinds]
+        return kinds
+
+
+def plan_for(config: Config, severity: str, tier: str) -> ClockPlan:
+    """The SLA policy of `severity`, with targets shortened (or lengthened) by the tier's factor."""
+    from workflow.domain.vocabulary import ROLES
+
+    if severity not in config.sla.policies:
+        raise NoPolicy(f"severity '{severity}' has no SLA policy in config.yaml; policies: "
+                       f"{', '.join(config.sla.policies)}")
+    if tier not in config.tier_names:
+        raise NoPolicy(f"member tier '{tier}' is not in config.yaml; tiers: {', '.join(config.tier_names)}")
+    policy = config.sla.policies[severity]
+    factor = config.tier(tier).sla_factor
+    return ClockPlan(
+        calendar=policy.calendar,
+        first_response=parse_duration(policy.first_response) * factor,
+        resolution=parse_duration(policy.resolution) * factor,
+        warn_at=policy.warn_at,
+        start_level=ROLES.index(policy.start_level),
+        climb_every=float(parse_duration(policy.climb_every)),
+    )

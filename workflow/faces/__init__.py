@@ -1,0 +1,1 @@
+"""The faces over the services: the command line and the terminal app."""

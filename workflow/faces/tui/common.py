@@ -1,0 +1,53 @@
+"""What every screen of the terminal app shares: calling a service safely, and local times."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from textual.screen import Screen
+
+from workflow.domain.errors import ConcurrentChange, DatabaseUnavailable, RedressError
+from workflow.domain.inert import inert
+
+T = TypeVar("T")
+_SHOWN_FOR = 8.0  # seconds a notification stays up
+_last_fault: dict[str, float] = {}  # a database fault's line -> when it was last shown
+
+
+def attempt(screen: Screen[Any], call: Callable[[], T], *, done: str | None = None) -> T | None:
+    """Run a service call; a refusal becomes a notification (never a traceback), success an optional one.
+
+    Returns None when the call was refused. A concurrent change says so and
+    the caller refreshes, so the user acts on the fresh view.
+    """
+    try:
+        result = call()
+    except ConcurrentChange as error:
+        screen.notify(f"{inert(error)}. The view is refreshed.", title="Changed meanwhile", severity="warning",
+                      timeout=8, markup=False)
+        return None
+    except DatabaseUnavailable as error:
+        # The views refresh every few seconds: one fault is shown once while it lasts, not stacked.
+        line, now = inert(error), time.monotonic()
+        if now - _last_fault.get(line, -_SHOWN_FOR) >= _SHOWN_FOR:
+            _last_fault[line] = now
+            screen.notify(line, title="Database unavailable", severity="error", timeout=_SHOWN_FOR, markup=False)
+        return None
+    except RedressError as error:
+        # An error may quote what was typed: brackets in it are text, not markup.
+        screen.notify(inert(error), title="Not done", severity="error", timeout=_SHOWN_FOR, markup=False)
+        return None
+    if done:
+        screen.notify(done, timeout=4)
+    return result
+
+
+def local(app: Any, iso: str | None, fmt: str = "%m-%d %H:%M") -> str:
+    """An ISO time from the services, in the call centre's timezone."""
+    if not iso:
+        return "-"
+    return datetime.fromisoformat(iso).astimezone(ZoneInfo(app.config.timezone)).strftime(fmt)

@@ -1,0 +1,213 @@
+"""One complaint: its details, customer and past complaints, deadlines, compensation, and the timeline.
+
+Every action the complaint allows is one key or one click; the rest are not
+offered. Actions carry the version this view shows, so acting on a complaint
+someone else just changed is refused with a message and the view refreshes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.cells import cell_len
+from rich.table import Table
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from notifications.outbox import list_messages
+from workflow.domain.inert import inert
+from workflow.domain.vocabulary import ROLES
+from workflow.faces.tui.actions import Action, offered
+from workflow.faces.tui.common import attempt, local
+from workflow.faces.tui.forms import FormScreen
+from workflow.read.desk import countdown_text
+from workflow.read.queries import complaint_detail, customer_detail, history
+from workflow.services.compensation import list_steps
+
+
+def load_view(redress: Any, number: str) -> dict[str, Any]:
+    """Everything the view shows, read through the services."""
+    detail = complaint_detail(redress, number)
+    detail["steps"] = list_steps(redress, number)
+    detail["events"] = history(redress, number)["events"]
+    detail["messages"] = list_messages(redress, complaint=number, limit=200)
+    customer = detail["customer"] or {}
+    ref = customer.get("phone") or customer.get("email") or str(customer.get("id", ""))
+    detail["past"] = [c for c in customer_detail(redress, ref)["complaints"] if c["number"] != number] if ref else []
+    return detail
+
+
+class ComplaintScreen(Screen[None]):
+    BINDINGS = [Binding("escape", "back", "Back"), Binding("f5", "reload", "Refresh"),
+                Binding("m", "manual", "Answer from manual", show=False)]
+    DEFAULT_CSS = """
+    ComplaintScreen #actions { height: auto; background: $boost; padding: 0 1; }
+    ComplaintScreen .section { margin-bottom: 1; }
+    """
+
+    def __init__(self, number: str) -> None:
+        super().__init__()
+        self.number = number
+        self.view: dict[str, Any] = {}
+        self.actions: list[Action] = []
+        self.marker = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        yield Static(id="actions")
+        with VerticalScroll(id="body"):
+            yield Static(id="summary", classes="section")
+            yield Static(id="customer", classes="section")
+            yield Static(id="deadlines", classes="section")
+            yield Static(id="steps", classes="section")
+            yield Static(id="timeline", classes="section")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_reload()
+        self.set_interval(self.app.refresh_seconds, self._refresh_if_changed)  # type: ignore[attr-defined]
+
+    def _refresh_if_changed(self) -> None:
+        from workflow.read.desk import change_marker
+
+        marker = attempt(self, lambda: change_marker(self.app.redress))  # type: ignore[attr-defined]
+        if marker is not None and marker != self.marker:
+            self.action_reload()
+
+    def action_reload(self) -> None:
+        from workflow.read.desk import change_marker
+
+        marker = attempt(self, lambda: change_marker(self.app.redress))  # type: ignore[attr-defined]
+        view = attempt(self, lambda: load_view(self.app.redress, self.number))  # type: ignore[attr-defined]
+        if view is None or marker is None:
+            return
+        self.marker = marker
+        self.view = view
+        self.actions = offered(view, self.app.role)  # type: ignore[attr-defined]
+        self.sub_title = f"{view['number']}  {view['state']}  v{view['version']}"
+        self._render_actions()
+        self._render_sections()
+
+    def _render_actions(self) -> None:
+        """The actions as clickable labels, `key label`, wrapped between actions to the screen's width."""
+        items = [(f"screen.act({i})", a.key, a.label) for i, a in enumerate(self.actions)]
+        if "answer_from_manual" in self.view.get("allowed_actions", []):
+            items.append(("screen.manual", "m", "Answer from manual"))
+        width = max(self.app.size.width - 2, 20)
+        lines: list[str] = []
+        line, used = "", 0
+        for target, key, label in items:
+            size = cell_len(f"{key} {label}") + 2
+            if used and used + size > width:
+                lines.append(line)
+                line, used = "", 0
+            line += f"[@click={target}][b]{key}[/b] {label}[/]  "
+            used += size
+        lines.append(line)
+        self.query_one("#actions", Static).update("\n".join(lines).rstrip() or "no action is open to you here")
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.view:
+            self._render_actions()
+
+    def action_act(self, index: int) -> None:
+        self.run_action_form(self.actions[index])
+
+    def _render_sections(self) -> None:
+        v, app = self.view, self.app.redress  # type: ignore[attr-defined]
+        head = Text()
+        head.append(f"{v['number']}  ", style="bold")
+        head.append(f"{v['state']}  severity {v['severity']}  level {ROLES[v['escalation_level']]}  ")
+        head.append(inert(f"{v['category']} via {v['channel']}  assignee {v['assignee'] or '-'}  "
+                          f"owner {v['owner'] or '-'}") + "\n")
+        head.append(inert(v["summary"], multiline=True))
+        if v["resolution"]:
+            head.append("\nResolution: " + inert(v["resolution"], multiline=True))
+        head.append("\nSeverity: " + inert(v["severity_reason"]), style="dim")
+        self.query_one("#summary", Static).update(head)
+
+        customer = v["customer"] or {}
+        who = Text()
+        who.append(inert(f"Customer {customer.get('name', '')}"), style="bold")
+        who.append(inert(f"  {customer.get('phone') or ''} {customer.get('email') or ''}  tier {customer.get('tier')}, "
+                         f"{customer.get('language')}"))
+        for past in v["past"][:5]:
+            who.append("\n" + inert(f"  {past['number']}  {past['state']:<16} {past['category']:<9} "
+                                    f"{past['summary'][:40]}"))
+        self.query_one("#customer", Static).update(who)
+
+        clocks = Table(title="Deadlines (business time)", title_justify="left", expand=True, box=None)
+        for column in ("kind", "due", "left", "status"):
+            clocks.add_column(column)
+        for d in v["sla"]["deadlines"]:
+            status = "pending" if d["pending"] else ("fired" if d["fired_at"] else "cancelled")
+            clocks.add_row(d["kind"], local(app, d["due_at"]),
+                           countdown_text(d["remaining_business_minutes"], v["sla"]["paused"] and d["pending"]),
+                           status, style="" if d["pending"] else "dim")
+        self.query_one("#deadlines", Static).update(clocks)
+
+        steps = Table(title="Compensation", title_justify="left", expand=True, box=None)
+        for column in ("id", "kind", "amount", "state", "due", "by", "reason"):
+            steps.add_column(column)
+        for s in v["steps"]:
+            steps.add_row(str(s["id"]), s["kind"], f"{s['amount']} {s['currency']}" if s["amount"] else "",
+                          s["state"], local(app, s["due_at"]), Text(inert(s["requested_by"])), Text(inert(s["reason"])))
+        self.query_one("#steps", Static).update(steps if v["steps"] else Text("Compensation: none planned"))
+
+        timeline = Table(title="Timeline", title_justify="left", expand=True, box=None)
+        for column in ("at", "who", "what", "note"):
+            timeline.add_column(column)
+        entries = [(e["at"], e["actor"], e["trigger"], e["note"]) for e in v["events"]]
+        entries += [(m["created_at"], "outbox", f"{m['kind']} ({m['status']})", m["subject"]) for m in v["messages"]]
+        for at, who_, what, note in sorted(entries, key=lambda entry: entry[0]):
+            timeline.add_row(local(app, at), Text(inert(who_)), Text(inert(what)), Text(inert(note)))
+        self.query_one("#timeline", Static).update(timeline)
+
+    def on_key(self, event: events.Key) -> None:
+        for action in self.actions:
+            if event.character == action.key:
+                event.stop()
+                self.run_action_form(action)
+                return
+
+    def run_action_form(self, action: Action) -> None:
+        fields = action.fields(self.app.redress, self.view)  # type: ignore[attr-defined]
+        version = self.view["version"]
+
+        def submit(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            attempt(self, lambda: action.run(self.app.redress, self.app.user,  # type: ignore[attr-defined]
+                                             self.number, version, values),
+                    done=f"{action.label}: done")
+            self.action_reload()
+
+        if fields:
+            self.app.push_screen(FormScreen(f"{action.label} - {self.number}", fields), submit)
+        else:
+            submit({})
+
+    def action_manual(self) -> None:
+        if "answer_from_manual" not in self.view.get("allowed_actions", []):
+            return
+        from workflow.faces.tui.intake import PolicyScreen
+        from workflow.services.lifecycle import answer_from_manual
+
+        version = self.view["version"]
+
+        def chosen(answer_id: str | None) -> None:
+            if answer_id:
+                attempt(self, lambda: answer_from_manual(self.app.redress, self.app.user,  # type: ignore
+                                                         self.number, answer_id, expected_version=version),
+                        done="answered from the policy manual and closed")
+                self.action_reload()
+
+        self.app.push_screen(PolicyScreen(self.view["summary"]), chosen)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

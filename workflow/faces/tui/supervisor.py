@@ -1,0 +1,120 @@
+"""The supervisor's board: escalations by level with time past the deadline, and approvals waiting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label
+
+from workflow.domain.inert import inert
+from workflow.faces.tui.common import attempt
+from workflow.faces.tui.forms import Field, FormScreen, text
+from workflow.services.compensation import approve_step, list_steps, reject_step
+from workflow.services.supervision import escalation_board
+
+
+class SupervisorScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("enter", "open", "Open"),
+        Binding("a", "approve", "Approve step"),
+        Binding("j", "reject", "Reject step"),
+        Binding("f5", "refresh", "Refresh"),
+    ]
+    DEFAULT_CSS = """
+    SupervisorScreen #board { height: 2fr; }
+    SupervisorScreen #approvals { height: 1fr; }
+    SupervisorScreen Label { text-style: bold; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        with Vertical():
+            yield Label("Escalations (highest level first, longest past deadline first)")
+            board: DataTable[Any] = DataTable(id="board", cursor_type="row", zebra_stripes=True)
+            for key, label, width in (("number", "Number", 15), ("level", "Level", 10), ("past", "Past due", 9),
+                                      ("ack", "Ack", 3), ("sev", "Sev", 8), ("assignee", "Assignee", 9),
+                                      ("summary", "Summary", 40)):
+                board.add_column(label, key=key, width=width)
+            yield board
+            yield Label("Compensation waiting for your approval")
+            approvals: DataTable[Any] = DataTable(id="approvals", cursor_type="row")
+            for key, label, width in (("id", "Step", 5), ("number", "Complaint", 15), ("kind", "Kind", 10),
+                                      ("amount", "Amount", 10), ("by", "Asked by", 9), ("reason", "Reason", 30)):
+                approvals.add_column(label, key=key, width=width)
+            yield approvals
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_refresh()
+        self.set_interval(self.app.refresh_seconds, self.action_refresh)  # type: ignore[attr-defined]
+
+    def action_refresh(self) -> None:
+        redress, user = self.app.redress, self.app.user  # type: ignore[attr-defined]
+        board = attempt(self, lambda: escalation_board(redress))
+        if board is not None:
+            table = self.query_one("#board", DataTable)
+            keep = table.cursor_row
+            table.clear()
+            for row in board:
+                minutes = int(row["minutes_past_deadline"])
+                table.add_row(Text(row["number"], style="bold red" if not row["acknowledged"] else ""),
+                              row["level"], f"{minutes // 60}h{minutes % 60:02d}m", "yes" if row["acknowledged"]
+                              else "no", row["severity"], Text(inert(row["assignee"] or "-")),
+                              Text(inert(row["summary"])), key=row["number"])
+            table.move_cursor(row=min(keep, max(table.row_count - 1, 0)), animate=False)
+        steps = attempt(self, lambda: list_steps(redress, approvable_by=user))
+        if steps is not None:
+            table = self.query_one("#approvals", DataTable)
+            table.clear()
+            for step in steps:
+                table.add_row(str(step["id"]), step["complaint"], step["kind"], f"{step['amount']} {step['currency']}",
+                              Text(inert(step["requested_by"])), Text(inert(step["reason"])), key=str(step["id"]))
+
+    def _selected(self, table_id: str) -> str | None:
+        table = self.query_one(f"#{table_id}", DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def action_open(self) -> None:
+        if self.focused is self.query_one("#approvals", DataTable):
+            step = self._selected("approvals")
+            number = self.query_one("#approvals", DataTable).get_row(step)[1] if step else None
+        else:
+            number = self._selected("board")
+        if number:
+            self.app.open_complaint(number)  # type: ignore[attr-defined]
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def action_approve(self) -> None:
+        self._decide("Approve", "approved", approve_step, text("text", "Note", required=False))
+
+    def action_reject(self) -> None:
+        self._decide("Reject", "rejected", reject_step, text("text", "Reason"))
+
+    def _decide(self, verb: str, outcome: str, decide: Callable[..., object], field: Field) -> None:
+        """Approve or reject the selected compensation step, asking for the note or reason."""
+        step = self._selected("approvals")
+        if step is None:
+            self.notify("no compensation step is waiting for you", timeout=4)
+            return
+
+        def submit(values: dict[str, str] | None) -> None:
+            if values is not None:
+                attempt(self, lambda: decide(self.app.redress, self.app.user, int(step),  # type: ignore[attr-defined]
+                                             values["text"]), done=f"step {step} {outcome}")
+                self.action_refresh()
+
+        self.app.push_screen(FormScreen(f"{verb} step {step}", [field]), submit)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,183 @@
+"""Read models: what `show`, `queue`, `history` and `customer show` display, as plain JSON-ready dicts."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from states.definition import STATES
+from states.machine import allowed_triggers
+from workflow.adapters.models import Complaint, Customer, Event, User
+from workflow.bootstrap import Redress
+from workflow.domain.errors import InvalidInput, checked_limit
+from workflow.services import clocks
+from workflow.services.people import acting_user, find_customer
+from workflow.services.records import load_complaint
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _customer_dict(customer: Any) -> dict[str, Any]:
+    return {
+        "id": customer.id,
+        "name": customer.name,
+        "phone": customer.phone,
+        "email": customer.email,
+        "tier": customer.tier,
+        "language": customer.language,
+    }
+
+
+def _user_name(session: Session, user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    user = session.get(User, user_id)
+    return user.name if user else None
+
+
+def complaint_detail(app: Redress, ref: str) -> dict[str, Any]:
+    """Everything an agent needs to pick up a complaint, including what may happen next."""
+    with app.uow(write=False) as uow:
+        session = uow.session
+        complaint = load_complaint(session, ref)
+        customer = session.get(Customer, complaint.customer_id)
+        duplicate_of = session.get(Complaint, complaint.duplicate_of_id) if complaint.duplicate_of_id else None
+        return {
+            "id": complaint.id,
+            "number": complaint.number,
+            "state": complaint.state,
+            "severity": complaint.severity,
+            "severity_reason": complaint.severity_reason,
+            "category": complaint.category,
+            "channel": complaint.channel,
+            "summary": complaint.summary,
+            "order_ref": complaint.order_ref,
+            "customer": _customer_dict(customer) if customer else None,
+            "assignee": _user_name(session, complaint.assignee_id),
+            "owner": complaint.owner,
+            "escalation_level": complaint.escalation_level,
+            "resolution": complaint.resolution,
+            "cancel_reason": complaint.cancel_reason,
+            "duplicate_of": duplicate_of.number if duplicate_of else None,
+            "created_by": _user_name(session, complaint.created_by_id),
+            "created_at": _iso(complaint.created_at),
+            "updated_at": _iso(complaint.updated_at),
+            "closed_at": _iso(complaint.closed_at),
+            "version": complaint.version,
+            "allowed_actions": allowed_triggers(complaint.state),
+            "first_responded_at": _iso(complaint.first_responded_at),
+            "escalated_at": _iso(complaint.escalated_at),
+            "sla": clocks.report(app, session, complaint),
+        }
+
+
+def queue(
+    app: Redress,
+    *,
+    actor: str | None = None,
+    mine: bool = False,
+    state: str | None = None,
+    include_closed: bool = False,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """Complaints, most urgent first: escalation level, then severity, then age."""
+    if state is not None and state not in STATES:
+        raise InvalidInput(f"state '{state}' is not allowed; states: {', '.join(STATES)}")
+    checked_limit(limit)
+    with app.uow(write=False) as uow:
+        session = uow.session
+        assignee = aliased(User)
+        query = (
+            select(Complaint, Customer.name, assignee.name)
+            .join(Customer, col(Customer.id) == Complaint.customer_id)
+            .outerjoin(assignee, col(assignee.id) == Complaint.assignee_id)
+        )
+        if mine:
+            query = query.where(Complaint.assignee_id == acting_user(session, actor).id)
+        if state is not None:
+            query = query.where(Complaint.state == state)
+        elif not include_closed:
+            query = query.where(col(Complaint.is_open) == True)  # noqa: E712 - SQL, not Python
+        if include_closed or state is not None:
+            query = query.order_by(col(Complaint.is_open).desc())
+        query = query.order_by(
+            col(Complaint.escalation_level).desc(),
+            col(Complaint.severity_rank).desc(),
+            col(Complaint.created_at),
+        ).limit(limit)
+        return [
+            {
+                "id": c.id,
+                "number": c.number,
+                "state": c.state,
+                "severity": c.severity,
+                "escalation_level": c.escalation_level,
+                "category": c.category,
+                "channel": c.channel,
+                "customer": customer_name,
+                "assignee": assignee_name,
+                "owner": c.owner,
+                "summary": c.summary,
+                "created_at": _iso(c.created_at),
+                "updated_at": _iso(c.updated_at),
+            }
+            for c, customer_name, assignee_name in session.exec(query).all()
+        ]
+
+
+def history(app: Redress, ref: str) -> dict[str, Any]:
+    """The complaint's audit trail, oldest first."""
+    with app.uow(write=False) as uow:
+        complaint = load_complaint(uow.session, ref)
+        events = uow.session.exec(
+            select(Event).where(Event.complaint_id == complaint.id).order_by(col(Event.id))
+        ).all()
+        return {
+            "number": complaint.number,
+            "events": [
+                {
+                    "id": e.id,
+                    "at": _iso(e.at),
+                    "actor": e.actor,
+                    "trigger": e.trigger,
+                    "from_state": e.from_state,
+                    "to_state": e.to_state,
+                    "note": e.note,
+                    "data": json.loads(e.data),
+                }
+                for e in events
+            ],
+        }
+
+
+def customer_detail(app: Redress, ref: str) -> dict[str, Any]:
+    """The shared customer profile and every complaint they made, newest first."""
+    with app.uow(write=False) as uow:
+        session = uow.session
+        customer = find_customer(session, ref)
+        complaints = session.exec(
+            select(Complaint)
+            .where(Complaint.customer_id == customer.id)
+            .order_by(col(Complaint.created_at).desc())
+        ).all()
+        return {
+            **_customer_dict(customer),
+            "created_at": _iso(customer.created_at),
+            "complaints": [
+                {
+                    "number": c.number,
+                    "state": c.state,
+                    "severity": c.severity,
+                    "category": c.category,
+                    "summary": c.summary,
+                    "created_at": _iso(c.created_at),
+                }
+                for c in complaints
+            ],
+        }

@@ -1,0 +1,1 @@
+"""The use cases, one transaction each, and the one writer they share."""

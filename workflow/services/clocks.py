@@ -1,0 +1,309 @@
+"""A complaint's SLA clocks as rows of the deadline table, kept in step inside each use case's transaction.
+
+The deadline table is the truth: the scheduler fires from it and `show` reads
+countdowns from it. This module decides which rows a transition arms, cancels,
+suspends (paused clock) or moves (resumed clock, changed severity, extension).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, bindparam, insert, select, update
+from sqlmodel import Session
+
+from states.definition import FINAL_STATES, RESOLVED
+from workflow.adapters.models import CUSTOMERS, DEADLINES
+from workflow.bootstrap import Redress
+from workflow.domain.sla import (
+    BusinessCalendar,
+    ClockPlan,
+    NoPolicy,
+    add_business_time,
+    business_minutes_between,
+    plan_for,
+)
+from workflow.domain.vocabulary import ROLES
+
+FIRST_RESPONSE_KINDS = ("first_response_warning", "first_response")
+RESOLUTION_KINDS = ("resolution_warning", "resolution", "escalation")
+BREACH_KINDS = ("first_response", "resolution")
+# The clocks a pause stops and a resume moves; compensation and survey timers run on regardless.
+SLA_KINDS = FIRST_RESPONSE_KINDS + RESOLUTION_KINDS
+# Triggers that count as the first answer to the customer.
+ANSWERING_TRIGGERS = ("respond", "answer_from_manual", "resolve")
+
+_PENDING = (DEADLINES.c.fired_at.is_(None)) & (DEADLINES.c.cancelled_at.is_(None))
+# Built once: the scheduler runs these for every deadline it fires.
+_INSERT = insert(DEADLINES)
+_TIER = select(CUSTOMERS.c.tier).where(CUSTOMERS.c.id == bindparam("customer_id"))
+
+
+@functools.cache
+def _cancel_statement(kinds: tuple[str, ...]) -> Any:
+    """Built once per set of kinds; one kind compares with `=` (an expanding IN is re-rendered every time)."""
+    of_kind = DEADLINES.c.kind == kinds[0] if len(kinds) == 1 else DEADLINES.c.kind.in_(kinds)
+    return (
+        update(DEADLINES)
+        .where(DEADLINES.c.complaint_id == bindparam("of_complaint"), of_kind, _PENDING)
+        .values(cancelled_at=bindparam("now"))
+    )
+
+
+def pending_kinds(session: Session, complaint_id: int, kinds: tuple[str, ...]) -> tuple[str, ...]:
+    """Which of `kinds` the complaint has a pending deadline of."""
+    found = set(session.execute(
+        select(DEADLINES.c.kind).where(DEADLINES.c.complaint_id == complaint_id, DEADLINES.c.kind.in_(kinds),
+                                       _PENDING)
+    ).scalars())
+    return tuple(kind for kind in kinds if kind in found)
+
+
+def tier_of(session: Session, customer_id: int) -> str:
+    return session.execute(_TIER, {"customer_id": customer_id}).scalar_one()
+
+
+def plan(app: Redress, session: Session, severity: str, customer_id: int) -> ClockPlan:
+    return plan_for(app.config, severity, tier_of(session, customer_id))
+
+
+def arm(
+    app: Redress, session: Session, complaint_id: int, clock_plan: ClockPlan, kinds: list[tuple[str, float]],
+    *, checkpoint: Checkpoint, now: datetime, level: int | None = None,
+) -> None:
+    """Insert deadlines at business-time offsets from the clock's start, counted on from a checkpoint."""
+    calendar = app.calendar(clock_plan.calendar)
+    rows = [
+        {"complaint_id": complaint_id, "kind": kind, "level": level, "offset_minutes": offset,
+         "due_at": checkpoint.due(offset, calendar), "fired_at": None, "cancelled_at": None, "created_at": now}
+        for kind, offset in kinds
+    ]
+    if rows:
+        session.execute(_INSERT, rows)
+
+
+def cancel(session: Session, complaint_id: int, kinds: tuple[str, ...], now: datetime) -> None:
+    session.execute(_cancel_statement(kinds), {"of_complaint": complaint_id, "now": now})
+
+
+def start(app: Redress, session: Session, complaint_id: int, clock_plan: ClockPlan, now: datetime) -> None:
+    """A new complaint's clocks: first response and resolution, each with its warning."""
+    arm(app, session, complaint_id, clock_plan, clock_plan.arming(first_response=True),
+        checkpoint=Checkpoint(now, 0.0), now=now)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The clock had run `minutes` of business time at the instant `at`.
+
+    Kept on the complaint and moved at each pause, resume, severity change and
+    escalation, so business time is counted from the last checkpoint and never
+    walks back to a clock started years ago.
+    """
+
+    at: datetime
+    minutes: float
+
+    def due(self, offset: float, calendar: BusinessCalendar) -> datetime:
+        """When the clock reaches `offset` minutes, running on from here (now, if it has already passed)."""
+        return add_business_time(self.at, max(offset - self.minutes, 0.0), calendar)
+
+    def columns(self) -> dict[str, Any]:
+        return {"sla_clock_at": self.at, "sla_clock_minutes": self.minutes}
+
+
+def elapsed(app: Redress, complaint: Row, clock_plan: ClockPlan, now: datetime) -> float:
+    """Business minutes the clock has run at `now` (frozen while paused)."""
+    if complaint.sla_started_at is None:
+        return 0.0
+    since = complaint.sla_clock_at or complaint.sla_started_at
+    until = complaint.sla_paused_at or now
+    if until <= since:
+        return float(complaint.sla_clock_minutes)
+    calendar = app.calendar(clock_plan.calendar)
+    return float(complaint.sla_clock_minutes) + business_minutes_between(since, until, calendar)
+
+
+def checkpoint_at(app: Redress, complaint: Row, clock_plan: ClockPlan, now: datetime) -> Checkpoint:
+    return Checkpoint(now, elapsed(app, complaint, clock_plan, now))
+
+
+def _suspend(session: Session, complaint_id: int, kinds: tuple[str, ...] = SLA_KINDS) -> None:
+    """A paused clock's pending deadlines have no due time until it runs again."""
+    session.execute(
+        update(DEADLINES).where(DEADLINES.c.complaint_id == complaint_id, DEADLINES.c.kind.in_(kinds), _PENDING)
+        .values(due_at=None)
+    )
+
+
+def _move_pending(
+    app: Redress, session: Session, complaint_id: int, clock_plan: ClockPlan, checkpoint: Checkpoint,
+    *, kinds: tuple[str, ...] | None = None, shift: float = 0.0, paused_now: bool = False,
+) -> None:
+    """Recompute due times of pending deadlines from their offsets (optionally shifting the offsets).
+
+    While the clock is paused the offsets move but the due times stay unset.
+    """
+    calendar = app.calendar(clock_plan.calendar)
+    query = select(DEADLINES.c.id, DEADLINES.c.offset_minutes).where(
+        DEADLINES.c.complaint_id == complaint_id, DEADLINES.c.kind.in_(kinds or SLA_KINDS), _PENDING
+    )
+    moves = [
+        {"row_id": row.id, "offset_minutes": row.offset_minutes + shift,
+         "due_at": None if paused_now else checkpoint.due(row.offset_minutes + shift, calendar)}
+        for row in session.execute(query)
+    ]
+    if moves:
+        session.execute(
+            update(DEADLINES).where(DEADLINES.c.id == bindparam("row_id")),
+            moves,
+            execution_options={"synchronize_session": False},
+        )
+
+
+def on_transition(
+    app: Redress, session: Session, complaint: Row, trigger: str, to_state: str,
+    changes: dict[str, Any], now: datetime,
+) -> dict[str, Any]:
+    """Keep the clocks in step with a transition; return the complaint columns that change with them."""
+    if complaint.sla_started_at is None:
+        return {}
+    columns: dict[str, Any] = {}
+    pause_states = app.config.sla.pause_states
+    from_state = complaint.state
+    complaint_id = complaint.id
+    if trigger in ANSWERING_TRIGGERS and complaint.first_responded_at is None:
+        cancel(session, complaint_id, FIRST_RESPONSE_KINDS, now)
+        columns["first_responded_at"] = now
+    if to_state in FINAL_STATES or to_state == RESOLVED:
+        cancel(session, complaint_id, FIRST_RESPONSE_KINDS + RESOLUTION_KINDS, now)
+        return columns | {"sla_paused_at": None}
+    if trigger not in ("reopen", "change_severity") and (to_state in pause_states) == (from_state in pause_states):
+        return columns
+    running_plan = plan(app, session, complaint.severity, complaint.customer_id)
+    new_severity = changes.get("severity", complaint.severity)
+    clock_plan = running_plan if new_severity == complaint.severity else plan(
+        app, session, new_severity, complaint.customer_id)
+    if trigger == "reopen":
+        # A reopened complaint gets a fresh resolution clock by its policy.
+        fresh = Checkpoint(now, 0.0)
+        arm(app, session, complaint_id, clock_plan, clock_plan.arming(first_response=False), checkpoint=fresh,
+            now=now)
+        return columns | fresh.columns() | {"sla_started_at": now, "sla_paused_at": None, "sla_paused_minutes": 0.0}
+    here = checkpoint_at(app, complaint, running_plan, now)  # counted on the calendar the clock ran on
+    if to_state in pause_states and from_state not in pause_states:
+        _suspend(session, complaint_id)
+        return columns | here.columns() | {"sla_paused_at": now}
+    if from_state in pause_states and to_state not in pause_states and complaint.sla_paused_at is not None:
+        calendar = app.calendar(clock_plan.calendar)
+        paused = complaint.sla_paused_minutes + business_minutes_between(complaint.sla_paused_at, now, calendar)
+        _move_pending(app, session, complaint_id, clock_plan, here)
+        return columns | here.columns() | {"sla_paused_at": None, "sla_paused_minutes": paused}
+    if trigger == "change_severity":
+        # New targets for the deadlines still pending, counted on from where the clock stands now; one that
+        # fired stays fired (its breach was alerted and climbed once, and is not re-armed under new targets).
+        running = pending_kinds(session, complaint_id, FIRST_RESPONSE_KINDS + RESOLUTION_KINDS[:2])
+        if running:
+            cancel(session, complaint_id, running, now)
+        kinds = [(k, o) for k, o in clock_plan.arming(first_response=True) if k in running]
+        arm(app, session, complaint_id, clock_plan, kinds, checkpoint=here, now=now)
+        if complaint.sla_paused_at is not None:
+            _suspend(session, complaint_id)
+        columns |= here.columns()
+    return columns
+
+
+def extend(app: Redress, session: Session, complaint: Row, minutes: float) -> None:
+    """Push every pending resolution deadline (and the next ladder step) later by `minutes` of business time."""
+    clock_plan = plan(app, session, complaint.severity, complaint.customer_id)
+    here = checkpoint_at(app, complaint, clock_plan, app.clock.now())
+    _move_pending(app, session, complaint.id, clock_plan, here, kinds=RESOLUTION_KINDS, shift=minutes,
+                  paused_now=complaint.sla_paused_at is not None)
+
+
+def arm_next_step(
+    app: Redress, session: Session, complaint: Row, level: int, now: datetime, clock_plan: ClockPlan | None = None,
+) -> dict[str, Any]:
+    """Replace the pending ladder step with one that climbs to `level` after `climb_every` more business time.
+
+    Returns the clock's new checkpoint columns for the complaint (none when no clock runs).
+    """
+    cancel(session, complaint.id, ("escalation",), now)
+    if level >= len(ROLES) or complaint.sla_started_at is None or not complaint.is_open:
+        return {}
+    clock_plan = clock_plan or plan(app, session, complaint.severity, complaint.customer_id)
+    here = checkpoint_at(app, complaint, clock_plan, now)
+    arm(app, session, complaint.id, clock_plan, [("escalation", here.minutes + clock_plan.climb_every)],
+        checkpoint=here, now=now, level=level)
+    if complaint.sla_paused_at is not None:
+        _suspend(session, complaint.id, ("escalation",))
+    return here.columns()
+
+
+_DUE_OF_KIND = select(DEADLINES.c.due_at).where(
+    DEADLINES.c.complaint_id == bindparam("complaint_id"), DEADLINES.c.kind == bindparam("kind"), _PENDING
+)
+
+
+def due_of_target(session: Session, complaint_id: int, warning_kind: str) -> datetime | None:
+    """When the deadline a warning warns about falls due."""
+    return session.execute(
+        _DUE_OF_KIND, {"complaint_id": complaint_id, "kind": warning_kind.removesuffix("_warning")}
+    ).scalar()
+
+
+def all_deadlines(session: Session, complaint_id: int) -> list[Row]:
+    """Every deadline of the complaint, in the order they were armed."""
+    return list(
+        session.execute(
+            select(DEADLINES).where(DEADLINES.c.complaint_id == complaint_id).order_by(DEADLINES.c.id)
+        )
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _deadline(row: Row, remaining: float | None) -> dict[str, Any]:
+    return {
+        "kind": row.kind, "level": row.level, "due_at": _iso(row.due_at),
+        "fired_at": _iso(row.fired_at), "cancelled_at": _iso(row.cancelled_at),
+        "pending": row.fired_at is None and row.cancelled_at is None,
+        "remaining_business_minutes": round(remaining, 1) if remaining is not None else None,
+        "failed_to_fire": row.fire_error,
+    }
+
+
+def report(app: Redress, session: Session, complaint: Row) -> dict[str, Any]:
+    """The complaint's clocks for `show`: elapsed and remaining business minutes, and every deadline."""
+    if complaint.sla_started_at is None:
+        return {"started_at": None, "paused": False, "deadlines": []}
+    try:
+        clock_plan = plan(app, session, complaint.severity, complaint.customer_id)
+    except NoPolicy as error:  # a row from an older config: show what is stored, and why nothing more
+        return {"started_at": _iso(complaint.sla_started_at), "paused": complaint.sla_paused_at is not None,
+                "problem": str(error), "next_deadline": None,
+                "deadlines": [_deadline(row, None) for row in all_deadlines(session, complaint.id)]}
+    calendar = app.calendar(clock_plan.calendar)
+    now = app.clock.now()
+    ran = elapsed(app, complaint, clock_plan, now)
+    deadlines = []
+    for row in all_deadlines(session, complaint.id):
+        remaining = None
+        if row.fired_at is None and row.cancelled_at is None:
+            remaining = (row.offset_minutes - ran if row.due_at is None
+                         else business_minutes_between(now, row.due_at, calendar))
+        deadlines.append(_deadline(row, remaining))
+    upcoming = [d for d in deadlines if d["pending"]]
+    return {
+        "calendar": clock_plan.calendar,
+        "started_at": _iso(complaint.sla_started_at),
+        "paused": complaint.sla_paused_at is not None,
+        "elapsed_business_minutes": round(ran, 1),
+        "next_deadline": min(upcoming, key=lambda d: d["remaining_business_minutes"]) if upcoming else None,
+        "deadlines": deadlines,
+    }

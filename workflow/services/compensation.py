@@ -1,0 +1,423 @@
+"""Compensation steps: planned by the rules at resolution, added or removed by agents, approved by a higher role.
+
+Every step has a due time, kept as a `step` row of the deadline table so the
+scheduler fires it like any other timer: an apology letter is sent at its
+time; a refund, replacement, voucher, gift or call that is not marked done by
+then escalates the complaint like any other breach.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import Row, bindparam, insert, select, update
+from sqlmodel import Session
+
+from states.compensation import (
+    APPROVED,
+    AUTOMATIC_KINDS,
+    AWAITING_APPROVAL,
+    DONE,
+    MONEY_KINDS,
+    PLANNED,
+    STEP_KINDS,
+    STEP_OPEN_STATES,
+    STEP_STATES,
+    StepTransitionRefused,
+    next_step_state,
+)
+from states.definition import CANCELLED as COMPLAINT_CANCELLED
+from states.definition import CLOSED as COMPLAINT_CLOSED
+from workflow.adapters.db import insert_returning_id
+from workflow.adapters.models import COMPLAINTS, DEADLINES, STEPS, USERS
+from workflow.bootstrap import Redress
+from workflow.config import MAX_AMOUNT
+from workflow.domain.errors import ConcurrentChange, InvalidInput, InvalidTransition, NotFound, PermissionDenied
+from workflow.domain.sla import add_business_time, parse_duration
+from workflow.services import clocks
+from workflow.services.people import acting_user, role_rank
+from workflow.services.records import hold, optional_text, required_text
+
+STEP = "step"
+# What the customer is told when a step is carried out; the others are silent.
+NOTICES = {"apology_letter": "apology_letter", "replacement": "replacement_notice",
+           "refund": "refund_notice", "voucher": "voucher"}
+_INSERT_STEP = insert(STEPS)
+_INSERT_DEADLINE = insert(DEADLINES)
+_STEP_BY_ID = select(STEPS).where(STEPS.c.id == bindparam("step_id"))
+_UPDATE_IF_VERSION = update(STEPS).where(
+    STEPS.c.id == bindparam("where_id"), STEPS.c.version == bindparam("where_version")
+)
+_CANCEL_TIMER = (
+    update(DEADLINES)
+    .where(DEADLINES.c.step_id == bindparam("of_step"), DEADLINES.c.fired_at.is_(None),
+           DEADLINES.c.cancelled_at.is_(None))
+    .values(cancelled_at=bindparam("now"))
+)
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What a step action did, for the caller to report."""
+
+    id: int
+    complaint: str
+    kind: str
+    from_state: str
+    to_state: str
+    detail: str = ""
+
+
+def parse_amount(text: str | Decimal | None) -> int | None:
+    """'128.50' -> 12850 minor units; refuses negatives, zero and more than two decimals."""
+    if text is None or str(text).strip() == "":
+        return None
+    try:
+        value = Decimal(str(text).strip())
+    except InvalidOperation:
+        raise InvalidInput(f"amount '{text}' is not a number; write e.g. 20 or 128.50") from None
+    # The range first: quantizing a huge value (1E+400) would itself raise.
+    if not value.is_finite() or not 0 < value <= MAX_AMOUNT or value != value.quantize(Decimal("0.01")):
+        raise InvalidInput(f"amount '{text}' is not allowed; a positive amount with at most two decimals, "
+                           f"up to {MAX_AMOUNT:.2f}")
+    return int(value * 100)
+
+
+def _money_text(minor: int | None, currency: str | None) -> str:
+    return f"{Decimal(minor or 0) / 100:.2f} {currency}" if minor is not None else ""
+
+
+def _limit_minor(app: Redress, role: str) -> int:
+    return int(app.config.compensation.limit(role) * 100)
+
+
+def _needs_approval(app: Redress, kind: str, amount_minor: int | None, requester_role: str) -> bool:
+    return kind in MONEY_KINDS and (amount_minor or 0) > _limit_minor(app, requester_role)
+
+
+def breached(session: Session, complaint_id: int) -> bool:
+    """Whether a first-response or resolution deadline of the complaint ever fired."""
+    return session.execute(
+        select(DEADLINES.c.id).where(DEADLINES.c.complaint_id == complaint_id,
+                                     DEADLINES.c.kind.in_(clocks.BREACH_KINDS), DEADLINES.c.fired_at.is_not(None))
+        .limit(1)
+    ).first() is not None
+
+
+def _due_at(app: Redress, session: Session, complaint: Row, kind: str, now: datetime, at_once: bool) -> datetime:
+    if at_once:
+        return now
+    clock_plan = clocks.plan(app, session, complaint.severity, complaint.customer_id)
+    minutes = parse_duration(app.config.compensation.due_after(kind))
+    return add_business_time(now, minutes, app.calendar(clock_plan.calendar))
+
+
+def create_step(
+    app: Redress, session: Session, complaint: Row, requester: Row, kind: str, amount_minor: int | None,
+    *, source: str, reason: str, now: datetime, at_once: bool = False,
+) -> int:
+    """Insert a step and its timer; money above the requester's limit waits for approval."""
+    from workflow.services.records import append_event
+
+    state = AWAITING_APPROVAL if _needs_approval(app, kind, amount_minor, requester.role) else PLANNED
+    due = _due_at(app, session, complaint, kind, now, at_once)
+    currency = app.config.compensation.currency if kind in MONEY_KINDS else None
+    step_id = insert_returning_id(
+        session, _INSERT_STEP,
+        {"complaint_id": complaint.id, "kind": kind, "state": state, "amount_minor": amount_minor,
+         "currency": currency, "due_at": due, "source": source, "reason": reason, "requested_by_id": requester.id,
+         "decided_by_id": None, "decided_at": None, "done_by": None, "done_at": None, "note": "",
+         "created_at": now, "version": 1},
+    )
+    session.execute(_INSERT_DEADLINE, {
+        "complaint_id": complaint.id, "kind": STEP, "level": None, "offset_minutes": 0.0, "due_at": due,
+        "fired_at": None, "cancelled_at": None, "created_at": now, "step_id": step_id,
+    })
+    append_event(session, complaint.id, now, requester.name, "compensation_planned", complaint.state,
+                  complaint.state, reason,
+                  {"step": step_id, "kind": kind, "state": state, "source": source,
+                   "amount": _money_text(amount_minor, currency), "due_at": due.isoformat()})
+    return step_id
+
+
+def _matches(rule: Any, complaint: Row, tier: str, was_breached: bool) -> bool:
+    when = rule.when
+    return ((not when.severity or complaint.severity in when.severity)
+            and (not when.category or complaint.category in when.category)
+            and (not when.tier or tier in when.tier)
+            and (when.breached is None or when.breached == was_breached))
+
+
+def plan_for_resolution(app: Redress, session: Session, complaint: Row, actor: Row, now: datetime) -> list[int]:
+    """Plan the steps the rules give a complaint being resolved; once per complaint (not again after reopening)."""
+    already = session.execute(
+        select(STEPS.c.id).where(STEPS.c.complaint_id == complaint.id, STEPS.c.source == "policy").limit(1)
+    ).first()
+    if already is not None:
+        return []
+    tier = clocks.tier_of(session, complaint.customer_id)
+    was_breached = breached(session, complaint.id)
+    chosen: dict[str, tuple[int | None, int]] = {}
+    for index, rule in enumerate(app.config.compensation.rules):
+        if _matches(rule, complaint, tier, was_breached):
+            for step in rule.steps:
+                amount = int(step.amount * 100) if step.amount is not None else None
+                chosen.setdefault(step.kind, (amount, index))
+    return [
+        create_step(app, session, complaint, actor, kind, amount, source="policy",
+                    reason=f"compensation rule {index + 1}" + (" (SLA breached)" if was_breached else ""),
+                    now=now, at_once=kind == "apology_letter" and was_breached)
+        for kind, (amount, index) in sorted(chosen.items(), key=lambda item: STEP_KINDS.index(item[0]))
+    ]
+
+
+def cancel_open_steps(
+    session: Session, complaint_id: int, state: str, actor: str, reason: str, now: datetime,
+) -> None:
+    """A cancelled complaint takes its open steps with it; `state` is the complaint's state after the transition."""
+    from workflow.services.records import append_event
+
+    rows = session.execute(
+        select(STEPS.c.id, STEPS.c.kind).where(STEPS.c.complaint_id == complaint_id,
+                                               STEPS.c.state.in_(STEP_OPEN_STATES))
+    ).all()
+    for row in rows:
+        session.execute(update(STEPS).where(STEPS.c.id == row.id)
+                        .values(state="cancelled", note=reason, version=STEPS.c.version + 1))
+        session.execute(_CANCEL_TIMER, {"of_step": row.id, "now": now})
+        append_event(session, complaint_id, now, actor, "compensation_cancelled", state, state, reason,
+                     {"step": row.id, "kind": row.kind})
+
+
+def refuse_closing_with_open_steps(session: Session, complaint: Row) -> None:
+    """A closed complaint keeps no open step: what was promised is done or removed (with a reason) first."""
+    rows = session.execute(
+        select(STEPS.c.id).where(STEPS.c.complaint_id == complaint.id, STEPS.c.state.in_(STEP_OPEN_STATES))
+        .order_by(STEPS.c.id)
+    ).scalars().all()
+    if rows:
+        raise InvalidTransition(
+            f"{complaint.number} has open compensation steps: {', '.join(describe(session, i) for i in rows)}; "
+            "complete or remove them before closing"
+        )
+
+
+def _load_step(session: Session, step_id: int) -> Row:
+    step = session.execute(_STEP_BY_ID, {"step_id": step_id}).first()
+    if step is None:
+        raise NotFound(f"no compensation step {step_id}")
+    return step
+
+
+def _complaint_of(session: Session, step: Row) -> Row:
+    return session.execute(select(COMPLAINTS).where(COMPLAINTS.c.id == step.complaint_id)).one()
+
+
+def _move(
+    app: Redress, session: Session, step: Row, actor: str, trigger: str, *, event_note: str, now: datetime,
+    **changes: Any,
+) -> StepOutcome:
+    """Move a step by `trigger` (its machine decides), with a version check and an event on the complaint."""
+    from workflow.services.records import append_event
+
+    complaint = _complaint_of(session, step)
+    try:
+        to_state = next_step_state(step.state, trigger)
+    except StepTransitionRefused as refused:
+        raise InvalidTransition(f"step {step.id} ({step.kind}): {refused}") from None
+    hold(session, complaint, now)
+    updated = session.execute(_UPDATE_IF_VERSION, {
+        **changes, "state": to_state, "version": step.version + 1, "where_id": step.id, "where_version": step.version,
+    })
+    if updated.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConcurrentChange(f"step {step.id} was changed by someone else at the same moment; look at it again")
+    if to_state in (DONE, "cancelled"):
+        session.execute(_CANCEL_TIMER, {"of_step": step.id, "now": now})
+    append_event(session, complaint.id, now, actor, f"compensation_{trigger}", complaint.state,
+                  complaint.state, event_note, {"step": step.id, "kind": step.kind,
+                                                "amount": _money_text(step.amount_minor, step.currency)})
+    return StepOutcome(step.id, complaint.number, step.kind, step.state, to_state, event_note)
+
+
+def accepts_steps(complaint_state: str) -> bool:
+    """A cancelled complaint (spam, duplicate, withdrawn) gets no compensation."""
+    return complaint_state != COMPLAINT_CANCELLED
+
+
+def add_step(
+    app: Redress, actor: str | None, ref: str, kind: str, *, amount: str | None = None, reason: str | None = None,
+) -> StepOutcome:
+    """An agent adds a step to a complaint, with a reason; money above their limit waits for approval."""
+    from workflow.services.records import load_complaint
+
+    if kind not in STEP_KINDS:
+        raise InvalidInput(f"step kind '{kind}' is not allowed; kinds: {', '.join(STEP_KINDS)}")
+    reason = required_text(reason, "reason", "why the customer gets this step", app.config.limits.reason)
+    amount_minor = parse_amount(amount)
+    if kind in MONEY_KINDS and amount_minor is None:
+        raise InvalidInput(f"amount is required for a {kind}: how much, e.g. --amount 50")
+    if kind not in MONEY_KINDS and amount_minor is not None:
+        raise InvalidInput(f"a {kind} carries no amount; amounts are for {', '.join(sorted(MONEY_KINDS))}")
+    with app.uow() as uow:
+        user = acting_user(uow.session, actor)
+        complaint = load_complaint(uow.session, ref)
+        if not accepts_steps(complaint.state):
+            raise InvalidTransition(f"{complaint.number} is cancelled; a cancelled complaint gets no compensation")
+        if complaint.state == COMPLAINT_CLOSED:  # closed means nothing is left to do for the customer
+            raise InvalidTransition(f"{complaint.number} is closed; reopen it to add a compensation step")
+        now = app.clock.now()
+        hold(uow.session, complaint, now)  # a cancel at the same moment either waits for this or refuses it
+        step_id = create_step(app, uow.session, complaint, user, kind, amount_minor, source="agent",
+                              reason=reason, now=now)
+        state = uow.session.execute(select(STEPS.c.state).where(STEPS.c.id == step_id)).scalar_one()
+        uow.commit()
+        return StepOutcome(step_id, complaint.number, kind, "", state, reason)
+
+
+def _approver_check(app: Redress, session: Session, approver: Row, step: Row, action: str) -> None:
+    """Only someone of a higher role than the requester, with a high enough limit, and never the requester."""
+    requester = session.execute(select(USERS.c.name, USERS.c.role).where(USERS.c.id == step.requested_by_id)).one()
+    if approver.id == step.requested_by_id:
+        raise PermissionDenied(f"{approver.name} requested step {step.id}; nobody {action}s their own request")
+    if role_rank(approver.role) <= role_rank(requester.role):
+        raise PermissionDenied(
+            f"step {step.id} was requested by {requester.name} ({requester.role}); "
+            f"to {action} it needs a role above {requester.role}, and {approver.name} is {approver.role}"
+        )
+    if action == "approve" and (step.amount_minor or 0) > _limit_minor(app, approver.role):
+        raise PermissionDenied(
+            f"step {step.id} is {_money_text(step.amount_minor, step.currency)}; a {approver.role} may approve up to "
+            f"{app.config.compensation.limit(approver.role):.2f} {step.currency}"
+        )
+
+
+def approve_step(app: Redress, actor: str | None, step_id: int, note: str | None = None) -> StepOutcome:
+    """Approve money above the requester's limit."""
+    return _decide(app, actor, step_id, "approve", optional_text(note, "note", app.config.limits.note))
+
+
+def reject_step(app: Redress, actor: str | None, step_id: int, reason: str | None) -> StepOutcome:
+    """Refuse a request for money, with a reason; the step is cancelled."""
+    return _decide(app, actor, step_id, "reject",
+                   required_text(reason, "reason", "why the request is refused", app.config.limits.reason))
+
+
+def _decide(app: Redress, actor: str | None, step_id: int, decision: str, note: str) -> StepOutcome:
+    with app.uow() as uow:
+        user = acting_user(uow.session, actor)
+        step = _load_step(uow.session, step_id)
+        if step.state != AWAITING_APPROVAL:
+            raise InvalidTransition(f"step {step.id} ({step.kind}) is {step.state}; only a step awaiting approval "
+                                    f"can be {decision}d")
+        _approver_check(app, uow.session, user, step, decision)
+        now = app.clock.now()
+        changes = {"note": note} if decision == "reject" else {}
+        outcome = _move(app, uow.session, step, user.name, decision, event_note=note, now=now,
+                        decided_by_id=user.id, decided_at=now, **changes)
+        uow.commit()
+        return outcome
+
+
+def remove_step(app: Redress, actor: str | None, step_id: int, reason: str | None) -> StepOutcome:
+    """An agent takes a step out of the plan, with a reason."""
+    reason = required_text(reason, "reason", "why the step is removed", app.config.limits.reason)
+    with app.uow() as uow:
+        user = acting_user(uow.session, actor)
+        step = _load_step(uow.session, step_id)
+        outcome = _move(app, uow.session, step, user.name, "cancel", event_note=reason, now=app.clock.now(),
+                        note=reason)
+        uow.commit()
+        return outcome
+
+
+def complete_step(app: Redress, actor: str | None, step_id: int, note: str | None = None) -> StepOutcome:
+    """Mark a step carried out (the refund paid, the replacement shipped); the customer is told."""
+    note = optional_text(note, "note", app.config.limits.note)
+    with app.uow() as uow:
+        user = acting_user(uow.session, actor)
+        step = _load_step(uow.session, step_id)
+        outcome = _complete(app, uow.session, step, user.name, note, app.clock.now())
+        uow.commit()
+        return outcome
+
+
+def _complete(app: Redress, session: Session, step: Row, by: str, note: str, now: datetime) -> StepOutcome:
+    from notifications.customer import queue_customer_message
+
+    if step.state == AWAITING_APPROVAL:
+        raise InvalidTransition(f"step {step.id} ({step.kind}) is awaiting approval; it cannot be done before "
+                                "someone approves it")
+    outcome = _move(app, session, step, by, "complete", event_note=note, now=now, done_by=by, done_at=now,
+                    note=note)
+    if step.kind in NOTICES:
+        queue_customer_message(app, session, NOTICES[step.kind], step.complaint_id, now, step_id=step.id)
+    return outcome
+
+
+def on_step_due(app: Redress, session: Session, step_id: int, now: datetime) -> str:
+    """The scheduler reached a step's due time: 'sent' (carried out), 'overdue' (escalate) or 'none'."""
+    step = session.execute(_STEP_BY_ID, {"step_id": step_id}).one()
+    if step.state not in (PLANNED, APPROVED, AWAITING_APPROVAL):
+        return "none"
+    if step.kind in AUTOMATIC_KINDS and step.state != AWAITING_APPROVAL:
+        _complete(app, session, step, "scheduler", "sent by the scheduler at its due time", now)
+        return "sent"
+    return "overdue"
+
+
+def remind_again(app: Redress, session: Session, complaint: Row, step_id: int, now: datetime) -> None:
+    """An overdue step gets a new timer `climb_every` later: while it stays undone it keeps climbing."""
+    clock_plan = clocks.plan(app, session, complaint.severity, complaint.customer_id)
+    due = add_business_time(now, clock_plan.climb_every, app.calendar(clock_plan.calendar))
+    session.execute(_INSERT_DEADLINE, {
+        "complaint_id": complaint.id, "kind": STEP, "level": None, "offset_minutes": 0.0, "due_at": due,
+        "fired_at": None, "cancelled_at": None, "created_at": now, "step_id": step_id,
+    })
+
+
+def describe(session: Session, step_id: int) -> str:
+    """'refund 128.50 CNY (step 7)', for alerts and the timeline."""
+    step = session.execute(_STEP_BY_ID, {"step_id": step_id}).one()
+    amount = _money_text(step.amount_minor, step.currency)
+    return f"{step.kind.replace('_', ' ')}{' ' + amount if amount else ''} (step {step.id})"
+
+
+def list_steps(
+    app: Redress, ref: str | None = None, *, state: str | None = None, approvable_by: str | None = None,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """Steps of one complaint, or across complaints by state, or those waiting for `approvable_by`'s approval."""
+    from workflow.services.records import load_complaint
+
+    if state is not None and state not in STEP_STATES:
+        raise InvalidInput(f"step state '{state}' is not allowed; states: {', '.join(STEP_STATES)}")
+    requester = USERS.alias("requester")
+    query = (
+        select(STEPS, COMPLAINTS.c.number, requester.c.name.label("requested_by"),
+               requester.c.role.label("requester_role"))
+        .join(COMPLAINTS, COMPLAINTS.c.id == STEPS.c.complaint_id)
+        .join(requester, requester.c.id == STEPS.c.requested_by_id)
+        .order_by(STEPS.c.due_at, STEPS.c.id).limit(limit)
+    )
+    with app.uow(write=False) as uow:
+        if ref is not None:
+            query = query.where(STEPS.c.complaint_id == load_complaint(uow.session, ref).id)
+        if state is not None:
+            query = query.where(STEPS.c.state == state)
+        rows = list(uow.session.execute(query))
+        if approvable_by is not None:
+            approver = acting_user(uow.session, approvable_by)
+            rows = [r for r in rows if r.state == AWAITING_APPROVAL and r.requested_by_id != approver.id
+                    and role_rank(approver.role) > role_rank(r.requester_role)
+                    and (r.amount_minor or 0) <= _limit_minor(app, approver.role)]
+        return [
+            {"id": r.id, "complaint": r.number, "kind": r.kind, "state": r.state,
+             "amount": f"{Decimal(r.amount_minor) / 100:.2f}" if r.amount_minor is not None else None,
+             "currency": r.currency, "due_at": r.due_at.isoformat(), "source": r.source, "reason": r.reason,
+             "requested_by": r.requested_by, "done_by": r.done_by,
+             "done_at": r.done_at.isoformat() if r.done_at else None, "note": r.note}
+            for r in rows
+        ]

@@ -1,0 +1,482 @@
+"""The complaint use cases, one function each, each one transaction with its audit events.
+
+Functions take primitives (user names, complaint numbers, text) and return small
+records, so the CLI, the TUI and tests all call them the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Row, bindparam, func, insert, select
+from sqlmodel import Session
+
+from states.definition import ASSIGNED, FINAL_STATES, RECEIVED, RESOLVED
+from states.machine import TriggerNotAllowed, next_state
+from workflow.adapters.db import insert_returning_id
+from workflow.adapters.models import COMPLAINTS, CUSTOMERS, NumberSequence
+from workflow.bootstrap import Redress
+from workflow.domain.errors import ConcurrentChange, InvalidInput, InvalidTransition
+from workflow.domain.severity import suggest_severity
+from workflow.domain.sla import plan_for
+from workflow.domain.vocabulary import CHANNELS
+from workflow.services import aftermath, clocks, compensation
+from workflow.services.people import CustomerRecord, acting_user, find_or_create_customer, find_user, require_role
+from workflow.services.records import (
+    append_event,
+    change_complaint,
+    column_limit,
+    load_complaint,
+    optional_text,
+    required_text,
+)
+
+if TYPE_CHECKING:
+    from workflow.services.kb import PolicyAnswer
+
+CANCEL_REASONS = ("duplicate", "spam", "withdrawn")
+# Agents take complaints themselves; giving one to someone else needs this role or above.
+ASSIGN_OTHERS_ROLE = "senior"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a use case did to a complaint, for the caller to report."""
+
+    id: int
+    number: str
+    trigger: str
+    from_state: str
+    to_state: str
+    version: int
+    detail: str = ""
+
+
+# Statements built once and executed with parameters: building a statement
+# afresh per call costs more than SQLite takes to run it.
+_INSERT_COMPLAINT = insert(COMPLAINTS)
+
+
+def _check_version(complaint: Row, expected: int | None) -> None:
+    if expected is not None and expected != complaint.version:
+        raise ConcurrentChange(
+            f"{complaint.number} changed since you read it (version {expected}, now {complaint.version}); "
+            "look at it again before acting"
+        )
+
+
+def _record(
+    app: Redress,
+    session: Session,
+    complaint: Row,
+    actor: Row,
+    trigger: str,
+    *,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    **changes: Any,
+) -> Outcome:
+    """Move the complaint by `trigger` (the machine decides), apply `changes`, append the event.
+
+    The update says WHERE version = <the version read>: if another transaction
+    changed the complaint in between, nothing is written and the caller is told.
+    """
+    from_state = complaint.state
+    try:
+        to_state = next_state(from_state, trigger, has_assignee=complaint.assignee_id is not None)
+    except TriggerNotAllowed as refused:
+        raise InvalidTransition(f"{complaint.number}: {refused}") from None
+    now = app.clock.now()
+    values = {**changes, "state": to_state, "is_open": to_state not in FINAL_STATES}
+    if to_state in FINAL_STATES and from_state not in FINAL_STATES:
+        values["closed_at"] = now
+    values.update(clocks.on_transition(app, session, complaint, trigger, to_state, changes, now))
+    version = change_complaint(session, complaint, now, actor.name, trigger, note, data, to_state=to_state,
+                               **values)
+    aftermath.after_transition(app, session, complaint, actor, trigger, to_state, note, now)
+    return Outcome(complaint.id, complaint.number, trigger, from_state, to_state, version)
+
+
+def _act(
+    app: Redress,
+    actor: str | None,
+    ref: str | int,
+    trigger: str,
+    *,
+    expected_version: int | None = None,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    **changes: Any,
+) -> Outcome:
+    """The common shape of a use case: one transaction, acting user, version check, transition."""
+    with app.uow() as uow:
+        user = acting_user(uow.session, actor)
+        complaint = load_complaint(uow.session, ref)
+        _check_version(complaint, expected_version)
+        outcome = _record(app, uow.session, complaint, user, trigger, note=note, data=data, **changes)
+        uow.commit()
+        return outcome
+
+
+def _next_number(app: Redress, session: Session) -> str:
+    """C-<business day>-<sequence>: unique, readable on the phone, and ordered by day."""
+    day = app.clock.now().astimezone(ZoneInfo(app.config.timezone)).strftime("%Y%m%d")
+    last = session.execute(_number_upsert(session.get_bind().dialect.name), {"day": day}).scalar_one()
+    return f"C-{day}-{last:04d}"
+
+
+@cache
+def _number_upsert(dialect_name: str) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE ... RETURNING, built once per dialect (both speak it)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect: Any = postgresql if dialect_name == "postgresql" else sqlite
+    # On the table, not the ORM class: an ORM-enabled INSERT costs twice the statement itself.
+    table = NumberSequence.__table__  # type: ignore[attr-defined]
+    return (
+        dialect.insert(table)
+        .values(day=bindparam("day"), last=1)
+        .on_conflict_do_update(index_elements=["day"], set_={"last": table.c.last + 1})
+        .returning(table.c.last)
+    )
+
+
+def file_complaint(
+    app: Redress,
+    actor: str | None,
+    *,
+    channel: str,
+    category: str,
+    summary: str,
+    phone: str | None = None,
+    email: str | None = None,
+    name: str | None = None,
+    tier: str | None = None,
+    language: str | None = None,
+    order_ref: str | None = None,
+    severity: str | None = None,
+    answer_id: str | None = None,
+) -> Outcome:
+    """Record a complaint from any channel; suggest a severity from intensity when none is given.
+
+    With `answer_id` the agent answered on the line from the policy manual: the
+    complaint is recorded, answered and closed in the same transaction.
+    """
+    config = app.config
+    if channel not in CHANNELS:
+        raise InvalidInput(f"channel '{channel}' is not allowed; channels: {', '.join(CHANNELS)}")
+    if category not in config.category_names:
+        raise InvalidInput(f"category '{category}' is not allowed; categories: {', '.join(config.category_names)}")
+    if severity is not None and severity not in config.severity_names:
+        raise InvalidInput(f"severity '{severity}' is not allowed; severities: {', '.join(config.severity_names)}")
+    summary = required_text(summary, "summary", "what the customer complains about", config.limits.summary)
+    order_ref = optional_text(order_ref, "order reference", column_limit(COMPLAINTS.c.order_ref)) or None
+    name = optional_text(name, "name", column_limit(CUSTOMERS.c.name)) or None
+    policy = app.manual.get(answer_id) if answer_id else None
+    with app.uow() as uow:
+        session = uow.session
+        user = acting_user(session, actor)
+        customer = find_or_create_customer(
+            app, session, phone=phone, email=email, name=name, tier=tier, language=language
+        )
+        if severity is None:
+            severity, reason = _suggested_severity(app, session, customer, summary, order_ref)
+        else:
+            reason = f"set by {user.name} at intake"
+        now = app.clock.now()
+        number = _next_number(app, session)
+        clock_plan = plan_for(config, severity, customer.tier)
+        row = {"number": number, "state": RECEIVED, "is_open": True, "severity": severity,
+               "severity_rank": config.severity_rank(severity), "severity_reason": reason, "category": category,
+               "channel": channel, "customer_id": customer.id, "summary": summary, "order_ref": order_ref,
+               "escalation_level": clock_plan.start_level, "created_by_id": user.id, "created_at": now,
+               "updated_at": now, "version": 1, "sla_started_at": now, "sla_paused_minutes": 0.0,
+               "sla_clock_at": now, "sla_clock_minutes": 0.0}
+        complaint_id = insert_returning_id(session, _INSERT_COMPLAINT, row)
+        clocks.start(app, session, complaint_id, clock_plan, now)
+        append_event(
+            session, complaint_id, now, user.name, "file", "", RECEIVED, summary,
+            {"channel": channel, "category": category, "severity": severity,
+             "severity_reason": reason, "new_customer": customer.created},
+        )
+        outcome = Outcome(complaint_id, number, "file", "", RECEIVED, 1, reason)
+        if policy is None:
+            from notifications.customer import queue_customer_message
+
+            # The rows just written, handed over rather than read back: filing is the hottest path.
+            filed = SimpleNamespace(id=complaint_id, resolution=None, closed_at=None, **row)
+            queue_customer_message(app, session, "acknowledgement", complaint_id, now, complaint=filed,
+                                   customer=customer)
+        else:
+            complaint = load_complaint(session, complaint_id)
+            answered = _answer(app, session, complaint, user, policy, customer.language)
+            outcome = Outcome(outcome.id, outcome.number, "file", "", answered.to_state, answered.version, reason)
+        uow.commit()
+        return outcome
+
+
+def _suggested_severity(
+    app: Redress, session: Session, customer: CustomerRecord, summary: str, order_ref: str | None
+) -> tuple[str, str]:
+    intensity = app.config.intensity
+    now = app.clock.now()
+    same_order = recent = 0
+    if not customer.created:
+        if order_ref:
+            same_order = session.execute(_COUNT_SAME_ORDER, {
+                "customer_id": customer.id, "order_ref": order_ref,
+                "since": now - timedelta(days=intensity.repeat_contact.window_days),
+            }).scalar_one()
+        recent = session.execute(_COUNT_RECENT, {
+            "customer_id": customer.id, "since": now - timedelta(days=intensity.history.window_days),
+        }).scalar_one()
+    suggestion = suggest_severity(
+        app.config, text=summary, tier=customer.tier,
+        earlier_contacts_same_order=same_order, recent_complaints=recent,
+    )
+    return suggestion.severity, f"suggested: {suggestion.explanation}"
+
+
+_COUNT_RECENT = select(func.count()).select_from(COMPLAINTS).where(
+    COMPLAINTS.c.customer_id == bindparam("customer_id"), COMPLAINTS.c.created_at >= bindparam("since")
+)
+_COUNT_SAME_ORDER = _COUNT_RECENT.where(COMPLAINTS.c.order_ref == bindparam("order_ref"))
+
+
+def suggest_for_intake(
+    app: Redress, *, phone: str | None, email: str | None, summary: str, order_ref: str | None = None,
+    tier: str | None = None,
+) -> dict[str, Any]:
+    """The customer a phone or email finds, and the severity `file_complaint` would suggest; writes nothing."""
+    from workflow.services.people import lookup_customer
+
+    with app.uow(write=False) as uow:
+        found = lookup_customer(uow.session, phone, email)
+        customer = (CustomerRecord(found.id, found.name, found.tier, found.language, created=False) if found
+                    else CustomerRecord(0, "", tier or app.config.tier_names[0], app.config.default_language,
+                                        created=True))
+        severity, reason = _suggested_severity(app, uow.session, customer, summary or "", order_ref or None)
+        return {"customer": None if found is None else {
+                    "id": found.id, "name": found.name, "phone": found.phone, "email": found.email,
+                    "tier": found.tier, "language": found.language},
+                "severity": severity, "reason": reason}
+
+
+def triage(app: Redress, actor: str | None, ref: str | int, *, expected_version: int | None = None) -> Outcome:
+    """Confirm the complaint's category and severity and put it on the open list."""
+    return _act(app, actor, ref, "triage", expected_version=expected_version)
+
+
+def change_severity(
+    app: Redress, actor: str | None, ref: str | int, severity: str, reason: str | None,
+    *, expected_version: int | None = None,
+) -> Outcome:
+    """Raise or lower a severity with a reason; lowering needs a senior agent or above."""
+    config = app.config
+    if severity not in config.severity_names:
+        raise InvalidInput(f"severity '{severity}' is not allowed; severities: {', '.join(config.severity_names)}")
+    reason = required_text(reason, "reason", "say why the severity changes", config.limits.reason)
+    with app.uow() as uow:
+        user = acting_user(uow.session, actor)
+        complaint = load_complaint(uow.session, ref)
+        _check_version(complaint, expected_version)
+        if severity == complaint.severity:
+            raise InvalidInput(f"{complaint.number} is already {severity}")
+        if config.severity_rank(severity) < complaint.severity_rank:
+            require_role(user, "senior", "lowering a severity")
+        outcome = _record(
+            app, uow.session, complaint, user, "change_severity", note=reason,
+            data={"from": complaint.severity, "to": severity},
+            severity=severity, severity_rank=config.severity_rank(severity),
+            severity_reason=f"changed by {user.name}: {reason}",
+        )
+        uow.commit()
+        return outcome
+
+
+def assign(
+    app: Redress, actor: str | None, ref: str | int, assignee: str | None = None,
+    *, note: str | None = None, expected_version: int | None = None,
+) -> Outcome:
+    """Give the complaint to an agent; agents may take it themselves, seniors may give it to anyone."""
+    note = optional_text(note, "message", app.config.limits.note)
+    with app.uow() as uow:
+        user = acting_user(uow.session, actor)
+        target = find_user(uow.session, assignee) if assignee else user
+        if target.id != user.id:
+            require_role(user, ASSIGN_OTHERS_ROLE, "assigning to someone else")
+        complaint = load_complaint(uow.session, ref)
+        _check_version(complaint, expected_version)
+        if complaint.assignee_id == target.id and complaint.state == ASSIGNED:
+            raise InvalidInput(f"{complaint.number} is already assigned to {target.name}")
+        outcome = _record(
+            app, uow.session, complaint, user, "assign",
+            note=f"assigned to {target.name}" + (f": {note}" if note else ""),
+            data={"assignee": target.name}, assignee_id=target.id,
+        )
+        uow.commit()
+        return outcome
+
+
+def start(app: Redress, actor: str | None, ref: str | int, *, expected_version: int | None = None) -> Outcome:
+    """The assignee starts working on the complaint."""
+    return _act(app, actor, ref, "start", expected_version=expected_version)
+
+
+def respond(
+    app: Redress, actor: str | None, ref: str | int, message: str | None, *, expected_version: int | None = None
+) -> Outcome:
+    """Record an answer given to the customer (call, email, chat)."""
+    message = required_text(message, "message", "what the customer was told", app.config.limits.note)
+    return _act(app, actor, ref, "respond", expected_version=expected_version, note=message)
+
+
+def wait_for_customer(
+    app: Redress, actor: str | None, ref: str | int, note: str | None, *, expected_version: int | None = None
+) -> Outcome:
+    """Park the complaint until the customer sends what is needed."""
+    note = required_text(note, "note", "what we are waiting for from the customer", app.config.limits.note)
+    return _act(app, actor, ref, "wait_for_customer", expected_version=expected_version, note=note)
+
+
+def customer_replied(
+    app: Redress, actor: str | None, ref: str | int, note: str | None = None, *, expected_version: int | None = None
+) -> Outcome:
+    """The customer came back; work resumes."""
+    note = optional_text(note, "note", app.config.limits.note)
+    return _act(app, actor, ref, "customer_replied", expected_version=expected_version, note=note)
+
+
+def route(
+    app: Redress, actor: str | None, ref: str | int, owner: str | None, note: str | None = None,
+    *, expected_version: int | None = None,
+) -> Outcome:
+    """Hand the complaint to a responsible owner (a department or person) to investigate."""
+    owner = required_text(owner, "owner", "the department or person responsible", column_limit(COMPLAINTS.c.owner))
+    configured = app.config.owners
+    if configured and not app.config.owners_free_text and owner not in configured:
+        raise InvalidInput(f"owner '{owner}' is not a configured owner; owners: {', '.join(configured)}")
+    note = optional_text(note, "message", app.config.limits.note)
+    return _act(
+        app, actor, ref, "route", expected_version=expected_version,
+        note=note, data={"owner": owner}, owner=owner,
+    )
+
+
+def owner_feedback(
+    app: Redress, actor: str | None, ref: str | int, feedback: str | None, *, expected_version: int | None = None
+) -> Outcome:
+    """The owner reported back; the agent takes it from here and answers the customer."""
+    feedback = required_text(feedback, "feedback", "what the responsible owner found or decided",
+                             app.config.limits.note)
+    return _act(app, actor, ref, "owner_feedback", expected_version=expected_version, note=feedback)
+
+
+def resolve(
+    app: Redress, actor: str | None, ref: str | int, resolution: str | None, *, expected_version: int | None = None
+) -> Outcome:
+    """Record what was done for the customer."""
+    resolution = required_text(resolution, "resolution", "what was done for the customer", app.config.limits.note)
+    return _act(
+        app, actor, ref, "resolve", expected_version=expected_version, note=resolution, resolution=resolution
+    )
+
+
+def close(
+    app: Redress, actor: str | None, ref: str | int, note: str | None = None, *, expected_version: int | None = None
+) -> Outcome:
+    """Close the complaint number once the customer has the answer and every compensation step is done or removed."""
+    note = optional_text(note, "message", app.config.limits.note)
+    with app.uow() as uow:
+        user = acting_user(uow.session, actor)
+        complaint = load_complaint(uow.session, ref)
+        _check_version(complaint, expected_version)
+        if complaint.state == RESOLVED:  # in any other state the machine refuses, and says why
+            compensation.refuse_closing_with_open_steps(uow.session, complaint)
+        outcome = _record(app, uow.session, complaint, user, "close", note=note or "")
+        uow.commit()
+        return outcome
+
+
+def reopen(
+    app: Redress, actor: str | None, ref: str | int, reason: str | None, *, expected_version: int | None = None
+) -> Outcome:
+    """Reopen a resolved or closed complaint, for example when the customer calls back unhappy."""
+    reason = required_text(reason, "reason", "why the complaint is reopened", app.config.limits.reason)
+    return _act(app, actor, ref, "reopen", expected_version=expected_version, note=reason, closed_at=None)
+
+
+def cancel(
+    app: Redress, actor: str | None, ref: str | int, reason: str, *, duplicate_of: str | None = None,
+    note: str | None = None, expected_version: int | None = None,
+) -> Outcome:
+    """Cancel a duplicate, spam or withdrawn complaint. Spam needs a senior; a duplicate names its original."""
+    if reason not in CANCEL_REASONS:
+        raise InvalidInput(f"cancel reason '{reason}' is not allowed; reasons: {', '.join(CANCEL_REASONS)}")
+    if reason == "duplicate" and not duplicate_of:
+        raise InvalidInput("duplicate-of is required: the number of the complaint this one duplicates")
+    note = optional_text(note, "message", app.config.limits.note)
+    with app.uow() as uow:
+        user = acting_user(uow.session, actor)
+        if reason == "spam":
+            require_role(user, "senior", "cancelling as spam")
+        complaint = load_complaint(uow.session, ref)
+        _check_version(complaint, expected_version)
+        changes: dict[str, Any] = {"cancel_reason": reason}
+        data: dict[str, Any] = {"reason": reason}
+        if duplicate_of:
+            original = load_complaint(uow.session, duplicate_of)
+            if original.id == complaint.id:
+                raise InvalidInput(f"{complaint.number} cannot duplicate itself")
+            changes["duplicate_of_id"] = original.id
+            data["duplicate_of"] = original.number
+        outcome = _record(app, uow.session, complaint, user, "cancel", note=note, data=data, **changes)
+        from notifications.customer import withdraw_customer_messages
+
+        withdraw_customer_messages(uow.session, complaint.id, outcome.to_state, user.name,
+                                   f"complaint cancelled ({reason})", app.clock.now())
+        uow.commit()
+        return outcome
+
+
+def answer_from_manual(
+    app: Redress, actor: str | None, ref: str | int, answer_id: str, *, expected_version: int | None = None
+) -> Outcome:
+    """Answer on the line from the policy manual and close the complaint in the same step."""
+    policy = app.manual.get(answer_id)
+    with app.uow() as uow:
+        user = acting_user(uow.session, actor)
+        complaint = load_complaint(uow.session, ref)
+        _check_version(complaint, expected_version)
+        language = uow.session.execute(
+            select(CUSTOMERS.c.language).where(CUSTOMERS.c.id == complaint.customer_id)
+        ).scalar_one()
+        outcome = _answer(app, uow.session, complaint, user, policy, language)
+        uow.commit()
+        return outcome
+
+
+def _answer(
+    app: Redress, session: Session, complaint: Row, user: Row, policy: PolicyAnswer, language: str
+) -> Outcome:
+    """Give the manual's answer in the customer's language, record it as the resolution, close."""
+    title, text = policy.text(language, app.config.default_language)
+    return _record(
+        app, session, complaint, user, "answer_from_manual", note=text,
+        data={"policy_answer": policy.id, "title": title, "language": language},
+        resolution=text,
+    )
+
+
+def add_note(
+    app: Redress, actor: str | None, ref: str | int, text: str | None, *, expected_version: int | None = None
+) -> Outcome:
+    """An internal note on the timeline, in any state."""
+    text = required_text(text, "note", "what to add to the timeline", app.config.limits.note)
+    return _act(app, actor, ref, "note", expected_version=expected_version, note=text)
+

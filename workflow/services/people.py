@@ -1,0 +1,213 @@
+"""Staff and customers: who acts, what their role allows, and one customer profile for everyone."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlmodel import Session
+
+from workflow.adapters.db import insert_returning_id
+from workflow.adapters.models import CUSTOMERS, USERS
+from workflow.bootstrap import Redress
+from workflow.config import LANGUAGES
+from workflow.domain.errors import InvalidInput, NotFound, PermissionDenied
+from workflow.domain.vocabulary import ROLES
+from workflow.services.records import checked_text, column_limit, optional_text
+
+_NAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def role_rank(role: str) -> int:
+    return ROLES.index(role)
+
+
+def require_role(user: Row, minimum: str, action: str) -> None:
+    """Refuse `action` unless the user's role is `minimum` or higher."""
+    if role_rank(user.role) < role_rank(minimum):
+        raise PermissionDenied(
+            f"{user.name} is {_article(user.role)} {user.role}; {action} needs {minimum} or above"
+        )
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
+_USER_BY_NAME = select(USERS.c.id, USERS.c.name, USERS.c.role).where(USERS.c.name == bindparam("name"))
+_CUSTOMER_BY = {
+    column: select(CUSTOMERS).where(CUSTOMERS.c[column] == bindparam("value"))
+    for column in ("id", "phone", "email")
+}
+
+
+def _user_row(session: Session, name: str) -> Row | None:
+    # A name `add_user` would refuse names nobody, and may not even be text a driver can send (invalid UTF-8).
+    if not _NAME.fullmatch(name):
+        return None
+    return session.execute(_USER_BY_NAME, {"name": name}).first()
+
+
+def acting_user(session: Session, name: str | None) -> Row:
+    """The user a command acts as (id, name, role); every action is attributed to a known user."""
+    if not name:
+        raise InvalidInput("no acting user: pass --as NAME or set REDRESS_USER")
+    user = _user_row(session, name)
+    if user is None:
+        raise NotFound(f"no user '{name}'; add one with `redress user add {name} --role agent`")
+    return user
+
+
+def find_user(session: Session, name: str) -> Row:
+    user = _user_row(session, name)
+    if user is None:
+        raise NotFound(f"no user '{name}'")
+    return user
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    name: str
+    display_name: str
+    role: str
+
+
+def add_user(
+    app: Redress, actor: str | None, name: str, role: str, display_name: str | None = None,
+    email: str | None = None,
+) -> UserRecord:
+    """Add a member of staff. The very first user must be a manager; after that, managers add users."""
+    if role not in ROLES:
+        raise InvalidInput(f"role '{role}' is not allowed; roles: {', '.join(ROLES)}")
+    if not _NAME.fullmatch(name):
+        raise InvalidInput(
+            f"user name '{name}' is not allowed; use 2-64 lowercase letters, digits, '.', '_' or '-', "
+            "starting with a letter"
+        )
+    display_name = optional_text(display_name, "display name", column_limit(USERS.c.display_name)) or None
+    email = normalize_email(email) if email else None
+    with app.uow() as uow:
+        session = uow.session
+        if session.execute(select(func.count()).select_from(USERS)).scalar_one() == 0:
+            if role != "manager":
+                raise InvalidInput("the first user must be a manager, who then adds the others")
+        else:
+            require_role(acting_user(session, actor), "manager", "adding users")
+        if _user_row(session, name) is not None:
+            raise InvalidInput(f"user '{name}' already exists")
+        record = UserRecord(name, display_name or name, role)
+        session.execute(insert(USERS).values(
+            **asdict(record), email=email, created_at=app.clock.now()))
+        uow.commit()
+        return record
+
+
+def list_users(app: Redress) -> list[UserRecord]:
+    with app.uow(write=False) as uow:
+        rows = uow.session.execute(
+            select(USERS.c.name, USERS.c.display_name, USERS.c.role).order_by(USERS.c.name)
+        ).all()
+        return [UserRecord(*row) for row in rows]
+
+
+def normalize_phone(phone: str) -> str:
+    """Digits only, keeping a leading '+': '138-0013 8000' and '13800138000' are one customer."""
+    stripped = checked_text(phone.strip(), "phone", column_limit(CUSTOMERS.c.phone))
+    digits = re.sub(r"\D", "", stripped)
+    if len(digits) < 5 or len(digits) > 20:
+        raise InvalidInput(f"phone '{phone}' is not a phone number; give 5-20 digits")
+    return ("+" if stripped.startswith("+") else "") + digits
+
+
+def normalize_email(email: str) -> str:
+    value = checked_text(email.strip().lower(), "email", column_limit(CUSTOMERS.c.email))
+    if not _EMAIL.fullmatch(value):
+        raise InvalidInput(f"email '{email}' is not an email address")
+    return value
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    """The customer facts a complaint needs."""
+
+    id: int
+    name: str
+    tier: str
+    language: str
+    created: bool
+    phone: str | None = None
+    email: str | None = None
+
+
+def _customer_by(session: Session, column: str, value: str | int) -> Row | None:
+    return session.execute(_CUSTOMER_BY[column], {"value": value}).first()
+
+
+def find_or_create_customer(
+    app: Redress,
+    session: Session,
+    *,
+    phone: str | None,
+    email: str | None,
+    name: str | None,
+    tier: str | None,
+    language: str | None,
+) -> CustomerRecord:
+    """The customer with this phone or email, else a new one; blanks in a found profile are filled in."""
+    if not phone and not email:
+        raise InvalidInput("a customer needs --phone or --email so they can be found next time")
+    if tier is not None and tier not in app.config.tier_names:
+        raise InvalidInput(f"tier '{tier}' is not allowed; tiers: {', '.join(app.config.tier_names)}")
+    if language is not None and language not in LANGUAGES:
+        raise InvalidInput(f"language '{language}' is not allowed; languages: {', '.join(LANGUAGES)}")
+    phone = normalize_phone(phone) if phone else None
+    email = normalize_email(email) if email else None
+    found = _customer_by(session, "phone", phone) if phone else None
+    if found is None and email:
+        found = _customer_by(session, "email", email)
+    if found is not None:
+        blanks = {k: v for k, v in (("phone", phone), ("email", email)) if v and getattr(found, k) is None}
+        if blanks:
+            session.execute(update(CUSTOMERS).where(CUSTOMERS.c.id == found.id).values(**blanks))
+        return CustomerRecord(found.id, found.name, found.tier, found.language, created=False,
+                              phone=found.phone or phone, email=found.email or email)
+    if not name or not name.strip():
+        raise InvalidInput("new customer: --name is required the first time a customer calls")
+    values: dict[str, Any] = {
+        "name": name.strip(),
+        "phone": phone,
+        "email": email,
+        "tier": tier or app.config.tier_names[0],
+        "language": language or app.config.default_language,
+        "created_at": app.clock.now(),
+    }
+    new_id = insert_returning_id(session, insert(CUSTOMERS), values)
+    return CustomerRecord(new_id, values["name"], values["tier"], values["language"], created=True,
+                          phone=phone, email=email)
+
+
+def lookup_customer(session: Session, phone: str | None, email: str | None) -> Row | None:
+    """The customer with this phone (else email), or None: for an intake form while the customer talks."""
+    found = _customer_by(session, "phone", normalize_phone(phone)) if phone and phone.strip() else None
+    if found is None and email and email.strip():
+        found = _customer_by(session, "email", normalize_email(email))
+    return found
+
+
+def find_customer(session: Session, ref: str) -> Row:
+    """A customer by id, phone or email."""
+    ref = ref.strip()
+    customer = None
+    if "@" in ref:
+        customer = _customer_by(session, "email", normalize_email(ref))
+    else:
+        if len(re.sub(r"\D", "", ref)) >= 5:
+            customer = _customer_by(session, "phone", normalize_phone(ref))
+        if customer is None and ref.isdigit() and len(ref) <= 9:
+            customer = _customer_by(session, "id", int(ref))
+    if customer is None:
+        raise NotFound(f"no customer '{ref}' (give a customer id, phone or email)")
+    return customer

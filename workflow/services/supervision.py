@@ -1,0 +1,127 @@
+"""Supervisor review of escalations: the board, and acknowledge / extend / de-escalate, each with a reason."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from workflow.adapters.models import COMPLAINTS, CUSTOMERS, DEADLINES, USERS
+from workflow.bootstrap import Redress
+from workflow.domain.errors import InvalidInput
+from workflow.domain.sla import parse_duration
+from workflow.domain.vocabulary import ROLES
+from workflow.services import clocks
+from workflow.services.lifecycle import Outcome, _check_version
+from workflow.services.people import acting_user, require_role
+from workflow.services.records import change_complaint, load_complaint, required_text
+
+# Who may acknowledge, extend and de-escalate: the terminal app offers these actions from this role up.
+SUPERVISOR_ROLE = "supervisor"
+
+
+def escalation_board(app: Redress, *, level: str | None = None) -> list[dict[str, Any]]:
+    """Open escalated complaints, highest level first, then longest past their breached deadline."""
+    if level is not None and level not in ROLES:
+        raise InvalidInput(f"level '{level}' is not allowed; levels: {', '.join(ROLES)}")
+    now = app.clock.now()
+    breached = (
+        select(DEADLINES.c.complaint_id, func.min(DEADLINES.c.due_at).label("breached_at"))
+        .where(DEADLINES.c.kind.in_(clocks.BREACH_KINDS), DEADLINES.c.fired_at.is_not(None))
+        .group_by(DEADLINES.c.complaint_id)
+        .subquery()
+    )
+    query = (
+        select(COMPLAINTS, breached.c.breached_at, CUSTOMERS.c.name.label("customer_name"),
+               USERS.c.name.label("assignee_name"))
+        .join(breached, breached.c.complaint_id == COMPLAINTS.c.id)
+        .join(CUSTOMERS, CUSTOMERS.c.id == COMPLAINTS.c.customer_id)
+        .outerjoin(USERS, USERS.c.id == COMPLAINTS.c.assignee_id)
+        .where(COMPLAINTS.c.is_open.is_(True), COMPLAINTS.c.escalated_at.is_not(None))
+        .order_by(COMPLAINTS.c.escalation_level.desc(), breached.c.breached_at)
+    )
+    if level is not None:
+        query = query.where(COMPLAINTS.c.escalation_level == ROLES.index(level))
+    with app.uow(write=False) as uow:
+        return [
+            {
+                "number": row.number, "state": row.state, "severity": row.severity,
+                "level": ROLES[row.escalation_level], "escalation_level": row.escalation_level,
+                "customer": row.customer_name, "assignee": row.assignee_name, "summary": row.summary,
+                "breached_at": row.breached_at.isoformat(), "escalated_at": row.escalated_at.isoformat(),
+                "minutes_past_deadline": round((now - row.breached_at).total_seconds() / 60, 1),
+                "acknowledged": row.escalation_acked_at is not None,
+            }
+            for row in uow.session.execute(query)
+        ]
+
+
+def _supervise(
+    app: Redress, actor: str | None, ref: str, reason: str | None, trigger: str, action: str,
+    expected_version: int | None, change: Any,
+) -> Outcome:
+    """The shape of a supervisor action: supervisor or above, a reason, one transaction, one event."""
+    reason = required_text(reason, "reason", f"why you {action}", app.config.limits.reason)
+    with app.uow() as uow:
+        session = uow.session
+        user = acting_user(session, actor)
+        require_role(user, SUPERVISOR_ROLE, action)
+        complaint = load_complaint(session, ref)
+        _check_version(complaint, expected_version)
+        now: datetime = app.clock.now()
+        values, data = change(session, complaint, now)
+        version = change_complaint(session, complaint, now, user.name, trigger, reason, data, **values)
+        uow.commit()
+        return Outcome(complaint.id, complaint.number, trigger, complaint.state, complaint.state, version)
+
+
+def acknowledge(app: Redress, actor: str | None, ref: str, reason: str | None,
+                expected_version: int | None = None) -> Outcome:
+    """The supervisor has seen the escalation and owns what happens next."""
+    def change(_session: Any, complaint: Any, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+        if complaint.escalated_at is None:
+            raise InvalidInput(f"{complaint.number} is not escalated")
+        return {"escalation_acked_at": now}, {"level": ROLES[complaint.escalation_level]}
+
+    return _supervise(app, actor, ref, reason, "acknowledge_escalation", "acknowledge an escalation",
+                      expected_version, change)
+
+
+def extend_deadline(app: Redress, actor: str | None, ref: str, by: str, reason: str | None,
+                    expected_version: int | None = None) -> Outcome:
+    """Give the complaint more business time: its pending resolution deadlines and ladder step move later."""
+    try:
+        minutes = parse_duration(by)
+    except ValueError as error:
+        raise InvalidInput(str(error)) from None
+    if minutes <= 0:
+        raise InvalidInput("by must be a positive duration, e.g. 2h")
+
+    def change(session: Any, complaint: Any, _now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+        if not complaint.is_open or complaint.sla_started_at is None:
+            raise InvalidInput(f"{complaint.number} has no running clock to extend")
+        clocks.extend(app, session, complaint, minutes)
+        return {}, {"by_minutes": minutes}
+
+    return _supervise(app, actor, ref, reason, "extend_deadline", "extend a deadline", expected_version, change)
+
+
+def lower_escalation(app: Redress, actor: str | None, ref: str, to_level: str, reason: str | None,
+                     expected_version: int | None = None) -> Outcome:
+    """Take the complaint down the ladder (the next climb is re-armed from now)."""
+    if to_level not in ROLES:
+        raise InvalidInput(f"level '{to_level}' is not allowed; levels: {', '.join(ROLES)}")
+    target = ROLES.index(to_level)
+
+    def change(session: Any, complaint: Any, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+        if target >= complaint.escalation_level:
+            raise InvalidInput(
+                f"{complaint.number} is at level {ROLES[complaint.escalation_level]}; lowering needs a lower level"
+            )
+        checkpoint = clocks.arm_next_step(app, session, complaint, target + 1, now)
+        return ({"escalation_level": target, **checkpoint},
+                {"from_level": ROLES[complaint.escalation_level], "to_level": to_level})
+
+    return _supervise(app, actor, ref, reason, "lower_escalation", "lower an escalation level",
+                      expected_version, change)

@@ -51,6 +51,7 @@ class Redress:
     def calendar(self, name: str) -> BusinessCalendar:
         """The named business calendar, built once (holidays for the years around the clock's now)."""
         if name not in self._calendars:
+            from workflow.adapters.holiday_cache import public_days
             from workflow.domain.sla import build_calendar
 
             spec = self.config.calendars[name]
@@ -64,6 +65,7 @@ class Redress:
                 working_days=spec.working_days,
                 working_day_hours=spec.working_day_hours,
                 years=range(year - 1, year + 3),
+                public_days=public_days,
             )
         return self._calendars[name]
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from workflow.adapters.holiday_cache import public_days
 from workflow.domain.sla import (
     BusinessCalendar,
     add_business_time,
@@ -25,7 +26,8 @@ NINE_TO_SIX = {day: ["09:00-18:00"] for day in ("mon", "tue", "wed", "thu", "fri
 
 def calendar(**overrides) -> BusinessCalendar:
     settings_ = dict(timezone_name="Asia/Shanghai", always_open=False, hours=NINE_TO_SIX, holidays_country=None,
-                     closed_dates=[], working_days=[], working_day_hours=["09:00-18:00"], years=range(2025, 2028))
+                     closed_dates=[], working_days=[], working_day_hours=["09:00-18:00"], years=range(2025, 2028),
+                     public_days=public_days)
     settings_.update(overrides)
     return build_calendar(**settings_)
 

@@ -9,7 +9,7 @@ deadline never falls inside closed hours.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from workflow.domain.errors import ConfigError
+from workflow.domain.vocabulary import ROLES
 
 if TYPE_CHECKING:
     from workflow.config import Config
@@ -176,15 +177,17 @@ def build_calendar(
     working_days: list[date],
     working_day_hours: list[str],
     years: range,
+    public_days: Callable[[str, range], tuple[set[date], set[date]]] | None = None,
 ) -> BusinessCalendar:
-    """A calendar from configuration; the `holidays` package supplies public holidays and adjusted workdays."""
+    """A calendar from configuration; `public_days(country, years)` supplies public holidays and adjusted
+    workdays (the holiday cache, handed in by the wiring so the rules here stay free of I/O)."""
     weekdays = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     weekly = tuple(tuple(parse_hours(span) for span in hours.get(day, [])) for day in weekdays)
     closed = set(closed_dates)
     worked = set(working_days)
     if holidays_country:
-        from workflow.adapters.holiday_cache import public_days
-
+        if public_days is None:
+            raise ConfigError(f"calendar with holidays_country {holidays_country} needs a holiday source")
         public, substituted = public_days(holidays_country, years)
         closed.update(public)
         worked.update(substituted)
@@ -220,8 +223,6 @@ class ClockPlan:
 
 def plan_for(config: Config, severity: str, tier: str) -> ClockPlan:
     """The SLA policy of `severity`, with targets shortened (or lengthened) by the tier's factor."""
-    from workflow.domain.vocabulary import ROLES
-
     if severity not in config.sla.policies:
         raise NoPolicy(f"severity '{severity}' has no SLA policy in config.yaml; policies: "
                        f"{', '.join(config.sla.policies)}")

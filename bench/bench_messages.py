@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from aiosmtpd.controller import Controller  # noqa: E402
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape  # noqa: E402
 
-from notifications.customer import sample_values  # noqa: E402
+from notifications.samples import sample_values  # noqa: E402
 from notifications.rendering import BUILT_IN, Renderer  # noqa: E402
 from notifications.sender import deliver_due  # noqa: E402
 from workflow.adapters.migrate import upgrade  # noqa: E402

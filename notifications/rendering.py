@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError, pass_context, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from notifications.samples import sample_values
 from workflow.config import LANGUAGES, Config
 from workflow.domain.errors import InvalidInput
 
@@ -127,8 +128,6 @@ def _money(context: Any, minor_units: int, currency: str) -> str:
 
 def check_all(renderer: Renderer, now: datetime) -> list[str]:
     """Render every template in every locale with sample data; return one line per problem (none: all good)."""
-    from notifications.customer import sample_values
-
     problems = []
     for locale in LANGUAGES:
         for name in TEMPLATE_NAMES:

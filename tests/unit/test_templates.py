@@ -9,8 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from notifications.customer import complaint_values, sample_values
+from notifications.customer import complaint_values
 from notifications.rendering import FORMS, TEMPLATE_NAMES, Renderer, RenderFailed, check_all
+from notifications.samples import sample_values
 from workflow.config import LANGUAGES, load_config
 from workflow.domain.clock import Clock
 

@@ -15,12 +15,12 @@ from workflow.adapters.models import COMPLAINTS, CUSTOMERS, DEADLINES, EVENTS, U
 from workflow.bootstrap import Redress
 from workflow.domain.sla import NoPolicy, business_minutes_between, plan_for
 from workflow.domain.vocabulary import ROLES
+from workflow.read.queries import MOST_URGENT_FIRST
 from workflow.services import clocks
 from workflow.services.people import acting_user
 
 # The deadlines a countdown counts down to (warnings only colour the row).
 TARGET_KINDS = ("first_response", "resolution", "escalation", "step")
-_URGENCY = (COMPLAINTS.c.escalation_level.desc(), COMPLAINTS.c.severity_rank.desc(), COMPLAINTS.c.created_at)
 
 
 def change_marker(app: Redress) -> int:
@@ -42,7 +42,7 @@ def desk_queue(app: Redress, actor: str, *, mine: bool, limit: int = 100) -> lis
             .join(CUSTOMERS, CUSTOMERS.c.id == COMPLAINTS.c.customer_id)
             .outerjoin(USERS, USERS.c.id == COMPLAINTS.c.assignee_id)
             .where(COMPLAINTS.c.is_open.is_(True))
-            .order_by(*_URGENCY).limit(limit)
+            .order_by(*MOST_URGENT_FIRST).limit(limit)
         )
         if mine:
             query = query.where(COMPLAINTS.c.assignee_id == acting_user(session, actor).id)

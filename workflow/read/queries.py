@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from states.definition import STATES
 from states.machine import allowed_triggers
-from workflow.adapters.models import Complaint, Customer, Event, User
+from workflow.adapters.models import COMPLAINTS, Complaint, Customer, Event, User
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput, checked_limit
 from workflow.services import clocks
@@ -77,6 +77,10 @@ def complaint_detail(app: Redress, ref: str) -> dict[str, Any]:
         }
 
 
+# The one queue order, for `redress queue` and the terminal app's queues alike.
+MOST_URGENT_FIRST = (COMPLAINTS.c.escalation_level.desc(), COMPLAINTS.c.severity_rank.desc(), COMPLAINTS.c.created_at)
+
+
 def queue(
     app: Redress,
     *,
@@ -106,11 +110,7 @@ def queue(
             query = query.where(col(Complaint.is_open) == True)  # noqa: E712 - SQL, not Python
         if include_closed or state is not None:
             query = query.order_by(col(Complaint.is_open).desc())
-        query = query.order_by(
-            col(Complaint.escalation_level).desc(),
-            col(Complaint.severity_rank).desc(),
-            col(Complaint.created_at),
-        ).limit(limit)
+        query = query.order_by(*MOST_URGENT_FIRST).limit(limit)
         return [
             {
                 "id": c.id,

@@ -30,13 +30,14 @@ sys.path.insert(0, str(ROOT))
 from aiosmtpd.controller import Controller  # noqa: E402
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape  # noqa: E402
 
-from notifications.samples import sample_values  # noqa: E402
 from notifications.rendering import BUILT_IN, Renderer  # noqa: E402
+from notifications.samples import sample_values  # noqa: E402
 from notifications.sender import deliver_due  # noqa: E402
 from workflow.adapters.migrate import upgrade  # noqa: E402
 from workflow.bootstrap import bootstrap  # noqa: E402
-from workflow.config import LANGUAGES, EmailChannel, load_config  # noqa: E402
+from workflow.config import EmailChannel, load_config  # noqa: E402
 from workflow.domain.clock import Clock  # noqa: E402
+from workflow.domain.vocabulary import LANGUAGES  # noqa: E402
 from workflow.services import lifecycle as svc  # noqa: E402
 from workflow.services.people import add_user  # noqa: E402
 

@@ -44,8 +44,8 @@ from notifications.sender import deliver_due  # noqa: E402
 from workflow.adapters.migrate import upgrade  # noqa: E402
 from workflow.adapters.models import MESSAGES  # noqa: E402
 from workflow.bootstrap import bootstrap  # noqa: E402
-from workflow.config import LANGUAGES  # noqa: E402
 from workflow.domain.clock import Clock  # noqa: E402
+from workflow.domain.vocabulary import LANGUAGES  # noqa: E402
 from workflow.services import lifecycle as svc  # noqa: E402
 from workflow.services.people import add_user  # noqa: E402
 

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from notifications.rendering import FORMS, Rendered, Renderer, RenderFailed
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, MESSAGES, STEPS
+from workflow.domain.vocabulary import LANGUAGES
 from workflow.services.records import append_event
 
 CUSTOMER_EMAIL = "customer_email"
@@ -145,8 +146,8 @@ def preview(app: Any, template: str, ref: str, *, language: str | None = None,
     from workflow.domain.errors import InvalidInput, NotFound, TemplateBroken
     from workflow.services.records import load_complaint
 
-    if language is not None and language not in ("zh-CN", "zh-TW", "en"):
-        raise InvalidInput(f"locale '{language}' is not allowed; locales: zh-CN, zh-TW, en")
+    if language is not None and language not in LANGUAGES:
+        raise InvalidInput(f"locale '{language}' is not allowed; locales: {', '.join(LANGUAGES)}")
     with app.uow(write=False) as uow:
         session = uow.session
         complaint = load_complaint(session, ref)

@@ -23,8 +23,9 @@ from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateErro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from notifications.samples import sample_values
-from workflow.config import LANGUAGES, Config
+from workflow.config import Config
 from workflow.domain.errors import InvalidInput
+from workflow.domain.vocabulary import LANGUAGES
 
 BUILT_IN = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAMES = (

@@ -13,9 +13,8 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from workflow.domain.errors import ConfigError
+from workflow.domain.vocabulary import Language
 
-LANGUAGES = ("zh-CN", "zh-TW", "en")
-Language = Literal["zh-CN", "zh-TW", "en"]
 Labels = dict[Language, str]
 
 

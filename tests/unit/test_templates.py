@@ -12,8 +12,9 @@ import pytest
 from notifications.customer import complaint_values
 from notifications.rendering import FORMS, TEMPLATE_NAMES, Renderer, RenderFailed, check_all
 from notifications.samples import sample_values
-from workflow.config import LANGUAGES, load_config
+from workflow.config import load_config
 from workflow.domain.clock import Clock
+from workflow.domain.vocabulary import LANGUAGES
 
 CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)

@@ -12,9 +12,8 @@ from sqlmodel import Session
 from workflow.adapters.db import insert_returning_id
 from workflow.adapters.models import CUSTOMERS, USERS
 from workflow.bootstrap import Redress
-from workflow.config import LANGUAGES
 from workflow.domain.errors import InvalidInput, NotFound, PermissionDenied
-from workflow.domain.vocabulary import ROLES
+from workflow.domain.vocabulary import LANGUAGES, ROLES
 from workflow.services.records import checked_text, column_limit, optional_text
 
 _NAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")

@@ -73,3 +73,20 @@ def test_an_unknown_channel_type_is_one_line_naming_the_allowed_kinds(tmp_path, 
     assert line.startswith(f"error: {config}: {where}: ")
     assert "does not match any of the expected tags" in line
     assert sorted(name.strip(" '") for name in line.rpartition(": ")[2].split(",")) == allowed
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"alerts": {"channels": [{"type": "log", "level": 1}]}},
+     "alerts.channels[0].log.level: unknown key; allowed keys here: type"),
+    ({"alerts": {"channels": [{"type": "webhook", "url": "https://chat.example.com", "urlx": 1}]}},
+     "alerts.channels[0].webhook.urlx: unknown key; allowed keys here: type, url, timeout_seconds"),
+    ({"messages": {"email": {"type": "folder", "pathx": "mail"}}},
+     "messages.email.folder.pathx: unknown key; allowed keys here: type, path, sender"),
+    ({"messages": {"email": {"type": "email", "hostname": "smtp.example.com"}}},
+     "messages.email.email.hostname: unknown key; allowed keys here: type, host, port, starttls, ssl, username, "
+     "password_env, sender, timeout_seconds"),
+])
+def test_an_unknown_key_in_a_channel_is_one_line_naming_the_keys_of_its_kind(tmp_path, change, message):
+    config = _config_with(tmp_path, change)
+    result = redress("outbox", "list", db=f"sqlite:///{tmp_path / 'redress.db'}", config=config, check=False)
+    assert (result.returncode, result.stdout, result.stderr) == (8, "", f"error: {config}: {message}\n")

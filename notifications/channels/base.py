@@ -44,6 +44,8 @@ class Channel(ABC):
 
     def __init_subclass__(cls, *, kind: str, **rest: Any) -> None:
         super().__init_subclass__(**rest)
+        if kind in CHANNEL_KINDS:
+            raise TypeError(f"channel type '{kind}' already has a kind: {CHANNEL_KINDS[kind].__qualname__}")
         cls.type = kind
         CHANNEL_KINDS[kind] = cls
 

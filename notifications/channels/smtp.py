@@ -13,7 +13,7 @@ from notifications.channels.mail import build_email
 from workflow.domain.errors import describe_error
 
 if TYPE_CHECKING:
-    from workflow.config import EmailChannel
+    from workflow.config import Config, EmailChannel
     from workflow.services.alert_recipients import Recipients
 
 
@@ -61,8 +61,8 @@ class EmailKind(Channel, kind="email"):
     resends_safely = False
     takes_mail = True
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, config: Config) -> None:
+        super().__init__(config)
         self._smtp: dict[tuple[str, int], _Session] = {}
 
     @classmethod

@@ -51,6 +51,15 @@ def test_only_email_may_have_reached_its_receiver_without_a_way_to_drop_a_repeat
     assert sorted(name for name, kind in CHANNEL_KINDS.items() if kind.takes_mail) == ["email", "folder"]
 
 
+def test_a_second_kind_for_a_type_already_served_is_refused():
+    kinds_before = dict(CHANNEL_KINDS)
+    with pytest.raises(TypeError, match="channel type 'email' already has a kind: EmailKind"):
+        class AnotherEmail(Channel, kind="email"):
+            def send(self, settings: Any, message: Any) -> None:
+                raise AssertionError("never registered, never used")
+    assert CHANNEL_KINDS == kinds_before
+
+
 def _config_with(tmp_path: Path, change: dict[str, Any]) -> Path:
     settings = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
     for key, value in change.items():

@@ -11,7 +11,6 @@ from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
 from workflow.adapters.models import ATTEMPTS, COMPLAINTS, MESSAGES
-from workflow.config import EmailChannel, FolderChannel
 from workflow.domain.clock import parse_instant
 from workflow.domain.errors import ConfigError, InvalidInput, NotFound, checked_limit
 
@@ -32,13 +31,15 @@ def queue_staff_alert(
     An alert a channel can take to nobody (no recipient at all, or no email address for the email channel) is
     written `failed` with the reason, never `sent`: the outbox shows that nobody was told.
     """
+    from notifications.channels import channel_for
     from notifications.customer import complaint_values
     from notifications.rendering import RenderFailed
 
     locale = app.config.default_language
     values = complaint_values(app, complaint, _Nobody(), locale) | {"alert": {"headline": headline, "level": level}}
     channels = app.config.alerts.channels
-    mail_like = [isinstance(channel, EmailChannel | FolderChannel) for channel in channels]
+    channel_kinds = [channel_for(channel) for channel in channels]
+    mail_like = [channel_kind.takes_mail for channel_kind in channel_kinds]
     # Only the forms some channel sends: a mail needs text and HTML, the log and webhooks the short form.
     forms = ("txt", "html") * any(mail_like) + ("sms",) * (not all(mail_like))
     try:
@@ -48,20 +49,13 @@ def queue_staff_alert(
         subject = f"[Redress] {complaint.number} {headline}"
         text = html = short = ""
         error = str(failure)
-    people = recipients.people
     rows = []
-    for channel, is_mail in zip(channels, mail_like, strict=True):
+    for channel, channel_kind, is_mail in zip(channels, channel_kinds, mail_like, strict=True):
         unreached = recipients.nobody_because
         if unreached is not None:
             targets = [""]
-        elif isinstance(channel, EmailChannel):
-            targets = [email for _, email in people if email]
-            if not targets:
-                targets, unreached = [""], f"nobody alerted has an email address ({', '.join(recipients.names)})"
-        elif channel.type == "webhook":
-            targets = [channel.url]
         else:
-            targets = [", ".join(recipients.names)]
+            targets, unreached = channel_kind.addressees(channel, recipients)
         problem = error or unreached
         rows += [
             {"complaint_id": complaint.id, "kind": kind, "audience": "staff", "locale": locale,

@@ -30,11 +30,10 @@ from typing import Any
 from sqlalchemy import Row, and_, bindparam, exists, func, insert, literal, or_, select, update
 from sqlmodel import Session
 
-from notifications.channels import Deliverer, DeliveryFailed, DeliveryUncertain
+from notifications.channels import Deliverer, DeliveryFailed, DeliveryUncertain, channel_for
 from notifications.customer import CUSTOMER_EMAIL, CUSTOMER_SMS
 from workflow.adapters.models import ATTEMPTS, MESSAGES
 from workflow.bootstrap import Redress
-from workflow.config import EmailChannel
 from workflow.domain.errors import describe_error
 
 _NEXT_DUE = (
@@ -131,7 +130,7 @@ class _Flight:
     attempt_id: int
 
 
-def channel_for(app: Redress, route: str) -> Any:
+def configured_channel(app: Redress, route: str) -> Any:
     """The configured channel a message's route names (customer email/SMS, or an alert channel by type)."""
     if route == CUSTOMER_EMAIL:
         return app.config.messages.email
@@ -140,9 +139,9 @@ def channel_for(app: Redress, route: str) -> Any:
     return next((c for c in app.config.alerts.channels if c.type == route), None)
 
 
-def _resends_safely(channel: Any) -> bool:
-    """Whether a second delivery after a crash would be harmless (SMTP has no idempotency key)."""
-    return not isinstance(channel, EmailChannel)
+def _resends_safely(settings: Any) -> bool:
+    """Whether a second delivery after a crash would be harmless (a channel no longer configured sends nothing)."""
+    return settings is None or channel_for(settings).resends_safely
 
 
 def sender_name() -> str:
@@ -164,7 +163,7 @@ def settle_interrupted(app: Redress, tally: Counter[str] | None = None) -> int:
                     seconds=config.lease_seconds):
                 continue  # claimed before leases existed and not yet overdue
             who = f"the sender ({row.sender})" if row.sender else "the sender"
-            if not _resends_safely(channel_for(app, row.channel)):
+            if not _resends_safely(configured_channel(app, row.channel)):
                 result, values = "uncertain", {
                     "new_status": "uncertain", "next_at": now,
                     "problem": f"{who} stopped while sending; it may or may not have arrived. "
@@ -234,7 +233,7 @@ def _record(app: Redress, session: Session, flight: _Flight, result: str, error:
 
 def _attempt(app: Redress, deliverer: Deliverer, message: Row) -> tuple[str, str | None]:
     """Hand one message to its channel: (sent, None), (failed, why) or (uncertain, why). Never raises Exception."""
-    channel = channel_for(app, message.channel)
+    channel = configured_channel(app, message.channel)
     if channel is None:
         return "failed", f"channel '{message.channel}' is no longer configured"
     try:

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -561,10 +561,21 @@ def _describe(error: Any) -> str:
 
 def _allowed_keys(parent: tuple) -> list[str]:
     model: Any = Config
+    by_type: dict[str, Any] = {}  # the channels a key may hold, by the `type` pydantic puts in the key path
     for part in parent:
         if isinstance(part, int):
             continue
-        annotation = model.model_fields[part].annotation
-        inner = getattr(annotation, "__args__", (annotation,))
-        model = next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), model)
+        if part in by_type:
+            model, by_type = by_type[part], {}
+            continue
+        inner = _models_in(model.model_fields[part].annotation)
+        model = inner[0] if inner else model
+        by_type = {get_args(m.model_fields["type"].annotation)[0]: m for m in inner if "type" in m.model_fields}
     return [name for name in model.model_fields if name != "base_dir"]
+
+
+def _models_in(annotation: Any) -> list[Any]:
+    """The config models an annotation holds, however deep: in a list, an Optional, a union of channels."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for inner in get_args(annotation) for model in _models_in(inner)]

@@ -57,7 +57,7 @@ class SupervisorScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         redress, user = self.app.redress, self.app.user  # type: ignore[attr-defined]
-        board = attempt(self, lambda: escalation_board(redress))
+        board = attempt(self, lambda: escalation_board(redress, user))
         if board is not None:
             table = self.query_one("#board", DataTable)
             keep = table.cursor_row

@@ -5,7 +5,6 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from workflow.bootstrap import Redress
@@ -14,6 +13,7 @@ from workflow.domain.permissions import Person, allows, refusal
 from workflow.faces.tui.complaint import ComplaintScreen
 from workflow.faces.tui.intake import NewComplaintScreen, PolicyScreen
 from workflow.faces.tui.queue import QueueScreen
+from workflow.faces.tui.screen import RedressModal
 from workflow.faces.tui.supervisor import SupervisorScreen
 from workflow.services.people import acting_user
 
@@ -32,13 +32,8 @@ Colours               yellow: a warning fired, the deadline is near;  red: past 
 Countdowns are business time (working hours of the complaint's calendar)."""
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(RedressModal[None]):
     BINDINGS = [Binding("escape", "dismiss", "Close"), Binding("question_mark", "dismiss", "Close")]
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 96; max-width: 100%; height: auto; max-height: 22;
-                                  border: thick $primary; background: $surface; padding: 0 1; }
-    """
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -49,6 +44,7 @@ class RedressTUI(App[None]):
     """The terminal app. Everything it shows and does goes through the same services as the CLI."""
 
     TITLE = "Redress"
+    CSS_PATH = "redress.tcss"
     BINDINGS = [Binding("q", "quit", "Quit"), Binding("question_mark", "help", "Help")]
 
     def __init__(self, redress: Redress, user: str, *, refresh_seconds: float = 2.0, queue_limit: int = 100) -> None:

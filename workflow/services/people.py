@@ -14,7 +14,7 @@ from workflow.adapters.models import CUSTOMERS, USERS
 from workflow.bootstrap import Redress
 from workflow.config import LANGUAGES
 from workflow.domain.errors import InvalidInput, NotFound
-from workflow.domain.permissions import require
+from workflow.domain.permissions import PERMISSIONS, allows, require
 from workflow.domain.vocabulary import ROLES
 from workflow.services.records import checked_text, column_limit, optional_text
 
@@ -77,8 +77,9 @@ def add_user(
     with app.uow() as uow:
         session = uow.session
         if session.execute(select(func.count()).select_from(USERS)).scalar_one() == 0:
-            if role != ROLES[-1]:
-                raise InvalidInput("the first user must be a manager, who then adds the others")
+            if not allows(role, "add_user"):  # somebody has to be able to add the others
+                raise InvalidInput(f"the first user must be a {PERMISSIONS['add_user'].least_role}, "
+                                   "who then adds the others")
         else:
             require(acting_user(session, actor), "add_user")
         if _user_row(session, name) is not None:

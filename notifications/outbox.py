@@ -13,6 +13,7 @@ from sqlmodel import Session
 from workflow.adapters.models import ATTEMPTS, COMPLAINTS, MESSAGES
 from workflow.domain.clock import parse_instant
 from workflow.domain.errors import ConfigError, InvalidInput, NotFound, checked_limit
+from workflow.domain.permissions import require
 
 if TYPE_CHECKING:
     from workflow.services.alert_recipients import Recipients
@@ -146,13 +147,13 @@ def retry_messages(app: Any, actor: str | None, which: RetryFilter) -> RetryRepo
 
     One transaction: every message matched is queued and every complaint is told, or nothing is.
     """
-    from workflow.services.people import acting_user, require_role
+    from workflow.services.people import acting_user
     from workflow.services.records import change_complaint, load_complaint
 
     query = _retry_query(which)
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
-        require_role(user, "supervisor", "retrying messages")
+        require(user, "retry_messages")
         if which.complaint is not None:
             query = query.where(MESSAGES.c.complaint_id == load_complaint(uow.session, which.complaint).id)
         rows = uow.session.execute(query.with_for_update()).all()

@@ -36,9 +36,10 @@ from workflow.adapters.models import COMPLAINTS, DEADLINES, STEPS, USERS
 from workflow.bootstrap import Redress
 from workflow.config import MAX_AMOUNT
 from workflow.domain.errors import ConcurrentChange, InvalidInput, InvalidTransition, NotFound, PermissionDenied
+from workflow.domain.permissions import Person, decision_refusal, may_approve, require, within_limit
 from workflow.domain.sla import add_business_time, parse_duration
 from workflow.services import clocks
-from workflow.services.people import acting_user, role_rank
+from workflow.services.people import acting_user
 from workflow.services.records import hold, optional_text, required_text
 
 STEP = "step"
@@ -95,7 +96,7 @@ def _limit_minor(app: Redress, role: str) -> int:
 
 
 def _needs_approval(app: Redress, kind: str, amount_minor: int | None, requester_role: str) -> bool:
-    return kind in MONEY_KINDS and (amount_minor or 0) > _limit_minor(app, requester_role)
+    return kind in MONEY_KINDS and not within_limit(amount_minor, _limit_minor(app, requester_role))
 
 
 def breached(session: Session, complaint_id: int) -> bool:
@@ -263,6 +264,7 @@ def add_step(
         raise InvalidInput(f"a {kind} carries no amount; amounts are for {', '.join(sorted(MONEY_KINDS))}")
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
+        require(user, "add_step")
         complaint = load_complaint(uow.session, ref)
         if not accepts_steps(complaint.state):
             raise InvalidTransition(f"{complaint.number} is cancelled; a cancelled complaint gets no compensation")
@@ -278,16 +280,13 @@ def add_step(
 
 
 def _approver_check(app: Redress, session: Session, approver: Row, step: Row, action: str) -> None:
-    """Only someone of a higher role than the requester, with a high enough limit, and never the requester."""
+    """The approval rule (workflow/domain/permissions.py), with the step's money in the refusal."""
     requester = session.execute(select(USERS.c.name, USERS.c.role).where(USERS.c.id == step.requested_by_id)).one()
-    if approver.id == step.requested_by_id:
-        raise PermissionDenied(f"{approver.name} requested step {step.id}; nobody {action}s their own request")
-    if role_rank(approver.role) <= role_rank(requester.role):
-        raise PermissionDenied(
-            f"step {step.id} was requested by {requester.name} ({requester.role}); "
-            f"to {action} it needs a role above {requester.role}, and {approver.name} is {approver.role}"
-        )
-    if action == "approve" and (step.amount_minor or 0) > _limit_minor(app, approver.role):
+    refused = decision_refusal(Person(approver.id, approver.name, approver.role),
+                               Person(step.requested_by_id, requester.name, requester.role), step.id, action)
+    if refused:
+        raise PermissionDenied(refused)
+    if action == "approve" and not within_limit(step.amount_minor, _limit_minor(app, approver.role)):
         raise PermissionDenied(
             f"step {step.id} is {_money_text(step.amount_minor, step.currency)}; a {approver.role} may approve up to "
             f"{app.config.compensation.limit(approver.role):.2f} {step.currency}"
@@ -308,6 +307,7 @@ def reject_step(app: Redress, actor: str | None, step_id: int, reason: str | Non
 def _decide(app: Redress, actor: str | None, step_id: int, decision: str, note: str) -> StepOutcome:
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
+        require(user, f"{decision}_step")
         step = _load_step(uow.session, step_id)
         if step.state != AWAITING_APPROVAL:
             raise InvalidTransition(f"step {step.id} ({step.kind}) is {step.state}; only a step awaiting approval "
@@ -326,6 +326,7 @@ def remove_step(app: Redress, actor: str | None, step_id: int, reason: str | Non
     reason = required_text(reason, "reason", "why the step is removed", app.config.limits.reason)
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
+        require(user, "remove_step")
         step = _load_step(uow.session, step_id)
         outcome = _move(app, uow.session, step, user.name, "cancel", event_note=reason, now=app.clock.now(),
                         note=reason)
@@ -338,6 +339,7 @@ def complete_step(app: Redress, actor: str | None, step_id: int, note: str | Non
     note = optional_text(note, "note", app.config.limits.note)
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
+        require(user, "complete_step")
         step = _load_step(uow.session, step_id)
         outcome = _complete(app, uow.session, step, user.name, note, app.clock.now())
         uow.commit()
@@ -410,9 +412,11 @@ def list_steps(
         rows = list(uow.session.execute(query))
         if approvable_by is not None:
             approver = acting_user(uow.session, approvable_by)
-            rows = [r for r in rows if r.state == AWAITING_APPROVAL and r.requested_by_id != approver.id
-                    and role_rank(approver.role) > role_rank(r.requester_role)
-                    and (r.amount_minor or 0) <= _limit_minor(app, approver.role)]
+            deciding = Person(approver.id, approver.name, approver.role)
+            limit_minor = _limit_minor(app, approver.role)
+            rows = [r for r in rows if r.state == AWAITING_APPROVAL
+                    and may_approve(deciding, Person(r.requested_by_id, r.requested_by, r.requester_role),
+                                    r.amount_minor, limit_minor)]
         return [
             {"id": r.id, "complaint": r.number, "kind": r.kind, "state": r.state,
              "amount": f"{Decimal(r.amount_minor) / 100:.2f}" if r.amount_minor is not None else None,

@@ -20,6 +20,7 @@ from workflow.adapters.models import COMPLAINTS, DEADLINES
 from workflow.bootstrap import Redress
 from workflow.domain.clock import local_minute
 from workflow.domain.errors import InvalidInput, NotFound, describe_error
+from workflow.domain.permissions import require
 from workflow.domain.vocabulary import ROLES
 from workflow.services.records import change_complaint, load_complaint
 
@@ -98,12 +99,12 @@ def _as_dict(row: Row) -> dict[str, Any]:
 
 def retry_failed(app: Redress, actor: str | None, deadline_id: int) -> dict[str, Any]:
     """Fire a failed deadline again at the next sweep, with a fresh round of tries (supervisor or above)."""
-    from workflow.services.people import acting_user, require_role
+    from workflow.services.people import acting_user
 
     with app.uow() as uow:
         session = uow.session
         user = acting_user(session, actor)
-        require_role(user, "supervisor", "retrying a deadline")
+        require(user, "retry_deadline")
         row = session.execute(
             select(DEADLINES, COMPLAINTS.c.number, COMPLAINTS.c.state)
             .join(COMPLAINTS, COMPLAINTS.c.id == DEADLINES.c.complaint_id)

@@ -22,11 +22,12 @@ from workflow.adapters.db import insert_returning_id
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, NumberSequence
 from workflow.bootstrap import Redress
 from workflow.domain.errors import ConcurrentChange, InvalidInput, InvalidTransition
+from workflow.domain.permissions import require
 from workflow.domain.severity import suggest_severity
 from workflow.domain.sla import plan_for
 from workflow.domain.vocabulary import CHANNELS
 from workflow.services import aftermath, clocks, compensation
-from workflow.services.people import CustomerRecord, acting_user, find_or_create_customer, find_user, require_role
+from workflow.services.people import CustomerRecord, acting_user, find_or_create_customer, find_user
 from workflow.services.records import (
     append_event,
     change_complaint,
@@ -40,8 +41,6 @@ if TYPE_CHECKING:
     from workflow.services.kb import PolicyAnswer
 
 CANCEL_REASONS = ("duplicate", "spam", "withdrawn")
-# Agents take complaints themselves; giving one to someone else needs this role or above.
-ASSIGN_OTHERS_ROLE = "senior"
 
 
 @dataclass(frozen=True)
@@ -288,7 +287,7 @@ def change_severity(
         if severity == complaint.severity:
             raise InvalidInput(f"{complaint.number} is already {severity}")
         if config.severity_rank(severity) < complaint.severity_rank:
-            require_role(user, "senior", "lowering a severity")
+            require(user, "lower_severity")
         outcome = _record(
             app, uow.session, complaint, user, "change_severity", note=reason,
             data={"from": complaint.severity, "to": severity},
@@ -309,7 +308,7 @@ def assign(
         user = acting_user(uow.session, actor)
         target = find_user(uow.session, assignee) if assignee else user
         if target.id != user.id:
-            require_role(user, ASSIGN_OTHERS_ROLE, "assigning to someone else")
+            require(user, "assign_others")
         complaint = load_complaint(uow.session, ref)
         _check_version(complaint, expected_version)
         if complaint.assignee_id == target.id and complaint.state == ASSIGNED:
@@ -424,7 +423,7 @@ def cancel(
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
         if reason == "spam":
-            require_role(user, "senior", "cancelling as spam")
+            require(user, "cancel_as_spam")
         complaint = load_complaint(uow.session, ref)
         _check_version(complaint, expected_version)
         changes: dict[str, Any] = {"cancel_reason": reason}

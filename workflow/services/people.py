@@ -1,4 +1,4 @@
-"""Staff and customers: who acts, what their role allows, and one customer profile for everyone."""
+"""Staff and customers: who acts (their role's rights are in domain/permissions.py), and one customer profile."""
 
 from __future__ import annotations
 
@@ -12,28 +12,13 @@ from sqlmodel import Session
 from workflow.adapters.db import insert_returning_id
 from workflow.adapters.models import CUSTOMERS, USERS
 from workflow.bootstrap import Redress
-from workflow.domain.errors import InvalidInput, NotFound, PermissionDenied
+from workflow.domain.errors import InvalidInput, NotFound
+from workflow.domain.permissions import PERMISSIONS, allows, require
 from workflow.domain.vocabulary import LANGUAGES, ROLES
 from workflow.services.records import checked_text, column_limit, optional_text
 
 _NAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def role_rank(role: str) -> int:
-    return ROLES.index(role)
-
-
-def require_role(user: Row, minimum: str, action: str) -> None:
-    """Refuse `action` unless the user's role is `minimum` or higher."""
-    if role_rank(user.role) < role_rank(minimum):
-        raise PermissionDenied(
-            f"{user.name} is {_article(user.role)} {user.role}; {action} needs {minimum} or above"
-        )
-
-
-def _article(word: str) -> str:
-    return "an" if word[0] in "aeiou" else "a"
 
 
 _USER_BY_NAME = select(USERS.c.id, USERS.c.name, USERS.c.role).where(USERS.c.name == bindparam("name"))
@@ -91,10 +76,11 @@ def add_user(
     with app.uow() as uow:
         session = uow.session
         if session.execute(select(func.count()).select_from(USERS)).scalar_one() == 0:
-            if role != "manager":
-                raise InvalidInput("the first user must be a manager, who then adds the others")
+            if not allows(role, "add_user"):  # somebody has to be able to add the others
+                raise InvalidInput(f"the first user must be a {PERMISSIONS['add_user'].least_role}, "
+                                   "who then adds the others")
         else:
-            require_role(acting_user(session, actor), "manager", "adding users")
+            require(acting_user(session, actor), "add_user")
         if _user_row(session, name) is not None:
             raise InvalidInput(f"user '{name}' already exists")
         record = UserRecord(name, display_name or name, role)

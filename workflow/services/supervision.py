@@ -10,19 +10,21 @@ from sqlalchemy import func, select
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, DEADLINES, USERS
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput
+from workflow.domain.permissions import PERMISSIONS, require
 from workflow.domain.sla import parse_duration
 from workflow.domain.vocabulary import ROLES
 from workflow.services import clocks
 from workflow.services.lifecycle import Outcome, _check_version
-from workflow.services.people import acting_user, require_role
+from workflow.services.people import acting_user
 from workflow.services.records import change_complaint, load_complaint, required_text
 
-# Who may acknowledge, extend and de-escalate: the terminal app offers these actions from this role up.
-SUPERVISOR_ROLE = "supervisor"
 
+def escalation_board(app: Redress, actor: str | None = None, *, level: str | None = None) -> list[dict[str, Any]]:
+    """Open escalated complaints, highest level first, then longest past their breached deadline.
 
-def escalation_board(app: Redress, *, level: str | None = None) -> list[dict[str, Any]]:
-    """Open escalated complaints, highest level first, then longest past their breached deadline."""
+    The board is for those the permissions table allows; `actor` None is the engine's own reading (the
+    demo), never a person's.
+    """
     if level is not None and level not in ROLES:
         raise InvalidInput(f"level '{level}' is not allowed; levels: {', '.join(ROLES)}")
     now = app.clock.now()
@@ -44,6 +46,8 @@ def escalation_board(app: Redress, *, level: str | None = None) -> list[dict[str
     if level is not None:
         query = query.where(COMPLAINTS.c.escalation_level == ROLES.index(level))
     with app.uow(write=False) as uow:
+        if actor is not None:
+            require(acting_user(uow.session, actor), "escalation_board")
         return [
             {
                 "number": row.number, "state": row.state, "severity": row.severity,
@@ -58,15 +62,15 @@ def escalation_board(app: Redress, *, level: str | None = None) -> list[dict[str
 
 
 def _supervise(
-    app: Redress, actor: str | None, ref: str, reason: str | None, trigger: str, action: str,
+    app: Redress, actor: str | None, ref: str, reason: str | None, trigger: str,
     expected_version: int | None, change: Any,
 ) -> Outcome:
-    """The shape of a supervisor action: supervisor or above, a reason, one transaction, one event."""
-    reason = required_text(reason, "reason", f"why you {action}", app.config.limits.reason)
+    """The shape of a supervisor action: the trigger's permission, a reason, one transaction, one event."""
+    reason = required_text(reason, "reason", f"why you {PERMISSIONS[trigger].wording}", app.config.limits.reason)
     with app.uow() as uow:
         session = uow.session
         user = acting_user(session, actor)
-        require_role(user, SUPERVISOR_ROLE, action)
+        require(user, trigger)
         complaint = load_complaint(session, ref)
         _check_version(complaint, expected_version)
         now: datetime = app.clock.now()
@@ -84,8 +88,7 @@ def acknowledge(app: Redress, actor: str | None, ref: str, reason: str | None,
             raise InvalidInput(f"{complaint.number} is not escalated")
         return {"escalation_acked_at": now}, {"level": ROLES[complaint.escalation_level]}
 
-    return _supervise(app, actor, ref, reason, "acknowledge_escalation", "acknowledge an escalation",
-                      expected_version, change)
+    return _supervise(app, actor, ref, reason, "acknowledge_escalation", expected_version, change)
 
 
 def extend_deadline(app: Redress, actor: str | None, ref: str, by: str, reason: str | None,
@@ -104,7 +107,7 @@ def extend_deadline(app: Redress, actor: str | None, ref: str, by: str, reason: 
         clocks.extend(app, session, complaint, minutes)
         return {}, {"by_minutes": minutes}
 
-    return _supervise(app, actor, ref, reason, "extend_deadline", "extend a deadline", expected_version, change)
+    return _supervise(app, actor, ref, reason, "extend_deadline", expected_version, change)
 
 
 def lower_escalation(app: Redress, actor: str | None, ref: str, to_level: str, reason: str | None,
@@ -123,5 +126,4 @@ def lower_escalation(app: Redress, actor: str | None, ref: str, to_level: str, r
         return ({"escalation_level": target, **checkpoint},
                 {"from_level": ROLES[complaint.escalation_level], "to_level": to_level})
 
-    return _supervise(app, actor, ref, reason, "lower_escalation", "lower an escalation level",
-                      expected_version, change)
+    return _supervise(app, actor, ref, reason, "lower_escalation", expected_version, change)

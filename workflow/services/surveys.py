@@ -18,6 +18,7 @@ from states.definition import CLOSED, RESOLVED
 from workflow.adapters.models import MESSAGES, SURVEYS, USERS
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput, InvalidTransition
+from workflow.domain.permissions import require
 from workflow.domain.sla import add_business_time, parse_duration
 from workflow.services import clocks
 from workflow.services.people import acting_user
@@ -92,6 +93,7 @@ def record(app: Redress, actor: str | None, ref: str, score: int, comment: str |
     with app.uow() as uow:
         session = uow.session
         user = acting_user(session, actor)
+        require(user, "record_survey")
         complaint = load_complaint(session, ref)
         if session.execute(select(SURVEYS.c.id).where(SURVEYS.c.complaint_id == complaint.id)).first():
             raise InvalidInput(f"{complaint.number} already has a survey answer; one answer per complaint")

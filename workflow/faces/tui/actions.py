@@ -1,8 +1,8 @@
 """The actions the terminal app offers on a complaint: a key, a label, the form to ask, the service to call.
 
 Which actions a complaint offers is the machine's answer (`allowed_actions`),
-plus compensation and supervisor actions by role; whether one succeeds is the
-services' answer. Nothing here decides a rule.
+plus compensation and supervisor actions the permissions table allows the
+user; whether one succeeds is the services' answer. Nothing here decides a rule.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from workflow.bootstrap import Redress
+from workflow.domain.permissions import allows
 from workflow.domain.vocabulary import ROLES
 from workflow.faces.tui.forms import Field, choose, text
 from workflow.services import compensation as comp
 from workflow.services import lifecycle as svc
 from workflow.services import supervision as sup
-from workflow.services.people import list_users, role_rank
+from workflow.services.people import list_users
 
 Run = Callable[[Redress, str, str, int, dict[str, str]], Any]
 
@@ -30,7 +31,7 @@ class Action:
     label: str
     fields: Callable[[Redress, dict[str, Any]], list[Field]]
     run: Run
-    minimum_role: str = "agent"
+    permission: str | None = None  # the action's name in the permissions table, when it has one
 
 
 def _none(app: Redress, detail: dict[str, Any]) -> list[Field]:
@@ -41,8 +42,8 @@ def _note(label: str, *, required: bool = True) -> Callable[[Redress, dict[str, 
     return lambda app, detail: [text("text", label, required=required)]
 
 
-def _staff(app: Redress, minimum: str = "agent") -> list[str]:
-    return [u.name for u in list_users(app) if role_rank(u.role) >= role_rank(minimum)]
+def _staff(app: Redress) -> list[str]:
+    return [u.name for u in list_users(app)]
 
 
 # Lifecycle triggers of the complaint machine, by trigger name.
@@ -92,36 +93,37 @@ COMPENSATION: list[Action] = [
            lambda app, d: [choose("Kind", list(comp.STEP_KINDS), name="kind"),
                            text("amount", "Amount (refund, voucher, gift)", required=False, placeholder="e.g. 50"),
                            text("text", "Reason")],
-           lambda a, u, n, v, f: comp.add_step(a, u, n, f["kind"], amount=f["amount"] or None, reason=f["text"])),
+           lambda a, u, n, v, f: comp.add_step(a, u, n, f["kind"], amount=f["amount"] or None, reason=f["text"]),
+           "add_step"),
     Action("y", "Mark a step done",
            lambda app, d: [_step_field(d, ("planned", "approved")), text("text", "Note", required=False)],
-           lambda a, u, n, v, f: comp.complete_step(a, u, int(f["step"]), f["text"])),
+           lambda a, u, n, v, f: comp.complete_step(a, u, int(f["step"]), f["text"]), "complete_step"),
     Action("z", "Remove a step",
            lambda app, d: [_step_field(d, ("planned", "approved", "awaiting_approval")), text("text", "Reason")],
-           lambda a, u, n, v, f: comp.remove_step(a, u, int(f["step"]), f["text"])),
+           lambda a, u, n, v, f: comp.remove_step(a, u, int(f["step"]), f["text"]), "remove_step"),
 ]
 
 SUPERVISION: list[Action] = [
     Action("A", "Acknowledge escalation", _note("Reason"),
            lambda a, u, n, v, f: sup.acknowledge(a, u, n, f["text"], expected_version=v),
-           sup.SUPERVISOR_ROLE),
+           "acknowledge_escalation"),
     Action("E", "Extend deadlines",
            lambda app, d: [choose("By", ["30m", "1h", "2h", "4h", "9h"], name="by"), text("text", "Reason")],
            lambda a, u, n, v, f: sup.extend_deadline(a, u, n, f["by"], f["text"], expected_version=v),
-           sup.SUPERVISOR_ROLE),
+           "extend_deadline"),
     Action("L", "De-escalate",
            lambda app, d: [choose("To level", list(ROLES[:-1]), name="level"),
                            text("text", "Reason")],
            lambda a, u, n, v, f: sup.lower_escalation(a, u, n, f["level"], f["text"], expected_version=v),
-           sup.SUPERVISOR_ROLE),
+           "lower_escalation"),
     Action("G", "Reassign",
            lambda app, d: [choose("To", _staff(app), name="to"), text("text", "Reason")],
            lambda a, u, n, v, f: svc.assign(a, u, n, f["to"], note=f["text"], expected_version=v),
-           svc.ASSIGN_OTHERS_ROLE),
+           "assign_others"),
     Action("T", "Take over",
            _note("Reason"),
            lambda a, u, n, v, f: svc.assign(a, u, n, u, note=f["text"], expected_version=v),
-           svc.ASSIGN_OTHERS_ROLE),
+           "assign_others"),  # taking a complaint off its assignee is giving it to someone other than them
 ]
 
 
@@ -132,9 +134,12 @@ def _step_field(detail: dict[str, Any], states: tuple[str, ...]) -> Field:
 
 
 def offered(detail: dict[str, Any], role: str) -> list[Action]:
-    """The actions this complaint view offers this user: the machine's, then compensation and supervision."""
+    """The actions this complaint view offers this user: the machine's, then compensation and supervision.
+
+    An action with a permission is offered only to a role the permissions table allows.
+    """
     actions = [LIFECYCLE[t] for t in detail["allowed_actions"] if t in LIFECYCLE]
     if comp.accepts_steps(detail["state"]):
         actions += COMPENSATION
-    actions += [a for a in SUPERVISION if role_rank(role) >= role_rank(a.minimum_role)]
-    return actions
+    actions += SUPERVISION
+    return [a for a in actions if a.permission is None or allows(role, a.permission)]

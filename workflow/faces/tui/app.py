@@ -5,17 +5,17 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from workflow.bootstrap import Redress
 from workflow.domain.errors import RedressError
+from workflow.domain.permissions import Person, allows, refusal
 from workflow.faces.tui.complaint import ComplaintScreen
 from workflow.faces.tui.intake import NewComplaintScreen, PolicyScreen
 from workflow.faces.tui.queue import QueueScreen
+from workflow.faces.tui.screen import RedressModal
 from workflow.faces.tui.supervisor import SupervisorScreen
-from workflow.services.people import acting_user, role_rank
-from workflow.services.supervision import SUPERVISOR_ROLE
+from workflow.services.people import acting_user
 
 HELP = """\
 Everywhere            ?  this help      q  quit      Esc  back      F5  refresh now
@@ -32,13 +32,8 @@ Colours               yellow: a warning fired, the deadline is near;  red: past 
 Countdowns are business time (working hours of the complaint's calendar)."""
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(RedressModal[None]):
     BINDINGS = [Binding("escape", "dismiss", "Close"), Binding("question_mark", "dismiss", "Close")]
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 96; max-width: 100%; height: auto; max-height: 22;
-                                  border: thick $primary; background: $surface; padding: 0 1; }
-    """
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -49,6 +44,7 @@ class RedressTUI(App[None]):
     """The terminal app. Everything it shows and does goes through the same services as the CLI."""
 
     TITLE = "Redress"
+    CSS_PATH = "redress.tcss"
     BINDINGS = [Binding("q", "quit", "Quit"), Binding("question_mark", "help", "Help")]
 
     def __init__(self, redress: Redress, user: str, *, refresh_seconds: float = 2.0, queue_limit: int = 100) -> None:
@@ -58,6 +54,7 @@ class RedressTUI(App[None]):
         self.queue_limit = queue_limit
         with redress.uow(write=False) as uow:
             row = acting_user(uow.session, user)
+        self.acting = Person(row.id, row.name, row.role)
         self.user = row.name
         self.role = row.role
         self.sub_title = f"{row.name} ({row.role})"
@@ -74,9 +71,14 @@ class RedressTUI(App[None]):
     def browse_manual(self) -> None:
         self.push_screen(PolicyScreen())
 
+    def may(self, action: str) -> bool:
+        """Whether the acting user may do `action` (a name in the permissions table): what the screens offer."""
+        return allows(self.role, action)
+
     def open_board(self) -> None:
-        if role_rank(self.role) < role_rank(SUPERVISOR_ROLE):
-            self.notify(f"{self.user} is {self.role}; the board is for supervisors and managers", severity="warning")
+        """The board, or the refusal the CLI gives (the same line, from the permissions table)."""
+        if not self.may("escalation_board"):
+            self.notify(refusal(self.acting, "escalation_board"), title="Not done", severity="error", markup=False)
             return
         self.push_screen(SupervisorScreen())
 

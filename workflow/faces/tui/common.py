@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from textual.screen import Screen
 
+from workflow.bootstrap import Redress
 from workflow.domain.errors import ConcurrentChange, DatabaseUnavailable, RedressError
 from workflow.domain.inert import inert
 
@@ -46,7 +47,7 @@ def attempt(screen: Screen[Any], call: Callable[[], T], *, done: str | None = No
     return result
 
 
-def local(app: Any, iso: str | None, fmt: str = "%m-%d %H:%M") -> str:
+def local(app: Redress, iso: str | None, fmt: str = "%m-%d %H:%M") -> str:
     """An ISO time from the services, in the call centre's timezone."""
     if not iso:
         return "-"

@@ -16,21 +16,22 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from notifications.outbox import list_messages
+from workflow.bootstrap import Redress
 from workflow.domain.inert import inert
 from workflow.domain.vocabulary import ROLES
 from workflow.faces.tui.actions import Action, offered
 from workflow.faces.tui.common import attempt, local
 from workflow.faces.tui.forms import FormScreen
+from workflow.faces.tui.screen import RedressScreen
 from workflow.read.desk import countdown_text
 from workflow.read.queries import complaint_detail, customer_detail, history
 from workflow.services.compensation import list_steps
 
 
-def load_view(redress: Any, number: str) -> dict[str, Any]:
+def load_view(redress: Redress, number: str) -> dict[str, Any]:
     """Everything the view shows, read through the services."""
     detail = complaint_detail(redress, number)
     detail["steps"] = list_steps(redress, number)
@@ -42,13 +43,9 @@ def load_view(redress: Any, number: str) -> dict[str, Any]:
     return detail
 
 
-class ComplaintScreen(Screen[None]):
+class ComplaintScreen(RedressScreen[None]):
     BINDINGS = [Binding("escape", "back", "Back"), Binding("f5", "reload", "Refresh"),
                 Binding("m", "manual", "Answer from manual", show=False)]
-    DEFAULT_CSS = """
-    ComplaintScreen #actions { height: auto; background: $boost; padding: 0 1; }
-    ComplaintScreen .section { margin-bottom: 1; }
-    """
 
     def __init__(self, number: str) -> None:
         super().__init__()
@@ -70,25 +67,25 @@ class ComplaintScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.action_reload()
-        self.set_interval(self.app.refresh_seconds, self._refresh_if_changed)  # type: ignore[attr-defined]
+        self.set_interval(self.redress_app.refresh_seconds, self._refresh_if_changed)
 
     def _refresh_if_changed(self) -> None:
         from workflow.read.desk import change_marker
 
-        marker = attempt(self, lambda: change_marker(self.app.redress))  # type: ignore[attr-defined]
+        marker = attempt(self, lambda: change_marker(self.redress_app.redress))
         if marker is not None and marker != self.marker:
             self.action_reload()
 
     def action_reload(self) -> None:
         from workflow.read.desk import change_marker
 
-        marker = attempt(self, lambda: change_marker(self.app.redress))  # type: ignore[attr-defined]
-        view = attempt(self, lambda: load_view(self.app.redress, self.number))  # type: ignore[attr-defined]
+        marker = attempt(self, lambda: change_marker(self.redress_app.redress))
+        view = attempt(self, lambda: load_view(self.redress_app.redress, self.number))
         if view is None or marker is None:
             return
         self.marker = marker
         self.view = view
-        self.actions = offered(view, self.app.role)  # type: ignore[attr-defined]
+        self.actions = offered(view, self.redress_app.role)
         self.sub_title = f"{view['number']}  {view['state']}  v{view['version']}"
         self._render_actions()
         self._render_sections()
@@ -119,7 +116,7 @@ class ComplaintScreen(Screen[None]):
         self.run_action_form(self.actions[index])
 
     def _render_sections(self) -> None:
-        v, app = self.view, self.app.redress  # type: ignore[attr-defined]
+        v, app = self.view, self.redress_app.redress
         head = Text()
         head.append(f"{v['number']}  ", style="bold")
         head.append(f"{v['state']}  severity {v['severity']}  level {ROLES[v['escalation_level']]}  ")
@@ -176,13 +173,13 @@ class ComplaintScreen(Screen[None]):
                 return
 
     def run_action_form(self, action: Action) -> None:
-        fields = action.fields(self.app.redress, self.view)  # type: ignore[attr-defined]
+        fields = action.fields(self.redress_app.redress, self.view)
         version = self.view["version"]
 
         def submit(values: dict[str, str] | None) -> None:
             if values is None:
                 return
-            attempt(self, lambda: action.run(self.app.redress, self.app.user,  # type: ignore[attr-defined]
+            attempt(self, lambda: action.run(self.redress_app.redress, self.redress_app.user,
                                              self.number, version, values),
                     done=f"{action.label}: done")
             self.action_reload()
@@ -202,7 +199,7 @@ class ComplaintScreen(Screen[None]):
 
         def chosen(answer_id: str | None) -> None:
             if answer_id:
-                attempt(self, lambda: answer_from_manual(self.app.redress, self.app.user,  # type: ignore
+                attempt(self, lambda: answer_from_manual(self.redress_app.redress, self.redress_app.user,
                                                          self.number, answer_id, expected_version=version),
                         done="answered from the policy manual and closed")
                 self.action_reload()

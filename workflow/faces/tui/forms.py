@@ -14,8 +14,9 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
+
+from workflow.faces.tui.screen import RedressModal
 
 
 @dataclass(frozen=True)
@@ -30,21 +31,10 @@ class Field:
     placeholder: str = ""
 
 
-class FormScreen(ModalScreen[dict[str, str] | None]):
+class FormScreen(RedressModal[dict[str, str] | None]):
     """Ask for a few values; Enter in the last field or the OK button submits, Escape cancels."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "OK")]
-    DEFAULT_CSS = """
-    FormScreen { align: center middle; }
-    FormScreen > VerticalScroll {
-        width: 76; max-width: 100%; height: auto; max-height: 22;
-        border: thick $primary; background: $surface; padding: 0 1;
-    }
-    FormScreen .title { text-style: bold; margin-bottom: 1; }
-    FormScreen .problem { color: $error; }
-    FormScreen Horizontal { height: auto; margin-top: 1; }
-    FormScreen Label { margin-top: 1; }
-    """
 
     def __init__(self, title: str, fields: list[Field], note: str = "") -> None:
         super().__init__()

@@ -8,7 +8,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
@@ -16,20 +15,14 @@ from workflow.domain.errors import RedressError
 from workflow.domain.inert import inert
 from workflow.domain.vocabulary import CHANNELS
 from workflow.faces.tui.common import attempt
+from workflow.faces.tui.screen import RedressModal, RedressScreen
 from workflow.services.lifecycle import file_complaint, suggest_for_intake
 
 
-class PolicyScreen(ModalScreen[str | None]):
+class PolicyScreen(RedressModal[str | None]):
     """Search the policy manual; Enter on an answer chooses it, Escape backs out."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
-    DEFAULT_CSS = """
-    PolicyScreen { align: center middle; }
-    PolicyScreen > VerticalScroll { width: 78; max-width: 100%; height: 22; border: thick $primary;
-                                    background: $surface; padding: 0 1; }
-    PolicyScreen OptionList { height: 8; }
-    PolicyScreen #answer { height: auto; }
-    """
 
     def __init__(self, query: str = "") -> None:
         super().__init__()
@@ -53,8 +46,8 @@ class PolicyScreen(ModalScreen[str | None]):
         self.query_one("#hits", OptionList).focus()
 
     def _search(self, query: str) -> None:
-        manual = self.app.redress.manual  # type: ignore[attr-defined]
-        language = self.app.redress.config.default_language  # type: ignore[attr-defined]
+        manual = self.redress_app.redress.manual
+        language = self.redress_app.redress.config.default_language
         hits = manual.search(query, limit=8) if query.strip() else []
         options = self.query_one("#hits", OptionList)
         options.clear_options()
@@ -63,8 +56,8 @@ class PolicyScreen(ModalScreen[str | None]):
             options.highlighted = 0
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        manual = self.app.redress.manual  # type: ignore[attr-defined]
-        language = self.app.redress.config.default_language  # type: ignore[attr-defined]
+        manual = self.redress_app.redress.manual
+        language = self.redress_app.redress.config.default_language
         if event.option.id:
             title, body = manual.get(event.option.id).text(language, language)
             self.query_one("#answer", Static).update(inert(f"{title}\n{body}", multiline=True))
@@ -76,7 +69,7 @@ class PolicyScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class NewComplaintScreen(Screen[None]):
+class NewComplaintScreen(RedressScreen[None]):
     """Phone first: the customer is found (or a name asked for), then channel, category and summary.
 
     The suggested severity updates as the summary is typed. Ctrl+S files it;
@@ -85,15 +78,9 @@ class NewComplaintScreen(Screen[None]):
 
     BINDINGS = [Binding("escape", "back", "Back"), Binding("ctrl+s", "file", "File"),
                 Binding("ctrl+k", "answer", "File and answer from manual")]
-    DEFAULT_CSS = """
-    NewComplaintScreen VerticalScroll { padding: 0 1; }
-    NewComplaintScreen Horizontal { height: auto; }
-    NewComplaintScreen Horizontal > * { width: 1fr; }
-    NewComplaintScreen #found, NewComplaintScreen #suggestion { height: auto; color: $accent; }
-    """
 
     def compose(self) -> ComposeResult:
-        config = self.app.redress.config  # type: ignore[attr-defined]
+        config = self.redress_app.redress.config
         yield Header(show_clock=False)
         with VerticalScroll():
             with Horizontal():
@@ -146,7 +133,7 @@ class NewComplaintScreen(Screen[None]):
         if not phone and not email:
             return
         try:
-            suggestion = suggest_for_intake(self.app.redress, phone=phone, email=email,  # type: ignore[attr-defined]
+            suggestion = suggest_for_intake(self.redress_app.redress, phone=phone, email=email,
                                             summary=self._value("summary") or "", order_ref=self._value("order"),
                                             tier=self._value("tier"))
         except RedressError:
@@ -170,13 +157,13 @@ class NewComplaintScreen(Screen[None]):
 
     def action_file(self, answer_id: str | None = None) -> None:
         fields = self._fields()
-        outcome = attempt(self, lambda: file_complaint(self.app.redress, self.app.user,  # type: ignore
+        outcome = attempt(self, lambda: file_complaint(self.redress_app.redress, self.redress_app.user,
                                                        answer_id=answer_id, **fields))
         if outcome is None:
             return
         self.notify(f"{outcome.number} filed ({outcome.to_state}); severity {outcome.detail}", timeout=6)
         self.app.pop_screen()
-        self.app.open_complaint(outcome.number)  # type: ignore[attr-defined]
+        self.redress_app.open_complaint(outcome.number)
 
     def action_answer(self) -> None:
         def chosen(answer_id: str | None) -> None:

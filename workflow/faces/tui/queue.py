@@ -8,11 +8,11 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
 
 from workflow.domain.inert import inert
 from workflow.faces.tui.common import attempt
+from workflow.faces.tui.screen import RedressScreen
 from workflow.read.desk import countdown_text, desk_queue
 
 # Sized for an 80-column terminal; the summary takes what is left (and more when the terminal is wider).
@@ -33,7 +33,7 @@ def queue_cells(row: dict[str, Any]) -> list[Any]:
     ]
 
 
-class QueueScreen(Screen[None]):
+class QueueScreen(RedressScreen[None]):
     """Two tabs of complaints; Enter opens one. Refreshed every few seconds, keeping the cursor."""
 
     BINDINGS = [
@@ -63,7 +63,7 @@ class QueueScreen(Screen[None]):
     def on_mount(self) -> None:
         self.sub_title = self.app.sub_title
         self.action_refresh()
-        self.set_interval(self.app.refresh_seconds, self.action_refresh)  # type: ignore[attr-defined]
+        self.set_interval(self.redress_app.refresh_seconds, self.action_refresh)
 
     def action_refresh(self) -> None:
         for mine, table_id in ((True, "mine-table"), (False, "team-table")):
@@ -72,7 +72,7 @@ class QueueScreen(Screen[None]):
                 self._fill(self.query_one(f"#{table_id}", DataTable), rows)
 
     def _rows(self, mine: bool) -> list[dict[str, Any]]:
-        app: Any = self.app
+        app = self.redress_app
         return desk_queue(app.redress, app.user, mine=mine, limit=app.queue_limit)
 
     @staticmethod
@@ -96,16 +96,18 @@ class QueueScreen(Screen[None]):
         table = self._current_table()
         if table.row_count:
             number = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-            self.app.open_complaint(number)  # type: ignore[attr-defined]
+            if number:  # every row is keyed by its complaint number
+                self.redress_app.open_complaint(number)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        self.app.open_complaint(event.row_key.value)  # type: ignore[attr-defined]
+        if event.row_key.value:
+            self.redress_app.open_complaint(event.row_key.value)
 
     def action_new(self) -> None:
-        self.app.new_complaint()  # type: ignore[attr-defined]
+        self.redress_app.new_complaint()
 
     def action_manual(self) -> None:
-        self.app.browse_manual()  # type: ignore[attr-defined]
+        self.redress_app.browse_manual()
 
     def action_board(self) -> None:
-        self.app.open_board()  # type: ignore[attr-defined]
+        self.redress_app.open_board()

@@ -9,17 +9,17 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label
 
 from workflow.domain.inert import inert
 from workflow.faces.tui.common import attempt
 from workflow.faces.tui.forms import Field, FormScreen, text
+from workflow.faces.tui.screen import RedressScreen
 from workflow.services.compensation import approve_step, list_steps, reject_step
 from workflow.services.supervision import escalation_board
 
 
-class SupervisorScreen(Screen[None]):
+class SupervisorScreen(RedressScreen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("enter", "open", "Open"),
@@ -27,11 +27,6 @@ class SupervisorScreen(Screen[None]):
         Binding("j", "reject", "Reject step"),
         Binding("f5", "refresh", "Refresh"),
     ]
-    DEFAULT_CSS = """
-    SupervisorScreen #board { height: 2fr; }
-    SupervisorScreen #approvals { height: 1fr; }
-    SupervisorScreen Label { text-style: bold; }
-    """
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -53,11 +48,11 @@ class SupervisorScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.action_refresh()
-        self.set_interval(self.app.refresh_seconds, self.action_refresh)  # type: ignore[attr-defined]
+        self.set_interval(self.redress_app.refresh_seconds, self.action_refresh)
 
     def action_refresh(self) -> None:
-        redress, user = self.app.redress, self.app.user  # type: ignore[attr-defined]
-        board = attempt(self, lambda: escalation_board(redress))
+        redress, user = self.redress_app.redress, self.redress_app.user
+        board = attempt(self, lambda: escalation_board(redress, user))
         if board is not None:
             table = self.query_one("#board", DataTable)
             keep = table.cursor_row
@@ -90,7 +85,7 @@ class SupervisorScreen(Screen[None]):
         else:
             number = self._selected("board")
         if number:
-            self.app.open_complaint(number)  # type: ignore[attr-defined]
+            self.redress_app.open_complaint(number)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()
@@ -110,7 +105,7 @@ class SupervisorScreen(Screen[None]):
 
         def submit(values: dict[str, str] | None) -> None:
             if values is not None:
-                attempt(self, lambda: decide(self.app.redress, self.app.user, int(step),  # type: ignore[attr-defined]
+                attempt(self, lambda: decide(self.redress_app.redress, self.redress_app.user, int(step),
                                              values["text"]), done=f"step {step} {outcome}")
                 self.action_refresh()
 

@@ -1,0 +1,111 @@
+"""Who may do what: each action's least role, and who may approve a compensation step.
+
+One table for the services, the CLI and the terminal app, so a rule changes in one place and every face
+refuses with the same one-line message. Pure: the acting user is anything with a name and a role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from workflow.domain.errors import PermissionDenied
+from workflow.domain.vocabulary import ROLES
+
+
+class Actor(Protocol):
+    """The acting user as the services read them (a users row)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Permission:
+    least_role: str
+    wording: str  # completes "<user> is a <role>; <wording> needs <least role> or above"
+
+
+PERMISSIONS: dict[str, Permission] = {
+    # Lifecycle: any agent works a complaint; these parts of a trigger need more.
+    "lower_severity": Permission("senior", "lowering a severity"),
+    "assign_others": Permission("senior", "assigning to someone else"),
+    "cancel_as_spam": Permission("senior", "cancelling as spam"),
+    # Supervision of escalations.
+    "escalation_board": Permission("supervisor", "the escalation board"),
+    "acknowledge_escalation": Permission("supervisor", "acknowledge an escalation"),
+    "extend_deadline": Permission("supervisor", "extend a deadline"),
+    "lower_escalation": Permission("supervisor", "lower an escalation level"),
+    # Compensation: anyone plans and carries out steps; deciding on one follows the approval rule below.
+    "add_step": Permission("agent", "adding a compensation step"),
+    "complete_step": Permission("agent", "completing a compensation step"),
+    "remove_step": Permission("agent", "removing a compensation step"),
+    "approve_step": Permission("agent", "approving a compensation step"),
+    "reject_step": Permission("agent", "rejecting a compensation step"),
+    "record_survey": Permission("agent", "recording a survey answer"),
+    # What the engine could not do on its own.
+    "retry_messages": Permission("supervisor", "retrying messages"),
+    "retry_deadline": Permission("supervisor", "retrying a deadline"),
+    # Staff.
+    "add_user": Permission("manager", "adding users"),
+}
+
+
+def rank(role: str) -> int:
+    """A role's place in the ladder: agent 0 up to manager."""
+    return ROLES.index(role)
+
+
+def allows(role: str, action: str) -> bool:
+    """Whether `role` may do `action` (an unknown action is a programming error: KeyError)."""
+    return rank(role) >= rank(PERMISSIONS[action].least_role)
+
+
+def refusal(user: Actor, action: str) -> str:
+    """The one line every face shows when `user` may not do `action`."""
+    permission = PERMISSIONS[action]
+    article = "an" if user.role[0] in "aeiou" else "a"
+    return f"{user.name} is {article} {user.role}; {permission.wording} needs {permission.least_role} or above"
+
+
+def require(user: Actor, action: str) -> None:
+    """Refuse `action` unless the user's role is the action's least role or higher."""
+    if not allows(user.role, action):
+        raise PermissionDenied(refusal(user, action))
+
+
+# --- the approval rule --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str
+    role: str
+
+
+def decision_refusal(approver: Person, requester: Person, step_id: int, decision: str) -> str | None:
+    """Why `approver` may not approve or reject (`decision`) a step `requester` asked for; None if they may.
+
+    Nobody decides on their own request, and only a role above the requester's decides.
+    """
+    if approver.id == requester.id:
+        return f"{approver.name} requested step {step_id}; nobody {decision}s their own request"
+    if rank(approver.role) <= rank(requester.role):
+        return (f"step {step_id} was requested by {requester.name} ({requester.role}); "
+                f"to {decision} it needs a role above {requester.role}, and {approver.name} is {approver.role}")
+    return None
+
+
+def within_limit(amount_minor: int | None, limit_minor: int) -> bool:
+    """Whether a step's money is within a role's approval limit (steps without money always are)."""
+    return (amount_minor or 0) <= limit_minor
+
+
+def may_approve(approver: Person, requester: Person, amount_minor: int | None, limit_minor: int) -> bool:
+    """The approval rule whole: a role above the requester's, not one's own request, within one's limit."""
+    return (decision_refusal(approver, requester, 0, "approve") is None
+            and within_limit(amount_minor, limit_minor))

@@ -1,0 +1,30 @@
+"""The screens' base: the app they run in, typed, so a screen reaches the services without a cast of its own."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar, cast
+
+from textual.screen import ModalScreen, Screen
+
+if TYPE_CHECKING:
+    from workflow.faces.tui.app import RedressTUI
+
+ResultType = TypeVar("ResultType")
+
+
+class RedressScreen(Screen[ResultType]):
+    """A full screen of the terminal app."""
+
+    @property
+    def redress_app(self) -> RedressTUI:
+        """The running RedressTUI: its services (`redress`), acting `user` and `role`, and navigation."""
+        return cast("RedressTUI", self.app)
+
+
+class RedressModal(ModalScreen[ResultType]):
+    """A dialog over a screen of the terminal app (a form, the policy manual, the help)."""
+
+    @property
+    def redress_app(self) -> RedressTUI:
+        """The running RedressTUI, as for RedressScreen."""
+        return cast("RedressTUI", self.app)

@@ -13,9 +13,9 @@ from workflow.domain.errors import InvalidInput
 from workflow.domain.sla import parse_duration
 from workflow.domain.vocabulary import ROLES
 from workflow.services import clocks
-from workflow.services.lifecycle import Outcome, _check_version
 from workflow.services.people import acting_user, require_role
 from workflow.services.records import change_complaint, load_complaint, required_text
+from workflow.services.transition import Outcome, check_version
 
 # Who may acknowledge, extend and de-escalate: the terminal app offers these actions from this role up.
 SUPERVISOR_ROLE = "supervisor"
@@ -68,7 +68,7 @@ def _supervise(
         user = acting_user(session, actor)
         require_role(user, SUPERVISOR_ROLE, action)
         complaint = load_complaint(session, ref)
-        _check_version(complaint, expected_version)
+        check_version(complaint, expected_version)
         now: datetime = app.clock.now()
         values, data = change(session, complaint, now)
         version = change_complaint(session, complaint, now, user.name, trigger, reason, data, **values)

@@ -1,8 +1,10 @@
-"""A complaint's SLA clocks as rows of the deadline table, kept in step inside each use case's transaction.
+"""A complaint's clocks as rows of the deadline table, kept in step inside each use case's transaction.
 
 The deadline table is the truth: the scheduler fires from it and `show` reads
-countdowns from it. This module decides which rows a transition arms, cancels,
-suspends (paused clock) or moves (resumed clock, changed severity, extension).
+countdowns from it. This module is the one place that arms, cancels, suspends
+(paused clock), moves (resumed clock, changed severity, extension), lists and
+claims (fires) deadline rows: the SLA clocks, the ladder, compensation step timers.
+What a transition's events do to the clocks is in workflow/services/effects.py.
 """
 
 from __future__ import annotations

@@ -241,6 +241,7 @@ def test_a_write_racing_on_a_read_snapshot_is_refused_by_the_version_column(post
     """Without --if-version, the version column still stops a lost update on PostgreSQL."""
     from tests.conftest import make_app
     from workflow.services.people import acting_user, add_user
+    from workflow.services.transition import apply_transition
 
     app = make_app(postgres_url)
     add_user(app, None, "boss", "manager")
@@ -250,9 +251,9 @@ def test_a_write_racing_on_a_read_snapshot_is_refused_by_the_version_column(post
             mine = svc.load_complaint(first.session, number)
             theirs = svc.load_complaint(second.session, number)
             boss = acting_user(first.session, "boss")
-            svc._record(app, first.session, mine, boss, "note", note="first")
+            apply_transition(app, first.session, mine, boss, "note", note="first")
             first.commit()
-            svc._record(app, second.session, theirs, boss, "note", note="second")
+            apply_transition(app, second.session, theirs, boss, "note", note="second")
     notes = [e["note"] for e in history(app, number)["events"]]
     assert notes == ["parcel is late", "first"]
     app.engine.dispose()

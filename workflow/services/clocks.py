@@ -1,8 +1,10 @@
-"""A complaint's SLA clocks as rows of the deadline table, kept in step inside each use case's transaction.
+"""A complaint's clocks as rows of the deadline table, kept in step inside each use case's transaction.
 
 The deadline table is the truth: the scheduler fires from it and `show` reads
-countdowns from it. This module decides which rows a transition arms, cancels,
-suspends (paused clock) or moves (resumed clock, changed severity, extension).
+countdowns from it. This module is the one place that arms, cancels, suspends
+(paused clock), moves (resumed clock, changed severity, extension), lists and
+claims (fires) deadline rows: the SLA clocks, the ladder, compensation step timers.
+What a transition's events do to the clocks is in workflow/services/effects.py.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from typing import Any
 from sqlalchemy import Row, bindparam, insert, select, update
 from sqlmodel import Session
 
-from states.definition import FINAL_STATES, RESOLVED
 from workflow.adapters.models import CUSTOMERS, DEADLINES
 from workflow.bootstrap import Redress
 from workflow.domain.sla import (
@@ -33,8 +34,6 @@ RESOLUTION_KINDS = ("resolution_warning", "resolution", "escalation")
 BREACH_KINDS = ("first_response", "resolution")
 # The clocks a pause stops and a resume moves; compensation and survey timers run on regardless.
 SLA_KINDS = FIRST_RESPONSE_KINDS + RESOLUTION_KINDS
-# Triggers that count as the first answer to the customer.
-ANSWERING_TRIGGERS = ("respond", "answer_from_manual", "resolve")
 
 _PENDING = (DEADLINES.c.fired_at.is_(None)) & (DEADLINES.c.cancelled_at.is_(None))
 # Built once: the scheduler runs these for every deadline it fires.
@@ -42,14 +41,28 @@ _INSERT = insert(DEADLINES)
 _TIER = select(CUSTOMERS.c.tier).where(CUSTOMERS.c.id == bindparam("customer_id"))
 
 
+def _of_kinds(kinds: tuple[str, ...]) -> Any:
+    """One kind compares with `=`: an expanding IN is re-rendered at every execution."""
+    return DEADLINES.c.kind == kinds[0] if len(kinds) == 1 else DEADLINES.c.kind.in_(kinds)
+
+
 @functools.cache
 def _cancel_statement(kinds: tuple[str, ...]) -> Any:
-    """Built once per set of kinds; one kind compares with `=` (an expanding IN is re-rendered every time)."""
-    of_kind = DEADLINES.c.kind == kinds[0] if len(kinds) == 1 else DEADLINES.c.kind.in_(kinds)
+    """Built once per set of kinds."""
     return (
         update(DEADLINES)
-        .where(DEADLINES.c.complaint_id == bindparam("of_complaint"), of_kind, _PENDING)
+        .where(DEADLINES.c.complaint_id == bindparam("of_complaint"), _of_kinds(kinds), _PENDING)
         .values(cancelled_at=bindparam("now"))
+    )
+
+
+@functools.cache
+def _suspend_statement(kinds: tuple[str, ...]) -> Any:
+    """Built once per set of kinds."""
+    return (
+        update(DEADLINES)
+        .where(DEADLINES.c.complaint_id == bindparam("of_complaint"), _of_kinds(kinds), _PENDING)
+        .values(due_at=None)
     )
 
 
@@ -131,12 +144,9 @@ def checkpoint_at(app: Redress, complaint: Row, clock_plan: ClockPlan, now: date
     return Checkpoint(now, elapsed(app, complaint, clock_plan, now))
 
 
-def _suspend(session: Session, complaint_id: int, kinds: tuple[str, ...] = SLA_KINDS) -> None:
+def suspend(session: Session, complaint_id: int, kinds: tuple[str, ...] = SLA_KINDS) -> None:
     """A paused clock's pending deadlines have no due time until it runs again."""
-    session.execute(
-        update(DEADLINES).where(DEADLINES.c.complaint_id == complaint_id, DEADLINES.c.kind.in_(kinds), _PENDING)
-        .values(due_at=None)
-    )
+    session.execute(_suspend_statement(kinds), {"of_complaint": complaint_id})
 
 
 def _move_pending(
@@ -164,56 +174,70 @@ def _move_pending(
         )
 
 
-def on_transition(
-    app: Redress, session: Session, complaint: Row, trigger: str, to_state: str,
-    changes: dict[str, Any], now: datetime,
-) -> dict[str, Any]:
-    """Keep the clocks in step with a transition; return the complaint columns that change with them."""
-    if complaint.sla_started_at is None:
+def has_clock(complaint: Row) -> bool:
+    """Whether the complaint's SLA clock was ever started (rows from before clocks have none to keep)."""
+    return complaint.sla_started_at is not None
+
+
+# What the events of a transition do to the clocks. Each returns the complaint columns that change with
+# them, written in the transition's own UPDATE.
+
+def stop_first_response(session: Session, complaint: Row, now: datetime) -> dict[str, Any]:
+    """The customer had a first answer: the first-response clock and its warning stop."""
+    cancel(session, complaint.id, FIRST_RESPONSE_KINDS, now)
+    return {"first_responded_at": now}
+
+
+def stop(session: Session, complaint: Row, now: datetime) -> dict[str, Any]:
+    """Resolved, closed or cancelled: no SLA clock runs on."""
+    cancel(session, complaint.id, SLA_KINDS, now)
+    return {"sla_paused_at": None}
+
+
+def pause(app: Redress, session: Session, complaint: Row, now: datetime) -> dict[str, Any]:
+    """The clock stops where it stands; its pending deadlines have no due time until it runs again."""
+    here = checkpoint_at(app, complaint, plan(app, session, complaint.severity, complaint.customer_id), now)
+    suspend(session, complaint.id)
+    return here.columns() | {"sla_paused_at": now}
+
+
+def resume(app: Redress, session: Session, complaint: Row, now: datetime) -> dict[str, Any]:
+    """The clock runs on from where it stopped; pending deadlines fall due again, later by the pause."""
+    if complaint.sla_paused_at is None:
         return {}
-    columns: dict[str, Any] = {}
-    pause_states = app.config.sla.pause_states
-    from_state = complaint.state
-    complaint_id = complaint.id
-    if trigger in ANSWERING_TRIGGERS and complaint.first_responded_at is None:
-        cancel(session, complaint_id, FIRST_RESPONSE_KINDS, now)
-        columns["first_responded_at"] = now
-    if to_state in FINAL_STATES or to_state == RESOLVED:
-        cancel(session, complaint_id, FIRST_RESPONSE_KINDS + RESOLUTION_KINDS, now)
-        return columns | {"sla_paused_at": None}
-    if trigger not in ("reopen", "change_severity") and (to_state in pause_states) == (from_state in pause_states):
-        return columns
-    running_plan = plan(app, session, complaint.severity, complaint.customer_id)
-    new_severity = changes.get("severity", complaint.severity)
-    clock_plan = running_plan if new_severity == complaint.severity else plan(
-        app, session, new_severity, complaint.customer_id)
-    if trigger == "reopen":
-        # A reopened complaint gets a fresh resolution clock by its policy.
-        fresh = Checkpoint(now, 0.0)
-        arm(app, session, complaint_id, clock_plan, clock_plan.arming(first_response=False), checkpoint=fresh,
-            now=now)
-        return columns | fresh.columns() | {"sla_started_at": now, "sla_paused_at": None, "sla_paused_minutes": 0.0}
+    clock_plan = plan(app, session, complaint.severity, complaint.customer_id)
+    here = checkpoint_at(app, complaint, clock_plan, now)
+    calendar = app.calendar(clock_plan.calendar)
+    paused = complaint.sla_paused_minutes + business_minutes_between(complaint.sla_paused_at, now, calendar)
+    _move_pending(app, session, complaint.id, clock_plan, here)
+    return here.columns() | {"sla_paused_at": None, "sla_paused_minutes": paused}
+
+
+def restart(app: Redress, session: Session, complaint: Row, now: datetime) -> dict[str, Any]:
+    """A reopened complaint gets a fresh resolution clock by its policy."""
+    clock_plan = plan(app, session, complaint.severity, complaint.customer_id)
+    fresh = Checkpoint(now, 0.0)
+    arm(app, session, complaint.id, clock_plan, clock_plan.arming(first_response=False), checkpoint=fresh, now=now)
+    return fresh.columns() | {"sla_started_at": now, "sla_paused_at": None, "sla_paused_minutes": 0.0}
+
+
+def retarget(app: Redress, session: Session, complaint: Row, severity: str, now: datetime) -> dict[str, Any]:
+    """New targets for the deadlines still pending, counted on from where the clock stands now.
+
+    One that fired stays fired (its breach was alerted and climbed once, and is not re-armed under new targets).
+    """
+    tier = tier_of(session, complaint.customer_id)
+    running_plan = plan_for(app.config, complaint.severity, tier)
+    clock_plan = plan_for(app.config, severity, tier)
     here = checkpoint_at(app, complaint, running_plan, now)  # counted on the calendar the clock ran on
-    if to_state in pause_states and from_state not in pause_states:
-        _suspend(session, complaint_id)
-        return columns | here.columns() | {"sla_paused_at": now}
-    if from_state in pause_states and to_state not in pause_states and complaint.sla_paused_at is not None:
-        calendar = app.calendar(clock_plan.calendar)
-        paused = complaint.sla_paused_minutes + business_minutes_between(complaint.sla_paused_at, now, calendar)
-        _move_pending(app, session, complaint_id, clock_plan, here)
-        return columns | here.columns() | {"sla_paused_at": None, "sla_paused_minutes": paused}
-    if trigger == "change_severity":
-        # New targets for the deadlines still pending, counted on from where the clock stands now; one that
-        # fired stays fired (its breach was alerted and climbed once, and is not re-armed under new targets).
-        running = pending_kinds(session, complaint_id, FIRST_RESPONSE_KINDS + RESOLUTION_KINDS[:2])
-        if running:
-            cancel(session, complaint_id, running, now)
-        kinds = [(k, o) for k, o in clock_plan.arming(first_response=True) if k in running]
-        arm(app, session, complaint_id, clock_plan, kinds, checkpoint=here, now=now)
-        if complaint.sla_paused_at is not None:
-            _suspend(session, complaint_id)
-        columns |= here.columns()
-    return columns
+    running = pending_kinds(session, complaint.id, FIRST_RESPONSE_KINDS + RESOLUTION_KINDS[:2])
+    if running:
+        cancel(session, complaint.id, running, now)
+    kinds = [(k, o) for k, o in clock_plan.arming(first_response=True) if k in running]
+    arm(app, session, complaint.id, clock_plan, kinds, checkpoint=here, now=now)
+    if complaint.sla_paused_at is not None:
+        suspend(session, complaint.id)
+    return here.columns()
 
 
 def extend(app: Redress, session: Session, complaint: Row, minutes: float) -> None:
@@ -239,8 +263,61 @@ def arm_next_step(
     arm(app, session, complaint.id, clock_plan, [("escalation", here.minutes + clock_plan.climb_every)],
         checkpoint=here, now=now, level=level)
     if complaint.sla_paused_at is not None:
-        _suspend(session, complaint.id, ("escalation",))
+        suspend(session, complaint.id, ("escalation",))
     return here.columns()
+
+
+# A compensation step's timer: a `step` row pointing at its step, due when the step is.
+STEP = "step"
+_CANCEL_STEP_TIMER = (
+    update(DEADLINES)
+    .where(DEADLINES.c.step_id == bindparam("of_step"), _PENDING)
+    .values(cancelled_at=bindparam("now"))
+)
+
+
+def arm_step_timer(session: Session, complaint_id: int, step_id: int, due: datetime, now: datetime) -> None:
+    """Insert the timer that fires when the step falls due (sent, or escalated if not done)."""
+    session.execute(_INSERT, {
+        "complaint_id": complaint_id, "kind": STEP, "level": None, "offset_minutes": 0.0, "due_at": due,
+        "fired_at": None, "cancelled_at": None, "created_at": now, "step_id": step_id,
+    })
+
+
+def cancel_step_timer(session: Session, step_id: int, now: datetime) -> None:
+    """A step done or cancelled keeps no pending timer."""
+    session.execute(_CANCEL_STEP_TIMER, {"of_step": step_id, "now": now})
+
+
+# A deadline that failed to fire waits for its retry time; one set aside for good waits for an operator.
+_READY = DEADLINES.c.set_aside_at.is_(None) & (
+    DEADLINES.c.retry_at.is_(None) | (DEADLINES.c.retry_at <= bindparam("ready_at")))
+_DUE = (
+    select(DEADLINES.c.id)
+    .where(DEADLINES.c.fired_at.is_(None), DEADLINES.c.cancelled_at.is_(None),
+           DEADLINES.c.due_at <= bindparam("now"), _READY)
+    .order_by(DEADLINES.c.due_at, DEADLINES.c.id)
+    .limit(bindparam("limit"))
+)
+# Marks one deadline fired if it is still pending and due (a supervisor may have moved it since it was
+# read) and returns it: one statement instead of an update and a read.
+_MARK_FIRED = (
+    update(DEADLINES)
+    .where(DEADLINES.c.id == bindparam("row_id"), _PENDING, DEADLINES.c.set_aside_at.is_(None),
+           DEADLINES.c.due_at <= bindparam("fired"))
+    .values(fired_at=bindparam("fired"))
+    .returning(*DEADLINES.c)
+)
+
+
+def due_ids(session: Session, now: datetime, limit: int) -> list[int]:
+    """Pending deadlines due at `now`, oldest first (reads the partial index)."""
+    return list(session.execute(_DUE, {"now": now, "ready_at": now, "limit": limit}).scalars())
+
+
+def claim_due(session: Session, deadline_id: int, now: datetime) -> Row | None:
+    """Mark the deadline fired and return it, or None if it was cancelled, paused, moved or fired since read."""
+    return session.execute(_MARK_FIRED, {"row_id": deadline_id, "fired": now}).first()
 
 
 _DUE_OF_KIND = select(DEADLINES.c.due_at).where(

@@ -42,21 +42,14 @@ from workflow.services import clocks
 from workflow.services.people import acting_user
 from workflow.services.records import hold, optional_text, required_text
 
-STEP = "step"
+STEP = clocks.STEP
 # What the customer is told when a step is carried out; the others are silent.
 NOTICES = {"apology_letter": "apology_letter", "replacement": "replacement_notice",
            "refund": "refund_notice", "voucher": "voucher"}
 _INSERT_STEP = insert(STEPS)
-_INSERT_DEADLINE = insert(DEADLINES)
 _STEP_BY_ID = select(STEPS).where(STEPS.c.id == bindparam("step_id"))
 _UPDATE_IF_VERSION = update(STEPS).where(
     STEPS.c.id == bindparam("where_id"), STEPS.c.version == bindparam("where_version")
-)
-_CANCEL_TIMER = (
-    update(DEADLINES)
-    .where(DEADLINES.c.step_id == bindparam("of_step"), DEADLINES.c.fired_at.is_(None),
-           DEADLINES.c.cancelled_at.is_(None))
-    .values(cancelled_at=bindparam("now"))
 )
 
 
@@ -133,10 +126,7 @@ def create_step(
          "decided_by_id": None, "decided_at": None, "done_by": None, "done_at": None, "note": "",
          "created_at": now, "version": 1},
     )
-    session.execute(_INSERT_DEADLINE, {
-        "complaint_id": complaint.id, "kind": STEP, "level": None, "offset_minutes": 0.0, "due_at": due,
-        "fired_at": None, "cancelled_at": None, "created_at": now, "step_id": step_id,
-    })
+    clocks.arm_step_timer(session, complaint.id, step_id, due, now)
     append_event(session, complaint.id, now, requester.name, "compensation_planned", complaint.state,
                   complaint.state, reason,
                   {"step": step_id, "kind": kind, "state": state, "source": source,
@@ -188,7 +178,7 @@ def cancel_open_steps(
     for row in rows:
         session.execute(update(STEPS).where(STEPS.c.id == row.id)
                         .values(state="cancelled", note=reason, version=STEPS.c.version + 1))
-        session.execute(_CANCEL_TIMER, {"of_step": row.id, "now": now})
+        clocks.cancel_step_timer(session, row.id, now)
         append_event(session, complaint_id, now, actor, "compensation_cancelled", state, state, reason,
                      {"step": row.id, "kind": row.kind})
 
@@ -236,7 +226,7 @@ def _move(
     if updated.rowcount != 1:  # type: ignore[attr-defined]
         raise ConcurrentChange(f"step {step.id} was changed by someone else at the same moment; look at it again")
     if to_state in (DONE, "cancelled"):
-        session.execute(_CANCEL_TIMER, {"of_step": step.id, "now": now})
+        clocks.cancel_step_timer(session, step.id, now)
     append_event(session, complaint.id, now, actor, f"compensation_{trigger}", complaint.state,
                   complaint.state, event_note, {"step": step.id, "kind": step.kind,
                                                 "amount": _money_text(step.amount_minor, step.currency)})
@@ -374,10 +364,7 @@ def remind_again(app: Redress, session: Session, complaint: Row, step_id: int, n
     """An overdue step gets a new timer `climb_every` later: while it stays undone it keeps climbing."""
     clock_plan = clocks.plan(app, session, complaint.severity, complaint.customer_id)
     due = add_business_time(now, clock_plan.climb_every, app.calendar(clock_plan.calendar))
-    session.execute(_INSERT_DEADLINE, {
-        "complaint_id": complaint.id, "kind": STEP, "level": None, "offset_minutes": 0.0, "due_at": due,
-        "fired_at": None, "cancelled_at": None, "created_at": now, "step_id": step_id,
-    })
+    clocks.arm_step_timer(session, complaint.id, step_id, due, now)
 
 
 def describe(session: Session, step_id: int) -> str:

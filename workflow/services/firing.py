@@ -12,34 +12,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
 from notifications.outbox import queue_staff_alert
 from workflow.adapters.db import is_lock_conflict
-from workflow.adapters.models import COMPLAINTS, CUSTOMERS, DEADLINES, USERS
+from workflow.adapters.models import COMPLAINTS, CUSTOMERS, USERS
 from workflow.bootstrap import Redress
 from workflow.domain.clock import local_minute
 from workflow.domain.errors import ConcurrentChange
 from workflow.domain.sla import plan_for
 from workflow.domain.vocabulary import ROLES
-from workflow.services import clocks, compensation, surveys
+from workflow.services import clocks, compensation, survey_messages
 from workflow.services.alert_recipients import Recipients, StaffByLevel, alert_recipients
+from workflow.services.clocks import claim_due, due_ids
 from workflow.services.failed_deadlines import record_failure
 from workflow.services.records import change_complaint
 
 SCHEDULER = "scheduler"
-# Marks one deadline fired if it is still pending and due (a supervisor may have moved it since it was
-# read) and returns it: one statement instead of an update and a read.
-_MARK_FIRED = (
-    update(DEADLINES)
-    .where(DEADLINES.c.id == bindparam("row_id"), DEADLINES.c.fired_at.is_(None),
-           DEADLINES.c.cancelled_at.is_(None), DEADLINES.c.set_aside_at.is_(None),
-           DEADLINES.c.due_at <= bindparam("fired"))
-    .values(fired_at=bindparam("fired"))
-    .returning(*DEADLINES.c)
-)
 
 
 @dataclass(frozen=True)
@@ -47,23 +38,6 @@ class FireReport:
     fired: int
     batches: int
     failed: int = 0  # deadlines whose firing raised: kept with their error, retried later
-
-
-# A deadline that failed to fire waits for its retry time; one set aside for good waits for an operator.
-_READY = DEADLINES.c.set_aside_at.is_(None) & (
-    DEADLINES.c.retry_at.is_(None) | (DEADLINES.c.retry_at <= bindparam("ready_at")))
-
-
-def due_ids(session: Session, now: datetime, limit: int) -> list[int]:
-    """Pending deadlines due at `now`, oldest first (reads the partial index)."""
-    return list(session.execute(
-        select(DEADLINES.c.id)
-        .where(DEADLINES.c.fired_at.is_(None), DEADLINES.c.cancelled_at.is_(None), DEADLINES.c.due_at <= now,
-               _READY)
-        .order_by(DEADLINES.c.due_at, DEADLINES.c.id)
-        .limit(limit),
-        {"ready_at": now},
-    ).scalars())
 
 
 def fire_due(app: Redress, *, batch_size: int | None = None, max_batches: int | None = None,
@@ -173,7 +147,7 @@ _CONFLICT = "{} changed while its deadline fired; the batch will retry"
 
 
 def _fire_one(app: Redress, session: Session, people: StaffByLevel, deadline_id: int, now: datetime) -> int:
-    deadline = session.execute(_MARK_FIRED, {"row_id": deadline_id, "fired": now}).first()
+    deadline = claim_due(session, deadline_id, now)
     if deadline is None:
         return 0  # cancelled, paused, moved or fired by someone else since it was read
     complaint = session.execute(_COMPLAINT, {"complaint_id": deadline.complaint_id}).one()
@@ -181,8 +155,8 @@ def _fire_one(app: Redress, session: Session, people: StaffByLevel, deadline_id:
         if compensation.on_step_due(app, session, deadline.step_id, now) == "overdue":
             step = compensation.describe(session, deadline.step_id)
             _climb(app, session, people, complaint, deadline, now, f"{step} not done by its deadline")
-    elif deadline.kind == surveys.SURVEY:
-        surveys.send(app, session, complaint, now)
+    elif deadline.kind == survey_messages.SURVEY:
+        survey_messages.send(app, session, complaint, now)
     elif deadline.kind.endswith("_warning"):
         _warn(app, session, people, complaint, deadline, now)
     else:

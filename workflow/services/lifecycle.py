@@ -6,7 +6,6 @@ records, so the CLI, the TUI and tests all call them the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from types import SimpleNamespace
@@ -16,26 +15,31 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row, bindparam, func, insert, select
 from sqlmodel import Session
 
-from states.definition import ASSIGNED, FINAL_STATES, RECEIVED, RESOLVED
-from states.machine import TriggerNotAllowed, next_state
+from states.definition import ASSIGNED, RECEIVED, RESOLVED, Trigger
 from workflow.adapters.db import insert_returning_id
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, NumberSequence
 from workflow.bootstrap import Redress
-from workflow.domain.errors import ConcurrentChange, InvalidInput, InvalidTransition
+from workflow.domain.errors import InvalidInput
 from workflow.domain.permissions import require
 from workflow.domain.severity import suggest_severity
 from workflow.domain.sla import plan_for
 from workflow.domain.vocabulary import CHANNELS
-from workflow.services import aftermath, clocks, compensation
-from workflow.services.people import CustomerRecord, acting_user, find_or_create_customer, find_user
+from workflow.services import clocks, compensation
+from workflow.services.people import (
+    CustomerRecord,
+    acting_user,
+    find_or_create_customer,
+    find_user,
+    lookup_customer,
+)
 from workflow.services.records import (
     append_event,
-    change_complaint,
     column_limit,
     load_complaint,
     optional_text,
     required_text,
 )
+from workflow.services.transition import Outcome, apply_transition, check_version
 
 if TYPE_CHECKING:
     from workflow.services.kb import PolicyAnswer
@@ -43,62 +47,9 @@ if TYPE_CHECKING:
 CANCEL_REASONS = ("duplicate", "spam", "withdrawn")
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What a use case did to a complaint, for the caller to report."""
-
-    id: int
-    number: str
-    trigger: str
-    from_state: str
-    to_state: str
-    version: int
-    detail: str = ""
-
-
 # Statements built once and executed with parameters: building a statement
 # afresh per call costs more than SQLite takes to run it.
 _INSERT_COMPLAINT = insert(COMPLAINTS)
-
-
-def _check_version(complaint: Row, expected: int | None) -> None:
-    if expected is not None and expected != complaint.version:
-        raise ConcurrentChange(
-            f"{complaint.number} changed since you read it (version {expected}, now {complaint.version}); "
-            "look at it again before acting"
-        )
-
-
-def _record(
-    app: Redress,
-    session: Session,
-    complaint: Row,
-    actor: Row,
-    trigger: str,
-    *,
-    note: str = "",
-    data: dict[str, Any] | None = None,
-    **changes: Any,
-) -> Outcome:
-    """Move the complaint by `trigger` (the machine decides), apply `changes`, append the event.
-
-    The update says WHERE version = <the version read>: if another transaction
-    changed the complaint in between, nothing is written and the caller is told.
-    """
-    from_state = complaint.state
-    try:
-        to_state = next_state(from_state, trigger, has_assignee=complaint.assignee_id is not None)
-    except TriggerNotAllowed as refused:
-        raise InvalidTransition(f"{complaint.number}: {refused}") from None
-    now = app.clock.now()
-    values = {**changes, "state": to_state, "is_open": to_state not in FINAL_STATES}
-    if to_state in FINAL_STATES and from_state not in FINAL_STATES:
-        values["closed_at"] = now
-    values.update(clocks.on_transition(app, session, complaint, trigger, to_state, changes, now))
-    version = change_complaint(session, complaint, now, actor.name, trigger, note, data, to_state=to_state,
-                               **values)
-    aftermath.after_transition(app, session, complaint, actor, trigger, to_state, note, now)
-    return Outcome(complaint.id, complaint.number, trigger, from_state, to_state, version)
 
 
 def _act(
@@ -116,8 +67,8 @@ def _act(
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
         complaint = load_complaint(uow.session, ref)
-        _check_version(complaint, expected_version)
-        outcome = _record(app, uow.session, complaint, user, trigger, note=note, data=data, **changes)
+        check_version(complaint, expected_version)
+        outcome = apply_transition(app, uow.session, complaint, user, trigger, note=note, data=data, **changes)
         uow.commit()
         return outcome
 
@@ -205,7 +156,7 @@ def file_complaint(
         )
         outcome = Outcome(complaint_id, number, "file", "", RECEIVED, 1, reason)
         if policy is None:
-            from notifications.customer import queue_customer_message
+            from notifications.customer import queue_customer_message  # deferred: templates load only to queue
 
             # The rows just written, handed over rather than read back: filing is the hottest path.
             filed = SimpleNamespace(id=complaint_id, resolution=None, closed_at=None, **row)
@@ -252,8 +203,6 @@ def suggest_for_intake(
     tier: str | None = None,
 ) -> dict[str, Any]:
     """The customer a phone or email finds, and the severity `file_complaint` would suggest; writes nothing."""
-    from workflow.services.people import lookup_customer
-
     with app.uow(write=False) as uow:
         found = lookup_customer(uow.session, phone, email)
         customer = (CustomerRecord(found.id, found.name, found.tier, found.language, created=False) if found
@@ -268,7 +217,7 @@ def suggest_for_intake(
 
 def triage(app: Redress, actor: str | None, ref: str | int, *, expected_version: int | None = None) -> Outcome:
     """Confirm the complaint's category and severity and put it on the open list."""
-    return _act(app, actor, ref, "triage", expected_version=expected_version)
+    return _act(app, actor, ref, Trigger.TRIAGE, expected_version=expected_version)
 
 
 def change_severity(
@@ -283,13 +232,13 @@ def change_severity(
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
         complaint = load_complaint(uow.session, ref)
-        _check_version(complaint, expected_version)
+        check_version(complaint, expected_version)
         if severity == complaint.severity:
             raise InvalidInput(f"{complaint.number} is already {severity}")
         if config.severity_rank(severity) < complaint.severity_rank:
             require(user, "lower_severity")
-        outcome = _record(
-            app, uow.session, complaint, user, "change_severity", note=reason,
+        outcome = apply_transition(
+            app, uow.session, complaint, user, Trigger.CHANGE_SEVERITY, note=reason,
             data={"from": complaint.severity, "to": severity},
             severity=severity, severity_rank=config.severity_rank(severity),
             severity_reason=f"changed by {user.name}: {reason}",
@@ -310,11 +259,11 @@ def assign(
         if target.id != user.id:
             require(user, "assign_others")
         complaint = load_complaint(uow.session, ref)
-        _check_version(complaint, expected_version)
+        check_version(complaint, expected_version)
         if complaint.assignee_id == target.id and complaint.state == ASSIGNED:
             raise InvalidInput(f"{complaint.number} is already assigned to {target.name}")
-        outcome = _record(
-            app, uow.session, complaint, user, "assign",
+        outcome = apply_transition(
+            app, uow.session, complaint, user, Trigger.ASSIGN,
             note=f"assigned to {target.name}" + (f": {note}" if note else ""),
             data={"assignee": target.name}, assignee_id=target.id,
         )
@@ -324,7 +273,7 @@ def assign(
 
 def start(app: Redress, actor: str | None, ref: str | int, *, expected_version: int | None = None) -> Outcome:
     """The assignee starts working on the complaint."""
-    return _act(app, actor, ref, "start", expected_version=expected_version)
+    return _act(app, actor, ref, Trigger.START, expected_version=expected_version)
 
 
 def respond(
@@ -332,7 +281,7 @@ def respond(
 ) -> Outcome:
     """Record an answer given to the customer (call, email, chat)."""
     message = required_text(message, "message", "what the customer was told", app.config.limits.note)
-    return _act(app, actor, ref, "respond", expected_version=expected_version, note=message)
+    return _act(app, actor, ref, Trigger.RESPOND, expected_version=expected_version, note=message)
 
 
 def wait_for_customer(
@@ -340,7 +289,7 @@ def wait_for_customer(
 ) -> Outcome:
     """Park the complaint until the customer sends what is needed."""
     note = required_text(note, "note", "what we are waiting for from the customer", app.config.limits.note)
-    return _act(app, actor, ref, "wait_for_customer", expected_version=expected_version, note=note)
+    return _act(app, actor, ref, Trigger.WAIT_FOR_CUSTOMER, expected_version=expected_version, note=note)
 
 
 def customer_replied(
@@ -348,7 +297,7 @@ def customer_replied(
 ) -> Outcome:
     """The customer came back; work resumes."""
     note = optional_text(note, "note", app.config.limits.note)
-    return _act(app, actor, ref, "customer_replied", expected_version=expected_version, note=note)
+    return _act(app, actor, ref, Trigger.CUSTOMER_REPLIED, expected_version=expected_version, note=note)
 
 
 def route(
@@ -362,7 +311,7 @@ def route(
         raise InvalidInput(f"owner '{owner}' is not a configured owner; owners: {', '.join(configured)}")
     note = optional_text(note, "message", app.config.limits.note)
     return _act(
-        app, actor, ref, "route", expected_version=expected_version,
+        app, actor, ref, Trigger.ROUTE, expected_version=expected_version,
         note=note, data={"owner": owner}, owner=owner,
     )
 
@@ -373,7 +322,7 @@ def owner_feedback(
     """The owner reported back; the agent takes it from here and answers the customer."""
     feedback = required_text(feedback, "feedback", "what the responsible owner found or decided",
                              app.config.limits.note)
-    return _act(app, actor, ref, "owner_feedback", expected_version=expected_version, note=feedback)
+    return _act(app, actor, ref, Trigger.OWNER_FEEDBACK, expected_version=expected_version, note=feedback)
 
 
 def resolve(
@@ -382,7 +331,7 @@ def resolve(
     """Record what was done for the customer."""
     resolution = required_text(resolution, "resolution", "what was done for the customer", app.config.limits.note)
     return _act(
-        app, actor, ref, "resolve", expected_version=expected_version, note=resolution, resolution=resolution
+        app, actor, ref, Trigger.RESOLVE, expected_version=expected_version, note=resolution, resolution=resolution
     )
 
 
@@ -394,10 +343,10 @@ def close(
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
         complaint = load_complaint(uow.session, ref)
-        _check_version(complaint, expected_version)
+        check_version(complaint, expected_version)
         if complaint.state == RESOLVED:  # in any other state the machine refuses, and says why
             compensation.refuse_closing_with_open_steps(uow.session, complaint)
-        outcome = _record(app, uow.session, complaint, user, "close", note=note or "")
+        outcome = apply_transition(app, uow.session, complaint, user, Trigger.CLOSE, note=note or "")
         uow.commit()
         return outcome
 
@@ -407,7 +356,7 @@ def reopen(
 ) -> Outcome:
     """Reopen a resolved or closed complaint, for example when the customer calls back unhappy."""
     reason = required_text(reason, "reason", "why the complaint is reopened", app.config.limits.reason)
-    return _act(app, actor, ref, "reopen", expected_version=expected_version, note=reason, closed_at=None)
+    return _act(app, actor, ref, Trigger.REOPEN, expected_version=expected_version, note=reason, closed_at=None)
 
 
 def cancel(
@@ -425,7 +374,7 @@ def cancel(
         if reason == "spam":
             require(user, "cancel_as_spam")
         complaint = load_complaint(uow.session, ref)
-        _check_version(complaint, expected_version)
+        check_version(complaint, expected_version)
         changes: dict[str, Any] = {"cancel_reason": reason}
         data: dict[str, Any] = {"reason": reason}
         if duplicate_of:
@@ -434,11 +383,8 @@ def cancel(
                 raise InvalidInput(f"{complaint.number} cannot duplicate itself")
             changes["duplicate_of_id"] = original.id
             data["duplicate_of"] = original.number
-        outcome = _record(app, uow.session, complaint, user, "cancel", note=note, data=data, **changes)
-        from notifications.customer import withdraw_customer_messages
-
-        withdraw_customer_messages(uow.session, complaint.id, outcome.to_state, user.name,
-                                   f"complaint cancelled ({reason})", app.clock.now())
+        outcome = apply_transition(app, uow.session, complaint, user, Trigger.CANCEL, note=note, data=data,
+                                   **changes)
         uow.commit()
         return outcome
 
@@ -451,7 +397,7 @@ def answer_from_manual(
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
         complaint = load_complaint(uow.session, ref)
-        _check_version(complaint, expected_version)
+        check_version(complaint, expected_version)
         language = uow.session.execute(
             select(CUSTOMERS.c.language).where(CUSTOMERS.c.id == complaint.customer_id)
         ).scalar_one()
@@ -465,8 +411,8 @@ def _answer(
 ) -> Outcome:
     """Give the manual's answer in the customer's language, record it as the resolution, close."""
     title, text = policy.text(language, app.config.default_language)
-    return _record(
-        app, session, complaint, user, "answer_from_manual", note=text,
+    return apply_transition(
+        app, session, complaint, user, Trigger.ANSWER_FROM_MANUAL, note=text,
         data={"policy_answer": policy.id, "title": title, "language": language},
         resolution=text,
     )
@@ -477,5 +423,5 @@ def add_note(
 ) -> Outcome:
     """An internal note on the timeline, in any state."""
     text = required_text(text, "note", "what to add to the timeline", app.config.limits.note)
-    return _act(app, actor, ref, "note", expected_version=expected_version, note=text)
+    return _act(app, actor, ref, Trigger.NOTE, expected_version=expected_version, note=text)
 

@@ -14,9 +14,9 @@ from workflow.domain.permissions import PERMISSIONS, require
 from workflow.domain.sla import parse_duration
 from workflow.domain.vocabulary import ROLES
 from workflow.services import clocks
-from workflow.services.lifecycle import Outcome, _check_version
 from workflow.services.people import acting_user
 from workflow.services.records import change_complaint, load_complaint, required_text
+from workflow.services.transition import Outcome, check_version
 
 
 def escalation_board(app: Redress, actor: str | None = None, *, level: str | None = None) -> list[dict[str, Any]]:
@@ -72,7 +72,7 @@ def _supervise(
         user = acting_user(session, actor)
         require(user, trigger)
         complaint = load_complaint(session, ref)
-        _check_version(complaint, expected_version)
+        check_version(complaint, expected_version)
         now: datetime = app.clock.now()
         values, data = change(session, complaint, now)
         version = change_complaint(session, complaint, now, user.name, trigger, reason, data, **values)

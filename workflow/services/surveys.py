@@ -1,71 +1,28 @@
 """The satisfaction follow-up: a survey queued at closing, the answer taken on a call-back, and its policy.
 
-The survey is a customer message that waits in the outbox until `survey.after_close` of business time has
-passed, so a closed complaint keeps no timer of its own; reopening or answering first withdraws it. Answers
-are kept with the complaint's agent and category so scores can be reported per complaint, agent and category.
+The survey is a customer message (workflow/services/survey_messages.py) that waits in the outbox until
+`survey.after_close` of business time has passed, so a closed complaint keeps no timer of its own; reopening
+or answering first withdraws it. Answers are kept with the complaint's agent and category so scores can be
+reported per complaint, agent and category.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select
-from sqlmodel import Session
+from sqlalchemy import func, insert, select
 
-from states.definition import CLOSED, RESOLVED
-from workflow.adapters.models import MESSAGES, SURVEYS, USERS
+from states.definition import CLOSED, RESOLVED, Trigger
+from workflow.adapters.models import SURVEYS, USERS
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput, InvalidTransition
 from workflow.domain.permissions import require
-from workflow.domain.sla import add_business_time, parse_duration
-from workflow.services import clocks
+from workflow.services import compensation
 from workflow.services.people import acting_user
-from workflow.services.records import append_event
-
-SURVEY = "survey"
-
-
-def arm(app: Redress, session: Session, complaint: Row, actor: str, now: datetime) -> None:
-    """Queue the survey to go out `survey.after_close` of business time after closing.
-
-    Once per complaint, and never to a customer who has already answered (on a call before closing).
-    `complaint` is the row as read before closing; the event carries the closed state.
-    """
-    from notifications.customer import queue_customer_message
-
-    asked = session.execute(
-        select(MESSAGES.c.id).where(MESSAGES.c.complaint_id == complaint.id, MESSAGES.c.kind == SURVEY,
-                                    MESSAGES.c.status != "withdrawn").limit(1)
-    ).first()
-    answered = session.execute(select(SURVEYS.c.id).where(SURVEYS.c.complaint_id == complaint.id)).first()
-    if asked is not None or answered is not None:
-        return
-    clock_plan = clocks.plan(app, session, complaint.severity, complaint.customer_id)
-    minutes = parse_duration(app.config.compensation.survey.after_close)
-    due = add_business_time(now, minutes, app.calendar(clock_plan.calendar))
-    queued = queue_customer_message(app, session, SURVEY, complaint.id, now, send_at=due)
-    note = "satisfaction survey queued to go out" if queued else "no email or phone to send the survey to"
-    append_event(session, complaint.id, now, actor, "survey_queued", CLOSED, CLOSED, note,
-                 {"send_at": due.isoformat()} if queued else None)
-
-
-def withdraw(session: Session, complaint_id: int, state: str, actor: str, why: str, now: datetime) -> None:
-    """A reopened or answered complaint's survey not yet sent is not sent; `state` is the state after the change."""
-    from notifications.customer import withdraw_customer_messages
-
-    withdraw_customer_messages(session, complaint_id, state, actor, why, now, kind=SURVEY)
-
-
-def send(app: Redress, session: Session, complaint: Row, now: datetime) -> None:
-    """A survey timer armed by an earlier version fired: ask the customer, note it on the timeline."""
-    from notifications.customer import queue_customer_message
-    from workflow.services.records import change_complaint
-
-    queued = queue_customer_message(app, session, SURVEY, complaint.id, now)
-    change_complaint(session, complaint, now, "scheduler", "survey_sent",
-                     "satisfaction survey sent" if queued else "no email or phone to send the survey to")
+from workflow.services.records import change_complaint, load_complaint, optional_text
+from workflow.services.survey_messages import withdraw
+from workflow.services.transition import apply_transition
 
 
 @dataclass(frozen=True)
@@ -82,10 +39,6 @@ def record(app: Redress, actor: str | None, ref: str, score: int, comment: str |
     A follow-up call is work with a deadline, and work lives on an open complaint: a closed complaint is
     reopened for it, so no closed complaint keeps an open step.
     """
-    from workflow.services import compensation
-    from workflow.services.lifecycle import _record
-    from workflow.services.records import change_complaint, load_complaint, optional_text
-
     if not 1 <= score <= 5:
         raise InvalidInput(f"score {score} is not allowed; scores are 1 to 5")
     comment = optional_text(comment, "comment", app.config.limits.note)
@@ -114,7 +67,8 @@ def record(app: Redress, actor: str | None, ref: str, score: int, comment: str |
         follow_up = ""
         reason = f"low satisfaction score {score}"
         if low and (policy.on_low_score == "reopen" or complaint.state == CLOSED):
-            _record(app, session, load_complaint(session, complaint.id), user, "reopen", note=reason, closed_at=None)
+            apply_transition(app, session, load_complaint(session, complaint.id), user, Trigger.REOPEN, note=reason,
+                             closed_at=None)
             follow_up = "reopened"
         if low and policy.on_low_score == "follow_up_call":
             compensation.create_step(app, session, load_complaint(session, complaint.id), user, "follow_up_call",

@@ -325,7 +325,7 @@ def show(ref: Ref, as_json: Json = False) -> None:
     if as_json:
         _print_json(detail)
     else:
-        from workflow.read.views import print_complaint
+        from workflow.faces.cli.tables import print_complaint
 
         print_complaint(detail, _redress().config.timezone)
 
@@ -346,7 +346,7 @@ def queue_command(
     if as_json:
         _print_json(rows)
     else:
-        from workflow.read.views import print_queue
+        from workflow.faces.cli.tables import print_queue
 
         print_queue(rows, _redress().config.timezone)
 
@@ -363,7 +363,7 @@ def history_command(ref: Ref, as_json: Json = False) -> None:
     if as_json:
         _print_json(trail)
     else:
-        from workflow.read.views import print_history
+        from workflow.faces.cli.tables import print_history
 
         print_history(trail, _redress().config.timezone)
 
@@ -379,7 +379,7 @@ def customer_show(
     if as_json:
         _print_json(detail)
     else:
-        from workflow.read.views import print_customer
+        from workflow.faces.cli.tables import print_customer
 
         print_customer(detail, _redress().config.timezone)
 
@@ -406,7 +406,7 @@ def kb_search(
     if as_json:
         _print_json(rows)
     else:
-        from workflow.read.views import print_kb_hits
+        from workflow.faces.cli.tables import print_kb_hits
 
         print_kb_hits(text, rows)
 
@@ -440,7 +440,7 @@ def user_list(as_json: Json = False) -> None:
     if as_json:
         _print_json(users)
     else:
-        from workflow.read.views import print_rows
+        from workflow.faces.cli.tables import print_rows
 
         print_rows("Users", users)
 
@@ -540,7 +540,7 @@ def deadlines_failed(
     if as_json:
         _print_json(rows)
         return
-    from workflow.read.views import print_failed_deadlines
+    from workflow.faces.cli.tables import print_failed_deadlines
 
     print_failed_deadlines(rows, redress.config.timezone)
 
@@ -570,7 +570,7 @@ def escalations(
     if as_json:
         _print_json(rows)
     else:
-        from workflow.read.views import print_rows
+        from workflow.faces.cli.tables import print_rows
 
         print_rows(f"Escalations ({len(rows)})", [
             {k: r[k] for k in ("number", "level", "severity", "state", "assignee", "minutes_past_deadline",
@@ -696,7 +696,7 @@ def _print_table(title: str, rows: list[dict[str, Any]], as_json: bool, columns:
     if as_json:
         _print_json(rows)
         return
-    from workflow.read.views import print_rows
+    from workflow.faces.cli.tables import print_rows
 
     print_rows(title, [{k: r[k] for k in columns} for r in rows])
 

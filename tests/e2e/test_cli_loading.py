@@ -46,3 +46,23 @@ def test_show_json_imports_neither_other_command_groups_nor_the_tables(sqlite_ur
 def test_help_still_lists_every_group(sqlite_url):
     loaded = imported_modules("--help", db=sqlite_url)
     assert GROUPS <= loaded
+
+
+def exit_handlers_ran(*args: str, db: str) -> bool:
+    """Whether the console script's `run` let the interpreter run its exit handlers after this command."""
+    script = ("import atexit, sys, cli; atexit.register(lambda: print('exit handlers ran')); "
+              "sys.argv = ['redress', *sys.argv[1:]]; cli.run()")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REDRESS_")}
+    env.update(REDRESS_DB=db)
+    result = subprocess.run([sys.executable, "-c", script, *args], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.endswith("exit handlers ran\n")
+
+
+def test_long_running_commands_and_writers_exit_normally_and_only_reads_skip_teardown(sqlite_url):
+    redress("db", "upgrade", db=sqlite_url)
+    redress("user", "add", "boss", "--role", "manager", db=sqlite_url)
+    assert exit_handlers_ran("tick", db=sqlite_url)
+    assert exit_handlers_ran("outbox", "send", db=sqlite_url)
+    assert exit_handlers_ran("user", "add", "amy", "--role", "agent", "--as", "boss", db=sqlite_url)
+    assert not exit_handlers_ran("queue", "--json", db=sqlite_url)

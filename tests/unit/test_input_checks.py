@@ -55,13 +55,14 @@ def test_another_refused_statement_is_a_database_error_and_anything_else_is_left
 
 def test_the_command_prints_a_refused_statement_in_one_line(monkeypatch, capsys):
     import cli
+    import workflow.faces.cli.reads
     import workflow.read.queries
 
     def refuse(*args, **kwargs):
         raise _refused(psycopg.errors.UntranslatableCharacter, "unsupported Unicode escape sequence")
 
     monkeypatch.setattr(workflow.read.queries, "customer_detail", refuse)
-    monkeypatch.setattr(cli, "_redress", lambda: None)
+    monkeypatch.setattr(workflow.faces.cli.reads, "redress", lambda: None)
     assert cli.main(["customer", "show", "13800138000"]) == 7
     assert capsys.readouterr().err == ("error: the database refused the values: UntranslatableCharacter: "
                                        "unsupported Unicode escape sequence\n")
@@ -76,13 +77,14 @@ def test_an_argument_that_is_not_utf8_is_refused_before_any_command_runs(capsys)
 
 def test_an_error_quoting_a_huge_value_is_cut_short(monkeypatch, capsys):
     import cli
+    import workflow.faces.cli.reads
     import workflow.read.queries
 
     def refuse(*args, **kwargs):
         raise InvalidInput(f"customer '{'x' * 100_000}' is not a phone, email or id")
 
     monkeypatch.setattr(workflow.read.queries, "customer_detail", refuse)
-    monkeypatch.setattr(cli, "_redress", lambda: None)
+    monkeypatch.setattr(workflow.faces.cli.reads, "redress", lambda: None)
     assert cli.main(["customer", "show", "x"]) == 7
     err = capsys.readouterr().err
     assert err.startswith("error: customer 'xxx") and err.endswith("... (99039 more characters)\n")

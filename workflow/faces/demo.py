@@ -200,8 +200,8 @@ def _ensure_staff(app: Redress, say: Callable[[str], None]) -> None:
 
 
 def _summarise(app: Redress, say: Callable[[str], None], story: str) -> None:
+    from workflow.faces.cli.tables import print_history, print_queue
     from workflow.read.queries import history, queue
-    from workflow.read.views import print_history, print_queue
     from workflow.services.supervision import escalation_board
 
     tz = app.config.timezone

@@ -1,4 +1,4 @@
-"""Rich tables for people at a terminal; the data comes ready-made from workflow.read.queries."""
+"""Rich tables for people at a terminal (the CLI and the demo); the data comes ready-made from workflow.read."""
 
 from __future__ import annotations
 

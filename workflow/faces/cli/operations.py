@@ -1,0 +1,98 @@
+"""Running the system: schema, configuration check, time (tick, scheduler), the diagram, the terminal app, the demo."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from workflow.faces.cli.common import As, Json, options, print_json, redress, say, stop_on_signal, upgrade_schema
+
+app = typer.Typer()
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+config_app = typer.Typer(help="config.yaml and the files it names.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Validate config.yaml and the policy manual it names; one line either way (exit 8 on a mistake)."""
+    from workflow.config import config_path, load_config
+    from workflow.services.kb import load_manual
+
+    path = config_path(options["config"])
+    config = load_config(path)
+    manual = load_manual(config)
+    say(f"{path.name}: OK ({len(config.severities)} severities, {len(config.categories)} categories, "
+        f"{len(config.calendars)} calendar(s), {len(config.owners)} owners; "
+        f"policy manual {config.resolve_path(config.policy_manual).name}: {len(manual.answers)} answers)")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create the schema or bring it up to date (Alembic migrations)."""
+    from workflow.adapters.db import redact
+
+    wired = redress()
+    revision = upgrade_schema(wired)
+    typer.echo(f"database {redact(wired.url)} is at schema revision {revision}")
+
+
+@app.command()
+def tick(as_json: Json = False) -> None:
+    """Fire every deadline due at the clock's now, deliver due alerts, and exit (for cron and scripts).
+
+    On SQLite it refuses while a scheduler runs on the database (exit 10): the scheduler already does this.
+    """
+    from dataclasses import asdict
+
+    from notifications.sender import deliver_due
+    from workflow.adapters.scheduler_lock import one_off_run
+    from workflow.services.firing import fire_due
+
+    wired = redress()
+    stopping = stop_on_signal()
+    with one_off_run(wired, "tick"):
+        fired = fire_due(wired, should_stop=stopping.is_set)
+        delivered = deliver_due(wired, should_stop=stopping.is_set)
+    if as_json:
+        print_json({"fired": asdict(fired), "outbox": asdict(delivered)})
+    else:
+        failed = f", {fired.failed} failed to fire (`redress deadlines failed`)" if fired.failed else ""
+        typer.echo(f"fired {fired.fired} deadline(s) in {fired.batches} batch(es){failed}; alerts sent "
+                   f"{delivered.sent}, to retry {delivered.retried}, failed {delivered.failed}")
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the deadline scheduler (APScheduler) until Ctrl-C or SIGTERM; one per database."""
+    from workflow.scheduler import run_scheduler
+
+    raise typer.Exit(run_scheduler(redress(), say))
+
+
+@app.command()
+def states() -> None:
+    """Print the complaint state machine as a Mermaid diagram (generated from its definition)."""
+    from states.diagram import mermaid
+
+    sys.stdout.write(mermaid())
+
+
+@app.command()
+def tui(as_user: As = None) -> None:
+    """Open the terminal app (queues, complaint view, policy manual, supervisor board) as a user."""
+    from workflow.faces.tui.app import run_tui
+
+    run_tui(redress(), as_user)
+
+
+@app.command()
+def demo() -> None:
+    """Create the schema, seed realistic staff, customers and complaints, and walk them through their lives."""
+    from workflow.faces.demo import run_demo
+
+    wired = redress()
+    upgrade_schema(wired)
+    run_demo(wired, typer.echo)

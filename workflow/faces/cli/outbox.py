@@ -1,0 +1,126 @@
+"""Messages: the outbox of staff alerts and customer messages, and the templates customer messages come from."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from workflow.faces.cli.common import As, Json, print_json, print_table, redress, row_id, say, stop_on_signal
+
+app = typer.Typer()
+outbox_app = typer.Typer(help="Staff alerts and customer messages waiting, sent or failed.", no_args_is_help=True)
+templates_app = typer.Typer(help="Customer message templates: preview and check.", no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(templates_app, name="templates")
+
+
+@outbox_app.command("list")
+def outbox_list(
+    status: Annotated[Optional[str], typer.Option(help="pending, sending, sent, failed, uncertain, withdrawn.")] = None,
+    complaint: Annotated[Optional[str], typer.Option(help="Only messages about this complaint.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    as_json: Json = False,
+) -> None:
+    """Messages in the outbox (customer messages and staff alerts), newest first."""
+    from notifications.outbox import list_messages
+
+    rows = list_messages(redress(), status=status, complaint=complaint, limit=limit)
+    print_table(f"Outbox ({len(rows)})", rows, as_json,
+                ("id", "kind", "audience", "channel", "recipient", "status", "attempts", "last_error", "subject"))
+
+
+@outbox_app.command("show")
+def outbox_show(message_id: Annotated[int, typer.Argument(help="Message id.", callback=row_id("message"))],
+                as_json: Json = False) -> None:
+    """One message: its bodies and every delivery attempt."""
+    from notifications.outbox import show_message
+
+    message = show_message(redress(), message_id)
+    if as_json:
+        print_json(message)
+        return
+    for key in ("id", "kind", "audience", "locale", "channel", "recipient", "status", "subject"):
+        say(f"{key}: {message[key]}")
+    say(f"\n{message['body']}")
+    for attempt in message["attempt_log"]:
+        say(f"attempt {attempt['number']}: {attempt['outcome']} at {attempt['started_at']}"
+            + (f" - {attempt['error']}" if attempt["error"] else ""))
+
+
+@outbox_app.command("send")
+def outbox_send() -> None:
+    """Deliver every due message and exit; Ctrl-C or SIGTERM stops after the message in flight.
+
+    On SQLite it is refused while a scheduler runs (exit 10): the scheduler delivers the outbox itself.
+    """
+    from notifications.sender import deliver_due
+    from workflow.adapters.scheduler_lock import one_off_run
+
+    wired = redress()
+    stopping = stop_on_signal()
+    with one_off_run(wired, "outbox send"):
+        report = deliver_due(wired, should_stop=stopping.is_set)
+    typer.echo(f"sent {report.sent}, to retry {report.retried}, failed {report.failed}, "
+               f"uncertain {report.uncertain}, requeued after a stopped sender {report.requeued}")
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    message_id: Annotated[Optional[int], typer.Argument(help="One message id; or use the filters.",
+                                                        callback=row_id("message"))] = None,
+    status: Annotated[Optional[str], typer.Option(help="Only failed, or only uncertain, messages.")] = None,
+    complaint: Annotated[Optional[str], typer.Option(help="Only messages about this complaint.")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Created at or after this ISO time (UTC if no offset).")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Created before this ISO time (UTC if no offset).")] = None,
+    as_user: As = None,
+    as_json: Json = False,
+) -> None:
+    """Queue failed or uncertain messages again: one id, or every match of the filters (supervisor or above)."""
+    from dataclasses import asdict
+
+    from notifications.outbox import RetryFilter, retry_messages
+
+    report = retry_messages(redress(), as_user, RetryFilter(message_id, status, complaint, since, until))
+    if as_json:
+        print_json(asdict(report))
+        return
+    skipped = f"; {report.never_rendered} never rendered, not queued" if report.never_rendered else ""
+    say(f"queued {report.queued} message(s) again, noted on {report.complaints} complaint(s){skipped}")
+
+
+@templates_app.command("preview")
+def templates_preview(
+    name: Annotated[str, typer.Argument(help="Template name, e.g. apology_letter.")],
+    complaint: Annotated[str, typer.Option(help="Complaint number or id to render for.")],
+    locale: Annotated[Optional[str], typer.Option(help="zh-CN, zh-TW or en (default: the customer's).")] = None,
+    step: Annotated[Optional[int], typer.Option(help="The compensation step a notice is about.",
+                                                callback=row_id("compensation step"))] = None,
+    as_json: Json = False,
+) -> None:
+    """Show what the customer would get: subject, plain text, HTML and SMS. Nothing is sent."""
+    from dataclasses import asdict
+
+    from notifications.customer import preview
+
+    rendered = preview(redress(), name, complaint, language=locale, step_id=step)
+    if as_json:
+        print_json(asdict(rendered))
+        return
+    say(f"locale: {rendered.locale}\nsubject: {rendered.subject}\n\n--- text ---\n{rendered.text}"
+        f"\n--- html ---\n{rendered.html}\n--- sms ---\n{rendered.sms}")
+
+
+@templates_app.command("check")
+def templates_check() -> None:
+    """Render every template in every locale with sample data; fail on any error."""
+    from notifications.rendering import LANGUAGES, TEMPLATE_NAMES, check_all
+    from workflow.domain.errors import TemplateBroken
+
+    wired = redress()
+    problems = check_all(wired.renderer, wired.clock.now())
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        raise TemplateBroken(f"{len(problems)} template(s) do not render")
+    typer.echo(f"all {len(TEMPLATE_NAMES)} templates render in {', '.join(LANGUAGES)}")

@@ -1,0 +1,134 @@
+"""The `redress` group: the global options, and every command loaded only when it is asked for.
+
+Typer builds every parameter of every command it converts; for fifty commands
+that costs more than the query a read command runs. So each command group lives
+in a module of its own, and the root imports and converts only the module that
+holds the command on the line. `--help` and mistakes list every name from the
+table below, so listings and suggestions stay complete.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, MutableMapping
+from typing import Annotated, Any, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from workflow.faces.cli import common
+
+# Each top-level name, in the order `redress --help` lists it, and the module under workflow.faces.cli that holds it.
+COMMANDS: dict[str, str] = {
+    **dict.fromkeys(("new", "triage", "severity", "take", "assign", "start", "respond", "wait", "replied",
+                     "route", "feedback", "resolve", "close", "reopen", "cancel", "answer", "note"), "lifecycle"),
+    **dict.fromkeys(("show", "queue", "list", "history"), "reads"),
+    **dict.fromkeys(("tick", "scheduler"), "operations"),
+    "escalations": "reads",
+    **dict.fromkeys(("states", "tui", "demo"), "operations"),
+    "user": "staff",
+    "kb": "reads",
+    "customer": "reads",
+    "db": "operations",
+    "escalation": "supervision",
+    "outbox": "outbox",
+    "deadlines": "supervision",
+    "compensation": "compensation",
+    "templates": "outbox",
+    "survey": "compensation",
+    "config": "operations",
+}
+
+
+def module_of(name: str) -> str | None:
+    """The full name of the module that holds a top-level command, if there is one by that name."""
+    module = COMMANDS.get(name)
+    return None if module is None else f"workflow.faces.cli.{module}"
+
+
+class LazyCommands(MutableMapping[str, Any]):
+    """The root's commands by name: all names known up front, a command built when first looked up."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Any] = {}
+        self._groups: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._loaded:
+            module = module_of(name)
+            if module is None:
+                raise KeyError(name)
+            self._loaded[name] = self._group(module).get_command(None, name)
+        return self._loaded[name]
+
+    def _group(self, module: str) -> Any:
+        """The module's Typer app as a click group, converted once."""
+        if module not in self._groups:
+            self._groups[module] = typer.main.get_command(importlib.import_module(module).app)
+        return self._groups[module]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        raise TypeError("the redress commands are fixed")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(COMMANDS)
+
+    def __len__(self) -> int:
+        return len(COMMANDS)
+
+
+class LazyGroup(TyperGroup):
+    """A click group that imports a command's module only when that command is listed or run."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = LazyCommands()
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        return self.commands.get(cmd_name)
+
+
+app = typer.Typer(
+    name="redress",
+    cls=LazyGroup,
+    help="Redress: the complaint workflow engine for call centres.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _global(
+    config: Annotated[
+        Optional[str], typer.Option("--config", envvar="REDRESS_CONFIG", help="config.yaml to use.")
+    ] = None,
+    db: Annotated[Optional[str], typer.Option("--db", envvar="REDRESS_DB", help="Database URL or SQLite path.")] = None,
+) -> None:
+    common.options["config"] = config
+    common.options["db"] = db
+
+
+def command() -> Any:
+    """The root as a click group, ready for `main`."""
+    return typer.main.get_command(app)
+
+
+_GLOBAL_OPTIONS_WITH_VALUES = ("--config", "--db")
+
+
+def command_asked_for(argv: list[str]) -> str | None:
+    """The first word on the line that is not a global option or its value: the top-level command."""
+    words = iter(argv)
+    for word in words:
+        if word in _GLOBAL_OPTIONS_WITH_VALUES:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None

@@ -109,10 +109,10 @@ def test_the_board_lists_escalations_by_level_and_time_past_the_deadline(app):
     second = file_one(app, severity="critical", phone="13900000009", name="B")
     app.clock.pin(T0 + timedelta(minutes=50))
     fire_due(app)  # first climbs to manager at 45m; second breaches at 35m
-    board = escalation_board(app)
+    board = escalation_board(app, "sup")
     assert [(row["number"], row["level"]) for row in board] == [(first, "manager"), (second, "supervisor")]
     assert board[0]["minutes_past_deadline"] == 35 and board[1]["minutes_past_deadline"] == 15
-    assert [row["number"] for row in escalation_board(app, level="supervisor")] == [second]
+    assert [row["number"] for row in escalation_board(app, "sup", level="supervisor")] == [second]
 
 
 def test_supervisors_review_escalations_with_a_reason_and_agents_cannot(app):
@@ -127,7 +127,7 @@ def test_supervisors_review_escalations_with_a_reason_and_agents_cannot(app):
         acknowledge(app, "sup", number, "")
 
     acknowledge(app, "sup", number, "calling the customer now")
-    assert escalation_board(app)[0]["acknowledged"] is True
+    assert escalation_board(app, "sup")[0]["acknowledged"] is True
 
     before = {d["kind"]: d["due_at"] for d in complaint_detail(app, number)["sla"]["deadlines"] if d["pending"]}
     extend_deadline(app, "sup", number, "2h", "waiting on the courier")

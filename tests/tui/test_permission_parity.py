@@ -41,11 +41,7 @@ CLI = {
     "retry_deadline": ["deadlines", "retry", "1"],
     "add_user": ["user", "add", "carl", "--role", "agent"],
 }
-# `redress escalations` passes no acting user to the board yet (cli.py), so the command line cannot refuse it;
-# strict, so this case fails the day the command is wired and the mark must go.
-CLI_CANNOT_REFUSE_YET = {"escalation_board"}
-CASES = [pytest.param(action, marks=pytest.mark.xfail(strict=True, reason="`redress escalations` takes no --as yet"))
-         if action in CLI_CANNOT_REFUSE_YET else action for action in ABOVE_AGENT]
+
 
 
 async def _lower_severity(pilot, tui) -> None:
@@ -106,7 +102,7 @@ def test_every_permission_above_agent_has_a_case():
     assert set(TUI) <= set(ABOVE_AGENT)
 
 
-@pytest.mark.parametrize("action", CASES)
+@pytest.mark.parametrize("action", ABOVE_AGENT)
 def test_an_agent_gets_the_same_refusal_from_the_command_and_the_terminal_app(app, database_url, action):
     number = file_one(app, severity="high")
     expected = PermissionDenied.exit_code

@@ -207,7 +207,7 @@ def _summarise(app: Redress, say: Callable[[str], None], story: str) -> None:
     tz = app.config.timezone
     say("\nThe open queue, most urgent first:")
     print_queue(queue(app), tz)
-    board = escalation_board(app)
+    board = escalation_board(app, "chen.jie")
     say(f"\nEscalations a supervisor sees ({len(board)}):")
     for row in board:
         say(f"  {row['number']}  level {row['level']}, {row['minutes_past_deadline']:.0f} min past its deadline, "

@@ -19,11 +19,10 @@ from workflow.services.records import change_complaint, load_complaint, required
 from workflow.services.transition import Outcome, check_version
 
 
-def escalation_board(app: Redress, actor: str | None = None, *, level: str | None = None) -> list[dict[str, Any]]:
+def escalation_board(app: Redress, actor: str | None, *, level: str | None = None) -> list[dict[str, Any]]:
     """Open escalated complaints, highest level first, then longest past their breached deadline.
 
-    The board is for those the permissions table allows; `actor` None is the engine's own reading (the
-    demo), never a person's.
+    The board is for those the permissions table allows: every face names who is reading it.
     """
     if level is not None and level not in ROLES:
         raise InvalidInput(f"level '{level}' is not allowed; levels: {', '.join(ROLES)}")
@@ -46,8 +45,7 @@ def escalation_board(app: Redress, actor: str | None = None, *, level: str | Non
     if level is not None:
         query = query.where(COMPLAINTS.c.escalation_level == ROLES.index(level))
     with app.uow(write=False) as uow:
-        if actor is not None:
-            require(acting_user(uow.session, actor), "escalation_board")
+        require(acting_user(uow.session, actor), "escalation_board")
         return [
             {
                 "number": row.number, "state": row.state, "severity": row.severity,

@@ -114,12 +114,13 @@ def kb_search(
 @app.command()
 def escalations(
     level: Annotated[Optional[str], typer.Option(help="Only this level: senior, supervisor or manager.")] = None,
+    as_user: As = None,
     as_json: Json = False,
 ) -> None:
     """Escalated open complaints by level and time past the deadline."""
     from workflow.services.supervision import escalation_board
 
-    rows = escalation_board(redress(), level=level)
+    rows = escalation_board(redress(), as_user, level=level)
     if as_json:
         print_json(rows)
     else:

@@ -17,8 +17,8 @@ from sqlmodel import Session
 
 from notifications.rendering import FORMS, Rendered, Renderer, RenderFailed
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, MESSAGES, STEPS
+from workflow.adapters.records import append_event
 from workflow.domain.vocabulary import LANGUAGES
-from workflow.services.records import append_event
 
 CUSTOMER_EMAIL = "customer_email"
 CUSTOMER_SMS = "customer_sms"
@@ -143,8 +143,8 @@ def preview(app: Any, template: str, ref: str, *, language: str | None = None,
     """What the customer would get from `template` about complaint `ref` now (nothing is queued)."""
     from notifications.rendering import RenderFailed
     from workflow.adapters.models import EVENTS
+    from workflow.adapters.records import load_complaint
     from workflow.domain.errors import InvalidInput, NotFound, TemplateBroken
-    from workflow.services.records import load_complaint
 
     if language is not None and language not in LANGUAGES:
         raise InvalidInput(f"locale '{language}' is not allowed; locales: {', '.join(LANGUAGES)}")

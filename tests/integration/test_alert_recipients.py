@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
-from notifications.outbox import list_messages, retry_message
 from notifications.sender import deliver_due
 from tests.conftest import file_one
 from workflow.adapters.models import COMPLAINTS, USERS
 from workflow.config import AlertsConfig, EmailChannel, LogChannel
+from workflow.read.outbox import list_messages
 from workflow.read.queries import history
 from workflow.services.firing import fire_due
+from workflow.services.outbox import retry_message
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 NOBODY = "no staff at supervisor or above and no alerts.fallback_email"

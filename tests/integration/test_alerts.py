@@ -6,16 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notifications.outbox import list_messages, retry_message
 from notifications.sender import DeliveryReport, deliver_due
 from tests.conftest import file_one
 from tests.servers import Hook
 from workflow.adapters.models import USERS
 from workflow.config import AlertsConfig, EmailChannel, OutboxConfig, WebhookChannel
 from workflow.domain.errors import InvalidInput, PermissionDenied
+from workflow.read.outbox import list_messages
 from workflow.read.queries import complaint_detail, history
 from workflow.services import lifecycle as svc
 from workflow.services.firing import fire_due
+from workflow.services.outbox import retry_message
 from workflow.services.supervision import acknowledge, escalation_board, extend_deadline, lower_escalation
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)

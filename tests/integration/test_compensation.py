@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert, select, update
 
-from notifications.outbox import list_messages
 from notifications.sender import deliver_due
 from tests.chain import chain_breaks, live_on_finished
 from tests.conftest import PINNED, file_one
 from workflow.adapters.models import DEADLINES, MESSAGES
 from workflow.domain.errors import ConcurrentChange, InvalidInput, InvalidTransition, PermissionDenied
+from workflow.read.outbox import list_messages
 from workflow.read.queries import complaint_detail, history
 from workflow.services import lifecycle as svc
 from workflow.services.compensation import add_step, approve_step, complete_step, list_steps, reject_step, remove_step

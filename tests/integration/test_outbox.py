@@ -15,11 +15,12 @@ import pytest
 import yaml
 
 import notifications.sender as sender
-from notifications.outbox import list_messages, retry_message, show_message
 from notifications.sender import deliver_due
 from tests.conftest import CONFIG, file_one
 from tests.servers import Hook
 from workflow.config import EmailChannel, FolderChannel, OutboxConfig, WebhookChannel
+from workflow.read.outbox import list_messages, show_message
+from workflow.services.outbox import retry_message
 
 
 def customer_channels(app, *, email=None, sms=None, **outbox) -> None:

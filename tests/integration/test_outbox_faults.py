@@ -12,12 +12,12 @@ from sqlalchemy import select, update
 
 import notifications.channels as channels
 import notifications.sender as sender
-from notifications.outbox import list_messages, show_message
 from notifications.sender import deliver_due, settle_interrupted
 from tests.integration.test_outbox import customer_channels, file_for
 from tests.servers import Hook
 from workflow.adapters.models import ATTEMPTS, MESSAGES
 from workflow.config import EmailChannel, FolderChannel, WebhookChannel
+from workflow.read.outbox import list_messages, show_message
 
 
 def file_many(app, count: int) -> None:

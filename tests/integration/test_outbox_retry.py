@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from notifications.outbox import RetryFilter, list_messages, retry_messages
 from tests.integration.test_outbox import customer_channels, file_for
 from workflow.adapters.models import COMPLAINTS, EVENTS, MESSAGES
 from workflow.config import FolderChannel
 from workflow.domain.errors import InvalidInput, NotFound, PermissionDenied
+from workflow.read.outbox import list_messages
+from workflow.services.outbox import RetryFilter, retry_messages
 
 
 @pytest.fixture

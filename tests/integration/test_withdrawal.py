@@ -7,14 +7,15 @@ from datetime import timedelta
 import pytest
 
 import notifications.channels as channels
-from notifications.outbox import list_messages, retry_message
 from notifications.sender import deliver_due, settle_interrupted
 from tests.conftest import file_one
 from tests.integration.test_outbox import customer_channels
 from workflow.config import EmailChannel, FolderChannel
 from workflow.domain.errors import InvalidInput
+from workflow.read.outbox import list_messages
 from workflow.read.queries import history
 from workflow.services.lifecycle import cancel
+from workflow.services.outbox import retry_message
 
 
 def _smtp_for_customers(app, port: int) -> None:

@@ -6,7 +6,8 @@ import psycopg
 import pytest
 from sqlalchemy import exc
 
-from workflow.domain.errors import DatabaseUnavailable, InvalidInput, refused_statement
+from workflow.adapters.db import refused_statement
+from workflow.domain.errors import DatabaseUnavailable, InvalidInput
 from workflow.domain.inert import inert
 
 

@@ -12,7 +12,14 @@ from sqlalchemy import event, exc, text
 from sqlalchemy.engine import CursorResult, Engine, make_url
 from sqlmodel import Session, create_engine
 
-from workflow.domain.errors import ConcurrentChange, ConfigError, DatabaseUnavailable
+from workflow.domain.errors import (
+    ConcurrentChange,
+    ConfigError,
+    DatabaseUnavailable,
+    InvalidInput,
+    RedressError,
+    describe_error,
+)
 
 # The Alembic revision this code expects; tests check it is the migrations' head.
 SCHEMA_REVISION = "0004"
@@ -246,3 +253,17 @@ class UnitOfWork:
             ) from None
         if error is not None and is_database_fault(error):
             raise unavailable(self._url, error) from None
+
+
+def refused_statement(error: BaseException) -> RedressError | None:
+    """A database's refusal of a statement as one line, without the SQL or its parameters (customers' data).
+
+    Values that break a column's rule are refused in the services before the database sees them; this is
+    the last guard. Only the driver's first line is kept: PostgreSQL's DETAIL line quotes the values.
+    """
+    if not isinstance(error, exc.DBAPIError):
+        return None
+    reason = describe_error(error.orig if error.orig is not None else error, first_line=True)
+    if isinstance(error, (exc.DataError, exc.IntegrityError)):
+        return InvalidInput(f"the database refused the values: {reason}")
+    return DatabaseUnavailable(f"the database refused the statement: {reason}")

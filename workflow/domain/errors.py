@@ -69,22 +69,6 @@ class TemplateBroken(RedressError):
     exit_code = 11
 
 
-def refused_statement(error: BaseException) -> RedressError | None:
-    """A database's refusal of a statement as one line, without the SQL or its parameters (customers' data).
-
-    Values that break a column's rule are refused in the services before the database sees them; this is
-    the last guard. Only the driver's first line is kept: PostgreSQL's DETAIL line quotes the values.
-    """
-    from sqlalchemy import exc
-
-    if not isinstance(error, exc.DBAPIError):
-        return None
-    reason = describe_error(error.orig if error.orig is not None else error, first_line=True)
-    if isinstance(error, (exc.DataError, exc.IntegrityError)):
-        return InvalidInput(f"the database refused the values: {reason}")
-    return DatabaseUnavailable(f"the database refused the statement: {reason}")
-
-
 def checked_limit(limit: int, most: int = 10_000) -> int:
     """A `--limit` of rows or answers: 1 to `most`, else a one-line refusal."""
     if not 1 <= limit <= most:

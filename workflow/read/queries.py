@@ -12,11 +12,11 @@ from sqlmodel import Session, col, select
 from states.definition import STATES
 from states.machine import allowed_triggers
 from workflow.adapters.models import COMPLAINTS, Complaint, Customer, Event, User
+from workflow.adapters.records import load_complaint
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput, checked_limit
 from workflow.services import clocks
 from workflow.services.people import acting_user, find_customer
-from workflow.services.records import load_complaint
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -33,6 +33,7 @@ from states.definition import CANCELLED as COMPLAINT_CANCELLED
 from states.definition import CLOSED as COMPLAINT_CLOSED
 from workflow.adapters.db import insert_returning_id
 from workflow.adapters.models import COMPLAINTS, DEADLINES, STEPS, USERS
+from workflow.adapters.records import hold, optional_text, required_text
 from workflow.bootstrap import Redress
 from workflow.config import MAX_AMOUNT
 from workflow.domain.errors import ConcurrentChange, InvalidInput, InvalidTransition, NotFound, PermissionDenied
@@ -40,7 +41,6 @@ from workflow.domain.permissions import Person, decision_refusal, may_approve, r
 from workflow.domain.sla import add_business_time, parse_duration
 from workflow.services import clocks
 from workflow.services.people import acting_user
-from workflow.services.records import hold, optional_text, required_text
 
 STEP = clocks.STEP
 # What the customer is told when a step is carried out; the others are silent.
@@ -114,7 +114,7 @@ def create_step(
     *, source: str, reason: str, now: datetime, at_once: bool = False,
 ) -> int:
     """Insert a step and its timer; money above the requester's limit waits for approval."""
-    from workflow.services.records import append_event
+    from workflow.adapters.records import append_event
 
     state = AWAITING_APPROVAL if _needs_approval(app, kind, amount_minor, requester.role) else PLANNED
     due = _due_at(app, session, complaint, kind, now, at_once)
@@ -169,7 +169,7 @@ def cancel_open_steps(
     session: Session, complaint_id: int, state: str, actor: str, reason: str, now: datetime,
 ) -> None:
     """A cancelled complaint takes its open steps with it; `state` is the complaint's state after the transition."""
-    from workflow.services.records import append_event
+    from workflow.adapters.records import append_event
 
     rows = session.execute(
         select(STEPS.c.id, STEPS.c.kind).where(STEPS.c.complaint_id == complaint_id,
@@ -212,7 +212,7 @@ def _move(
     **changes: Any,
 ) -> StepOutcome:
     """Move a step by `trigger` (its machine decides), with a version check and an event on the complaint."""
-    from workflow.services.records import append_event
+    from workflow.adapters.records import append_event
 
     complaint = _complaint_of(session, step)
     try:
@@ -242,7 +242,7 @@ def add_step(
     app: Redress, actor: str | None, ref: str, kind: str, *, amount: str | None = None, reason: str | None = None,
 ) -> StepOutcome:
     """An agent adds a step to a complaint, with a reason; money above their limit waits for approval."""
-    from workflow.services.records import load_complaint
+    from workflow.adapters.records import load_complaint
 
     if kind not in STEP_KINDS:
         raise InvalidInput(f"step kind '{kind}' is not allowed; kinds: {', '.join(STEP_KINDS)}")
@@ -379,7 +379,7 @@ def list_steps(
     limit: int = 200,
 ) -> list[dict[str, Any]]:
     """Steps of one complaint, or across complaints by state, or those waiting for `approvable_by`'s approval."""
-    from workflow.services.records import load_complaint
+    from workflow.adapters.records import load_complaint
 
     if state is not None and state not in STEP_STATES:
         raise InvalidInput(f"step state '{state}' is not allowed; states: {', '.join(STEP_STATES)}")

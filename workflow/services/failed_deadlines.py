@@ -17,12 +17,12 @@ from sqlalchemy import Row, bindparam, select, update
 from sqlmodel import Session
 
 from workflow.adapters.models import COMPLAINTS, DEADLINES
+from workflow.adapters.records import change_complaint, load_complaint
 from workflow.bootstrap import Redress
 from workflow.domain.clock import local_minute
 from workflow.domain.errors import InvalidInput, NotFound, describe_error
 from workflow.domain.permissions import require
 from workflow.domain.vocabulary import ROLES
-from workflow.services.records import change_complaint, load_complaint
 
 ALERT_LEVEL = len(ROLES) - 1  # the managers look after what the engine could not do on its own
 _FAILED = DEADLINES.c.fire_error.is_not(None)  # kept after a retry, so the history stays listable

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from notifications.outbox import queue_staff_alert
 from workflow.adapters.db import is_lock_conflict
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, USERS
+from workflow.adapters.records import change_complaint
 from workflow.bootstrap import Redress
 from workflow.domain.clock import local_minute
 from workflow.domain.errors import ConcurrentChange
@@ -28,7 +29,6 @@ from workflow.services import clocks, compensation, survey_messages
 from workflow.services.alert_recipients import Recipients, StaffByLevel, alert_recipients
 from workflow.services.clocks import claim_due, due_ids
 from workflow.services.failed_deadlines import record_failure
-from workflow.services.records import change_complaint
 
 SCHEDULER = "scheduler"
 

@@ -18,6 +18,13 @@ from sqlmodel import Session
 from states.definition import ASSIGNED, RECEIVED, RESOLVED, Trigger
 from workflow.adapters.db import insert_returning_id
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, NumberSequence
+from workflow.adapters.records import (
+    append_event,
+    column_limit,
+    load_complaint,
+    optional_text,
+    required_text,
+)
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput
 from workflow.domain.permissions import require
@@ -31,13 +38,6 @@ from workflow.services.people import (
     find_or_create_customer,
     find_user,
     lookup_customer,
-)
-from workflow.services.records import (
-    append_event,
-    column_limit,
-    load_complaint,
-    optional_text,
-    required_text,
 )
 from workflow.services.transition import Outcome, apply_transition, check_version
 

@@ -11,11 +11,11 @@ from sqlmodel import Session
 
 from workflow.adapters.db import insert_returning_id
 from workflow.adapters.models import CUSTOMERS, USERS
+from workflow.adapters.records import checked_text, column_limit, optional_text
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput, NotFound
 from workflow.domain.permissions import PERMISSIONS, allows, require
 from workflow.domain.vocabulary import LANGUAGES, ROLES
-from workflow.services.records import checked_text, column_limit, optional_text
 
 _NAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, DEADLINES, USERS
+from workflow.adapters.records import change_complaint, load_complaint, required_text
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput
 from workflow.domain.permissions import PERMISSIONS, require
@@ -15,7 +16,6 @@ from workflow.domain.sla import parse_duration
 from workflow.domain.vocabulary import ROLES
 from workflow.services import clocks
 from workflow.services.people import acting_user
-from workflow.services.records import change_complaint, load_complaint, required_text
 from workflow.services.transition import Outcome, check_version
 
 

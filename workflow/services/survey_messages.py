@@ -13,10 +13,10 @@ from sqlmodel import Session
 
 from states.definition import CLOSED
 from workflow.adapters.models import MESSAGES, SURVEYS
+from workflow.adapters.records import append_event, change_complaint
 from workflow.bootstrap import Redress
 from workflow.domain.sla import add_business_time, parse_duration
 from workflow.services import clocks
-from workflow.services.records import append_event, change_complaint
 
 SURVEY = "survey"
 

@@ -15,12 +15,12 @@ from sqlalchemy import func, insert, select
 
 from states.definition import CLOSED, RESOLVED, Trigger
 from workflow.adapters.models import SURVEYS, USERS
+from workflow.adapters.records import change_complaint, load_complaint, optional_text
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput, InvalidTransition
 from workflow.domain.permissions import require
 from workflow.services import compensation
 from workflow.services.people import acting_user
-from workflow.services.records import change_complaint, load_complaint, optional_text
 from workflow.services.survey_messages import withdraw
 from workflow.services.transition import apply_transition
 

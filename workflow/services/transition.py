@@ -16,10 +16,10 @@ from sqlmodel import Session
 from states.definition import FINAL_STATES
 from states.events import step
 from states.machine import TriggerNotAllowed
+from workflow.adapters.records import change_complaint
 from workflow.bootstrap import Redress
 from workflow.domain.errors import ConcurrentChange, InvalidTransition
 from workflow.services import effects
-from workflow.services.records import change_complaint
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ Note = Annotated[Optional[str], typer.Option("--note", "-m", help="A note for th
 def row_id(what: str) -> Callable[[Optional[int]], Optional[int]]:
     """A parameter callback: an id no row can have is a one-line NotFound, before any database is asked."""
     def check(value: Optional[int]) -> Optional[int]:
-        from workflow.services.records import row_id as checked
+        from workflow.adapters.records import row_id as checked
 
         return None if value is None else checked(value, what)
     return check
@@ -121,7 +121,8 @@ def stop_on_signal() -> Any:
 
 def invoke(command: Any, argv: list[str]) -> int:
     """Run the command line; every user mistake becomes one line on stderr and a distinct exit code."""
-    from workflow.domain.errors import InvalidInput, RedressError, refused_statement
+    from workflow.adapters.db import refused_statement
+    from workflow.domain.errors import InvalidInput, RedressError
     from workflow.domain.inert import inert
 
     for argument in argv:

@@ -23,7 +23,7 @@ def outbox_list(
     as_json: Json = False,
 ) -> None:
     """Messages in the outbox (customer messages and staff alerts), newest first."""
-    from notifications.outbox import list_messages
+    from workflow.read.outbox import list_messages
 
     rows = list_messages(redress(), status=status, complaint=complaint, limit=limit)
     print_table(f"Outbox ({len(rows)})", rows, as_json,
@@ -34,7 +34,7 @@ def outbox_list(
 def outbox_show(message_id: Annotated[int, typer.Argument(help="Message id.", callback=row_id("message"))],
                 as_json: Json = False) -> None:
     """One message: its bodies and every delivery attempt."""
-    from notifications.outbox import show_message
+    from workflow.read.outbox import show_message
 
     message = show_message(redress(), message_id)
     if as_json:
@@ -79,7 +79,7 @@ def outbox_retry(
     """Queue failed or uncertain messages again: one id, or every match of the filters (supervisor or above)."""
     from dataclasses import asdict
 
-    from notifications.outbox import RetryFilter, retry_messages
+    from workflow.services.outbox import RetryFilter, retry_messages
 
     report = retry_messages(redress(), as_user, RetryFilter(message_id, status, complaint, since, until))
     if as_json:

@@ -18,7 +18,6 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
-from notifications.outbox import list_messages
 from workflow.bootstrap import Redress
 from workflow.domain.inert import inert
 from workflow.domain.vocabulary import ROLES
@@ -27,6 +26,7 @@ from workflow.faces.tui.common import attempt, local
 from workflow.faces.tui.forms import FormScreen
 from workflow.faces.tui.screen import RedressScreen
 from workflow.read.desk import countdown_text
+from workflow.read.outbox import list_messages
 from workflow.read.queries import complaint_detail, customer_detail, history
 from workflow.services.compensation import list_steps
 

@@ -6,13 +6,15 @@ import os
 import re
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from workflow.domain.errors import ConfigError
+from workflow.domain.sla import parse_duration, parse_hours
 from workflow.domain.vocabulary import Language
 
 Labels = dict[Language, str]
@@ -53,17 +55,32 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def _check_duration(value: str) -> str:
-    from workflow.domain.sla import parse_duration
+_LONGEST_TARGET_HOURS = 2000  # about a working year of 9-hour days
 
-    parse_duration(value)
-    return value
+
+def _minutes(value: Any, *, target: bool = False) -> float:
+    """A duration as written (30m, 4h, 1h30m, 45s or bare minutes) -> business minutes, parsed once at load.
+
+    A target must be positive (a zero target breaches at filing, a zero climb runs up every level in one tick)
+    and at most 2000 business hours (a longer one runs past the calendars kept).
+    """
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"'{value}' is not a duration; write e.g. 30m, 4h or 1h30m")
+    minutes = float(value) if isinstance(value, (int, float)) else parse_duration(value)
+    if target and minutes <= 0:
+        raise ValueError(f"'{value}' is not a positive duration; write e.g. 30m, 4h or 1h30m")
+    if target and minutes > _LONGEST_TARGET_HOURS * 60:
+        raise ValueError(f"'{value}' is longer than {_LONGEST_TARGET_HOURS}h; write e.g. 30m, 4h or 1h30m")
+    return minutes
+
+
+# Durations in config.yaml, held as business minutes.
+BusinessMinutes = Annotated[float, BeforeValidator(_minutes)]
+TargetMinutes = Annotated[float, BeforeValidator(partial(_minutes, target=True))]
 
 
 def _check_hours(values: list[str]) -> list[str]:
     """Each span is hours within one day, and no two spans of the day overlap (a minute is worked once)."""
-    from workflow.domain.sla import parse_hours
-
     spans = sorted((parse_hours(value), value) for value in values)
     for (earlier, earlier_text), (later, later_text) in pairwise(spans):
         if later[0] < earlier[1]:
@@ -126,31 +143,15 @@ class CalendarConfig(_Strict):
         return value
 
 
-_LONGEST_TARGET_HOURS = 2000  # about a working year of 9-hour days
-
-
 class SlaPolicy(_Strict):
     """Targets in business time for one severity, and how it climbs the escalation ladder."""
 
     calendar: str
-    first_response: str
-    resolution: str
+    first_response: TargetMinutes
+    resolution: TargetMinutes
     warn_at: float = Field(default=0.75, gt=0, lt=1)
     start_level: Literal["agent", "senior", "supervisor", "manager"] = "agent"
-    climb_every: str = "2h"
-
-    @field_validator("first_response", "resolution", "climb_every")
-    @classmethod
-    def _positive_duration(cls, value: str) -> str:
-        # A zero target breaches at filing, and a zero climb runs up every level in one tick.
-        from workflow.domain.sla import parse_duration
-
-        minutes = parse_duration(value)
-        if minutes <= 0:
-            raise ValueError(f"'{value}' is not a positive duration; write e.g. 30m, 4h or 1h30m")
-        if minutes > _LONGEST_TARGET_HOURS * 60:  # business hours: a longer one runs past the calendars kept
-            raise ValueError(f"'{value}' is longer than {_LONGEST_TARGET_HOURS}h; write e.g. 30m, 4h or 1h30m")
-        return value
+    climb_every: TargetMinutes = 120
 
 
 class LogChannel(_Strict):
@@ -283,11 +284,9 @@ class CompensationRule(_Strict):
 
 
 class SurveyConfig(_Strict):
-    after_close: str = "2h"
+    after_close: BusinessMinutes = 120
     low_score: int = Field(default=2, ge=1, le=5)
     on_low_score: Literal["reopen", "follow_up_call"] = "follow_up_call"
-
-    _duration_ok = field_validator("after_close")(_check_duration)
 
 
 class CompensationConfig(_Strict):
@@ -298,17 +297,10 @@ class CompensationConfig(_Strict):
     approval_limits: dict[Role, Decimal] = {"agent": Decimal(50), "senior": Decimal(200),
                                             "supervisor": Decimal(1000), "manager": Decimal(10000)}
     # Business time after resolution by which each kind of step is due (apology: when it is sent).
-    due: dict[StepKind, str] = {"apology_letter": "1h", "replacement": "18h", "refund": "9h",
-                                "voucher": "4h", "gift": "18h", "follow_up_call": "9h"}
+    due: dict[StepKind, BusinessMinutes] = {"apology_letter": 60, "replacement": 18 * 60, "refund": 9 * 60,
+                                            "voucher": 4 * 60, "gift": 18 * 60, "follow_up_call": 9 * 60}
     rules: list[CompensationRule] = []
     survey: SurveyConfig = SurveyConfig()
-
-    @field_validator("due")
-    @classmethod
-    def _durations_ok(cls, value: dict[str, str]) -> dict[str, str]:
-        for duration in value.values():
-            _check_duration(duration)
-        return value
 
     @field_validator("currency")
     @classmethod
@@ -340,8 +332,9 @@ class CompensationConfig(_Strict):
             previous = (role, limit)
         return value
 
-    def due_after(self, kind: str) -> str:
-        return self.due.get(kind, "9h")  # type: ignore[call-overload]
+    def due_after(self, kind: str) -> float:
+        """Business minutes after resolution by which a step of `kind` is due."""
+        return self.due.get(kind, 9 * 60)  # type: ignore[call-overload]
 
     def limit(self, role: str) -> Decimal:
         return self.approval_limits.get(role, Decimal(0))  # type: ignore[call-overload]

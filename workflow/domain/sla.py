@@ -232,9 +232,9 @@ def plan_for(config: Config, severity: str, tier: str) -> ClockPlan:
     factor = config.tier(tier).sla_factor
     return ClockPlan(
         calendar=policy.calendar,
-        first_response=parse_duration(policy.first_response) * factor,
-        resolution=parse_duration(policy.resolution) * factor,
+        first_response=policy.first_response * factor,
+        resolution=policy.resolution * factor,
         warn_at=policy.warn_at,
         start_level=ROLES.index(policy.start_level),
-        climb_every=float(parse_duration(policy.climb_every)),
+        climb_every=policy.climb_every,
     )

@@ -38,7 +38,7 @@ from workflow.bootstrap import Redress
 from workflow.config import MAX_AMOUNT
 from workflow.domain.errors import ConcurrentChange, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from workflow.domain.permissions import Person, decision_refusal, may_approve, require, within_limit
-from workflow.domain.sla import add_business_time, parse_duration
+from workflow.domain.sla import add_business_time
 from workflow.services import clocks
 from workflow.services.people import acting_user
 
@@ -105,7 +105,7 @@ def _due_at(app: Redress, session: Session, complaint: Row, kind: str, now: date
     if at_once:
         return now
     clock_plan = clocks.plan(app, session, complaint.severity, complaint.customer_id)
-    minutes = parse_duration(app.config.compensation.due_after(kind))
+    minutes = app.config.compensation.due_after(kind)
     return add_business_time(now, minutes, app.calendar(clock_plan.calendar))
 
 

@@ -15,7 +15,7 @@ from states.definition import CLOSED
 from workflow.adapters.models import MESSAGES, SURVEYS
 from workflow.adapters.records import append_event, change_complaint
 from workflow.bootstrap import Redress
-from workflow.domain.sla import add_business_time, parse_duration
+from workflow.domain.sla import add_business_time
 from workflow.services import clocks
 
 SURVEY = "survey"
@@ -37,7 +37,7 @@ def arm(app: Redress, session: Session, complaint: Row, actor: str, now: datetim
     if asked is not None or answered is not None:
         return
     clock_plan = clocks.plan(app, session, complaint.severity, complaint.customer_id)
-    minutes = parse_duration(app.config.compensation.survey.after_close)
+    minutes = app.config.compensation.survey.after_close
     due = add_business_time(now, minutes, app.calendar(clock_plan.calendar))
     queued = queue_customer_message(app, session, SURVEY, complaint.id, now, send_at=due)
     note = "satisfaction survey queued to go out" if queued else "no email or phone to send the survey to"

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from notifications.rendering import FORMS, Rendered, Renderer, RenderFailed
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, MESSAGES, STEPS
-from workflow.adapters.records import append_event
+from workflow.adapters.records import ComplaintSnapshot, append_event
 from workflow.domain.vocabulary import LANGUAGES
 
 CUSTOMER_EMAIL = "customer_email"
@@ -42,7 +42,7 @@ def _label(items: list[Any], name: str, locale: str) -> str:
     return (item.label.get(locale) if item is not None else None) or name
 
 
-def complaint_values(app: Any, complaint: Row, customer: Any, locale: str) -> dict[str, Any]:
+def complaint_values(app: Any, complaint: ComplaintSnapshot, customer: Any, locale: str) -> dict[str, Any]:
     """What every template about a complaint may use; category and severity in the reader's language.
 
     `has_email` and `has_phone` say how the customer can be reached, so no wording claims a mailbox or a call

@@ -1,4 +1,4 @@
-"""Finding a complaint and appending to its audit trail: what every module that touches a complaint needs.
+"""The complaint's rows: finding one as a typed snapshot, and the one writer of its changes and audit trail.
 
 Kept apart from the use cases so read-only commands import only this.
 """
@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
+from typing_extensions import Unpack
 
 from workflow.adapters.models import COMPLAINTS, EVENTS
 from workflow.config import TEXT_CEILING
@@ -26,6 +28,78 @@ _UPDATE_IF_VERSION = update(COMPLAINTS).where(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class ComplaintSnapshot:
+    """A complaint as read in this transaction: what a use case decides from. It is never changed in place; a
+    change goes through `change_complaint`, at this snapshot's version."""
+
+    id: int
+    number: str
+    state: str
+    is_open: bool
+    severity: str
+    severity_rank: int
+    severity_reason: str
+    category: str
+    channel: str
+    customer_id: int
+    summary: str
+    order_ref: str | None
+    assignee_id: int | None
+    owner: str | None
+    escalation_level: int
+    resolution: str | None
+    cancel_reason: str | None
+    duplicate_of_id: int | None
+    created_by_id: int
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    sla_started_at: datetime | None
+    sla_paused_at: datetime | None
+    sla_paused_minutes: float
+    sla_clock_at: datetime | None
+    sla_clock_minutes: float
+    first_responded_at: datetime | None
+    escalated_at: datetime | None
+    escalation_acked_at: datetime | None
+    version: int
+
+    @classmethod
+    def of(cls, row: Any) -> ComplaintSnapshot:
+        """The snapshot of a complaint row (other columns a query joined in are left out)."""
+        values = row._mapping
+        return cls(**{name: values[name] for name in SNAPSHOT_FIELDS})
+
+
+SNAPSHOT_FIELDS = tuple(field.name for field in fields(ComplaintSnapshot))
+
+
+class ComplaintChanges(TypedDict, total=False):
+    """The columns a use case may change on a complaint; the writer sets `updated_at` and `version` itself."""
+
+    state: str
+    is_open: bool
+    closed_at: datetime | None
+    severity: str
+    severity_rank: int
+    severity_reason: str
+    assignee_id: int | None
+    owner: str | None
+    escalation_level: int
+    resolution: str | None
+    cancel_reason: str | None
+    duplicate_of_id: int | None
+    sla_started_at: datetime | None
+    sla_paused_at: datetime | None
+    sla_paused_minutes: float
+    sla_clock_at: datetime | None
+    sla_clock_minutes: float
+    first_responded_at: datetime | None
+    escalated_at: datetime | None
+    escalation_acked_at: datetime | None
+
+
 # Row ids are 32-bit integers on every database; a larger number names no row (and PostgreSQL would refuse it).
 MAX_ROW_ID = 2**31 - 1
 
@@ -37,8 +111,8 @@ def row_id(value: int, what: str) -> int:
     return value
 
 
-def load_complaint(session: Session, ref: str | int) -> Row:
-    """A complaint row by number (C-20261122-0007) or by id."""
+def load_complaint(session: Session, ref: str | int) -> ComplaintSnapshot:
+    """A complaint by number (C-20261122-0007) or by id."""
     text = str(ref).strip()
     complaint = None
     if _NUMBER.match(text):
@@ -50,7 +124,7 @@ def load_complaint(session: Session, ref: str | int) -> Row:
         raise InvalidInput(f"'{text}' is not a complaint number (like C-20261122-0007) or id")
     if complaint is None:
         raise NotFound(f"no complaint {text}")
-    return complaint
+    return ComplaintSnapshot.of(complaint)
 
 
 def append_event(
@@ -65,7 +139,8 @@ def append_event(
     )
 
 
-def hold(session: Session, complaint: Any, at: datetime, *, conflict: str | None = None, **values: Any) -> int:
+def hold(session: Session, complaint: ComplaintSnapshot, at: datetime, *, conflict: str | None = None,
+         **values: Unpack[ComplaintChanges]) -> int:
     """Update the complaint at the version read and bump that version; the new version.
 
     Every change to a complaint or to what hangs on it (steps, clocks, survey)
@@ -84,9 +159,9 @@ def hold(session: Session, complaint: Any, at: datetime, *, conflict: str | None
 
 
 def change_complaint(
-    session: Session, complaint: Any, at: datetime, actor: str, trigger: str, note: str = "",
+    session: Session, complaint: ComplaintSnapshot, at: datetime, actor: str, trigger: str, note: str = "",
     data: dict[str, Any] | None = None, *, to_state: str | None = None, conflict: str | None = None,
-    **values: Any,
+    **values: Unpack[ComplaintChanges],
 ) -> int:
     """Update the complaint at the version read, then append the event: its from-state is the state read.
 

@@ -18,6 +18,7 @@ from sqlalchemy import Row, bindparam, insert, select, update
 from sqlmodel import Session
 
 from workflow.adapters.models import CUSTOMERS, DEADLINES
+from workflow.adapters.records import ComplaintChanges, ComplaintSnapshot
 from workflow.bootstrap import Redress
 from workflow.domain.sla import (
     BusinessCalendar,
@@ -124,11 +125,11 @@ class Checkpoint:
         """When the clock reaches `offset` minutes, running on from here (now, if it has already passed)."""
         return add_business_time(self.at, max(offset - self.minutes, 0.0), calendar)
 
-    def columns(self) -> dict[str, Any]:
+    def columns(self) -> ComplaintChanges:
         return {"sla_clock_at": self.at, "sla_clock_minutes": self.minutes}
 
 
-def elapsed(app: Redress, complaint: Row, clock_plan: ClockPlan, now: datetime) -> float:
+def elapsed(app: Redress, complaint: ComplaintSnapshot, clock_plan: ClockPlan, now: datetime) -> float:
     """Business minutes the clock has run at `now` (frozen while paused)."""
     if complaint.sla_started_at is None:
         return 0.0
@@ -140,7 +141,7 @@ def elapsed(app: Redress, complaint: Row, clock_plan: ClockPlan, now: datetime) 
     return float(complaint.sla_clock_minutes) + business_minutes_between(since, until, calendar)
 
 
-def checkpoint_at(app: Redress, complaint: Row, clock_plan: ClockPlan, now: datetime) -> Checkpoint:
+def checkpoint_at(app: Redress, complaint: ComplaintSnapshot, clock_plan: ClockPlan, now: datetime) -> Checkpoint:
     return Checkpoint(now, elapsed(app, complaint, clock_plan, now))
 
 
@@ -174,7 +175,7 @@ def _move_pending(
         )
 
 
-def has_clock(complaint: Row) -> bool:
+def has_clock(complaint: ComplaintSnapshot) -> bool:
     """Whether the complaint's SLA clock was ever started (rows from before clocks have none to keep)."""
     return complaint.sla_started_at is not None
 
@@ -182,26 +183,26 @@ def has_clock(complaint: Row) -> bool:
 # What the events of a transition do to the clocks. Each returns the complaint columns that change with
 # them, written in the transition's own UPDATE.
 
-def stop_first_response(session: Session, complaint: Row, now: datetime) -> dict[str, Any]:
+def stop_first_response(session: Session, complaint: ComplaintSnapshot, now: datetime) -> ComplaintChanges:
     """The customer had a first answer: the first-response clock and its warning stop."""
     cancel(session, complaint.id, FIRST_RESPONSE_KINDS, now)
     return {"first_responded_at": now}
 
 
-def stop(session: Session, complaint: Row, now: datetime) -> dict[str, Any]:
+def stop(session: Session, complaint: ComplaintSnapshot, now: datetime) -> ComplaintChanges:
     """Resolved, closed or cancelled: no SLA clock runs on."""
     cancel(session, complaint.id, SLA_KINDS, now)
     return {"sla_paused_at": None}
 
 
-def pause(app: Redress, session: Session, complaint: Row, now: datetime) -> dict[str, Any]:
+def pause(app: Redress, session: Session, complaint: ComplaintSnapshot, now: datetime) -> ComplaintChanges:
     """The clock stops where it stands; its pending deadlines have no due time until it runs again."""
     here = checkpoint_at(app, complaint, plan(app, session, complaint.severity, complaint.customer_id), now)
     suspend(session, complaint.id)
     return here.columns() | {"sla_paused_at": now}
 
 
-def resume(app: Redress, session: Session, complaint: Row, now: datetime) -> dict[str, Any]:
+def resume(app: Redress, session: Session, complaint: ComplaintSnapshot, now: datetime) -> ComplaintChanges:
     """The clock runs on from where it stopped; pending deadlines fall due again, later by the pause."""
     if complaint.sla_paused_at is None:
         return {}
@@ -213,7 +214,7 @@ def resume(app: Redress, session: Session, complaint: Row, now: datetime) -> dic
     return here.columns() | {"sla_paused_at": None, "sla_paused_minutes": paused}
 
 
-def restart(app: Redress, session: Session, complaint: Row, now: datetime) -> dict[str, Any]:
+def restart(app: Redress, session: Session, complaint: ComplaintSnapshot, now: datetime) -> ComplaintChanges:
     """A reopened complaint gets a fresh resolution clock by its policy."""
     clock_plan = plan(app, session, complaint.severity, complaint.customer_id)
     fresh = Checkpoint(now, 0.0)
@@ -221,7 +222,9 @@ def restart(app: Redress, session: Session, complaint: Row, now: datetime) -> di
     return fresh.columns() | {"sla_started_at": now, "sla_paused_at": None, "sla_paused_minutes": 0.0}
 
 
-def retarget(app: Redress, session: Session, complaint: Row, severity: str, now: datetime) -> dict[str, Any]:
+def retarget(
+    app: Redress, session: Session, complaint: ComplaintSnapshot, severity: str, now: datetime,
+) -> ComplaintChanges:
     """New targets for the deadlines still pending, counted on from where the clock stands now.
 
     One that fired stays fired (its breach was alerted and climbed once, and is not re-armed under new targets).
@@ -240,7 +243,7 @@ def retarget(app: Redress, session: Session, complaint: Row, severity: str, now:
     return here.columns()
 
 
-def extend(app: Redress, session: Session, complaint: Row, minutes: float) -> None:
+def extend(app: Redress, session: Session, complaint: ComplaintSnapshot, minutes: float) -> None:
     """Push every pending resolution deadline (and the next ladder step) later by `minutes` of business time."""
     clock_plan = plan(app, session, complaint.severity, complaint.customer_id)
     here = checkpoint_at(app, complaint, clock_plan, app.clock.now())
@@ -249,8 +252,9 @@ def extend(app: Redress, session: Session, complaint: Row, minutes: float) -> No
 
 
 def arm_next_step(
-    app: Redress, session: Session, complaint: Row, level: int, now: datetime, clock_plan: ClockPlan | None = None,
-) -> dict[str, Any]:
+    app: Redress, session: Session, complaint: ComplaintSnapshot, level: int, now: datetime,
+    clock_plan: ClockPlan | None = None,
+) -> ComplaintChanges:
     """Replace the pending ladder step with one that climbs to `level` after `climb_every` more business time.
 
     Returns the clock's new checkpoint columns for the complaint (none when no clock runs).
@@ -355,7 +359,7 @@ def _deadline(row: Row, remaining: float | None) -> dict[str, Any]:
     }
 
 
-def report(app: Redress, session: Session, complaint: Row) -> dict[str, Any]:
+def report(app: Redress, session: Session, complaint: ComplaintSnapshot) -> dict[str, Any]:
     """The complaint's clocks for `show`: elapsed and remaining business minutes, and every deadline."""
     if complaint.sla_started_at is None:
         return {"started_at": None, "paused": False, "deadlines": []}

@@ -33,7 +33,7 @@ from states.definition import CANCELLED as COMPLAINT_CANCELLED
 from states.definition import CLOSED as COMPLAINT_CLOSED
 from workflow.adapters.db import insert_returning_id
 from workflow.adapters.models import COMPLAINTS, DEADLINES, STEPS, USERS
-from workflow.adapters.records import hold, optional_text, required_text
+from workflow.adapters.records import ComplaintSnapshot, hold, optional_text, required_text
 from workflow.bootstrap import Redress
 from workflow.config import MAX_AMOUNT
 from workflow.domain.errors import ConcurrentChange, InvalidInput, InvalidTransition, NotFound, PermissionDenied
@@ -101,7 +101,9 @@ def breached(session: Session, complaint_id: int) -> bool:
     ).first() is not None
 
 
-def _due_at(app: Redress, session: Session, complaint: Row, kind: str, now: datetime, at_once: bool) -> datetime:
+def _due_at(
+    app: Redress, session: Session, complaint: ComplaintSnapshot, kind: str, now: datetime, at_once: bool,
+) -> datetime:
     if at_once:
         return now
     clock_plan = clocks.plan(app, session, complaint.severity, complaint.customer_id)
@@ -110,7 +112,7 @@ def _due_at(app: Redress, session: Session, complaint: Row, kind: str, now: date
 
 
 def create_step(
-    app: Redress, session: Session, complaint: Row, requester: Row, kind: str, amount_minor: int | None,
+    app: Redress, session: Session, complaint: ComplaintSnapshot, requester: Row, kind: str, amount_minor: int | None,
     *, source: str, reason: str, now: datetime, at_once: bool = False,
 ) -> int:
     """Insert a step and its timer; money above the requester's limit waits for approval."""
@@ -134,7 +136,7 @@ def create_step(
     return step_id
 
 
-def _matches(rule: Any, complaint: Row, tier: str, was_breached: bool) -> bool:
+def _matches(rule: Any, complaint: ComplaintSnapshot, tier: str, was_breached: bool) -> bool:
     when = rule.when
     return ((not when.severity or complaint.severity in when.severity)
             and (not when.category or complaint.category in when.category)
@@ -142,7 +144,9 @@ def _matches(rule: Any, complaint: Row, tier: str, was_breached: bool) -> bool:
             and (when.breached is None or when.breached == was_breached))
 
 
-def plan_for_resolution(app: Redress, session: Session, complaint: Row, actor: Row, now: datetime) -> list[int]:
+def plan_for_resolution(
+    app: Redress, session: Session, complaint: ComplaintSnapshot, actor: Row, now: datetime,
+) -> list[int]:
     """Plan the steps the rules give a complaint being resolved; once per complaint (not again after reopening)."""
     already = session.execute(
         select(STEPS.c.id).where(STEPS.c.complaint_id == complaint.id, STEPS.c.source == "policy").limit(1)
@@ -183,7 +187,7 @@ def cancel_open_steps(
                      {"step": row.id, "kind": row.kind})
 
 
-def refuse_closing_with_open_steps(session: Session, complaint: Row) -> None:
+def refuse_closing_with_open_steps(session: Session, complaint: ComplaintSnapshot) -> None:
     """A closed complaint keeps no open step: what was promised is done or removed (with a reason) first."""
     rows = session.execute(
         select(STEPS.c.id).where(STEPS.c.complaint_id == complaint.id, STEPS.c.state.in_(STEP_OPEN_STATES))
@@ -203,8 +207,8 @@ def _load_step(session: Session, step_id: int) -> Row:
     return step
 
 
-def _complaint_of(session: Session, step: Row) -> Row:
-    return session.execute(select(COMPLAINTS).where(COMPLAINTS.c.id == step.complaint_id)).one()
+def _complaint_of(session: Session, step: Row) -> ComplaintSnapshot:
+    return ComplaintSnapshot.of(session.execute(select(COMPLAINTS).where(COMPLAINTS.c.id == step.complaint_id)).one())
 
 
 def _move(
@@ -360,7 +364,7 @@ def on_step_due(app: Redress, session: Session, step_id: int, now: datetime) -> 
     return "overdue"
 
 
-def remind_again(app: Redress, session: Session, complaint: Row, step_id: int, now: datetime) -> None:
+def remind_again(app: Redress, session: Session, complaint: ComplaintSnapshot, step_id: int, now: datetime) -> None:
     """An overdue step gets a new timer `climb_every` later: while it stays undone it keeps climbing."""
     clock_plan = clocks.plan(app, session, complaint.severity, complaint.customer_id)
     due = add_business_time(now, clock_plan.climb_every, app.calendar(clock_plan.calendar))

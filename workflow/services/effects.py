@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from states.definition import Event
 from workflow.adapters.models import COMPLAINTS
+from workflow.adapters.records import ComplaintChanges, ComplaintSnapshot
 from workflow.bootstrap import Redress
 from workflow.services import clocks, compensation, survey_messages
 
@@ -29,7 +30,7 @@ class Happened:
 
     app: Redress
     session: Session
-    complaint: Row
+    complaint: ComplaintSnapshot
     actor: Row
     to_state: str
     note: str
@@ -37,7 +38,7 @@ class Happened:
     now: datetime
 
 
-ClockEffect = Callable[[Happened], dict[str, Any]]
+ClockEffect = Callable[[Happened], ComplaintChanges]
 Effect = Callable[[Happened], None]
 
 
@@ -51,27 +52,27 @@ class EffectsTableError(Exception):
     """The effects table does not match the machine's events."""
 
 
-def _stop_first_response_clock(h: Happened) -> dict[str, Any]:
+def _stop_first_response_clock(h: Happened) -> ComplaintChanges:
     return clocks.stop_first_response(h.session, h.complaint, h.now)
 
 
-def _stop_clocks(h: Happened) -> dict[str, Any]:
+def _stop_clocks(h: Happened) -> ComplaintChanges:
     return clocks.stop(h.session, h.complaint, h.now)
 
 
-def _pause_clock(h: Happened) -> dict[str, Any]:
+def _pause_clock(h: Happened) -> ComplaintChanges:
     return clocks.pause(h.app, h.session, h.complaint, h.now)
 
 
-def _resume_clock(h: Happened) -> dict[str, Any]:
+def _resume_clock(h: Happened) -> ComplaintChanges:
     return clocks.resume(h.app, h.session, h.complaint, h.now)
 
 
-def _restart_clock(h: Happened) -> dict[str, Any]:
+def _restart_clock(h: Happened) -> ComplaintChanges:
     return clocks.restart(h.app, h.session, h.complaint, h.now)
 
 
-def _retarget_clock(h: Happened) -> dict[str, Any]:
+def _retarget_clock(h: Happened) -> ComplaintChanges:
     return clocks.retarget(h.app, h.session, h.complaint, h.changes["severity"], h.now)
 
 
@@ -91,7 +92,7 @@ _RESOLVED_ROW = select(COMPLAINTS).where(COMPLAINTS.c.id == bindparam("complaint
 
 
 def _plan_compensation(h: Happened) -> None:
-    resolved = h.session.execute(_RESOLVED_ROW, {"complaint_id": h.complaint.id}).one()
+    resolved = ComplaintSnapshot.of(h.session.execute(_RESOLVED_ROW, {"complaint_id": h.complaint.id}).one())
     compensation.plan_for_resolution(h.app, h.session, resolved, h.actor, h.now)
 
 
@@ -144,9 +145,9 @@ def check_table(table: Mapping[Any, Effects]) -> None:
 check_table(EFFECTS)
 
 
-def before_write(events: Iterable[Event], happened: Happened) -> dict[str, Any]:
+def before_write(events: Iterable[Event], happened: Happened) -> ComplaintChanges:
     """Run the clock effects; the complaint columns they change. A complaint whose clock never started has none."""
-    columns: dict[str, Any] = {}
+    columns: ComplaintChanges = {}
     if clocks.has_clock(happened.complaint):
         for event in events:
             for effect in EFFECTS[event].clocks:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Row, bindparam, select
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -19,7 +18,7 @@ from sqlmodel import Session
 from notifications.outbox import queue_staff_alert
 from workflow.adapters.db import is_lock_conflict
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, USERS
-from workflow.adapters.records import change_complaint
+from workflow.adapters.records import ComplaintChanges, ComplaintSnapshot, change_complaint
 from workflow.bootstrap import Redress
 from workflow.domain.clock import local_minute
 from workflow.domain.errors import ConcurrentChange
@@ -150,21 +149,22 @@ def _fire_one(app: Redress, session: Session, people: StaffByLevel, deadline_id:
     deadline = claim_due(session, deadline_id, now)
     if deadline is None:
         return 0  # cancelled, paused, moved or fired by someone else since it was read
-    complaint = session.execute(_COMPLAINT, {"complaint_id": deadline.complaint_id}).one()
+    row = session.execute(_COMPLAINT, {"complaint_id": deadline.complaint_id}).one()
+    complaint, tier = ComplaintSnapshot.of(row), row.customer_tier
     if deadline.kind == compensation.STEP:
         if compensation.on_step_due(app, session, deadline.step_id, now) == "overdue":
             step = compensation.describe(session, deadline.step_id)
-            _climb(app, session, people, complaint, deadline, now, f"{step} not done by its deadline")
+            _climb(app, session, people, complaint, tier, deadline, now, f"{step} not done by its deadline")
     elif deadline.kind == survey_messages.SURVEY:
         survey_messages.send(app, session, complaint, now)
     elif deadline.kind.endswith("_warning"):
         _warn(app, session, people, complaint, deadline, now)
     else:
-        _climb(app, session, people, complaint, deadline, now)
+        _climb(app, session, people, complaint, tier, deadline, now)
     return 1
 
 
-def _assignee(app: Redress, session: Session, people: StaffByLevel, complaint: Row) -> Recipients:
+def _assignee(app: Redress, session: Session, people: StaffByLevel, complaint: ComplaintSnapshot) -> Recipients:
     if complaint.assignee_id is None:
         return alert_recipients(people, complaint.escalation_level, app.config.alerts.fallback_email)
     row = session.execute(_USER, {"user_id": complaint.assignee_id}).one()
@@ -178,13 +178,15 @@ def _alerted(recipients: Recipients) -> dict[str, object]:
     return {"alerted": [], "alert_failed": recipients.nobody_because}
 
 
-def _alert(app: Redress, session: Session, complaint: Row, level: int, kind: str, headline: str,
+def _alert(app: Redress, session: Session, complaint: ComplaintSnapshot, level: int, kind: str, headline: str,
            recipients: Recipients, now: datetime) -> None:
     queue_staff_alert(app, session, complaint=complaint, kind=kind, headline=headline, level=ROLES[level],
                       recipients=recipients, now=now)
 
 
-def _warn(app: Redress, session: Session, people: StaffByLevel, complaint: Row, deadline: Row, now: datetime) -> None:
+def _warn(
+    app: Redress, session: Session, people: StaffByLevel, complaint: ComplaintSnapshot, deadline: Row, now: datetime,
+) -> None:
     target = deadline.kind.removesuffix("_warning").replace("_", " ")
     due = local_minute(clocks.due_of_target(session, complaint.id, deadline.kind) or now, app.config.timezone)
     recipients = _assignee(app, session, people, complaint)
@@ -195,8 +197,8 @@ def _warn(app: Redress, session: Session, people: StaffByLevel, complaint: Row, 
            recipients, now)
 
 
-def _climb(app: Redress, session: Session, people: StaffByLevel, complaint: Row, deadline: Row, now: datetime,
-           headline: str | None = None) -> None:
+def _climb(app: Redress, session: Session, people: StaffByLevel, complaint: ComplaintSnapshot, tier: str,
+           deadline: Row, now: datetime, headline: str | None = None) -> None:
     """A breach, an overdue compensation step or a ladder step: one level up, alert the people there."""
     top = len(ROLES) - 1
     level = min(complaint.escalation_level + 1, top)
@@ -208,15 +210,16 @@ def _climb(app: Redress, session: Session, people: StaffByLevel, complaint: Row,
     recipients = alert_recipients(people, level, app.config.alerts.fallback_email)
     trigger = ("sla_breach" if deadline.kind in clocks.BREACH_KINDS
                else "step_overdue" if deadline.kind == compensation.STEP else "escalate")
-    checkpoint: dict[str, Any] = {}
+    checkpoint: ComplaintChanges = {}
     if deadline.kind == compensation.STEP:
         compensation.remind_again(app, session, complaint, deadline.step_id, now)  # climbs again if still stalled
     else:
-        clock_plan = plan_for(app.config, complaint.severity, complaint.customer_tier)
+        clock_plan = plan_for(app.config, complaint.severity, tier)
         checkpoint = clocks.arm_next_step(app, session, complaint, level + 1, now, clock_plan)
+    climbed: ComplaintChanges = {**checkpoint, "escalation_level": level, "escalated_at": now,
+                                 "escalation_acked_at": None}
     change_complaint(session, complaint, now, SCHEDULER, trigger, headline,
                      {"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(),
                       "from_level": ROLES[complaint.escalation_level], "to_level": ROLES[level],
-                      **_alerted(recipients)}, conflict=_CONFLICT.format(complaint.number),
-                     escalation_level=level, escalated_at=now, escalation_acked_at=None, **checkpoint)
+                      **_alerted(recipients)}, conflict=_CONFLICT.format(complaint.number), **climbed)
     _alert(app, session, complaint, level, trigger, headline, recipients, now)

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cache
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, bindparam, func, insert, select
 from sqlmodel import Session
+from typing_extensions import Unpack
 
 from states.definition import ASSIGNED, RECEIVED, RESOLVED, Trigger
 from workflow.adapters.db import insert_returning_id
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, NumberSequence
 from workflow.adapters.records import (
+    SNAPSHOT_FIELDS,
+    ComplaintChanges,
+    ComplaintSnapshot,
     append_event,
     column_limit,
     load_complaint,
@@ -61,7 +64,7 @@ def _act(
     expected_version: int | None = None,
     note: str = "",
     data: dict[str, Any] | None = None,
-    **changes: Any,
+    **changes: Unpack[ComplaintChanges],
 ) -> Outcome:
     """The common shape of a use case: one transaction, acting user, version check, transition."""
     with app.uow() as uow:
@@ -159,7 +162,8 @@ def file_complaint(
             from notifications.customer import queue_customer_message  # deferred: templates load only to queue
 
             # The rows just written, handed over rather than read back: filing is the hottest path.
-            filed = SimpleNamespace(id=complaint_id, resolution=None, closed_at=None, **row)
+            unset: dict[str, Any] = {name: None for name in SNAPSHOT_FIELDS if name != "id" and name not in row}
+            filed = ComplaintSnapshot(id=complaint_id, **unset, **row)
             queue_customer_message(app, session, "acknowledgement", complaint_id, now, complaint=filed,
                                    customer=customer)
         else:
@@ -407,7 +411,7 @@ def answer_from_manual(
 
 
 def _answer(
-    app: Redress, session: Session, complaint: Row, user: Row, policy: PolicyAnswer, language: str
+    app: Redress, session: Session, complaint: ComplaintSnapshot, user: Row, policy: PolicyAnswer, language: str
 ) -> Outcome:
     """Give the manual's answer in the customer's language, record it as the resolution, close."""
     title, text = policy.text(language, app.config.default_language)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlmodel import Session
 
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, DEADLINES, USERS
-from workflow.adapters.records import change_complaint, load_complaint, required_text
+from workflow.adapters.records import (
+    ComplaintChanges,
+    ComplaintSnapshot,
+    change_complaint,
+    load_complaint,
+    required_text,
+)
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput
 from workflow.domain.permissions import PERMISSIONS, require
@@ -59,9 +67,14 @@ def escalation_board(app: Redress, actor: str | None, *, level: str | None = Non
         ]
 
 
+# What a supervisor action changes on the complaint, and what its event records, from the complaint as read.
+SupervisorOutcome = tuple[ComplaintChanges, dict[str, Any]]
+SupervisorChange = Callable[[Session, ComplaintSnapshot, datetime], SupervisorOutcome]
+
+
 def _supervise(
     app: Redress, actor: str | None, ref: str, reason: str | None, trigger: str,
-    expected_version: int | None, change: Any,
+    expected_version: int | None, change: SupervisorChange,
 ) -> Outcome:
     """The shape of a supervisor action: the trigger's permission, a reason, one transaction, one event."""
     reason = required_text(reason, "reason", f"why you {PERMISSIONS[trigger].wording}", app.config.limits.reason)
@@ -81,7 +94,7 @@ def _supervise(
 def acknowledge(app: Redress, actor: str | None, ref: str, reason: str | None,
                 expected_version: int | None = None) -> Outcome:
     """The supervisor has seen the escalation and owns what happens next."""
-    def change(_session: Any, complaint: Any, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    def change(_session: Session, complaint: ComplaintSnapshot, now: datetime) -> SupervisorOutcome:
         if complaint.escalated_at is None:
             raise InvalidInput(f"{complaint.number} is not escalated")
         return {"escalation_acked_at": now}, {"level": ROLES[complaint.escalation_level]}
@@ -99,7 +112,7 @@ def extend_deadline(app: Redress, actor: str | None, ref: str, by: str, reason: 
     if minutes <= 0:
         raise InvalidInput("by must be a positive duration, e.g. 2h")
 
-    def change(session: Any, complaint: Any, _now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    def change(session: Session, complaint: ComplaintSnapshot, _now: datetime) -> SupervisorOutcome:
         if not complaint.is_open or complaint.sla_started_at is None:
             raise InvalidInput(f"{complaint.number} has no running clock to extend")
         clocks.extend(app, session, complaint, minutes)
@@ -115,7 +128,7 @@ def lower_escalation(app: Redress, actor: str | None, ref: str, to_level: str, r
         raise InvalidInput(f"level '{to_level}' is not allowed; levels: {', '.join(ROLES)}")
     target = ROLES.index(to_level)
 
-    def change(session: Any, complaint: Any, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    def change(session: Session, complaint: ComplaintSnapshot, now: datetime) -> SupervisorOutcome:
         if target >= complaint.escalation_level:
             raise InvalidInput(
                 f"{complaint.number} is at level {ROLES[complaint.escalation_level]}; lowering needs a lower level"

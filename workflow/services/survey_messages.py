@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from states.definition import CLOSED
 from workflow.adapters.models import MESSAGES, SURVEYS
-from workflow.adapters.records import append_event, change_complaint
+from workflow.adapters.records import ComplaintSnapshot, append_event, change_complaint
 from workflow.bootstrap import Redress
 from workflow.domain.sla import add_business_time
 from workflow.services import clocks
@@ -21,7 +21,7 @@ from workflow.services import clocks
 SURVEY = "survey"
 
 
-def arm(app: Redress, session: Session, complaint: Row, actor: str, now: datetime) -> None:
+def arm(app: Redress, session: Session, complaint: ComplaintSnapshot, actor: str, now: datetime) -> None:
     """Queue the survey to go out `survey.after_close` of business time after closing.
 
     Once per complaint, and never to a customer who has already answered (on a call before closing).
@@ -52,7 +52,7 @@ def withdraw(session: Session, complaint_id: int, state: str, actor: str, why: s
     withdraw_customer_messages(session, complaint_id, state, actor, why, now, kind=SURVEY)
 
 
-def send(app: Redress, session: Session, complaint: Row, now: datetime) -> None:
+def send(app: Redress, session: Session, complaint: ComplaintSnapshot, now: datetime) -> None:
     """A survey timer armed by an earlier version fired: ask the customer, note it on the timeline."""
     from notifications.customer import queue_customer_message  # deferred: templates load only to queue
 

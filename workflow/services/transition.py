@@ -12,11 +12,12 @@ from typing import Any
 
 from sqlalchemy import Row
 from sqlmodel import Session
+from typing_extensions import Unpack
 
 from states.definition import FINAL_STATES
 from states.events import step
 from states.machine import TriggerNotAllowed
-from workflow.adapters.records import change_complaint
+from workflow.adapters.records import ComplaintChanges, ComplaintSnapshot, change_complaint
 from workflow.bootstrap import Redress
 from workflow.domain.errors import ConcurrentChange, InvalidTransition
 from workflow.services import effects
@@ -35,7 +36,7 @@ class Outcome:
     detail: str = ""
 
 
-def check_version(complaint: Row, expected: int | None) -> None:
+def check_version(complaint: ComplaintSnapshot, expected: int | None) -> None:
     """Refuse to act on a complaint that changed since the caller read it at version `expected`."""
     if expected is not None and expected != complaint.version:
         raise ConcurrentChange(
@@ -47,13 +48,13 @@ def check_version(complaint: Row, expected: int | None) -> None:
 def apply_transition(
     app: Redress,
     session: Session,
-    complaint: Row,
+    complaint: ComplaintSnapshot,
     actor: Row,
     trigger: str,
     *,
     note: str = "",
     data: dict[str, Any] | None = None,
-    **changes: Any,
+    **changes: Unpack[ComplaintChanges],
 ) -> Outcome:
     """Move the complaint by `trigger` (the machine decides), apply `changes` and the effects, append the event.
 
@@ -70,7 +71,7 @@ def apply_transition(
     now = app.clock.now()
     to_state = moved.to_state.value
     trigger = str(trigger)  # stored as the plain word, whether given as a Trigger or as text
-    values = {**changes, "state": to_state, "is_open": to_state not in FINAL_STATES}
+    values: ComplaintChanges = {**changes, "state": to_state, "is_open": to_state not in FINAL_STATES}
     if to_state in FINAL_STATES and from_state not in FINAL_STATES:
         values["closed_at"] = now
     happened = effects.Happened(app, session, complaint, actor, to_state, note, changes, now)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Literal, get_args
 
 from transitions import Machine
 
@@ -32,7 +32,8 @@ STEP_TRANSITIONS: list[dict[str, Any]] = [
 STEP_TRIGGERS = list(dict.fromkeys(t["trigger"] for t in STEP_TRANSITIONS))
 
 # The kinds of step, in the order a plan lists them. Money kinds carry an amount.
-STEP_KINDS = ("apology_letter", "replacement", "refund", "voucher", "gift", "follow_up_call")
+StepKind = Literal["apology_letter", "replacement", "refund", "voucher", "gift", "follow_up_call"]
+STEP_KINDS: tuple[str, ...] = get_args(StepKind)
 MONEY_KINDS = frozenset({"refund", "voucher", "gift"})
 # Steps the scheduler carries out itself at their due time; the others are
 # deadlines a person must meet, and escalate when missed.

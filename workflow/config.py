@@ -15,7 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from workflow.domain.errors import ConfigError
 from workflow.domain.sla import parse_duration, parse_hours
-from workflow.domain.vocabulary import Language
+from workflow.domain.vocabulary import ROLES, Language, Role, StepKind
 
 Labels = dict[Language, str]
 
@@ -150,7 +150,7 @@ class SlaPolicy(_Strict):
     first_response: TargetMinutes
     resolution: TargetMinutes
     warn_at: float = Field(default=0.75, gt=0, lt=1)
-    start_level: Literal["agent", "senior", "supervisor", "manager"] = "agent"
+    start_level: Role = "agent"
     climb_every: TargetMinutes = 120
 
 
@@ -256,8 +256,6 @@ class MessagesConfig(_Strict):
     )
 
 
-StepKind = Literal["apology_letter", "replacement", "refund", "voucher", "gift", "follow_up_call"]
-Role = Literal["agent", "senior", "supervisor", "manager"]
 
 
 class RuleCondition(_Strict):
@@ -317,8 +315,6 @@ class CompensationConfig(_Strict):
     @field_validator("approval_limits")
     @classmethod
     def _limits_rise_with_the_role(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
-        from workflow.domain.vocabulary import ROLES
-
         previous: tuple[str, Decimal] | None = None
         for role in ROLES:
             if role not in value:

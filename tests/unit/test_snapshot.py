@@ -1,4 +1,4 @@
-"""The complaint snapshot and its changes name the complaint table's columns, so a migration cannot leave them behind."""
+"""The complaint snapshot and its changes name the complaint table's columns, so no migration leaves them behind."""
 
 from __future__ import annotations
 

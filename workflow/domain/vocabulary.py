@@ -5,8 +5,16 @@ The config's allowed values and every check and list in the faces derive from th
 
 from typing import Literal, get_args
 
-ROLES = ("agent", "senior", "supervisor", "manager")
-CHANNELS = ("phone", "web", "email", "chat", "fax", "letter")
+from states.compensation import STEP_KINDS, StepKind
+
+__all__ = ["CHANNELS", "LANGUAGES", "ROLES", "STEP_KINDS", "Channel", "Language", "Role", "StepKind"]
+
+# Staff roles, lowest first: a role may do what every role below it may.
+Role = Literal["agent", "senior", "supervisor", "manager"]
+ROLES: tuple[str, ...] = get_args(Role)
+# How a complaint reached the call centre.
+Channel = Literal["phone", "web", "email", "chat", "fax", "letter"]
+CHANNELS: tuple[str, ...] = get_args(Channel)
 # The languages customer messages and answers are written in (zh-CN first: the customers are Chinese-speaking).
 Language = Literal["zh-CN", "zh-TW", "en"]
 LANGUAGES: tuple[str, ...] = get_args(Language)

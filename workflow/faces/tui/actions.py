@@ -1,7 +1,8 @@
 """The actions the terminal app offers on a complaint: a key, a label, the form to ask, the service to call.
 
-Which actions a complaint offers is the machine's answer (`allowed_actions`),
-plus compensation and supervisor actions the permissions table allows the
+The lifecycle actions are the rows of the table shared with the command line
+(workflow/faces/actions.py). Which actions a complaint offers is the machine's
+answer (`allowed_actions`), plus compensation and supervisor actions the permissions table allows the
 user; whether one succeeds is the services' answer. Nothing here decides a rule.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 from workflow.bootstrap import Redress
 from workflow.domain.permissions import allows
 from workflow.domain.vocabulary import ROLES
+from workflow.faces.actions import ACTIONS, Ask, LifecycleAction, call
 from workflow.faces.tui.forms import Field, choose, text
 from workflow.services import compensation as comp
 from workflow.services import lifecycle as svc
@@ -34,10 +36,6 @@ class Action:
     permission: str | None = None  # the action's name in the permissions table, when it has one
 
 
-def _none(app: Redress, detail: dict[str, Any]) -> list[Field]:
-    return []
-
-
 def _note(label: str, *, required: bool = True) -> Callable[[Redress, dict[str, Any]], list[Field]]:
     return lambda app, detail: [text("text", label, required=required)]
 
@@ -46,48 +44,28 @@ def _staff(app: Redress) -> list[str]:
     return [u.name for u in list_users(app)]
 
 
-# Lifecycle triggers of the complaint machine, by trigger name.
-LIFECYCLE: dict[str, Action] = {
-    "triage": Action("t", "Triage", _none, lambda a, u, n, v, f: svc.triage(a, u, n, expected_version=v)),
-    "assign": Action("a", "Take it", _none, lambda a, u, n, v, f: svc.assign(a, u, n, expected_version=v)),
-    "start": Action("s", "Start work", _none, lambda a, u, n, v, f: svc.start(a, u, n, expected_version=v)),
-    "respond": Action("r", "Respond", _note("What the customer was told"),
-                      lambda a, u, n, v, f: svc.respond(a, u, n, f["text"], expected_version=v)),
-    "wait_for_customer": Action("w", "Wait for customer", _note("What we wait for"),
-                                lambda a, u, n, v, f: svc.wait_for_customer(a, u, n, f["text"], expected_version=v)),
-    "customer_replied": Action("c", "Customer replied", _note("What they sent", required=False),
-                               lambda a, u, n, v, f: svc.customer_replied(a, u, n, f["text"], expected_version=v)),
-    "route": Action(
-        "o", "Route to owner",
-        lambda app, d: [choose("Owner", app.config.owners, name="owner") if app.config.owners
-                        else text("owner", "Owner (department or person)"),
-                        text("text", "What they should look at", required=False)],
-        lambda a, u, n, v, f: svc.route(a, u, n, f["owner"], f["text"], expected_version=v)),
-    "owner_feedback": Action("f", "Owner's feedback", _note("What the owner found or decided"),
-                             lambda a, u, n, v, f: svc.owner_feedback(a, u, n, f["text"], expected_version=v)),
-    "resolve": Action("v", "Resolve", _note("What was done for the customer"),
-                      lambda a, u, n, v, f: svc.resolve(a, u, n, f["text"], expected_version=v)),
-    "close": Action("x", "Close", _note("Note", required=False),
-                    lambda a, u, n, v, f: svc.close(a, u, n, f["text"], expected_version=v)),
-    "reopen": Action("u", "Reopen", _note("Why it is reopened"),
-                     lambda a, u, n, v, f: svc.reopen(a, u, n, f["text"], expected_version=v)),
-    "cancel": Action(
-        "d", "Cancel (duplicate, spam, withdrawn)",
-        lambda app, d: [choose("Reason", list(svc.CANCEL_REASONS), name="reason"),
-                        text("duplicate_of", "Duplicate of (complaint number)", required=False),
-                        text("text", "Note", required=False)],
-        lambda a, u, n, v, f: svc.cancel(a, u, n, f["reason"], duplicate_of=f["duplicate_of"] or None,
-                                         note=f["text"], expected_version=v)),
-    "change_severity": Action(
-        "e", "Change severity",
-        lambda app, d: [choose("Severity", app.config.severity_names, d["severity"], name="severity"),
-                        text("text", "Reason")],
-        lambda a, u, n, v, f: svc.change_severity(a, u, n, f["severity"], f["text"], expected_version=v)),
-    "note": Action("n", "Add a note", _note("Note"),
-                   lambda a, u, n, v, f: svc.add_note(a, u, n, f["text"], expected_version=v)),
-}
+def _field(ask: Ask, app: Redress, detail: dict[str, Any]) -> Field:
+    """The form's field for one value a lifecycle action asks for: a list when there is one, else a line of text."""
+    choices = list(ask.choices(app)) if ask.choices else []
+    if choices:
+        preset = detail[ask.preset] if ask.preset else None
+        return Field(ask.name, ask.label, [(c, c) for c in choices], required=ask.required, value=preset)
+    return text(ask.name, ask.typed_label or ask.label, required=ask.required)
 
-# Offered on every open complaint view, to those of the role.
+
+def _lifecycle(action: LifecycleAction) -> Action:
+    """The terminal app's form of one row of the shared actions table."""
+    return Action(action.key or "", action.label,
+                  lambda app, detail: [_field(ask, app, detail) for ask in action.asks],
+                  lambda a, u, n, v, f: call(action, a, u, n, f, v), action.permission)
+
+
+# Lifecycle triggers of the complaint machine, by trigger name: the rows of the shared table with a key.
+LIFECYCLE: dict[str, Action] = {row.trigger: _lifecycle(row) for row in ACTIONS if row.key is not None}
+
+# Offered on every open complaint view, to those of the role. Written out rather than in the shared lifecycle
+# table: compensation steps are not machine triggers, and the supervisor's actions are offered in any state,
+# reassigning and taking over asking for a reason the command line's `assign` leaves optional.
 COMPENSATION: list[Action] = [
     Action("p", "Add compensation step",
            lambda app, d: [choose("Kind", list(comp.STEP_KINDS), name="kind"),

@@ -16,6 +16,7 @@ from workflow.domain.inert import inert
 from workflow.domain.vocabulary import CHANNELS
 from workflow.faces.tui.common import attempt
 from workflow.faces.tui.screen import RedressModal, RedressScreen
+from workflow.services.kb import PolicyHit, policy_answers
 from workflow.services.lifecycle import file_complaint, suggest_for_intake
 
 
@@ -27,6 +28,7 @@ class PolicyScreen(RedressModal[str | None]):
     def __init__(self, query: str = "") -> None:
         super().__init__()
         self.query_text = query
+        self.hits: dict[str, PolicyHit] = {}
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -46,21 +48,17 @@ class PolicyScreen(RedressModal[str | None]):
         self.query_one("#hits", OptionList).focus()
 
     def _search(self, query: str) -> None:
-        manual = self.redress_app.redress.manual
-        language = self.redress_app.redress.config.default_language
-        hits = manual.search(query, limit=8) if query.strip() else []
+        self.hits = {hit.id: hit for hit in policy_answers(self.redress_app.redress, query, limit=8)}
         options = self.query_one("#hits", OptionList)
         options.clear_options()
-        options.add_options([Option(Text(hit.answer.text(language, language)[0]), id=hit.answer.id) for hit in hits])
-        if hits:
+        options.add_options([Option(Text(hit.title), id=hit.id) for hit in self.hits.values()])
+        if self.hits:
             options.highlighted = 0
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        manual = self.redress_app.redress.manual
-        language = self.redress_app.redress.config.default_language
-        if event.option.id:
-            title, body = manual.get(event.option.id).text(language, language)
-            self.query_one("#answer", Static).update(inert(f"{title}\n{body}", multiline=True))
+        hit = self.hits.get(event.option.id or "")
+        if hit is not None:
+            self.query_one("#answer", Static).update(inert(f"{hit.title}\n{hit.answer}", multiline=True))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)

@@ -221,7 +221,7 @@ def _summarise(app: Redress, say: Callable[[str], None], story: str) -> None:
         f"  redress templates preview apology_letter --complaint {story} --locale en\n"
         "  redress queue --as li.na --mine\n"
         "  redress kb search 退款多久到账\n"
-        "  redress escalations\n"
+        "  redress escalations --as chen.jie\n"
         "  redress outbox list      # customer messages and staff alerts, sent or waiting\n"
         "  redress states"
     )

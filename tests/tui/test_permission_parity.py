@@ -24,6 +24,8 @@ from workflow.faces.tui.actions import COMPENSATION, LIFECYCLE, SUPERVISION
 from workflow.faces.tui.app import RedressTUI
 from workflow.faces.tui.complaint import ComplaintScreen
 from workflow.faces.tui.forms import FormScreen
+from workflow.faces.tui.queue import QueueScreen
+from workflow.faces.tui.supervisor import SupervisorScreen
 
 REDRESS = Path(sys.executable).parent / "redress"
 ABOVE_AGENT = sorted(action for action, permission in PERMISSIONS.items() if permission.least_role != "agent")
@@ -59,15 +61,8 @@ async def _cancel_as_spam(pilot, tui) -> None:
     await pilot.pause()
 
 
-async def _open_board(pilot, tui) -> None:
-    await pilot.press("escape")  # back to the queue, where `b` opens the board
-    await pilot.pause()
-    await type_text(pilot, "b")
-    await pilot.pause()
-
-
 # What an agent does in the terminal app to attempt the actions it offers them, from the complaint's view.
-TUI = {"lower_severity": _lower_severity, "cancel_as_spam": _cancel_as_spam, "escalation_board": _open_board}
+TUI = {"lower_severity": _lower_severity, "cancel_as_spam": _cancel_as_spam}
 
 
 def _cli_refusal(database_url: str, argv: list[str]) -> tuple[int, str]:
@@ -124,15 +119,30 @@ def test_an_agent_gets_the_same_refusal_from_the_command_and_the_terminal_app(ap
         assert isinstance(screen, ComplaintScreen) and shown == []  # its key, if it has one, does nothing
 
 
-def test_the_board_refuses_an_agent_with_the_tables_line_in_the_service_and_the_terminal_app(app):
+def test_the_board_refuses_an_agent_in_the_service_and_the_terminal_app_does_not_offer_it(app):
     from workflow.services.supervision import escalation_board
 
     with pytest.raises(PermissionDenied) as refused:
         escalation_board(app, "amy")
     assert str(refused.value) == _refusal("escalation_board")
-    shown, _, _ = _tui(app, file_one(app), _open_board)
-    assert shown == [_refusal("escalation_board")]
     assert escalation_board(app, "sup") == []
+
+    def queue_for(user: str) -> tuple[str, object]:
+        async def run():
+            tui = RedressTUI(app, user, refresh_seconds=60)
+            async with tui.run_test(size=(120, 36)) as pilot:
+                await pilot.pause()
+                footer = tui.export_screenshot()
+                await type_text(pilot, "b")
+                await pilot.pause()
+                return footer, tui.screen
+        return asyncio.run(run())
+
+    agent_view, agent_screen = queue_for("amy")
+    supervisor_view, supervisor_screen = queue_for("sup")
+    board_key = "Supervisor&#160;board"  # the footer as the screenshot draws it
+    assert board_key not in agent_view and isinstance(agent_screen, QueueScreen)
+    assert board_key in supervisor_view and isinstance(supervisor_screen, SupervisorScreen)
 
 
 def _refusal(action: str) -> str:

@@ -44,6 +44,12 @@ class QueueScreen(RedressScreen[None]):
         Binding("f5", "refresh", "Refresh"),
     ]
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The board's key is offered only to those the permissions table lets read it."""
+        if action == "board":
+            return self.redress_app.may("escalation_board")
+        return True
+
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         with TabbedContent(id="tabs"):

@@ -324,6 +324,44 @@ def claim_due(session: Session, deadline_id: int, now: datetime) -> Row | None:
     return session.execute(_MARK_FIRED, {"row_id": deadline_id, "fired": now}).first()
 
 
+# Counted in the UPDATE itself, so a concurrent `deadlines retry` (which resets the count) is never lost.
+_COUNT_FAILURE = (
+    update(DEADLINES)
+    .where(DEADLINES.c.id == bindparam("row_id"))
+    .values(fire_attempts=DEADLINES.c.fire_attempts + 1, fire_error=bindparam("error"))
+    .returning(DEADLINES.c.complaint_id, DEADLINES.c.kind, DEADLINES.c.fire_attempts)
+)
+_PLAN_RETRY = (update(DEADLINES).where(DEADLINES.c.id == bindparam("row_id"))
+               .values(retry_at=bindparam("retry_at"), set_aside_at=bindparam("set_aside_at")))
+_REQUEUE = (update(DEADLINES).where(DEADLINES.c.id == bindparam("row_id"))
+            .values(fire_attempts=0, retry_at=bindparam("now"), set_aside_at=None))
+
+
+def count_failure(session: Session, deadline_id: int, error: str) -> Row:
+    """Keep a firing's error on its deadline and count the try; the deadline's complaint, kind and tries so far."""
+    return session.execute(_COUNT_FAILURE, {"row_id": deadline_id, "error": error}).one()
+
+
+def plan_retry(session: Session, deadline_id: int, retry_at: datetime | None, set_aside_at: datetime | None) -> None:
+    """When a failed deadline is tried again, or that it is set aside for an operator."""
+    session.execute(_PLAN_RETRY, {"row_id": deadline_id, "retry_at": retry_at, "set_aside_at": set_aside_at})
+
+
+def requeue(session: Session, deadline_id: int, now: datetime) -> None:
+    """A failed deadline fires again at the next sweep, with a fresh round of tries."""
+    session.execute(_REQUEUE, {"row_id": deadline_id, "now": now})
+
+
+_BREACHED = (select(DEADLINES.c.id)
+             .where(DEADLINES.c.complaint_id == bindparam("complaint_id"), DEADLINES.c.kind.in_(BREACH_KINDS),
+                    DEADLINES.c.fired_at.is_not(None)).limit(1))
+
+
+def ever_breached(session: Session, complaint_id: int) -> bool:
+    """Whether a first-response or resolution deadline of the complaint ever fired."""
+    return session.execute(_BREACHED, {"complaint_id": complaint_id}).first() is not None
+
+
 _DUE_OF_KIND = select(DEADLINES.c.due_at).where(
     DEADLINES.c.complaint_id == bindparam("complaint_id"), DEADLINES.c.kind == bindparam("kind"), _PENDING
 )

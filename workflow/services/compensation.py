@@ -32,7 +32,7 @@ from states.compensation import (
 from states.definition import CANCELLED as COMPLAINT_CANCELLED
 from states.definition import CLOSED as COMPLAINT_CLOSED
 from workflow.adapters.db import insert_returning_id
-from workflow.adapters.models import COMPLAINTS, DEADLINES, STEPS, USERS
+from workflow.adapters.models import COMPLAINTS, STEPS, USERS
 from workflow.adapters.records import ComplaintSnapshot, hold, optional_text, required_text
 from workflow.bootstrap import Redress
 from workflow.config import MAX_AMOUNT
@@ -92,15 +92,6 @@ def _needs_approval(app: Redress, kind: str, amount_minor: int | None, requester
     return kind in MONEY_KINDS and not within_limit(amount_minor, _limit_minor(app, requester_role))
 
 
-def breached(session: Session, complaint_id: int) -> bool:
-    """Whether a first-response or resolution deadline of the complaint ever fired."""
-    return session.execute(
-        select(DEADLINES.c.id).where(DEADLINES.c.complaint_id == complaint_id,
-                                     DEADLINES.c.kind.in_(clocks.BREACH_KINDS), DEADLINES.c.fired_at.is_not(None))
-        .limit(1)
-    ).first() is not None
-
-
 def _due_at(
     app: Redress, session: Session, complaint: ComplaintSnapshot, kind: str, now: datetime, at_once: bool,
 ) -> datetime:
@@ -154,7 +145,7 @@ def plan_for_resolution(
     if already is not None:
         return []
     tier = clocks.tier_of(session, complaint.customer_id)
-    was_breached = breached(session, complaint.id)
+    was_breached = clocks.ever_breached(session, complaint.id)
     chosen: dict[str, tuple[int | None, int]] = {}
     for index, rule in enumerate(app.config.compensation.rules):
         if _matches(rule, complaint, tier, was_breached):

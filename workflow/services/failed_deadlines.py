@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, select
 from sqlmodel import Session
 
 from workflow.adapters.models import COMPLAINTS, DEADLINES
@@ -23,28 +23,21 @@ from workflow.domain.clock import local_minute
 from workflow.domain.errors import InvalidInput, NotFound, describe_error
 from workflow.domain.permissions import require
 from workflow.domain.vocabulary import ROLES
+from workflow.services import clocks
 
 ALERT_LEVEL = len(ROLES) - 1  # the managers look after what the engine could not do on its own
 _FAILED = DEADLINES.c.fire_error.is_not(None)  # kept after a retry, so the history stays listable
 _PENDING = DEADLINES.c.fired_at.is_(None) & DEADLINES.c.cancelled_at.is_(None)
-# Counted in the UPDATE itself, so a concurrent `deadlines retry` (which resets the count) is never lost.
-_COUNT_FAILURE = (
-    update(DEADLINES)
-    .where(DEADLINES.c.id == bindparam("row_id"))
-    .values(fire_attempts=DEADLINES.c.fire_attempts + 1, fire_error=bindparam("error"))
-    .returning(DEADLINES.c.complaint_id, DEADLINES.c.kind, DEADLINES.c.fire_attempts)
-)
 
 
 def record_failure(app: Redress, session: Session, deadline_id: int, error: BaseException, now: datetime) -> None:
     """Keep the error on the deadline, plan its next try (or set it aside for good), audit and alert."""
     settings = app.config.scheduler
     reason = describe_error(error)
-    row = session.execute(_COUNT_FAILURE, {"row_id": deadline_id, "error": reason}).one()
+    row = clocks.count_failure(session, deadline_id, reason)
     final = row.fire_attempts >= settings.fire_attempts
     retry = None if final else now + timedelta(seconds=settings.retry_backoff_seconds * 2 ** (row.fire_attempts - 1))
-    session.execute(update(DEADLINES).where(DEADLINES.c.id == deadline_id)
-                    .values(retry_at=retry, set_aside_at=now if final else None))
+    clocks.plan_retry(session, deadline_id, retry, now if final else None)
     complaint = load_complaint(session, row.complaint_id)
     what = row.kind.replace("_", " ")
     note = (f"{what} deadline could not fire ({reason}); set aside after {row.fire_attempts} tries: "
@@ -118,8 +111,7 @@ def retry_failed(app: Redress, actor: str | None, deadline_id: int) -> dict[str,
         if row.fire_attempts == 0:
             raise InvalidInput(f"deadline {deadline_id} is already queued to fire at the next sweep")
         now = app.clock.now()
-        session.execute(update(DEADLINES).where(DEADLINES.c.id == deadline_id)
-                        .values(fire_attempts=0, retry_at=now, set_aside_at=None))
+        clocks.requeue(session, deadline_id, now)
         change_complaint(session, load_complaint(session, row.complaint_id), now, user.name, "deadline_retried",
                          f"{row.kind.replace('_', ' ')} deadline queued to fire again",
                          {"deadline_id": deadline_id, "deadline": row.kind, "last_error": row.fire_error})

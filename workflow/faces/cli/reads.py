@@ -1,4 +1,4 @@
-"""Commands that only read: a complaint, the queue, its history, a customer, the policy manual, the escalations.
+"""Commands that only read: a complaint, the queue, its history, the escalations.
 
 These are the commands people and scripts run most often, so `cli.run` lets them
 leave without interpreter teardown (QUICK_EXIT).
@@ -15,10 +15,6 @@ from workflow.faces.cli.common import As, Json, Ref, print_json, redress
 QUICK_EXIT = True
 
 app = typer.Typer()
-customer_app = typer.Typer(help="Customer profiles.", no_args_is_help=True)
-kb_app = typer.Typer(help="The policy manual answered from at first contact.", no_args_is_help=True)
-app.add_typer(customer_app, name="customer")
-app.add_typer(kb_app, name="kb")
 
 
 @app.command()
@@ -71,43 +67,6 @@ def history_command(ref: Ref, as_json: Json = False) -> None:
         from workflow.faces.cli.tables import print_history
 
         print_history(trail, redress().config.timezone)
-
-
-@customer_app.command("show")
-def customer_show(
-    ref: Annotated[str, typer.Argument(help="Customer id, phone or email.")], as_json: Json = False
-) -> None:
-    """A customer's profile and complaint history."""
-    from workflow.read.queries import customer_detail
-
-    detail = customer_detail(redress(), ref)
-    if as_json:
-        print_json(detail)
-    else:
-        from workflow.faces.cli.tables import print_customer
-
-        print_customer(detail, redress().config.timezone)
-
-
-@kb_app.command("search")
-def kb_search(
-    text: Annotated[str, typer.Argument(help="Words of the question, Chinese or English.")],
-    language: Annotated[Optional[str], typer.Option(help="Show answers in zh-CN, zh-TW or en.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many answers.")] = 5,
-    as_json: Json = False,
-) -> None:
-    """Find policy answers to give on the line."""
-    from dataclasses import asdict
-
-    from workflow.services.kb import policy_answers
-
-    rows = [asdict(hit) for hit in policy_answers(redress(), text, language=language, limit=limit)]
-    if as_json:
-        print_json(rows)
-    else:
-        from workflow.faces.cli.tables import print_kb_hits
-
-        print_kb_hits(text, rows)
 
 
 @app.command()

@@ -111,12 +111,14 @@ def _step_field(detail: dict[str, Any], states: tuple[str, ...]) -> Field:
                                   for s in steps])
 
 
-def offered(detail: dict[str, Any], role: str) -> list[Action]:
+def offered(detail: dict[str, Any], role: str, user: str | None = None) -> list[Action]:
     """The actions this complaint view offers this user: the machine's, then compensation and supervision.
 
-    An action with a permission is offered only to a role the permissions table allows.
+    An action with a permission is offered only to a role the permissions table allows. Taking a complaint
+    already assigned to `user` would change nothing, so it is not offered to them.
     """
-    actions = [LIFECYCLE[t] for t in detail["allowed_actions"] if t in LIFECYCLE]
+    mine = user is not None and detail.get("assignee") == user
+    actions = [LIFECYCLE[t] for t in detail["allowed_actions"] if t in LIFECYCLE and not (mine and t == "assign")]
     if comp.accepts_steps(detail["state"]):
         actions += COMPENSATION
     actions += SUPERVISION

@@ -41,11 +41,11 @@ class QueueScreen(RedressScreen[None]):
 
     BINDINGS = [
         Binding("enter", "open", "Open", show=True),
-        Binding("tab", "switch", "My/Team"),
         Binding("n", "new", "New complaint"),
         Binding("k", "manual", "Policy manual"),
         Binding("b", "board", "Supervisor board"),
-        Binding("f5", "refresh", "Refresh"),
+        Binding("f5", "refresh", "Refresh", show=False),  # it refreshes itself every few seconds; help lists F5
+        Binding("tab", "switch", "My/Team"),
     ]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -75,9 +75,9 @@ class RedressTUI(App[None]):
         self.set_interval(self.refresh_seconds, self.tell_news)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """In a form, q is a letter of what is typed: quitting would throw the form away."""
+        """While a form is open (under the manual too), q is a letter: quitting would throw the form away."""
         if action == "quit":
-            return not takes_typing(self.screen)
+            return not any(takes_typing(screen) for screen in self.screen_stack)
         return True
 
     def tell_news(self) -> None:

@@ -202,8 +202,10 @@ class NewComplaintScreen(RedressScreen[None]):
             suggestion = suggest_for_intake(self.redress_app.redress, phone=phone, email=email,
                                             summary=self._value("summary") or "", order_ref=self._value("order"),
                                             tier=None if self.known_customer else self._value("tier"))
-        except RedressError:
-            return  # still typing: not a phone number yet
+        except RedressError:  # still typing: not a phone number yet, so not the customer found before
+            if self.known_customer:
+                self._show_customer(None)
+            return
         self._show_customer(suggestion["customer"])
         self.query_one("#suggestion", Static).update(f"severity {suggestion['severity']}: {suggestion['reason']}")
 

@@ -21,23 +21,25 @@ from workflow.read.news import latest_event, news_since
 from workflow.services.people import acting_user
 
 HELP = """\
-Everywhere            ?  this help      Esc  back      F5  refresh now
-                      q  quit (not while a form is open: there q is a letter)
-Queue                 Enter  open       n  new complaint     k  policy manual
-                      Tab  switch My/Team queue (supervisors open on Team)
-                      b  supervisor board (supervisors)
-Complaint             the line at the top is what this complaint allows now;
-                      press the key shown, or click it.
-                      m  answer from the policy manual and close (when allowed)
-Forms                 Tab moves, Enter on the last field or Ctrl+S submits,
-                      Esc leaves (asking first when something was typed)
-New complaint         phone (or email) finds the customer; Ctrl+S files,
-                      Ctrl+K files and answers from the policy manual
-Policy manual         type to search; Enter on an answer gives it to the complaint;
-                      opened from the queue, Enter copies it and Ctrl+K files with it
-Supervisor board      Enter  open      a  approve step      j  reject step
-You are told at once when the scheduler warns about or escalates one of your complaints.
-Colours               yellow: a warning fired, the deadline is near;  red: past a deadline or escalated
+Everywhere    ?  this help    Esc  back    F5  refresh now
+              q  quit; while a form is open q is a letter like any other
+Queue         Enter  open    n  new complaint    k  policy manual
+              Tab  switch My/Team queue (supervisors open on Team)
+              b  supervisor board (supervisors)
+Complaint     the line at the top is what this complaint allows now:
+              press the key shown, or click it
+              m  answer from the policy manual and close (when allowed)
+Forms         Tab moves; Enter on the last field or Ctrl+S submits;
+              Esc leaves, asking first when something was typed
+New complaint phone (or email) finds the customer; Ctrl+S files;
+              Ctrl+K files and answers from the policy manual
+Policy manual type to search; Enter on an answer gives it to the complaint;
+              from the queue, Enter copies it and Ctrl+K files with it
+Supervisors   b board: Enter open, a approve step, j reject step
+News          the scheduler's warnings and escalations of your open
+              complaints pop up as they happen
+Colours       yellow: a warning fired, the deadline is near;
+              red: past a deadline or escalated
 Countdowns are business time (working hours of the complaint's calendar)."""
 
 

@@ -209,6 +209,8 @@ def test_take_it_is_not_offered_on_a_complaint_already_mine(app):
     assert "assign" in detail["allowed_actions"]  # the machine allows reassigning; taking it again changes nothing
     assert "a" not in {a.key for a in offered(detail, "agent", "amy")}
     assert "a" in {a.key for a in offered(detail, "agent", "bob")}
+    assert "T" not in {a.key for a in offered(detail, "supervisor", "amy")}  # nor taking over one's own
+    assert "T" in {a.key for a in offered(detail, "supervisor", "sup")}
 
 
 def test_a_supervisor_opens_on_the_team_queue_and_an_agent_on_their_own(app):

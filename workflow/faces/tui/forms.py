@@ -33,7 +33,7 @@ class Field:
 
 
 class ConfirmScreen(RedressModal[bool]):
-    """A yes-or-no question: y or Enter says yes, n or Escape no."""
+    """A yes-or-no question: y says yes; n, Escape or Enter (No has the focus) say no."""
 
     BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
 

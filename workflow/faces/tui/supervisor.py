@@ -47,7 +47,9 @@ class SupervisorScreen(RedressScreen[None]):
             yield approvals
         yield Footer()
 
-    steps: dict[str, dict[str, Any]] = {}  # the approvals shown, by step id
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps: dict[str, dict[str, Any]] = {}  # the approvals shown, by step id
 
     def on_mount(self) -> None:
         self.action_refresh()

@@ -81,6 +81,10 @@ COMPENSATION: list[Action] = [
            lambda a, u, n, v, f: comp.remove_step(a, u, int(f["step"]), f["text"]), "remove_step"),
 ]
 
+TAKE_OVER = Action("T", "Take over", _note("Reason"),
+                   lambda a, u, n, v, f: svc.assign(a, u, n, u, note=f["text"], expected_version=v),
+                   "assign_others")  # taking a complaint off its assignee is giving it to someone other than them
+
 SUPERVISION: list[Action] = [
     Action("A", "Acknowledge escalation", _note("Reason"),
            lambda a, u, n, v, f: sup.acknowledge(a, u, n, f["text"], expected_version=v),
@@ -98,10 +102,7 @@ SUPERVISION: list[Action] = [
            lambda app, d: [choose("To", _staff(app), name="to"), text("text", "Reason")],
            lambda a, u, n, v, f: svc.assign(a, u, n, f["to"], note=f["text"], expected_version=v),
            "assign_others"),
-    Action("T", "Take over",
-           _note("Reason"),
-           lambda a, u, n, v, f: svc.assign(a, u, n, u, note=f["text"], expected_version=v),
-           "assign_others"),  # taking a complaint off its assignee is giving it to someone other than them
+    TAKE_OVER,
 ]
 
 
@@ -111,13 +112,15 @@ def _step_field(detail: dict[str, Any], states: tuple[str, ...]) -> Field:
                                   for s in steps])
 
 
-def offered(detail: dict[str, Any], role: str) -> list[Action]:
+def offered(detail: dict[str, Any], role: str, user: str | None = None) -> list[Action]:
     """The actions this complaint view offers this user: the machine's, then compensation and supervision.
 
-    An action with a permission is offered only to a role the permissions table allows.
+    An action with a permission is offered only to a role the permissions table allows. Taking a complaint
+    already assigned to `user` (taking it, taking it over) would change nothing, so it is not offered to them.
     """
     actions = [LIFECYCLE[t] for t in detail["allowed_actions"] if t in LIFECYCLE]
     if comp.accepts_steps(detail["state"]):
         actions += COMPENSATION
     actions += SUPERVISION
-    return [a for a in actions if a.permission is None or allows(role, a.permission)]
+    taking = (LIFECYCLE["assign"], TAKE_OVER) if user is not None and detail.get("assignee") == user else ()
+    return [a for a in actions if (a.permission is None or allows(role, a.permission)) and a not in taking]

@@ -9,26 +9,37 @@ from textual.widgets import Static
 
 from workflow.bootstrap import Redress
 from workflow.domain.errors import RedressError
+from workflow.domain.inert import inert
 from workflow.domain.permissions import Person, allows, refusal
+from workflow.faces.tui.common import attempt
 from workflow.faces.tui.complaint import ComplaintScreen
 from workflow.faces.tui.intake import NewComplaintScreen, PolicyScreen
 from workflow.faces.tui.queue import QueueScreen
-from workflow.faces.tui.screen import RedressModal
+from workflow.faces.tui.screen import RedressModal, takes_typing
 from workflow.faces.tui.supervisor import SupervisorScreen
+from workflow.read.news import latest_event, news_since
 from workflow.services.people import acting_user
 
 HELP = """\
-Everywhere            ?  this help      q  quit      Esc  back      F5  refresh now
-Queue                 Enter  open       n  new complaint     k  policy manual
-                      b  supervisor board (supervisors)      Tab / click  switch My/Team queue
-Complaint             the buttons at the top are what this complaint allows now;
-                      press the key shown on a button, or click it. Forms: Tab moves,
-                      Enter submits on the last field, Esc cancels.
-                      m  answer from the policy manual and close (when allowed)
-New complaint         phone (or email) finds the customer; Ctrl+S files,
-                      Ctrl+K files and answers from the policy manual
-Supervisor board      Enter  open      a  approve step      j  reject step
-Colours               yellow: a warning fired, the deadline is near;  red: past a deadline or escalated
+Everywhere    ?  this help    Esc  back    F5  refresh now
+              q  quit; while a form is open q is a letter like any other
+Queue         Enter  open    n  new complaint    k  policy manual
+              Tab  switch My/Team queue (supervisors open on Team)
+              b  supervisor board (supervisors)
+Complaint     the line at the top is what this complaint allows now:
+              press the key shown, or click it
+              m  answer from the policy manual and close (when allowed)
+Forms         Tab moves; Enter on the last field or Ctrl+S submits;
+              Esc leaves, asking first when something was typed
+New complaint phone (or email) finds the customer; Ctrl+S files;
+              Ctrl+K files and answers from the policy manual
+Policy manual type to search; Enter on an answer gives it to the complaint;
+              from the queue, Enter copies it and Ctrl+K files with it
+Supervisors   b board: Enter open, a approve step, j reject step
+News          the scheduler's warnings and escalations of your open
+              complaints pop up as they happen
+Colours       yellow: a warning fired, the deadline is near;
+              red: past a deadline or escalated
 Countdowns are business time (working hours of the complaint's calendar)."""
 
 
@@ -58,9 +69,28 @@ class RedressTUI(App[None]):
         self.user = row.name
         self.role = row.role
         self.sub_title = f"{row.name} ({row.role})"
+        self.news_after = 0  # the last event the news was read up to
 
     def on_mount(self) -> None:
         self.push_screen(QueueScreen())
+        self.news_after = latest_event(self.redress)
+        self.set_interval(self.refresh_seconds, self.tell_news)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While a form is open (under the manual too), q is a letter: quitting would throw the form away."""
+        if action == "quit":
+            return not any(takes_typing(screen) for screen in self.screen_stack)
+        return True
+
+    def tell_news(self) -> None:
+        """One notification per warning or escalation the scheduler wrote on my open complaints since last time."""
+        read = attempt(self.screen, lambda: news_since(self.redress, self.user, self.news_after))
+        if read is None:
+            return
+        self.news_after, news = read
+        for item in news:
+            self.notify(f"{item.number}: {inert(item.what)}", title="Escalated" if item.escalated else "Warning",
+                        severity="error" if item.escalated else "warning", timeout=12, markup=False)
 
     def open_complaint(self, number: str) -> None:
         self.push_screen(ComplaintScreen(number))
@@ -69,7 +99,7 @@ class RedressTUI(App[None]):
         self.push_screen(NewComplaintScreen())
 
     def browse_manual(self) -> None:
-        self.push_screen(PolicyScreen())
+        self.push_screen(PolicyScreen(for_customer=False))
 
     def may(self, action: str) -> bool:
         """Whether the acting user may do `action` (a name in the permissions table): what the screens offer."""

@@ -85,7 +85,7 @@ class ComplaintScreen(RedressScreen[None]):
             return
         self.marker = marker
         self.view = view
-        self.actions = offered(view, self.redress_app.role)
+        self.actions = offered(view, self.redress_app.role, self.redress_app.user)
         self.sub_title = f"{view['number']}  {view['state']}  v{view['version']}"
         self._render_actions()
         self._render_sections()
@@ -204,7 +204,8 @@ class ComplaintScreen(RedressScreen[None]):
                         done="answered from the policy manual and closed")
                 self.action_reload()
 
-        self.app.push_screen(PolicyScreen(self.view["summary"]), chosen)
+        language = (self.view["customer"] or {}).get("language")
+        self.app.push_screen(PolicyScreen(self.view["summary"], language=language), chosen)
 
     def action_back(self) -> None:
         self.app.pop_screen()

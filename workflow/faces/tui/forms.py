@@ -8,15 +8,16 @@ one-line error the app shows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Input, Select, Static
 
-from workflow.faces.tui.screen import RedressModal
+from workflow.faces.tui.screen import RedressModal, RedressScreen
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,52 @@ class Field:
     placeholder: str = ""
 
 
-class FormScreen(RedressModal[dict[str, str] | None]):
-    """Ask for a few values; Enter in the last field or the OK button submits, Escape cancels."""
+class ConfirmScreen(RedressModal[bool]):
+    """A yes-or-no question: y says yes; n, Escape or Enter (No has the focus) say no."""
 
+    BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(self.question, markup=False)
+            with Horizontal():
+                yield Button("Yes (y)", variant="error", id="yes")
+                yield Button("No (n)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+def leave_form(screen: RedressModal[Any] | RedressScreen[Any], typed: bool, leave: Callable[[], object]) -> None:
+    """Leave a form at once when nothing was typed, else only once the user says to throw it away."""
+    if not typed:
+        leave()
+        return
+
+    def answered(yes: bool | None) -> None:
+        if yes:
+            leave()
+
+    screen.app.push_screen(ConfirmScreen("Throw away what you typed in this form?"), answered)
+
+
+class FormScreen(RedressModal[dict[str, str] | None]):
+    """Ask for a few values; Enter in the last field or the OK button submits, Escape cancels.
+
+    Each field has its label above it; the note says what the form acts on.
+    """
+
+    TAKES_TYPING = True
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "OK")]
 
     def __init__(self, title: str, fields: list[Field], note: str = "") -> None:
@@ -48,7 +92,8 @@ class FormScreen(RedressModal[dict[str, str] | None]):
             if self.note:
                 yield Static(self.note, markup=False)
             for spec in self.fields:
-                yield Label(spec.label + ("" if spec.required else " (optional)"), markup=False)
+                # Static, not Label: a long label wraps by cell width instead of being cut mid-character.
+                yield Static(spec.label + ("" if spec.required else " (optional)"), classes="label", markup=False)
                 if spec.options:
                     yield Select(spec.options, id=f"f-{spec.name}", allow_blank=not spec.value,
                                  value=spec.value if spec.value else Select.NULL, prompt="choose...")
@@ -76,7 +121,8 @@ class FormScreen(RedressModal[dict[str, str] | None]):
         self.dismiss(values)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        typed = self.values() != {spec.name: (spec.value or "").strip() for spec in self.fields}
+        leave_form(self, typed, lambda: self.dismiss(None))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "ok":

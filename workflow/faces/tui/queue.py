@@ -34,14 +34,18 @@ def queue_cells(row: dict[str, Any]) -> list[Any]:
 
 
 class QueueScreen(RedressScreen[None]):
-    """Two tabs of complaints; Enter opens one. Refreshed every few seconds, keeping the cursor."""
+    """Two tabs of complaints; Enter opens one, Tab switches. Refreshed every few seconds, keeping the cursor.
+
+    Those who may read the supervisor board open on the team queue: watching the team is their job.
+    """
 
     BINDINGS = [
         Binding("enter", "open", "Open", show=True),
         Binding("n", "new", "New complaint"),
         Binding("k", "manual", "Policy manual"),
         Binding("b", "board", "Supervisor board"),
-        Binding("f5", "refresh", "Refresh"),
+        Binding("f5", "refresh", "Refresh", show=False),  # it refreshes itself every few seconds; help lists F5
+        Binding("tab", "switch", "My/Team"),
     ]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -68,6 +72,9 @@ class QueueScreen(RedressScreen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = self.app.sub_title
+        if self.redress_app.may("escalation_board"):
+            self.query_one("#tabs", TabbedContent).active = "team"
+            self.query_one("#team-table", DataTable).focus()
         self.action_refresh()
         self.set_interval(self.redress_app.refresh_seconds, self.action_refresh)
 
@@ -93,6 +100,11 @@ class QueueScreen(RedressScreen[None]):
         numbers = [row["number"] for row in rows]
         if selected in numbers:
             table.move_cursor(row=numbers.index(selected), animate=False)
+
+    def action_switch(self) -> None:
+        tabs = self.query_one("#tabs", TabbedContent)
+        tabs.active = "team" if tabs.active == "mine" else "mine"
+        self._current_table().focus()
 
     def _current_table(self) -> DataTable[Any]:
         active = self.query_one("#tabs", TabbedContent).active

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from textual.screen import ModalScreen, Screen
 
@@ -12,8 +12,15 @@ if TYPE_CHECKING:
 ResultType = TypeVar("ResultType")
 
 
+def takes_typing(screen: Screen[Any]) -> bool:
+    """Whether `screen` is a form: its letters are typed into fields, not keys of the app."""
+    return bool(getattr(screen, "TAKES_TYPING", False))
+
+
 class RedressScreen(Screen[ResultType]):
     """A full screen of the terminal app."""
+
+    TAKES_TYPING: ClassVar[bool] = False
 
     @property
     def redress_app(self) -> RedressTUI:
@@ -23,6 +30,8 @@ class RedressScreen(Screen[ResultType]):
 
 class RedressModal(ModalScreen[ResultType]):
     """A dialog over a screen of the terminal app (a form, the policy manual, the help)."""
+
+    TAKES_TYPING: ClassVar[bool] = False
 
     @property
     def redress_app(self) -> RedressTUI:

@@ -15,6 +15,7 @@ from workflow.domain.inert import inert
 from workflow.faces.tui.common import attempt
 from workflow.faces.tui.forms import Field, FormScreen, text
 from workflow.faces.tui.screen import RedressScreen
+from workflow.read.queries import complaint_detail
 from workflow.services.compensation import approve_step, list_steps, reject_step
 from workflow.services.supervision import escalation_board
 
@@ -46,6 +47,10 @@ class SupervisorScreen(RedressScreen[None]):
             yield approvals
         yield Footer()
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps: dict[str, dict[str, Any]] = {}  # the approvals shown, by step id
+
     def on_mount(self) -> None:
         self.action_refresh()
         self.set_interval(self.redress_app.refresh_seconds, self.action_refresh)
@@ -66,6 +71,7 @@ class SupervisorScreen(RedressScreen[None]):
             table.move_cursor(row=min(keep, max(table.row_count - 1, 0)), animate=False)
         steps = attempt(self, lambda: list_steps(redress, approvable_by=user))
         if steps is not None:
+            self.steps = {str(step["id"]): step for step in steps}
             table = self.query_one("#approvals", DataTable)
             table.clear()
             for step in steps:
@@ -99,8 +105,11 @@ class SupervisorScreen(RedressScreen[None]):
     def _decide(self, verb: str, outcome: str, decide: Callable[..., object], field: Field) -> None:
         """Approve or reject the selected compensation step, asking for the note or reason."""
         step = self._selected("approvals")
-        if step is None:
+        if step is None or step not in self.steps:
             self.notify("no compensation step is waiting for you", timeout=4)
+            return
+        about = attempt(self, lambda: self._describe(self.steps[step]))
+        if about is None:
             return
 
         def submit(values: dict[str, str] | None) -> None:
@@ -109,7 +118,15 @@ class SupervisorScreen(RedressScreen[None]):
                                              values["text"]), done=f"step {step} {outcome}")
                 self.action_refresh()
 
-        self.app.push_screen(FormScreen(f"{verb} step {step}", [field]), submit)
+        self.app.push_screen(FormScreen(f"{verb} compensation step {step}", [field], note=about), submit)
+
+    def _describe(self, step: dict[str, Any]) -> str:
+        """What the supervisor decides on: the complaint, its customer, the kind, the amount and who asked why."""
+        customer = complaint_detail(self.redress_app.redress, step["complaint"])["customer"] or {}
+        amount = f" {step['amount']} {step['currency']}" if step["amount"] else ""
+        return inert(f"Complaint {step['complaint']}, customer {customer.get('name', '-')}\n"
+                     f"{step['kind']}{amount}, asked by {step['requested_by']}\n"
+                     f"Reason: {step['reason']}", multiline=True)
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -115,13 +115,18 @@ _CLOSE_INTERRUPTED = (
 
 @dataclass(frozen=True)
 class DeliveryReport:
-    """What one call of `deliver_due` did; `requeued` counts interrupted sends of a dead sender put back."""
+    """What one call of `deliver_due` did; `requeued` counts interrupted sends of a dead sender put back.
+
+    `sent` is split by audience: alerts to staff and messages to customers.
+    """
 
     sent: int
     retried: int
     failed: int
     uncertain: int = 0
     requeued: int = 0
+    alerts_sent: int = 0
+    customer_messages_sent: int = 0
 
 
 @dataclass(frozen=True)
@@ -320,10 +325,14 @@ def deliver_due(
                 result, error = _attempt(app, deliverer, flight.message)
                 handed += 1
                 with app.uow() as uow:
-                    tally[_record(app, uow.session, flight, result, error)] += 1
+                    became = _record(app, uow.session, flight, result, error)
+                    tally[became] += 1
+                    if became == "sent":
+                        tally[f"sent to {flight.message.audience}"] += 1
                     flight = _claim(app, uow.session, sender, due_by) if wants_more() else None
                     uow.commit()
                 keeper.release()
     finally:
         keeper.stop()
-    return DeliveryReport(tally["sent"], tally["retried"], tally["failed"], tally["uncertain"], tally["requeued"])
+    return DeliveryReport(tally["sent"], tally["retried"], tally["failed"], tally["uncertain"], tally["requeued"],
+                          tally["sent to staff"], tally["sent to customer"])

@@ -23,7 +23,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -117,7 +117,8 @@ _CLOSE_INTERRUPTED = (
 class DeliveryReport:
     """What one call of `deliver_due` did; `requeued` counts interrupted sends of a dead sender put back.
 
-    `sent` is split by audience: alerts to staff and messages to customers.
+    `sent` is also split by audience, alerts to staff and messages to customers; the split is left out of
+    comparisons, where `sent` already counts both.
     """
 
     sent: int
@@ -125,8 +126,8 @@ class DeliveryReport:
     failed: int
     uncertain: int = 0
     requeued: int = 0
-    alerts_sent: int = 0
-    customer_messages_sent: int = 0
+    alerts_sent: int = field(default=0, compare=False)
+    customer_messages_sent: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,6 @@ def _tell_customer(template: str, *, in_agents_words: bool = False) -> Tells:
         extra = {"agent_message": h.note} if in_agents_words else None
         queue_customer_message(h.app, h.session, template, h.complaint.id, h.now, extra=extra)
 
-    tell.__name__ = f"tell_customer_{template}"
     return Tells(template, tell)
 
 

@@ -33,11 +33,11 @@ def config(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def db(sqlite_url: str, config: Path) -> str:
-    redress("db", "upgrade", db=sqlite_url, config=config)
-    redress("user", "add", "boss", "--role", "manager", db=sqlite_url, config=config)
-    redress("user", "add", "amy", "--role", "agent", "--as", "boss", db=sqlite_url, config=config)
-    return sqlite_url
+def db(database_url: str, config: Path) -> str:
+    redress("db", "upgrade", db=database_url, config=config)
+    redress("user", "add", "boss", "--role", "manager", db=database_url, config=config)
+    redress("user", "add", "amy", "--role", "agent", "--as", "boss", db=database_url, config=config)
+    return database_url
 
 
 def new(db: str, config: Path, *args: str) -> list[str]:

@@ -43,9 +43,9 @@ def db_upgrade() -> None:
 def tick(as_json: Json = False) -> None:
     """Fire every deadline due at the clock's now, deliver what the outbox has due, and exit (for cron and scripts).
 
-    The clock's now is the real time, or REDRESS_NOW (an ISO time, e.g. 2026-11-20T10:00:00+08:00) pinned for
-    scripts and simulations. On SQLite it refuses while a scheduler runs on the database (exit 10): the
-    scheduler already does this.
+    Now is the real time, or the time REDRESS_NOW pins for scripts and simulations (e.g. 2026-11-20T10:00+08:00).
+
+    On SQLite it refuses while a scheduler runs on the database (exit 10): the scheduler already does this.
     """
     from dataclasses import asdict
 

@@ -9,6 +9,7 @@ for an operator to see in `redress outbox list --status failed`.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from workflow.domain.vocabulary import LANGUAGES
 
 CUSTOMER_EMAIL = "customer_email"
 CUSTOMER_SMS = "customer_sms"
+STAFF_ALERT = "staff_alert"  # the one template for staff (notifications/outbox.py), never sent to a customer
 _INSERT = insert(MESSAGES)
 _COMPLAINT = select(COMPLAINTS).where(COMPLAINTS.c.id == bindparam("complaint_id"))
 _CUSTOMER = select(CUSTOMERS).where(CUSTOMERS.c.id == bindparam("customer_id"))
@@ -80,6 +82,16 @@ def render_for_complaint(
     return renderer.render(template, locale, values, forms)
 
 
+def customer_channel(messages: Any, customer: Any) -> tuple[str, str] | None:
+    """How a customer is reached, as (route, address): email when we have an address and an email channel, else
+    SMS when we have a phone and an SMS channel, else None (the customer is not written to)."""
+    if customer.email and messages.email is not None:
+        return CUSTOMER_EMAIL, customer.email
+    if customer.phone and messages.sms is not None:
+        return CUSTOMER_SMS, customer.phone
+    return None
+
+
 def queue_customer_message(
     app: Any, session: Session, template: str, complaint_id: int, now: datetime, *,
     step_id: int | None = None, extra: dict[str, Any] | None = None, complaint: Any = None, customer: Any = None,
@@ -90,17 +102,14 @@ def queue_customer_message(
     `complaint` and `customer` may be handed in when the caller has just written them. A message with
     `send_at` waits in the outbox until then, where a later change can still withdraw it.
     """
-    messages = app.config.messages
     if complaint is None:
         complaint = session.execute(_COMPLAINT, {"complaint_id": complaint_id}).one()
     if customer is None:
         customer = session.execute(_CUSTOMER, {"customer_id": complaint.customer_id}).one()
-    if customer.email and messages.email is not None:
-        channel, recipient = CUSTOMER_EMAIL, customer.email
-    elif customer.phone and messages.sms is not None:
-        channel, recipient = CUSTOMER_SMS, customer.phone
-    else:
+    reached = customer_channel(app.config.messages, customer)
+    if reached is None:
         return 0
+    channel, recipient = reached
     row: dict[str, Any] = {
         "complaint_id": complaint_id, "kind": template, "audience": "customer", "channel": channel,
         "recipient": recipient, "idempotency_key": uuid.uuid4().hex, "attempts": 0, "next_attempt_at": send_at or now,
@@ -138,8 +147,20 @@ def withdraw_customer_messages(
     return ids
 
 
+@dataclass(frozen=True)
+class Preview:
+    """What a template would give now about a complaint, and the route it would take to the customer."""
+
+    template: str
+    rendered: Rendered
+    number: str
+    state: str  # the complaint's
+    channel: str | None  # customer_email or customer_sms; None for a staff alert or a customer we cannot reach
+    recipient: str | None
+
+
 def preview(app: Any, template: str, ref: str, *, language: str | None = None,
-            step_id: int | None = None) -> Any:
+            step_id: int | None = None) -> Preview:
     """What the customer would get from `template` about complaint `ref` now (nothing is queued)."""
     from notifications.rendering import RenderFailed
     from workflow.adapters.models import EVENTS
@@ -172,4 +193,6 @@ def preview(app: Any, template: str, ref: str, *, language: str | None = None,
                                             step_id=step_id, extra=extra)
         except RenderFailed as failure:
             raise TemplateBroken(str(failure)) from None
-        return rendered
+        reached = None if template == STAFF_ALERT else customer_channel(app.config.messages, customer)
+        channel, recipient = reached or (None, None)
+        return Preview(template, rendered, complaint.number, complaint.state, channel, recipient)

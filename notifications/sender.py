@@ -23,7 +23,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -115,13 +115,19 @@ _CLOSE_INTERRUPTED = (
 
 @dataclass(frozen=True)
 class DeliveryReport:
-    """What one call of `deliver_due` did; `requeued` counts interrupted sends of a dead sender put back."""
+    """What one call of `deliver_due` did; `requeued` counts interrupted sends of a dead sender put back.
+
+    `sent` is also split by audience, alerts to staff and messages to customers; the split is left out of
+    comparisons, where `sent` already counts both.
+    """
 
     sent: int
     retried: int
     failed: int
     uncertain: int = 0
     requeued: int = 0
+    alerts_sent: int = field(default=0, compare=False)
+    customer_messages_sent: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -320,10 +326,14 @@ def deliver_due(
                 result, error = _attempt(app, deliverer, flight.message)
                 handed += 1
                 with app.uow() as uow:
-                    tally[_record(app, uow.session, flight, result, error)] += 1
+                    became = _record(app, uow.session, flight, result, error)
+                    tally[became] += 1
+                    if became == "sent":
+                        tally[f"sent to {flight.message.audience}"] += 1
                     flight = _claim(app, uow.session, sender, due_by) if wants_more() else None
                     uow.commit()
                 keeper.release()
     finally:
         keeper.stop()
-    return DeliveryReport(tally["sent"], tally["retried"], tally["failed"], tally["uncertain"], tally["requeued"])
+    return DeliveryReport(tally["sent"], tally["retried"], tally["failed"], tally["uncertain"], tally["requeued"],
+                          tally["sent to staff"], tally["sent to customer"])

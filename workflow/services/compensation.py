@@ -37,8 +37,9 @@ from workflow.adapters.records import ComplaintSnapshot, hold, optional_text, re
 from workflow.bootstrap import Redress
 from workflow.config import MAX_AMOUNT
 from workflow.domain.errors import ConcurrentChange, InvalidInput, InvalidTransition, NotFound, PermissionDenied
-from workflow.domain.permissions import Person, decision_refusal, may_approve, require, within_limit
+from workflow.domain.permissions import Person, decision_refusal, may_approve, rank, require, within_limit
 from workflow.domain.sla import add_business_time
+from workflow.domain.vocabulary import ROLES
 from workflow.services import clocks
 from workflow.services.people import acting_user
 
@@ -65,6 +66,19 @@ class StepOutcome:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class PlannedStep:
+    """A step just planned, as the agent hears it: waiting for approval names the least role that may approve."""
+
+    id: int
+    kind: str
+    state: str
+    amount: str | None  # '299.00', or None for a step without money
+    currency: str | None
+    due_at: str  # ISO
+    approver_role: str | None = None
+
+
 def parse_amount(text: str | Decimal | None) -> int | None:
     """'128.50' -> 12850 minor units; refuses negatives, zero and more than two decimals."""
     if text is None or str(text).strip() == "":
@@ -80,6 +94,10 @@ def parse_amount(text: str | Decimal | None) -> int | None:
     return int(value * 100)
 
 
+def _amount_text(minor: int | None) -> str | None:
+    return f"{Decimal(minor) / 100:.2f}" if minor is not None else None
+
+
 def _money_text(minor: int | None, currency: str | None) -> str:
     return f"{Decimal(minor or 0) / 100:.2f} {currency}" if minor is not None else ""
 
@@ -90,6 +108,12 @@ def _limit_minor(app: Redress, role: str) -> int:
 
 def _needs_approval(app: Redress, kind: str, amount_minor: int | None, requester_role: str) -> bool:
     return kind in MONEY_KINDS and not within_limit(amount_minor, _limit_minor(app, requester_role))
+
+
+def _least_approver(app: Redress, amount_minor: int | None, requester_role: str) -> str | None:
+    """The lowest role above the requester's whose limit covers the amount; None when no role's does."""
+    return next((role for role in ROLES if rank(role) > rank(requester_role)
+                 and within_limit(amount_minor, _limit_minor(app, role))), None)
 
 
 def _due_at(
@@ -105,7 +129,7 @@ def _due_at(
 def create_step(
     app: Redress, session: Session, complaint: ComplaintSnapshot, requester: Row, kind: str, amount_minor: int | None,
     *, source: str, reason: str, now: datetime, at_once: bool = False,
-) -> int:
+) -> PlannedStep:
     """Insert a step and its timer; money above the requester's limit waits for approval."""
     from workflow.adapters.records import append_event
 
@@ -124,7 +148,8 @@ def create_step(
                   complaint.state, reason,
                   {"step": step_id, "kind": kind, "state": state, "source": source,
                    "amount": _money_text(amount_minor, currency), "due_at": due.isoformat()})
-    return step_id
+    return PlannedStep(step_id, kind, state, _amount_text(amount_minor), currency, due.isoformat(),
+                       _least_approver(app, amount_minor, requester.role) if state == AWAITING_APPROVAL else None)
 
 
 def _matches(rule: Any, complaint: ComplaintSnapshot, tier: str, was_breached: bool) -> bool:
@@ -137,7 +162,7 @@ def _matches(rule: Any, complaint: ComplaintSnapshot, tier: str, was_breached: b
 
 def plan_for_resolution(
     app: Redress, session: Session, complaint: ComplaintSnapshot, actor: Row, now: datetime,
-) -> list[int]:
+) -> list[PlannedStep]:
     """Plan the steps the rules give a complaint being resolved; once per complaint (not again after reopening)."""
     already = session.execute(
         select(STEPS.c.id).where(STEPS.c.complaint_id == complaint.id, STEPS.c.source == "policy").limit(1)
@@ -257,11 +282,10 @@ def add_step(
             raise InvalidTransition(f"{complaint.number} is closed; reopen it to add a compensation step")
         now = app.clock.now()
         hold(uow.session, complaint, now)  # a cancel at the same moment either waits for this or refuses it
-        step_id = create_step(app, uow.session, complaint, user, kind, amount_minor, source="agent",
+        planned = create_step(app, uow.session, complaint, user, kind, amount_minor, source="agent",
                               reason=reason, now=now)
-        state = uow.session.execute(select(STEPS.c.state).where(STEPS.c.id == step_id)).scalar_one()
         uow.commit()
-        return StepOutcome(step_id, complaint.number, kind, "", state, reason)
+        return StepOutcome(planned.id, complaint.number, kind, "", planned.state, reason)
 
 
 def _approver_check(app: Redress, session: Session, approver: Row, step: Row, action: str) -> None:
@@ -401,7 +425,7 @@ def list_steps(
                                     r.amount_minor, limit_minor)]
         return [
             {"id": r.id, "complaint": r.number, "kind": r.kind, "state": r.state,
-             "amount": f"{Decimal(r.amount_minor) / 100:.2f}" if r.amount_minor is not None else None,
+             "amount": _amount_text(r.amount_minor),
              "currency": r.currency, "due_at": r.due_at.isoformat(), "source": r.source, "reason": r.reason,
              "requested_by": r.requested_by, "done_by": r.done_by,
              "done_at": r.done_at.isoformat() if r.done_at else None, "note": r.note}

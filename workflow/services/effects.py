@@ -10,14 +10,15 @@ A table that misses an event, or names one the machine does not know, is refused
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Row, bindparam, select
 from sqlmodel import Session
 
-from states.definition import Event
+from states.definition import CAUSES, INITIAL_STATE, OPEN_STATES, STATES, TRANSITIONS, Event
 from workflow.adapters.models import COMPLAINTS
 from workflow.adapters.records import ComplaintChanges, ComplaintSnapshot
 from workflow.bootstrap import Redress
@@ -26,7 +27,10 @@ from workflow.services import clocks, compensation, survey_messages
 
 @dataclass(frozen=True)
 class Happened:
-    """One transition, as its effects see it: the complaint as read before it, and what changed."""
+    """One transition, as its effects see it: the complaint as read before it, and what changed.
+
+    `planned` collects the compensation steps the effects plan, for the use case to report.
+    """
 
     app: Redress
     session: Session
@@ -36,6 +40,7 @@ class Happened:
     note: str
     changes: Mapping[str, Any]
     now: datetime
+    planned: list[compensation.PlannedStep] = field(default_factory=list)
 
 
 ClockEffect = Callable[[Happened], ComplaintChanges]
@@ -76,7 +81,18 @@ def _retarget_clock(h: Happened) -> ComplaintChanges:
     return clocks.retarget(h.app, h.session, h.complaint, h.changes["severity"], h.now)
 
 
-def _tell_customer(template: str, *, in_agents_words: bool = False) -> Effect:
+@dataclass(frozen=True)
+class Tells:
+    """An effect that queues the customer message `template`: the table says which events send which message."""
+
+    template: str
+    effect: Effect
+
+    def __call__(self, happened: Happened) -> None:
+        self.effect(happened)
+
+
+def _tell_customer(template: str, *, in_agents_words: bool = False) -> Tells:
     """Queue the customer message `template` (with the agent's note as their message, if asked)."""
     def tell(h: Happened) -> None:
         from notifications.customer import queue_customer_message  # deferred: templates load only to queue
@@ -84,8 +100,7 @@ def _tell_customer(template: str, *, in_agents_words: bool = False) -> Effect:
         extra = {"agent_message": h.note} if in_agents_words else None
         queue_customer_message(h.app, h.session, template, h.complaint.id, h.now, extra=extra)
 
-    tell.__name__ = f"tell_customer_{template}"
-    return tell
+    return Tells(template, tell)
 
 
 _RESOLVED_ROW = select(COMPLAINTS).where(COMPLAINTS.c.id == bindparam("complaint_id"))
@@ -93,7 +108,7 @@ _RESOLVED_ROW = select(COMPLAINTS).where(COMPLAINTS.c.id == bindparam("complaint
 
 def _plan_compensation(h: Happened) -> None:
     resolved = ComplaintSnapshot.of(h.session.execute(_RESOLVED_ROW, {"complaint_id": h.complaint.id}).one())
-    compensation.plan_for_resolution(h.app, h.session, resolved, h.actor, h.now)
+    h.planned.extend(compensation.plan_for_resolution(h.app, h.session, resolved, h.actor, h.now))
 
 
 def _queue_survey(h: Happened) -> None:
@@ -127,7 +142,7 @@ EFFECTS: dict[Event, Effects] = {
     Event.REOPENED: Effects(clocks=(_restart_clock,), then=(_withdraw_survey,)),
     Event.RESOLVED: Effects(clocks=(_stop_clocks,), then=(_tell_customer("resolution"), _plan_compensation)),
     Event.ANSWERED_FROM_MANUAL: Effects(then=(_tell_customer("resolution"),)),
-    Event.CLOSED: Effects(clocks=(_stop_clocks,), then=(_queue_survey,)),
+    Event.CLOSED: Effects(clocks=(_stop_clocks,), then=(Tells(survey_messages.SURVEY, _queue_survey),)),
     Event.CANCELLED: Effects(clocks=(_stop_clocks,), then=(_cancel_compensation, _withdraw_messages)),
 }
 
@@ -143,6 +158,31 @@ def check_table(table: Mapping[Any, Effects]) -> None:
 
 
 check_table(EFFECTS)
+
+
+# Queued outside a transition's effects: on filing, and when a compensation step is carried out.
+ACKNOWLEDGEMENT = "acknowledgement"
+
+
+@cache
+def states_sending(template: str) -> tuple[str, ...] | None:
+    """The complaint states in which the customer message `template` is queued; None for a message to staff.
+
+    Read off the machine and the table above: a message an event queues goes out in the states that the
+    transitions causing the event reach. The acknowledgement goes out at filing; a step's notice while the
+    complaint is open (closing needs every step done, cancelling cancels them).
+    """
+    if template == ACKNOWLEDGEMENT:
+        return (INITIAL_STATE,)
+    if template in compensation.NOTICES.values():
+        return tuple(OPEN_STATES)
+    reached: set[str] = set()
+    for transition in TRANSITIONS:
+        landing = transition["dest"] or transition["source"]
+        for event in CAUSES[transition["trigger"]]:
+            if any(isinstance(e, Tells) and e.template == template for e in EFFECTS[event].then):
+                reached.update(landing if isinstance(landing, list) else [landing])
+    return tuple(state for state in STATES if state in reached) or None
 
 
 def before_write(events: Iterable[Event], happened: Happened) -> ComplaintChanges:

@@ -6,6 +6,7 @@ records, so the CLI, the TUI and tests all call them the same way.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -34,7 +35,7 @@ from workflow.domain.permissions import require
 from workflow.domain.severity import suggest_severity
 from workflow.domain.sla import plan_for
 from workflow.domain.vocabulary import CHANNELS
-from workflow.services import clocks, compensation
+from workflow.services import clocks, compensation, effects
 from workflow.services.people import (
     CustomerRecord,
     acting_user,
@@ -164,12 +165,12 @@ def file_complaint(
             # The rows just written, handed over rather than read back: filing is the hottest path.
             unset: dict[str, Any] = {name: None for name in SNAPSHOT_FIELDS if name != "id" and name not in row}
             filed = ComplaintSnapshot(id=complaint_id, **unset, **row)
-            queue_customer_message(app, session, "acknowledgement", complaint_id, now, complaint=filed,
+            queue_customer_message(app, session, effects.ACKNOWLEDGEMENT, complaint_id, now, complaint=filed,
                                    customer=customer)
         else:
             complaint = load_complaint(session, complaint_id)
             answered = _answer(app, session, complaint, user, policy, customer.language)
-            outcome = Outcome(outcome.id, outcome.number, "file", "", answered.to_state, answered.version, reason)
+            outcome = replace(outcome, to_state=answered.to_state, version=answered.version, answer=answered.answer)
         uow.commit()
         return outcome
 
@@ -413,13 +414,15 @@ def answer_from_manual(
 def _answer(
     app: Redress, session: Session, complaint: ComplaintSnapshot, user: Row, policy: PolicyAnswer, language: str
 ) -> Outcome:
-    """Give the manual's answer in the customer's language, record it as the resolution, close."""
+    """Give the manual's answer in the customer's language, record it as the resolution, close; the outcome
+    carries the text, for the agent to read out."""
     title, text = policy.text(language, app.config.default_language)
-    return apply_transition(
+    outcome = apply_transition(
         app, session, complaint, user, Trigger.ANSWER_FROM_MANUAL, note=text,
         data={"policy_answer": policy.id, "title": title, "language": language},
         resolution=text,
     )
+    return replace(outcome, answer=text)
 
 
 def add_note(

@@ -21,6 +21,7 @@ from workflow.adapters.records import ComplaintChanges, ComplaintSnapshot, chang
 from workflow.bootstrap import Redress
 from workflow.domain.errors import ConcurrentChange, InvalidTransition
 from workflow.services import effects
+from workflow.services.compensation import PlannedStep
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Outcome:
     to_state: str
     version: int
     detail: str = ""
+    answer: str = ""  # the policy manual's text the agent reads to the customer, in the customer's language
+    planned_steps: tuple[PlannedStep, ...] = ()  # compensation steps the transition planned
 
 
 def check_version(complaint: ComplaintSnapshot, expected: int | None) -> None:
@@ -79,4 +82,5 @@ def apply_transition(
     version = change_complaint(session, complaint, now, actor.name, trigger, note, data, to_state=to_state,
                                **values)
     effects.after_write(moved.events, happened)
-    return Outcome(complaint.id, complaint.number, trigger, from_state, to_state, version)
+    return Outcome(complaint.id, complaint.number, trigger, from_state, to_state, version,
+                   planned_steps=tuple(happened.planned))

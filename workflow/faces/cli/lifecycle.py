@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from workflow.faces.actions import ACTIONS, Ask, LifecycleAction, call
-from workflow.faces.cli.common import As, IfVersion, Json, Ref, redress, report, run
+from workflow.faces.cli.common import As, IfVersion, Json, Ref, print_json, redress, report, say
+
+if TYPE_CHECKING:
+    from workflow.read.intake import Earlier
+    from workflow.services.compensation import PlannedStep
+    from workflow.services.transition import Outcome
 
 app = typer.Typer()
 KEYWORD = inspect.Parameter.KEYWORD_ONLY
@@ -41,7 +46,7 @@ def _command(action: LifecycleAction) -> Callable[..., None]:
     Typer reads a command's options from its signature, so the row's options are given as one.
     """
     def command(ref: str, as_user: str | None, if_version: int | None, as_json: bool, **values: str | None) -> None:
-        report(call(action, redress(), as_user, ref, values, if_version), as_json)
+        tell(call(action, redress(), as_user, ref, values, if_version), as_json)
 
     command.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
         inspect.Parameter("ref", KEYWORD, annotation=Ref),
@@ -74,12 +79,26 @@ def new(
     as_user: As = None,
     as_json: Json = False,
 ) -> None:
-    """Record a complaint from any channel."""
-    run(
-        _service("file_complaint"), as_json, as_user, channel=channel, category=category, summary=summary,
+    """Record a complaint from any channel; name the customer's other open complaints and those about the order."""
+    from dataclasses import asdict
+
+    from workflow.read.intake import related_to
+
+    wired = redress()
+    outcome = _service("file_complaint")(
+        wired, as_user, channel=channel, category=category, summary=summary,
         phone=phone, email=email, name=name, tier=tier, language=language,
         order_ref=order, severity=severity, answer_id=answer,
     )
+    related = related_to(wired, outcome.id)
+    if as_json:
+        print_json(asdict(outcome) | {"related": asdict(related)})
+        return
+    tell(outcome, as_json)
+    if related.open:
+        say(f"also open for this customer: {_listed(related.open, with_summary=True)}")
+    if related.same_order:
+        say(f"same order {related.same_order[0].order_ref}: {_listed(related.same_order, with_summary=False)}")
 
 
 @app.command("answer")
@@ -88,5 +107,55 @@ def answer_command(
     answer_id: Annotated[str, typer.Argument(help="Policy answer id (see `redress kb search`).")],
     as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
 ) -> None:
-    """Answer from the policy manual and close, in one step."""
-    run(_service("answer_from_manual"), as_json, as_user, ref, answer_id, expected_version=if_version)
+    """Answer from the policy manual and close, in one step; prints the answer to read to the customer."""
+    tell(_service("answer_from_manual")(redress(), as_user, ref, answer_id, expected_version=if_version), as_json)
+
+
+def tell(outcome: Outcome, as_json: bool) -> None:
+    """The outcome line, then what the agent says or hears next: the answer to read out, the steps planned."""
+    report(outcome, as_json)
+    if as_json:
+        return
+    from states.compensation import AWAITING_APPROVAL
+
+    if outcome.answer:
+        say(f"read to the customer:\n  {outcome.answer}")
+    planned = [s for s in outcome.planned_steps if s.state != AWAITING_APPROVAL]
+    waiting = [s for s in outcome.planned_steps if s.state == AWAITING_APPROVAL]
+    parts = []
+    if planned:
+        parts.append("planned: " + ", ".join(f"{_step(s)} (due {_due(s.due_at)})" for s in planned))
+    if waiting:
+        parts.append("waiting for approval: " + ", ".join(
+            f"{_step(s)} ({f'a {s.approver_role} approves' if s.approver_role else 'no role may approve this much'})"
+            for s in waiting))
+    if parts:
+        say("; ".join(parts))
+
+
+def _step(step: PlannedStep) -> str:
+    amount = f" {step.amount} {step.currency}" if step.amount else ""
+    return f"{step.kind}{amount} #{step.id}"
+
+
+def _due(iso: str) -> str:
+    """A due time as the agent reads it: local month-day and minute."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(iso).astimezone(ZoneInfo(redress().config.timezone)).strftime("%m-%d %H:%M")
+
+
+def _listed(earlier: tuple[Earlier, ...], *, with_summary: bool, most: int = 3) -> str:
+    """'C-... (in_progress) 快递十天没到…; ...', the summary cut short, the first `most` of them named."""
+    named = [f"{e.number} ({e.state})" + (f" {_cut(e.summary)}" if with_summary else "") for e in earlier[:most]]
+    more = f"; and {len(earlier) - most} more" if len(earlier) > most else ""
+    return "; ".join(named) + more
+
+
+def _cut(text: str, width: int = 24) -> str:
+    """Text cut to `width` terminal cells (a Chinese character takes two), with an ellipsis when cut."""
+    from rich.cells import cell_len, set_cell_size
+
+    line = " ".join(text.split())
+    return line if cell_len(line) <= width else set_cell_size(line, width - 1).rstrip() + "…"

@@ -41,7 +41,9 @@ def db_upgrade() -> None:
 
 @app.command()
 def tick(as_json: Json = False) -> None:
-    """Fire every deadline due at the clock's now, deliver due alerts, and exit (for cron and scripts).
+    """Fire every deadline due at the clock's now, deliver what the outbox has due, and exit (for cron and scripts).
+
+    Now is the real time, or the time REDRESS_NOW pins for scripts and simulations (e.g. 2026-11-20T10:00+08:00).
 
     On SQLite it refuses while a scheduler runs on the database (exit 10): the scheduler already does this.
     """
@@ -60,8 +62,9 @@ def tick(as_json: Json = False) -> None:
         print_json({"fired": asdict(fired), "outbox": asdict(delivered)})
     else:
         failed = f", {fired.failed} failed to fire (`redress deadlines failed`)" if fired.failed else ""
-        typer.echo(f"fired {fired.fired} deadline(s) in {fired.batches} batch(es){failed}; alerts sent "
-                   f"{delivered.sent}, to retry {delivered.retried}, failed {delivered.failed}")
+        typer.echo(f"fired {fired.fired} deadline(s) in {fired.batches} batch(es){failed}; staff alerts sent "
+                   f"{delivered.alerts_sent}, customer messages sent {delivered.customer_messages_sent}, "
+                   f"to retry {delivered.retried}, failed {delivered.failed}")
 
 
 @app.command()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from workflow.faces.cli.common import Json, print_json, redress, row_id, say
+
+if TYPE_CHECKING:
+    from notifications.customer import Preview
 
 app = typer.Typer()
 templates_app = typer.Typer(help="Customer message templates: preview and check.", no_args_is_help=True)
@@ -22,17 +25,43 @@ def templates_preview(
                                                 callback=row_id("compensation step"))] = None,
     as_json: Json = False,
 ) -> None:
-    """Show what the customer would get: subject, plain text, HTML and SMS. Nothing is sent."""
+    """Show what the customer would get: the channel, subject, plain text, HTML and SMS. Nothing is sent.
+
+    Warns (on stderr) when the complaint is not in a state in which this message is sent.
+    """
     from dataclasses import asdict
 
     from notifications.customer import preview
+    from workflow.services.effects import states_sending
 
-    rendered = preview(redress(), name, complaint, language=locale, step_id=step)
+    shown = preview(redress(), name, complaint, language=locale, step_id=step)
+    states = states_sending(name)
+    warning = (f"{shown.number} is {shown.state}; {name} is sent only when a complaint is {_either(states)}"
+               if states is not None and shown.state not in states else None)
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)
     if as_json:
-        print_json(asdict(rendered))
+        print_json(asdict(shown.rendered) | {"channel": shown.channel, "recipient": shown.recipient,
+                                             "state": shown.state, "sent_in": states, "warning": warning})
         return
-    say(f"locale: {rendered.locale}\nsubject: {rendered.subject}\n\n--- text ---\n{rendered.text}"
+    rendered = shown.rendered
+    say(f"channel: {_channel(shown)}{f' ({shown.recipient})' if shown.recipient else ''}\n"
+        f"locale: {rendered.locale}\nsubject: {rendered.subject}\n\n--- text ---\n{rendered.text}"
         f"\n--- html ---\n{rendered.html}\n--- sms ---\n{rendered.sms}")
+
+
+def _either(states: tuple[str, ...]) -> str:
+    """'resolved or closed', 'triaged, assigned or routed'."""
+    return " or ".join(filter(None, (", ".join(states[:-1]), states[-1])))
+
+
+def _channel(shown: Preview) -> str:
+    """'email', 'sms', 'staff alert channels', or 'none' for a customer with no way to reach them."""
+    from notifications.customer import CUSTOMER_EMAIL, CUSTOMER_SMS, STAFF_ALERT
+
+    if shown.channel is not None:
+        return {CUSTOMER_EMAIL: "email", CUSTOMER_SMS: "sms"}[shown.channel]
+    return "staff alert channels" if shown.template == STAFF_ALERT else "none (no email or SMS reaches this customer)"
 
 
 @templates_app.command("check")

@@ -1,4 +1,4 @@
-"""The log channel: alerts printed to the scheduler's terminal."""
+"""The log channel: alerts printed to the scheduler's terminal, on stderr so a command's --json output stays JSON."""
 
 from __future__ import annotations
 
@@ -13,5 +13,5 @@ class LogKind(Channel, kind="log"):
 
     def send(self, settings: Any, message: Any) -> None:
         detail = f"\n  {message.body}" if message.body and message.body != message.subject else ""
-        sys.stdout.write(f"ALERT to {message.recipient}: {message.subject}{detail}\n")
-        sys.stdout.flush()
+        sys.stderr.write(f"ALERT to {message.recipient}: {message.subject}{detail}\n")
+        sys.stderr.flush()

@@ -81,7 +81,7 @@ def test_an_alert_that_reaches_nobody_is_failed_with_its_reason_and_a_retry_stil
     report = deliver_due(app)
 
     assert report.sent == 1  # the warning before it, to the senior agents where the complaint started
-    assert capsys.readouterr().out.count("ALERT to") == 1
+    assert capsys.readouterr().err.count("ALERT to") == 1
     [alert] = list_messages(app, status="failed", complaint=number)
     assert (alert["kind"], alert["recipient"], alert["last_error"]) == ("sla_breach", "", NOBODY)
     assert [m["kind"] for m in list_messages(app, status="sent")] == ["sla_warning"]
@@ -91,7 +91,7 @@ def test_an_alert_that_reaches_nobody_is_failed_with_its_reason_and_a_retry_stil
     staff(app, "amy", role="supervisor")  # someone who may retry it: the alert still names nobody
     app.config = app.config.model_copy(update={"outbox": app.config.outbox.model_copy(update={"max_attempts": 1})})
     retry_message(app, "amy", alert["id"])
-    assert deliver_due(app).failed == 1 and "ALERT" not in capsys.readouterr().out
+    assert deliver_due(app).failed == 1 and "ALERT" not in capsys.readouterr().err
     assert list_messages(app, status="failed", complaint=number)[0]["last_error"] == "the message names no recipient"
 
 
@@ -121,4 +121,4 @@ def test_a_deadline_that_cannot_fire_alerts_the_fallback_when_there_is_no_manage
     assert (alert["status"], alert["recipient"]) == ("pending", "duty@example.cn")
     deliver_due(app)
     assert "ALERT to duty@example.cn: [Redress] " + number + " first response deadline could not fire" in (
-        capsys.readouterr().out)
+        capsys.readouterr().err)

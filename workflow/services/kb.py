@@ -1,14 +1,22 @@
-"""The policy manual: answers loaded from YAML and found by text, Chinese included.
+"""The policy manual: answers loaded from YAML, found by words, and given in the customer's language.
 
-Chinese has no spaces between words, so text is indexed as character bigrams
-(as Lucene's CJK analyser does) beside ordinary Latin-script words.
+Chinese has no spaces between words, so it is cut into words with jieba (the
+manual's own keywords added to its dictionary), and traditional characters are
+folded to simplified ones first, so a zh-TW question finds the same answer.
+Answers are ranked with BM25 over keywords, titles and answer text, plus a
+bonus for the most specific keyword the question wholly contains.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import re
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -20,9 +28,58 @@ if TYPE_CHECKING:
     from workflow.bootstrap import Redress
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
-_WORD = re.compile(r"[a-z0-9]+")
-# Weights: a keyword hit says more than a title hit, which says more than an answer hit.
-_WEIGHTS = {"keywords": 3.0, "title": 2.0, "answer": 1.0}
+_LATIN_WORD = re.compile(r"[a-z0-9]+")
+# A keyword says more than a title, which says more than the answer's text.
+_FIELD_WEIGHTS = {"keywords": 3.0, "title": 2.0, "answer": 1.0}
+_K1, _B = 1.2, 0.5  # BM25's saturation and length normalisation; entries differ little in length
+# Words that carry no intent; negations (not, no, 没, 未, 不) are kept on purpose.
+_STOPWORDS = frozenset(
+    "a an the i me my mine we our you your it its is are was were be been am do does did has have had "
+    "to of in on at for from with and or but this that these those there their they them he she his her "
+    "still yet just so please can could would should will get got any some about up out as by if".split()
+) | frozenset(
+    "的 了 吗 呢 啊 吧 呀 我 我的 我们 你 您 你们 他 她 它 是 在 还 也 都 就 和 与 跟 请 请问 一下 "
+    "这个 那个 怎么 怎么办 能 要 想".split()
+)
+_SUFFIXES = ("ing", "ed", "es", "s", "e")
+
+
+def _stem(word: str) -> str:
+    """A light English stem (arrived, arrives, arrive -> arriv) so forms of one word meet."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+@cache
+def _simplified() -> Callable[[str], str]:
+    import zhconv
+
+    return lambda text: zhconv.convert(text, "zh-cn")
+
+
+@cache
+def _segmenter() -> Any:
+    """jieba, loaded once per process and only when something is searched (its dictionary takes a moment)."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+def normalized(text: str) -> str:
+    """Lower case, simplified characters, "n't" spelled out."""
+    return _simplified()(text.lower().replace("n't", " not").replace("'", ""))
+
+
+def words(text: str) -> list[str]:
+    """The words of `text` that carry meaning: Chinese cut by jieba (search mode), English lightly stemmed."""
+    text = normalized(text)
+    found = [_stem(w) for w in _LATIN_WORD.findall(text) if w not in _STOPWORDS]
+    for run in _CJK_RUN.findall(text):
+        found += [w for w in _segmenter().lcut_for_search(run) if w not in _STOPWORDS]
+    return found
 
 
 class PolicyAnswer(BaseModel):
@@ -38,10 +95,24 @@ class PolicyAnswer(BaseModel):
 
     def text(self, language: str, fallback: str) -> tuple[str, str]:
         """Title and answer in `language`, else in `fallback`, else in English."""
+        given = self.given(language, fallback)
+        return given.title, given.answer
+
+    def given(self, language: str, fallback: str) -> GivenText:
+        """The text in `language`, else in `fallback`, else in English, saying which it is."""
         for lang in (language, fallback, "en"):
             if lang in self.answer:
-                return self.title.get(lang, self.id), self.answer[lang]  # type: ignore[index]
+                return GivenText(lang, self.title.get(lang, self.id), self.answer[lang])  # type: ignore[index]
         raise ConfigError(f"policy answer '{self.id}' has no text in {language}")
+
+
+@dataclass(frozen=True)
+class GivenText:
+    """An answer's title and text in one language."""
+
+    language: str
+    title: str
+    answer: str
 
 
 @dataclass(frozen=True)
@@ -50,37 +121,61 @@ class SearchHit:
     score: float
 
 
-def tokens(text: str) -> set[str]:
-    """Latin words and CJK character bigrams (single characters for one-character runs)."""
-    lowered = text.lower()
-    found = set(_WORD.findall(lowered))
-    for run in _CJK_RUN.findall(lowered):
-        if len(run) == 1:
-            found.add(run)
-        found.update(run[i : i + 2] for i in range(len(run) - 1))
-    return found
+@dataclass(frozen=True)
+class _Entry:
+    """One answer as search sees it: weighted word counts, its length, and its keywords as sets of words."""
+
+    counts: dict[str, float]
+    length: float
+    keywords: list[frozenset[str]]
 
 
 class PolicyManual:
-    """The loaded manual with a small inverted index for search."""
+    """The loaded manual; its search index is built on the first search, once per process."""
 
     def __init__(self, answers: list[PolicyAnswer]) -> None:
         self.answers = answers
         self._by_id = {a.id: a for a in answers}
-        self._index: list[dict[str, float]] = [self._weigh(a) for a in answers]
+        self._entries: list[_Entry] | None = None
+        self._idf: dict[str, float] = {}
+        self._mean_length = 1.0
+        self._chinese_words: list[str] = []
+
+    def _index(self) -> list[_Entry]:
+        if self._entries is None:
+            entries = [self._entry(answer) for answer in self.answers]
+            seen = Counter(word for entry in entries for word in entry.counts)
+            total = len(entries)
+            self._idf = {word: math.log(1 + (total - n + 0.5) / (n + 0.5)) for word, n in seen.items()}
+            self._mean_length = sum(e.length for e in entries) / total if total else 1.0
+            self._chinese_words = [word for word in seen if len(word) > 1 and _CJK_RUN.fullmatch(word)]
+            self._entries = entries
+        return self._entries
+
+    def _query_words(self, query: str) -> set[str]:
+        """The question's words, and every Chinese word of the manual written inside it.
+
+        jieba may cut the same phrase differently in a question and in the manual
+        (一直没到 as 一直/没/到, 还没到 as 还/没到); finding the manual's words
+        inside the question makes the match independent of that cut.
+        """
+        text = normalized(query)
+        return set(words(query)) | {word for word in self._chinese_words if word in text}
 
     @staticmethod
-    def _weigh(answer: PolicyAnswer) -> dict[str, float]:
-        weights: dict[str, float] = {}
-        fields = {
-            "keywords": " ".join(answer.keywords),
-            "title": " ".join(answer.title.values()),
-            "answer": " ".join(answer.answer.values()),
-        }
-        for field, text in fields.items():
-            for token in tokens(text):
-                weights[token] = max(weights.get(token, 0.0), _WEIGHTS[field])
-        return weights
+    def _entry(answer: PolicyAnswer) -> _Entry:
+        fields = {"keywords": answer.keywords, "title": list(answer.title.values()),
+                  "answer": list(answer.answer.values())}
+        counts: dict[str, float] = {}
+        length = 0.0
+        for field, texts in fields.items():
+            for text in texts:
+                found = words(text)
+                length += _FIELD_WEIGHTS[field] * len(found)
+                for word in found:
+                    counts[word] = counts.get(word, 0.0) + _FIELD_WEIGHTS[field]
+        keywords = [frozenset(kept) for keyword in answer.keywords if (kept := words(keyword))]
+        return _Entry(counts, length, keywords)
 
     def get(self, answer_id: str) -> PolicyAnswer:
         try:
@@ -92,19 +187,39 @@ class PolicyManual:
     def search(self, query: str, limit: int = 5) -> list[SearchHit]:
         """Answers ranked by how well they match `query`; an empty list when nothing matches."""
         checked_limit(limit, most=100)
-        wanted = tokens(query)
-        if not wanted:
-            return []
+        entries = self._index()
+        wanted = self._query_words(query)
         hits = []
-        for answer, weights in zip(self.answers, self._index, strict=True):
-            score = sum(weights.get(token, 0.0) for token in wanted)
-            # A whole keyword inside the query is a strong signal of intent.
-            lowered = query.lower()
-            score += sum(2.0 for keyword in answer.keywords if keyword.lower() in lowered)
+        for answer, entry in zip(self.answers, entries, strict=True):
+            score = sum(self._bm25(entry, word) for word in wanted)
+            # The most specific keyword the question holds whole is the strongest sign of what is asked.
+            score += max((sum(self._idf.get(w, 0.0) for w in keyword) for keyword in entry.keywords
+                          if keyword <= wanted), default=0.0)
             if score > 0:
                 hits.append(SearchHit(answer, round(score, 2)))
         hits.sort(key=lambda hit: (-hit.score, hit.answer.id))
         return hits[:limit]
+
+    def _bm25(self, entry: _Entry, word: str) -> float:
+        count = entry.counts.get(word, 0.0)
+        if not count:
+            return 0.0
+        norm = _K1 * (1 - _B + _B * entry.length / self._mean_length)
+        return self._idf[word] * count * (_K1 + 1) / (count + norm)
+
+
+def answer_for(app: Redress, policy: PolicyAnswer, language: str | None) -> GivenText:
+    """The text a customer who speaks `language` is given: theirs, else the configured default, else English.
+
+    The one rule for every face that shows an answer and for the resolution a complaint records.
+    """
+    return policy.given(checked_language(language) or app.config.default_language, app.config.default_language)
+
+
+def checked_language(language: str | None) -> str | None:
+    if language is not None and language not in LANGUAGES:
+        raise InvalidInput(f"language '{language}' is not allowed; languages: {', '.join(LANGUAGES)}")
+    return language
 
 
 @dataclass(frozen=True)
@@ -114,6 +229,7 @@ class PolicyHit:
     id: str
     category: str
     score: float
+    language: str
     title: str
     answer: str
 
@@ -123,15 +239,54 @@ def policy_answers(app: Redress, text: str, *, language: str | None = None, limi
 
     The one search both faces show, so they rank, limit and translate alike.
     """
-    if language is not None and language not in LANGUAGES:
-        raise InvalidInput(f"language '{language}' is not allowed; languages: {', '.join(LANGUAGES)}")
+    checked_language(language)
     checked_limit(limit, most=100)
-    default = app.config.default_language
     hits = []
     for hit in app.manual.search(text, limit):
-        title, answer = hit.answer.text(language or default, default)
-        hits.append(PolicyHit(hit.answer.id, hit.answer.category, hit.score, title, answer))
+        given = answer_for(app, hit.answer, language)
+        hits.append(PolicyHit(hit.answer.id, hit.answer.category, hit.score, given.language, given.title,
+                              given.answer))
     return hits
+
+
+@dataclass(frozen=True)
+class PolicyTitle:
+    """One line of the manual's contents."""
+
+    id: str
+    category: str
+    language: str
+    title: str
+
+
+def policy_titles(app: Redress, *, language: str | None = None) -> list[PolicyTitle]:
+    """Every answer's title, in the manual's order, in `language` (else the configured default)."""
+    titles = []
+    for policy in app.manual.answers:
+        given = answer_for(app, policy, language)
+        titles.append(PolicyTitle(policy.id, policy.category, given.language, given.title))
+    return titles
+
+
+@dataclass(frozen=True)
+class PolicyEntry:
+    """One answer of the manual in full: in every language it has, or in the one asked for."""
+
+    id: str
+    category: str
+    keywords: list[str]
+    texts: list[GivenText]
+
+
+def policy_entry(app: Redress, answer_id: str, *, language: str | None = None) -> PolicyEntry:
+    """The answer `answer_id`; in every language it is written in unless `language` is given."""
+    checked_language(language)
+    policy = app.manual.get(answer_id)
+    if language is None:
+        texts = [GivenText(lang, policy.title.get(lang, policy.id), text) for lang, text in policy.answer.items()]
+    else:
+        texts = [answer_for(app, policy, language)]
+    return PolicyEntry(policy.id, policy.category, list(policy.keywords), texts)
 
 
 def load_manual(config: Config) -> PolicyManual:

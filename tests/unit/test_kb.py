@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +23,6 @@ from workflow.services.kb import (
     policy_answers,
     policy_entry,
     policy_titles,
-    words,
 )
 
 CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
@@ -83,25 +84,45 @@ def test_a_refund_that_has_not_arrived_is_not_taken_for_a_late_parcel(manual):
     assert [hit.answer.id for hit in manual.search("快递还没到", limit=2)][0] == "delivery-delay"
 
 
-def test_chinese_is_matched_by_words_not_by_characters():
-    assert words("退款还没到") == ["退款", "没到"]  # 还 carries no intent
-    assert "款还" not in words("退款还没到")  # no bigram that spans two words
-    assert words("my refunds arrived") == ["refund", "arriv"]
+def test_chinese_is_matched_by_words_not_by_characters(manual):
+    assert manual.words("退款还没到") == ["退款", "没到"]  # 还 carries no intent
+    assert "款还" not in manual.words("退款还没到")  # no bigram that spans two words
+    assert manual.words("my refunds arrived") == ["refund", "arriv"]
 
 
-def test_traditional_chinese_folds_to_the_same_words_as_simplified():
-    assert words("退款還沒到帳") == words("退款还没到账")
-    assert words("吹風機壞了") == words("吹风机坏了")
+def test_traditional_chinese_folds_to_the_same_words_as_simplified(manual):
+    assert manual.words("退款還沒到帳") == manual.words("退款还没到账")
+    assert manual.words("吹風機壞了") == manual.words("吹风机坏了")
 
 
-def test_loading_the_manual_does_not_load_the_word_segmenter():
-    """Filing with --answer reads the manual but never searches it; the segmenter's dictionary is loaded on search."""
-    code = ("import sys; from pathlib import Path; from workflow.config import load_config; "
+def searched_in_a_new_process(query: str, cache_home: Path) -> dict:
+    """Load the manual, search it once, and say what was loaded: a fresh process is what a command is."""
+    code = ("import json, sys; from pathlib import Path; from workflow.config import load_config; "
             "from workflow.services.kb import load_manual; "
             f"m = load_manual(load_config(Path({str(CONFIG)!r}))); m.get('refund-timeline'); "
-            "print('jieba' in sys.modules)")
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert loaded.stdout.strip() == "False"
+            "loaded = 'jieba' in sys.modules; "
+            f"hits = [h.answer.id for h in m.search({query!r})]; import jieba; "
+            "print(json.dumps({'loaded_to_read': loaded, 'hits': hits, 'full_dictionary': jieba.dt.initialized}))")
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert done.stderr == ""
+    return json.loads(done.stdout)
+
+
+def test_the_manuals_words_are_remembered_so_later_searches_skip_jiebas_dictionary(tmp_path):
+    first = searched_in_a_new_process("退款還沒到", tmp_path)
+    again = searched_in_a_new_process("退款還沒到", tmp_path)
+    assert first["hits"] == again["hits"] and first["hits"][0] == "refund-not-received"
+    assert (first["full_dictionary"], again["full_dictionary"]) == (True, False)
+    assert not first["loaded_to_read"]  # filing with --answer reads the manual but never loads the segmenter
+    assert len(list((tmp_path / "redress").glob("policy-manual-*.json"))) == 1
+
+
+def test_a_cache_folder_that_cannot_be_written_only_makes_search_slower(tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("", encoding="utf-8")
+    searched = searched_in_a_new_process("退款還沒到", blocked)
+    assert searched["hits"][0] == "refund-not-received" and searched["full_dictionary"]
 
 
 def test_search_with_nothing_in_common_finds_nothing(manual):

@@ -9,13 +9,19 @@ bonus for the most specific keyword the question wholly contains.
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import logging
 import math
+import os
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -42,6 +48,7 @@ _STOPWORDS = frozenset(
     "这个 那个 怎么 怎么办 能 要 想".split()
 )
 _SUFFIXES = ("ing", "ed", "es", "s", "e")
+_INDEX_FORMAT = 1  # bump when what ChineseWords remembers on disk changes shape
 
 
 def _stem(word: str) -> str:
@@ -53,33 +60,95 @@ def _stem(word: str) -> str:
 
 
 @cache
-def _simplified() -> Callable[[str], str]:
-    import zhconv
+def _libraries() -> tuple[Any, Any]:
+    """zhconv and jieba, imported on the first search.
 
-    return lambda text: zhconv.convert(text, "zh-cn")
-
-
-@cache
-def _segmenter() -> Any:
-    """jieba, loaded once per process and only when something is searched (its dictionary takes a moment)."""
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    return jieba
+    Both import pkg_resources when it is installed, which alone takes about 0.3 s,
+    and read their data files with plain open() when it is not (as wherever
+    setuptools is absent); so it is hidden from them while they are imported.
+    """
+    hide = "pkg_resources" not in sys.modules
+    if hide:
+        sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # makes its import fail at once
+    try:
+        import jieba
+        import zhconv
+    finally:
+        if hide:
+            del sys.modules["pkg_resources"]
+    jieba.setLogLevel(logging.WARNING)  # no "Building prefix dict" chatter on stderr
+    return zhconv, jieba
 
 
 def normalized(text: str) -> str:
     """Lower case, simplified characters, "n't" spelled out."""
-    return _simplified()(text.lower().replace("n't", " not").replace("'", ""))
+    zhconv, _ = _libraries()
+    return str(zhconv.convert(text.lower().replace("n't", " not").replace("'", ""), "zh-cn"))
 
 
-def words(text: str) -> list[str]:
-    """The words of `text` that carry meaning: Chinese cut by jieba (search mode), English lightly stemmed."""
+def words(text: str, cut: Callable[[str], list[str]]) -> list[str]:
+    """The words of `text` that carry meaning: Chinese runs split by `cut`, English lightly stemmed."""
     text = normalized(text)
     found = [_stem(w) for w in _LATIN_WORD.findall(text) if w not in _STOPWORDS]
     for run in _CJK_RUN.findall(text):
-        found += [w for w in _segmenter().lcut_for_search(run) if w not in _STOPWORDS]
+        found += [w for w in cut(run) if w not in _STOPWORDS]
     return found
+
+
+class ChineseWords:
+    """Cuts Chinese into words with jieba, quickly.
+
+    jieba's own dictionary takes most of a second to load. The manual's runs of
+    Chinese are cut with it once and remembered on disk (keyed by the text and
+    jieba's version) with the frequencies of the words found; a question is cut
+    with a dictionary of those words alone, which loads in milliseconds. Words a
+    question has beyond the manual's could never match anyway.
+    """
+
+    def __init__(self, runs: list[str]) -> None:
+        _, jieba = _libraries()
+        key = hashlib.sha256(json.dumps([_INDEX_FORMAT, jieba.__version__, runs]).encode()).hexdigest()[:16]
+        path = _cache_dir() / f"policy-manual-{key}.json"
+        try:
+            remembered = json.loads(path.read_text(encoding="utf-8"))
+            self._runs: dict[str, list[str]] = remembered["runs"]
+            frequencies: dict[str, int] = remembered["frequencies"]
+        except (OSError, ValueError, KeyError, TypeError):  # none yet, or not ours: cut afresh
+            remembered = self._cut_with_full_dictionary(runs)
+            _write_quietly(path, json.dumps(remembered, ensure_ascii=False))
+            self._runs, frequencies = remembered["runs"], remembered["frequencies"]
+        self._tokenizer = jieba.Tokenizer()
+        lines = "\n".join(f"{word} {freq}" for word, freq in frequencies.items())
+        self._tokenizer.FREQ, self._tokenizer.total = jieba.Tokenizer.gen_pfdict(io.BytesIO(lines.encode()))
+        self._tokenizer.initialized = True
+
+    @staticmethod
+    def _cut_with_full_dictionary(runs: list[str]) -> dict[str, Any]:
+        _, jieba = _libraries()
+        cuts = {run: jieba.lcut_for_search(run) for run in runs}
+        found = {word for cut in cuts.values() for word in cut}
+        frequencies = {word: jieba.dt.FREQ.get(word) or jieba.suggest_freq(word) for word in sorted(found)}
+        return {"runs": cuts, "frequencies": frequencies}
+
+    def cut(self, run: str) -> list[str]:
+        """The words of one run of Chinese, as jieba's full dictionary would cut it for the manual's own text."""
+        known = self._runs.get(run)
+        return known if known is not None else self._tokenizer.lcut_for_search(run)
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "redress"
+
+
+def _write_quietly(path: Path, text: str) -> None:
+    """Keep a cache file if the place is writable; without it the next search is only slower."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)  # atomic: a search running beside this one reads the old file or the new
+    except OSError:
+        pass
 
 
 class PolicyAnswer(BaseModel):
@@ -130,6 +199,10 @@ class _Entry:
     keywords: list[frozenset[str]]
 
 
+def _texts(answer: PolicyAnswer) -> list[str]:
+    return [*answer.keywords, *answer.title.values(), *answer.answer.values()]
+
+
 class PolicyManual:
     """The loaded manual; its search index is built on the first search, once per process."""
 
@@ -140,6 +213,14 @@ class PolicyManual:
         self._idf: dict[str, float] = {}
         self._mean_length = 1.0
         self._chinese_words: list[str] = []
+        self._cutter: ChineseWords | None = None
+
+    def words(self, text: str) -> list[str]:
+        """The words of `text` as this manual's search sees them."""
+        if self._cutter is None:
+            texts = [text for answer in self.answers for text in _texts(answer)]
+            self._cutter = ChineseWords(sorted({run for text in texts for run in _CJK_RUN.findall(normalized(text))}))
+        return words(text, self._cutter.cut)
 
     def _index(self) -> list[_Entry]:
         if self._entries is None:
@@ -152,29 +233,27 @@ class PolicyManual:
             self._entries = entries
         return self._entries
 
-    def _query_words(self, query: str) -> set[str]:
+    def _query_words(self, text: str) -> set[str]:
         """The question's words, and every Chinese word of the manual written inside it.
 
         jieba may cut the same phrase differently in a question and in the manual
-        (一直没到 as 一直/没/到, 还没到 as 还/没到); finding the manual's words
+        (一直没到 as 一直/没到, 快递没到 as 快递/没/到); finding the manual's words
         inside the question makes the match independent of that cut.
         """
-        text = normalized(query)
-        return set(words(query)) | {word for word in self._chinese_words if word in text}
+        return set(self.words(text)) | {word for word in self._chinese_words if word in text}
 
-    @staticmethod
-    def _entry(answer: PolicyAnswer) -> _Entry:
+    def _entry(self, answer: PolicyAnswer) -> _Entry:
         fields = {"keywords": answer.keywords, "title": list(answer.title.values()),
                   "answer": list(answer.answer.values())}
         counts: dict[str, float] = {}
         length = 0.0
         for field, texts in fields.items():
             for text in texts:
-                found = words(text)
+                found = self.words(text)
                 length += _FIELD_WEIGHTS[field] * len(found)
                 for word in found:
                     counts[word] = counts.get(word, 0.0) + _FIELD_WEIGHTS[field]
-        keywords = [frozenset(kept) for keyword in answer.keywords if (kept := words(keyword))]
+        keywords = [frozenset(kept) for keyword in answer.keywords if (kept := self.words(keyword))]
         return _Entry(counts, length, keywords)
 
     def get(self, answer_id: str) -> PolicyAnswer:
@@ -188,13 +267,18 @@ class PolicyManual:
         """Answers ranked by how well they match `query`; an empty list when nothing matches."""
         checked_limit(limit, most=100)
         entries = self._index()
-        wanted = self._query_words(query)
+        text = normalized(query)
+        wanted = self._query_words(text)
+
+        def holds(keyword: frozenset[str]) -> bool:
+            return all(word in wanted or (_CJK_RUN.fullmatch(word) and word in text) for word in keyword)
+
         hits = []
         for answer, entry in zip(self.answers, entries, strict=True):
             score = sum(self._bm25(entry, word) for word in wanted)
             # The most specific keyword the question holds whole is the strongest sign of what is asked.
             score += max((sum(self._idf.get(w, 0.0) for w in keyword) for keyword in entry.keywords
-                          if keyword <= wanted), default=0.0)
+                          if holds(keyword)), default=0.0)
             if score > 0:
                 hits.append(SearchHit(answer, round(score, 2)))
         hits.sort(key=lambda hit: (-hit.score, hit.answer.id))

@@ -73,3 +73,12 @@ def test_kb_search_prints_nothing_on_stderr_while_loading_its_dictionary(db):
     result = redress("kb", "search", "快遞一直沒到", db=db)
     assert result.stderr == ""
     assert result.stdout.startswith("delivery-delay")
+
+
+def test_the_answer_a_complaint_records_is_the_text_kb_shows_for_its_customer(db):
+    filed = as_json(redress("new", "--channel", "phone", "--category", "refund", "--summary", "退款還沒到",
+                            "--phone", TW_PHONE, "--name", "陳美玲", "--language", "zh-TW",
+                            "--answer", "refund-not-received", "--json", db=db, user="amy"))
+    recorded = as_json(redress("show", filed["number"], "--json", db=db))["resolution"]
+    shown = as_json(redress("kb", "show", "refund-not-received", "--complaint", filed["number"], "--json", db=db))
+    assert shown["texts"] == [{"language": "zh-TW", "title": "退款未到帳", "answer": recorded}]

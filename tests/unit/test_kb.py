@@ -187,3 +187,11 @@ def test_an_entry_is_shown_in_every_language_or_in_the_one_asked_for(sqlite_app)
     assert [text.title for text in policy_entry(sqlite_app, "wrong-item", language="en").texts] == [
         "Wrong or missing item"]
     assert [t.id for t in policy_titles(sqlite_app)] == [a.id for a in sqlite_app.manual.answers]
+
+
+def test_a_manual_without_chinese_still_searches_and_matches_no_chinese():
+    english = PolicyManual([PolicyAnswer(id="refund", category="refund", keywords=["money back"],
+                                         title={"en": "Refunds"}, answer={"en": "Refunds take 3 days."})])
+    assert [hit.answer.id for hit in english.search("I want my money back")] == ["refund"]
+    assert english.search("退款") == []
+    assert PolicyManual([]).search("退款") == []

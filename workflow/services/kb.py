@@ -117,10 +117,11 @@ class ChineseWords:
             remembered = self._cut_with_full_dictionary(runs)
             _write_quietly(path, json.dumps(remembered, ensure_ascii=False))
             self._runs, frequencies = remembered["runs"], remembered["frequencies"]
-        self._tokenizer = jieba.Tokenizer()
-        lines = "\n".join(f"{word} {freq}" for word, freq in frequencies.items())
-        self._tokenizer.FREQ, self._tokenizer.total = jieba.Tokenizer.gen_pfdict(io.BytesIO(lines.encode()))
-        self._tokenizer.initialized = True
+        self._tokenizer = jieba.Tokenizer() if frequencies else None  # a manual with no Chinese has no words
+        if self._tokenizer is not None:
+            lines = "\n".join(f"{word} {freq}" for word, freq in frequencies.items())
+            self._tokenizer.FREQ, self._tokenizer.total = jieba.Tokenizer.gen_pfdict(io.BytesIO(lines.encode()))
+            self._tokenizer.initialized = True
 
     @staticmethod
     def _cut_with_full_dictionary(runs: list[str]) -> dict[str, Any]:
@@ -133,7 +134,9 @@ class ChineseWords:
     def cut(self, run: str) -> list[str]:
         """The words of one run of Chinese, as jieba's full dictionary would cut it for the manual's own text."""
         known = self._runs.get(run)
-        return known if known is not None else self._tokenizer.lcut_for_search(run)
+        if known is not None:
+            return known
+        return self._tokenizer.lcut_for_search(run) if self._tokenizer is not None else []
 
 
 def _cache_dir() -> Path:

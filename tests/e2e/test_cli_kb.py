@@ -66,7 +66,9 @@ def test_kb_search_answers_in_the_customers_language_unless_a_language_is_asked_
     shown = redress("kb", "show", "wrong-item", "--complaint", number, db=db).stdout
     assert "寄錯貨或少寄" in shown and "Wrong or missing item" not in shown
     unknown = redress("kb", "search", "退款", "--customer", "0900000000", db=db, check=False)
-    assert unknown.returncode != 0 and unknown.stderr.startswith("error: no customer")
+    assert unknown.returncode == 3 and unknown.stderr.startswith("error: no customer")
+    both = redress("kb", "show", "wrong-item", "--customer", TW_PHONE, "--complaint", number, db=db, check=False)
+    assert (both.returncode, both.stderr) == (7, "error: give --customer or --complaint, not both\n")
 
 
 def test_kb_search_prints_nothing_on_stderr_while_loading_its_dictionary(db):

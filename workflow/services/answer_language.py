@@ -24,7 +24,7 @@ def answer_language(
     None when nothing names one: the manual's text then comes in the configured default language.
     """
     if customer is not None and complaint is not None:
-        raise InvalidInput("give a customer or a complaint, not both")
+        raise InvalidInput("give --customer or --complaint, not both")
     if checked_language(language) is not None or (customer is None and complaint is None):
         return language
     with app.uow(write=False) as uow:

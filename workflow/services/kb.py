@@ -1,10 +1,10 @@
 """The policy manual: answers loaded from YAML, found by words, and given in the customer's language.
 
-Chinese has no spaces between words, so it is cut into words with jieba (the
-manual's own keywords added to its dictionary), and traditional characters are
-folded to simplified ones first, so a zh-TW question finds the same answer.
-Answers are ranked with BM25 over keywords, titles and answer text, plus a
-bonus for the most specific keyword the question wholly contains.
+Chinese has no spaces between words, so it is cut into words with jieba, after
+traditional characters are folded to simplified ones (zhconv), so a zh-TW
+question finds the same answer. Answers are ranked with BM25 over keywords,
+titles and answer text, plus a bonus for the most specific keyword the question
+wholly contains.
 """
 
 from __future__ import annotations

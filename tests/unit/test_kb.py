@@ -137,10 +137,10 @@ def test_starter_manual_covers_the_promised_topics_in_every_language(manual):
         assert set(answer.answer) == {"zh-CN", "zh-TW", "en"}, answer.id
 
 
-def test_answer_text_falls_back_to_the_default_language(manual):
+def test_answer_text_is_the_asked_language_else_the_default(manual):
     answer = manual.get("refund-timeline")
-    title, text = answer.text("zh-TW", "zh-CN")
-    assert "到帳" in text
+    assert "到帳" in answer.given("zh-TW", "zh-CN").answer
+    assert answer.given("fr", "zh-CN").language == "zh-CN"
 
 
 def test_unknown_answer_lists_the_known_ones(manual):

@@ -14,14 +14,15 @@ from datetime import date
 from importlib.util import find_spec
 from pathlib import Path
 
+from workflow.adapters.cache import cache_folder, keep
+
 
 def _cache_file(country: str, years: range) -> Path | None:
     spec = find_spec("holidays")
     if spec is None or spec.origin is None:
         return None
     stamp = int(os.stat(spec.origin).st_mtime)
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "redress"
-    return base / f"holidays-{country}-{years.start}-{years.stop}-{stamp}.json"
+    return cache_folder() / f"holidays-{country}-{years.start}-{years.stop}-{stamp}.json"
 
 
 def public_days(country: str, years: range) -> tuple[set[date], set[date]]:
@@ -40,16 +41,7 @@ def public_days(country: str, years: range) -> tuple[set[date], set[date]]:
     closed = set(calendar.keys())
     worked = {d for d in getattr(calendar, "weekend_workdays", set()) if d.year in years}
     if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(
-                json.dumps({"closed": sorted(map(str, closed)), "worked": sorted(map(str, worked))}),
-                encoding="utf-8",
-            )
-            temporary.replace(path)
-        except OSError:
-            pass  # a read-only home only costs speed
+        keep(path, json.dumps({"closed": sorted(map(str, closed)), "worked": sorted(map(str, worked))}))
     return closed, worked
 
 

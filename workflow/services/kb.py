@@ -14,18 +14,17 @@ import io
 import json
 import logging
 import math
-import os
 import re
 import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from workflow.adapters.cache import cache_folder, keep
 from workflow.config import Config, Labels
 from workflow.domain.errors import ConfigError, InvalidInput, NotFound, checked_limit
 from workflow.domain.vocabulary import LANGUAGES
@@ -108,14 +107,14 @@ class ChineseWords:
     def __init__(self, runs: list[str]) -> None:
         _, jieba = _libraries()
         key = hashlib.sha256(json.dumps([_INDEX_FORMAT, jieba.__version__, runs]).encode()).hexdigest()[:16]
-        path = _cache_dir() / f"policy-manual-{key}.json"
+        path = cache_folder() / f"policy-manual-{key}.json"
         try:
             remembered = json.loads(path.read_text(encoding="utf-8"))
             self._runs: dict[str, list[str]] = remembered["runs"]
             frequencies: dict[str, int] = remembered["frequencies"]
         except (OSError, ValueError, KeyError, TypeError):  # none yet, or not ours: cut afresh
             remembered = self._cut_with_full_dictionary(runs)
-            _write_quietly(path, json.dumps(remembered, ensure_ascii=False))
+            keep(path, json.dumps(remembered, ensure_ascii=False))
             self._runs, frequencies = remembered["runs"], remembered["frequencies"]
         self._tokenizer = jieba.Tokenizer() if frequencies else None  # a manual with no Chinese has no words
         if self._tokenizer is not None:
@@ -139,21 +138,6 @@ class ChineseWords:
         return self._tokenizer.lcut_for_search(run) if self._tokenizer is not None else []
 
 
-def _cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "redress"
-
-
-def _write_quietly(path: Path, text: str) -> None:
-    """Keep a cache file if the place is writable; without it the next search is only slower."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)  # atomic: a search running beside this one reads the old file or the new
-    except OSError:
-        pass
-
-
 class PolicyAnswer(BaseModel):
     """One entry of the manual, with its title and answer in each language."""
 
@@ -164,11 +148,6 @@ class PolicyAnswer(BaseModel):
     keywords: list[str] = []
     title: Labels
     answer: Labels
-
-    def text(self, language: str, fallback: str) -> tuple[str, str]:
-        """Title and answer in `language`, else in `fallback`, else in English."""
-        given = self.given(language, fallback)
-        return given.title, given.answer
 
     def given(self, language: str, fallback: str) -> GivenText:
         """The text in `language`, else in `fallback`, else in English, saying which it is."""

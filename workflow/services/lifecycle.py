@@ -416,13 +416,15 @@ def _answer(
 ) -> Outcome:
     """Give the manual's answer in the customer's language, record it as the resolution, close; the outcome
     carries the text, for the agent to read out."""
-    title, text = policy.text(language, app.config.default_language)
+    from workflow.services.kb import answer_for
+
+    given = answer_for(app, policy, language)
     outcome = apply_transition(
-        app, session, complaint, user, Trigger.ANSWER_FROM_MANUAL, note=text,
-        data={"policy_answer": policy.id, "title": title, "language": language},
-        resolution=text,
+        app, session, complaint, user, Trigger.ANSWER_FROM_MANUAL, note=given.answer,
+        data={"policy_answer": policy.id, "title": given.title, "language": given.language},
+        resolution=given.answer,
     )
-    return replace(outcome, answer=text)
+    return replace(outcome, answer=given.answer)
 
 
 def add_note(

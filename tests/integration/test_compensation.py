@@ -57,6 +57,8 @@ def test_the_rules_plan_steps_from_severity_category_and_tier_at_resolution(app)
     assert planned["gift"]["amount"] == "100.00" and planned["gift"]["state"] == "awaiting_approval"  # over 50
     assert all(planned[k]["state"] == "planned" for k in ("apology_letter", "follow_up_call", "replacement"))
     assert all(s["source"] == "policy" for s in planned.values())
+    assert planned["gift"]["reason"] == "compensation rule 4: severity high/critical, tier gold"
+    assert planned["replacement"]["reason"] == "compensation rule 3: category damaged/quality"
     assert [k for k, _, _ in customer_messages(app, number)] == ["acknowledgement", "resolution"]
 
 
@@ -70,6 +72,7 @@ def test_a_plain_complaint_gets_no_steps_and_a_breached_one_gets_an_apology_at_o
     planned = steps(app, number)
     assert sorted(planned) == ["apology_letter", "follow_up_call", "voucher"]
     assert planned["voucher"]["state"] == "planned"  # 20 is within an agent's 50
+    assert planned["voucher"]["reason"] == "compensation rule 1: SLA breached"
     assert planned["apology_letter"]["due_at"] == (PINNED + timedelta(minutes=20)).isoformat()
     fire_due(app)
     assert steps(app, number)["apology_letter"]["state"] == "done"

@@ -160,6 +160,15 @@ def _matches(rule: Any, complaint: ComplaintSnapshot, tier: str, was_breached: b
             and (when.breached is None or when.breached == was_breached))
 
 
+def _rule_reason(index: int, when: Any) -> str:
+    """The step's reason names the rule and what it matched, e.g. "compensation rule 2: severity high/critical"."""
+    matched = [f"{name} {'/'.join(values)}" for name, values in
+               (("severity", when.severity), ("category", when.category), ("tier", when.tier)) if values]
+    if when.breached is not None:
+        matched.insert(0, "SLA breached" if when.breached else "SLA met")
+    return f"compensation rule {index + 1}" + (f": {', '.join(matched)}" if matched else "")
+
+
 def plan_for_resolution(
     app: Redress, session: Session, complaint: ComplaintSnapshot, actor: Row, now: datetime,
 ) -> list[PlannedStep]:
@@ -179,7 +188,7 @@ def plan_for_resolution(
                 chosen.setdefault(step.kind, (amount, index))
     return [
         create_step(app, session, complaint, actor, kind, amount, source="policy",
-                    reason=f"compensation rule {index + 1}" + (" (SLA breached)" if was_breached else ""),
+                    reason=_rule_reason(index, app.config.compensation.rules[index].when),
                     now=now, at_once=kind == "apology_letter" and was_breached)
         for kind, (amount, index) in sorted(chosen.items(), key=lambda item: STEP_KINDS.index(item[0]))
     ]

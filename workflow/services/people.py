@@ -42,7 +42,7 @@ def _user_row(session: Session, name: str) -> Row | None:
     return session.execute(_USER_BY_NAME, {"name": name}).first()
 
 
-def departure(session: Session, user: Row) -> str:
+def deactivation(session: Session, user: Row) -> str:
     """How a deactivated user left, for refusals: 'li.na was deactivated on 2026-11-20 by boss (left the company)'."""
     line = last_change(session, "user", user.id, "deactivate")
     how = f" by {line['actor']} ({line['reason']})" if line else ""
@@ -57,7 +57,7 @@ def acting_user(session: Session, name: str | None) -> Row:
     if user is None:
         raise NotFound(f"no user '{name}'; add one with `redress user add {name} --role agent`")
     if user.deactivated_at is not None:
-        raise PermissionDenied(f"{departure(session, user)} and can no longer act")
+        raise PermissionDenied(f"{deactivation(session, user)} and can no longer act")
     return user
 
 
@@ -65,7 +65,7 @@ def find_user(session: Session, name: str) -> Row:
     """A user who can be given work: a deactivated one cannot."""
     user = known_user(session, name)
     if user.deactivated_at is not None:
-        raise InvalidInput(f"{departure(session, user)}; give the work to an active user")
+        raise InvalidInput(f"{deactivation(session, user)}; give the work to an active user")
     return user
 
 
@@ -179,7 +179,7 @@ def _changeable(session: Session, name: str) -> Row:
     """The full row of a user whose profile may change: any user but a deactivated one."""
     user = known_user(session, name)
     if user.deactivated_at is not None:
-        raise InvalidInput(f"{departure(session, user)}; reactivate them first")
+        raise InvalidInput(f"{deactivation(session, user)}; reactivate them first")
     return session.execute(select(USERS).where(USERS.c.id == user.id)).one()
 
 

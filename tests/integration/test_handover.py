@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from tests.conftest import CONFIG, PINNED, file_one
 from workflow.bootstrap import bootstrap
@@ -194,3 +197,49 @@ def test_a_manager_changes_roles_and_profiles_audited_but_never_demotes_the_last
         ("boss", "role", {"role": ["agent", "senior"]}),
         ("sup", "edit", {"email": [None, "amy@example.cn"], "display_name": ["amy", "艾米 Amy"]}),
     ]
+
+
+def test_work_given_to_the_leaver_at_the_same_moment_waits_and_is_refused(app, desk, database_url):
+    if database_url.startswith("sqlite"):
+        pytest.skip("on SQLite a writer holds the database from its first statement: nothing can come between")
+    _, bobs = desk
+    other = bootstrap(str(CONFIG), database_url, Clock(PINNED))  # another process's connection
+    outcome: list[BaseException | None] = []
+    givers: list[threading.Thread] = []
+
+    def give_amy_work() -> None:
+        try:
+            svc.assign(other, "sen", bobs, "amy")
+            outcome.append(None)
+        except BaseException as error:  # noqa: BLE001 - handed to the test's thread
+            outcome.append(error)
+
+    def meanwhile(conn, cursor, statement, *_):
+        if statement.startswith('UPDATE "user"'):  # amy's row is now locked by the deactivation
+            giver = threading.Thread(target=give_amy_work)
+            givers.append(giver)
+            giver.start()
+            for _ in range(200):  # until the assignment waits on amy's row (or has finished)
+                if not giver.is_alive() or _waiting_on_a_lock(other):
+                    break
+                time.sleep(0.05)
+
+    event.listen(app.engine, "after_cursor_execute", meanwhile)
+    try:
+        departure = deactivate_user(app, "boss", "amy", reason="left", to_queue=True)
+    finally:
+        event.remove(app.engine, "after_cursor_execute", meanwhile)
+    for giver in givers:
+        giver.join(30)
+    other.engine.dispose()
+    assert bobs not in [c.number for c in departure.complaints]
+    assert len(outcome) == 1 and isinstance(outcome[0], InvalidInput)
+    assert "amy was deactivated" in str(outcome[0])
+    assert complaint_detail(app, bobs)["assignee"] == "bob"
+
+
+def _waiting_on_a_lock(app) -> bool:
+    with app.engine.connect() as connection:
+        return bool(connection.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )).scalar())

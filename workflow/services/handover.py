@@ -27,6 +27,8 @@ from workflow.services.transition import apply_transition
 
 TEAM_QUEUE = "the team queue"
 
+_DEACTIVATE = (update(USERS).where(USERS.c.id == bindparam("user_id"), USERS.c.deactivated_at.is_(None))
+               .values(deactivated_at=bindparam("now")))
 _OPEN_WORK = (select(COMPLAINTS).where(COMPLAINTS.c.assignee_id == bindparam("user_id"),
                                        COMPLAINTS.c.is_open.is_(True))
               .order_by(COMPLAINTS.c.id))
@@ -76,11 +78,14 @@ def deactivate_user(
         leaver = known_user(session, name)
         if leaver.id == manager.id:
             raise InvalidInput(f"{name} cannot deactivate themselves; another manager must")
-        if leaver.deactivated_at is not None:
-            raise InvalidInput(f"{name} is already deactivated")
         heir = find_user(session, handover_to) if handover_to else None
         if heir is not None and heir.id == leaver.id:
             raise InvalidInput(f"{name} cannot hand their work over to themselves")
+        now = app.clock.now()
+        # Deactivated first: from here on nobody can give the leaver work (find_user waits for this row's lock),
+        # so the open work read next is all there is.
+        if session.execute(_DEACTIVATE, {"user_id": leaver.id, "now": now}).rowcount != 1:  # type: ignore[attr-defined]
+            raise InvalidInput(f"{name} is already deactivated")
         work = open_work(session, leaver.id)
         _check_expected(work, expected, name)
         if work and heir is None and not to_queue:
@@ -89,10 +94,8 @@ def deactivate_user(
         departure = Departure(name, heir.name if heir else TEAM_QUEUE, reason)
         for complaint in work:
             departure.complaints.append(_hand_over(app, session, manager, leaver, heir, complaint, reason))
-        now = app.clock.now()
-        session.execute(update(USERS).where(USERS.c.id == leaver.id).values(deactivated_at=now))
-        changes: dict[str, list[Any]] = {"active": [True, False],
-                   **{f"assignee of {c.number}": [name, heir.name if heir else None] for c in work}}
+        changes: dict[str, list[Any]] = {"active": [True, False]}
+        changes.update({f"assignee of {c.number}": [name, heir.name if heir else None] for c in work})
         record_change(session, now, manager.name, "user", leaver.id, "deactivate", changes, reason)
         uow.commit()
         return departure

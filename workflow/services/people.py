@@ -27,6 +27,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 _USER_BY_NAME = select(USERS.c.id, USERS.c.name, USERS.c.role, USERS.c.deactivated_at).where(
     USERS.c.name == bindparam("name"))
+_USER_SHARED = _USER_BY_NAME.with_for_update(read=True)  # SQLite ignores it: a writer holds the whole file
 _ACTIVE_MANAGERS = select(func.count()).select_from(USERS).where(
     USERS.c.role == "manager", USERS.c.deactivated_at.is_(None))
 _CUSTOMER_BY = {
@@ -35,11 +36,11 @@ _CUSTOMER_BY = {
 }
 
 
-def _user_row(session: Session, name: str) -> Row | None:
+def _user_row(session: Session, name: str, *, share_lock: bool = False) -> Row | None:
     # A name `add_user` would refuse names nobody, and may not even be text a driver can send (invalid UTF-8).
     if not _NAME.fullmatch(name):
         return None
-    return session.execute(_USER_BY_NAME, {"name": name}).first()
+    return session.execute(_USER_SHARED if share_lock else _USER_BY_NAME, {"name": name}).first()
 
 
 def deactivation(session: Session, user: Row) -> str:
@@ -62,16 +63,20 @@ def acting_user(session: Session, name: str | None) -> Row:
 
 
 def find_user(session: Session, name: str) -> Row:
-    """A user who can be given work: a deactivated one cannot."""
-    user = known_user(session, name)
+    """A user who can be given work: a deactivated one cannot.
+
+    The row is share-locked (PostgreSQL) so a deactivation at the same moment waits for this work to be
+    given, then hands it over too; or this waits for the deactivation, then refuses.
+    """
+    user = known_user(session, name, share_lock=True)
     if user.deactivated_at is not None:
         raise InvalidInput(f"{deactivation(session, user)}; give the work to an active user")
     return user
 
 
-def known_user(session: Session, name: str) -> Row:
+def known_user(session: Session, name: str, *, share_lock: bool = False) -> Row:
     """Any user by name, active or deactivated."""
-    user = _user_row(session, name)
+    user = _user_row(session, name, share_lock=share_lock)
     if user is None:
         raise NotFound(f"no user '{name}'")
     return user

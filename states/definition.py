@@ -36,6 +36,8 @@ class Trigger(StrEnum):
     CANCEL = "cancel"
     CHANGE_SEVERITY = "change_severity"
     NOTE = "note"
+    HAND_OVER = "hand_over"
+    UNASSIGN = "unassign"
 
 
 class Event(StrEnum):
@@ -71,6 +73,8 @@ FINAL_STATES = frozenset({CLOSED, CANCELLED})
 OPEN_STATES = [s for s in STATES if s not in FINAL_STATES]
 # States in which the complaint is a live piece of work (not closed, cancelled or resolved).
 ACTIVE_STATES = [s for s in OPEN_STATES if s != RESOLVED]
+# States in which somebody holds the work, and can hand it over when they leave.
+HELD_STATES = [ASSIGNED, IN_PROGRESS, WAITING_CUSTOMER, ROUTED, RESOLVED]
 
 # Internal triggers (dest=None) record something without moving the complaint.
 TRANSITIONS: list[dict] = [
@@ -92,6 +96,11 @@ TRANSITIONS: list[dict] = [
     {"trigger": Trigger.CANCEL, "source": OPEN_STATES, "dest": CANCELLED},
     {"trigger": Trigger.CHANGE_SEVERITY, "source": OPEN_STATES, "dest": None},
     {"trigger": Trigger.NOTE, "source": STATES, "dest": None},
+    # A leaver's work changes hands where it stands. Back to the team queue, work nobody has started again
+    # waits for triage, so anyone can take it; work parked on the customer, an owner or the close keeps its state.
+    {"trigger": Trigger.HAND_OVER, "source": HELD_STATES, "dest": None},
+    {"trigger": Trigger.UNASSIGN, "source": [ASSIGNED, IN_PROGRESS], "dest": TRIAGED},
+    {"trigger": Trigger.UNASSIGN, "source": [WAITING_CUSTOMER, ROUTED, RESOLVED], "dest": None},
 ]
 
 TRIGGERS = list(dict.fromkeys(t["trigger"] for t in TRANSITIONS))
@@ -114,6 +123,8 @@ CAUSES: dict[Trigger, tuple[Event, ...]] = {
     Trigger.CANCEL: (Event.CANCELLED,),
     Trigger.CHANGE_SEVERITY: (Event.SEVERITY_CHANGED,),
     Trigger.NOTE: (),
+    Trigger.HAND_OVER: (),
+    Trigger.UNASSIGN: (),
 }
 if set(CAUSES) != set(Trigger) or set(TRIGGERS) != set(Trigger):
     raise RuntimeError(f"every trigger needs a transition and an entry in CAUSES: {sorted(set(Trigger) ^ set(CAUSES))}")

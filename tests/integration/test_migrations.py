@@ -69,3 +69,32 @@ def test_migrations_build_exactly_the_schema_the_models_describe(database_url):
     app.engine.dispose()
     assert differences == []
     assert set(PARTIAL_INDEXES) <= indexes  # the sweep's partial index exists, made by the migrations
+
+
+def test_0005_keeps_existing_staff_active_makes_the_audit_record_append_only_and_goes_back(database_url):
+    from alembic import command
+    from sqlalchemy import exc
+
+    from workflow.adapters.migrate import alembic_config
+    from workflow.services.people import list_users
+
+    app = bootstrap(str(CONFIG), database_url)
+    upgrade(app.engine, "0004")
+    with app.engine.begin() as connection:
+        connection.execute(text("INSERT INTO \"user\" (name, display_name, role, created_at) "
+                                "VALUES ('li.na', 'Li Na', 'agent', '2026-11-20 02:00:00')"))
+    upgrade(app.engine)
+    assert [(u.name, u.active) for u in list_users(app)] == [("li.na", True)]
+    with app.engine.begin() as connection:
+        connection.execute(text("INSERT INTO audit_record (at, actor, subject, subject_id, action, changes, reason) "
+                                "VALUES ('2026-11-20 02:00:00', 'boss', 'user', 1, 'role', '{}', '')"))
+    for statement in ("UPDATE audit_record SET reason = 'rewritten'", "DELETE FROM audit_record"):
+        with pytest.raises(exc.DatabaseError, match="the audit record is append-only"):
+            with app.engine.begin() as connection:
+                connection.execute(text(statement))
+    with app.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0004")  # type: ignore[arg-type]
+    with app.engine.connect() as connection:
+        assert "audit_record" not in inspect(connection).get_table_names()
+        assert "deactivated_at" not in {c["name"] for c in inspect(connection).get_columns("user")}
+    app.engine.dispose()

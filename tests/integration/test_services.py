@@ -54,7 +54,7 @@ def test_a_complaint_goes_from_first_call_to_closed_and_reopened(app):
     assert detail["assignee"] == "amy" and detail["owner"] == "物流部"
     assert detail["closed_at"] is None
     assert detail["allowed_actions"] == ["assign", "respond", "wait_for_customer", "route", "resolve",
-                                         "cancel", "change_severity", "note"]
+                                         "cancel", "change_severity", "note", "hand_over", "unassign"]
     trail = [e["trigger"] for e in history(app, number)["events"]]
     assert trail == ["file", "triage", "assign", "start", "respond", "wait_for_customer", "customer_replied",
                      "route", "owner_feedback", "resolve", "close", "survey_queued", "reopen", "messages_withdrawn"]

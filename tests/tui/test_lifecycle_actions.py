@@ -31,9 +31,11 @@ def _name(row: LifecycleAction) -> str:
     return row.command or row.trigger
 
 
-def test_every_trigger_of_the_machine_is_a_row_but_answering_from_the_manual():
-    # Answering from the manual picks from a search in each face, so it is written out there.
-    assert {row.trigger for row in ACTIONS} == set(Trigger) - {Trigger.ANSWER_FROM_MANUAL}
+def test_every_trigger_of_the_machine_is_a_row_but_answering_from_the_manual_and_a_leavers_hand_over():
+    # Answering from the manual picks from a search in each face, so it is written out there. Handing work over
+    # and back to the queue happen only as a leaver is deactivated (`redress user deactivate`), never by an agent.
+    assert {row.trigger for row in ACTIONS} == set(Trigger) - {Trigger.ANSWER_FROM_MANUAL, Trigger.HAND_OVER,
+                                                               Trigger.UNASSIGN}
 
 
 def test_each_key_of_the_complaint_view_does_one_thing():

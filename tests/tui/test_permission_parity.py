@@ -42,6 +42,10 @@ CLI = {
     "retry_messages": ["outbox", "retry", "1"],
     "retry_deadline": ["deadlines", "retry", "1"],
     "add_user": ["user", "add", "carl", "--role", "agent"],
+    "change_role": ["user", "role", "bob", "--to", "senior"],
+    "edit_user": ["user", "edit", "bob", "--email", "bob@example.cn"],
+    "deactivate_user": ["user", "deactivate", "bob", "--reason", "left", "--to-queue"],
+    "reactivate_user": ["user", "reactivate", "bob"],
 }
 
 

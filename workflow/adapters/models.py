@@ -25,6 +25,8 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=16)
     email: Optional[str] = Field(default=None, max_length=254)
     created_at: datetime
+    # Set when the user leaves: they can no longer act or be given work, and their history stays theirs.
+    deactivated_at: Optional[datetime] = None
 
 
 class Customer(SQLModel, table=True):
@@ -231,6 +233,27 @@ class MessageAttempt(SQLModel, table=True):
     error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
+class AuditRecord(SQLModel, table=True):
+    """A change to a member of staff or a customer: who made it, when, each field from what to what, and why.
+
+    Append-only like the event trail (the database refuses updates and deletes).
+    """
+
+    model_config = _DEFERRED  # type: ignore[assignment]
+
+    __tablename__ = "audit_record"
+    __table_args__ = (Index("ix_audit_subject", "subject", "subject_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime
+    actor: str = Field(max_length=64)
+    subject: str = Field(max_length=16)  # "user" or "customer"
+    subject_id: int
+    action: str = Field(max_length=32)
+    changes: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))  # {field: [from, to]}
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
 class NumberSequence(SQLModel, table=True):
     """The last complaint number handed out on each business day."""
 
@@ -270,3 +293,4 @@ MESSAGES = SQLModel.metadata.tables["message"]
 ATTEMPTS = SQLModel.metadata.tables["message_attempt"]
 STEPS = SQLModel.metadata.tables["compensation_step"]
 SURVEYS = SQLModel.metadata.tables["survey_answer"]
+AUDIT = SQLModel.metadata.tables["audit_record"]

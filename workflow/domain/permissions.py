@@ -51,6 +51,12 @@ PERMISSIONS: dict[str, Permission] = {
     "retry_deadline": Permission("supervisor", "retrying a deadline"),
     # Staff.
     "add_user": Permission("manager", "adding users"),
+    "change_role": Permission("manager", "changing a role"),
+    "edit_user": Permission("manager", "editing a user"),
+    "deactivate_user": Permission("manager", "deactivating a user"),
+    "reactivate_user": Permission("manager", "reactivating a user"),
+    # Customers.
+    "edit_customer": Permission("agent", "editing a customer"),
 }
 
 

@@ -1,9 +1,12 @@
-"""Staff and customers: who acts (their role's rights are in domain/permissions.py), and one customer profile."""
+"""Staff and customers: who acts and their profiles (roles' rights are in domain/permissions.py), one customer profile.
+
+A leaver is deactivated with their work handed over in workflow/services/handover.py.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row, bindparam, func, insert, select, update
@@ -13,40 +16,67 @@ from workflow.adapters.db import insert_returning_id
 from workflow.adapters.models import CUSTOMERS, USERS
 from workflow.adapters.records import checked_text, column_limit, optional_text
 from workflow.bootstrap import Redress
-from workflow.domain.errors import InvalidInput, NotFound
+from workflow.domain.errors import InvalidInput, NotFound, PermissionDenied
 from workflow.domain.permissions import PERMISSIONS, allows, require
 from workflow.domain.vocabulary import LANGUAGES, ROLES
+from workflow.services.audit import differences, last_change, record_change
 
 _NAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-_USER_BY_NAME = select(USERS.c.id, USERS.c.name, USERS.c.role).where(USERS.c.name == bindparam("name"))
+_USER_BY_NAME = select(USERS.c.id, USERS.c.name, USERS.c.role, USERS.c.deactivated_at).where(
+    USERS.c.name == bindparam("name"))
+_USER_SHARED = _USER_BY_NAME.with_for_update(read=True)  # SQLite ignores it: a writer holds the whole file
+_ACTIVE_MANAGERS = select(func.count()).select_from(USERS).where(
+    USERS.c.role == "manager", USERS.c.deactivated_at.is_(None))
 _CUSTOMER_BY = {
     column: select(CUSTOMERS).where(CUSTOMERS.c[column] == bindparam("value"))
     for column in ("id", "phone", "email")
 }
 
 
-def _user_row(session: Session, name: str) -> Row | None:
+def _user_row(session: Session, name: str, *, share_lock: bool = False) -> Row | None:
     # A name `add_user` would refuse names nobody, and may not even be text a driver can send (invalid UTF-8).
     if not _NAME.fullmatch(name):
         return None
-    return session.execute(_USER_BY_NAME, {"name": name}).first()
+    return session.execute(_USER_SHARED if share_lock else _USER_BY_NAME, {"name": name}).first()
+
+
+def deactivation(session: Session, user: Row) -> str:
+    """How a deactivated user left, for refusals: 'li.na was deactivated on 2026-11-20 by boss (left the company)'."""
+    line = last_change(session, "user", user.id, "deactivate")
+    how = f" by {line['actor']} ({line['reason']})" if line else ""
+    return f"{user.name} was deactivated on {user.deactivated_at:%Y-%m-%d}{how}"
 
 
 def acting_user(session: Session, name: str | None) -> Row:
-    """The user a command acts as (id, name, role); every action is attributed to a known user."""
+    """The user a command acts as (id, name, role); every action is attributed to a known, active user."""
     if not name:
         raise InvalidInput("no acting user: pass --as NAME or set REDRESS_USER")
     user = _user_row(session, name)
     if user is None:
         raise NotFound(f"no user '{name}'; add one with `redress user add {name} --role agent`")
+    if user.deactivated_at is not None:
+        raise PermissionDenied(f"{deactivation(session, user)} and can no longer act")
     return user
 
 
 def find_user(session: Session, name: str) -> Row:
-    user = _user_row(session, name)
+    """A user who can be given work: a deactivated one cannot.
+
+    The row is share-locked (PostgreSQL) so a deactivation at the same moment waits for this work to be
+    given, then hands it over too; or this waits for the deactivation, then refuses.
+    """
+    user = known_user(session, name, share_lock=True)
+    if user.deactivated_at is not None:
+        raise InvalidInput(f"{deactivation(session, user)}; give the work to an active user")
+    return user
+
+
+def known_user(session: Session, name: str, *, share_lock: bool = False) -> Row:
+    """Any user by name, active or deactivated."""
+    user = _user_row(session, name, share_lock=share_lock)
     if user is None:
         raise NotFound(f"no user '{name}'")
     return user
@@ -57,6 +87,8 @@ class UserRecord:
     name: str
     display_name: str
     role: str
+    email: str | None = None
+    active: bool = True
 
 
 def add_user(
@@ -64,14 +96,13 @@ def add_user(
     email: str | None = None,
 ) -> UserRecord:
     """Add a member of staff. The very first user must be a manager; after that, managers add users."""
-    if role not in ROLES:
-        raise InvalidInput(f"role '{role}' is not allowed; roles: {', '.join(ROLES)}")
+    _check_role(role)
     if not _NAME.fullmatch(name):
         raise InvalidInput(
             f"user name '{name}' is not allowed; use 2-64 lowercase letters, digits, '.', '_' or '-', "
             "starting with a letter"
         )
-    display_name = optional_text(display_name, "display name", column_limit(USERS.c.display_name)) or None
+    display_name = _display_name(display_name)
     email = normalize_email(email) if email else None
     with app.uow() as uow:
         session = uow.session
@@ -83,19 +114,91 @@ def add_user(
             require(acting_user(session, actor), "add_user")
         if _user_row(session, name) is not None:
             raise InvalidInput(f"user '{name}' already exists")
-        record = UserRecord(name, display_name or name, role)
+        record = UserRecord(name, display_name or name, role, email)
         session.execute(insert(USERS).values(
-            **asdict(record), email=email, created_at=app.clock.now()))
+            name=name, display_name=record.display_name, role=role, email=email, created_at=app.clock.now()))
         uow.commit()
         return record
 
 
-def list_users(app: Redress) -> list[UserRecord]:
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise InvalidInput(f"role '{role}' is not allowed; roles: {', '.join(ROLES)}")
+
+
+def _display_name(value: str | None) -> str | None:
+    return optional_text(value, "display name", column_limit(USERS.c.display_name)) or None
+
+
+_USER_RECORD = select(USERS.c.name, USERS.c.display_name, USERS.c.role, USERS.c.email,
+                      USERS.c.deactivated_at.is_(None).label("active"))
+
+
+def list_users(app: Redress, *, include_inactive: bool = False) -> list[UserRecord]:
+    """Staff by name: the active ones, or with `include_inactive` the leavers too."""
+    query = _USER_RECORD.order_by(USERS.c.name)
+    if not include_inactive:
+        query = query.where(USERS.c.deactivated_at.is_(None))
     with app.uow(write=False) as uow:
-        rows = uow.session.execute(
-            select(USERS.c.name, USERS.c.display_name, USERS.c.role).order_by(USERS.c.name)
-        ).all()
-        return [UserRecord(*row) for row in rows]
+        return [UserRecord(*row) for row in uow.session.execute(query)]
+
+
+def change_role(app: Redress, actor: str | None, name: str, role: str, reason: str | None = None) -> UserRecord:
+    """Give a member of staff another role (managers only); the last active manager is never demoted."""
+    _check_role(role)
+    reason = optional_text(reason, "reason", app.config.limits.reason)
+    with app.uow() as uow:
+        session = uow.session
+        manager = acting_user(session, actor)
+        require(manager, "change_role")
+        user = _changeable(session, name)
+        if user.role == role:
+            raise InvalidInput(f"{name} is already a {role}")
+        if user.role == "manager" and session.execute(_ACTIVE_MANAGERS).scalar_one() == 1:
+            raise InvalidInput(f"{name} is the last manager; make another user a manager first")
+        _change_user(app, session, manager, user, "role", {"role": role}, reason)
+        uow.commit()
+        return _user_record(session, name)
+
+
+def edit_user(app: Redress, actor: str | None, name: str, *, email: str | None = None,
+              display_name: str | None = None) -> UserRecord:
+    """Set a member of staff's email (where their alerts go) or display name (managers only)."""
+    after: dict[str, Any] = {}
+    if email is not None:
+        after["email"] = normalize_email(email)
+    if display_name is not None:
+        after["display_name"] = _display_name(display_name) or name
+    if not after:
+        raise InvalidInput("nothing to change: give --email or --display-name")
+    with app.uow() as uow:
+        session = uow.session
+        manager = acting_user(session, actor)
+        require(manager, "edit_user")
+        _change_user(app, session, manager, _changeable(session, name), "edit", after)
+        uow.commit()
+        return _user_record(session, name)
+
+
+def _changeable(session: Session, name: str) -> Row:
+    """The full row of a user whose profile may change: any user but a deactivated one."""
+    user = known_user(session, name)
+    if user.deactivated_at is not None:
+        raise InvalidInput(f"{deactivation(session, user)}; reactivate them first")
+    return session.execute(select(USERS).where(USERS.c.id == user.id)).one()
+
+
+def _change_user(app: Redress, session: Session, manager: Row, user: Row, action: str, after: dict[str, Any],
+                 reason: str = "") -> None:
+    changes = differences(dict(user._mapping), after)
+    if not changes:
+        raise InvalidInput(f"nothing to change: {user.name} already has those values")
+    session.execute(update(USERS).where(USERS.c.id == user.id).values(**after))
+    record_change(session, app.clock.now(), manager.name, "user", user.id, action, changes, reason)
+
+
+def _user_record(session: Session, name: str) -> UserRecord:
+    return UserRecord(*session.execute(_USER_RECORD.where(USERS.c.name == name)).one())
 
 
 def normalize_phone(phone: str) -> str:

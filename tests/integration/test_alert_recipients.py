@@ -13,6 +13,7 @@ from workflow.config import AlertsConfig, EmailChannel, LogChannel
 from workflow.read.outbox import list_messages
 from workflow.read.queries import history
 from workflow.services.firing import fire_due
+from workflow.services.handover import deactivate_user
 from workflow.services.outbox import retry_message
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -56,6 +57,19 @@ def test_an_alert_for_a_level_nobody_holds_reaches_the_next_level_up(app, smtp):
     assert [recipients for recipients, _ in inbox.received] == [["boss@example.cn"]]
     breach = last_breach(app, number)
     assert breach["data"]["to_level"] == "supervisor" and breach["data"]["alerted"] == ["boss"]
+
+
+def test_a_leaver_gets_no_alerts_the_level_falls_through_to_those_still_here(app, smtp):
+    inbox, port = smtp
+    alerts_through(app, EmailChannel(type="email", host="127.0.0.1", port=port, sender="redress@example.cn"))
+    staff(app, "boss", email="boss@example.cn")
+    deactivate_user(app, "boss", "sup", reason="left the company")
+
+    number = breach_to_supervisor(app)
+
+    assert deliver_due(app).sent == 1
+    assert [recipients for recipients, _ in inbox.received] == [["boss@example.cn"]]
+    assert last_breach(app, number)["data"]["alerted"] == ["boss"]
 
 
 def test_an_alert_nobody_holds_goes_to_the_fallback_address(app, smtp):

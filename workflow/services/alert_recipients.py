@@ -17,7 +17,11 @@ from workflow.adapters.models import USERS
 from workflow.domain.vocabulary import ROLES
 
 Person = tuple[str, str | None]  # (name, email address or None)
-_STAFF_AT = select(USERS.c.name, USERS.c.email).where(USERS.c.role == bindparam("role")).order_by(USERS.c.name)
+_STAFF_AT = (  # those still here: a leaver's alerts would reach nobody
+    select(USERS.c.name, USERS.c.email)
+    .where(USERS.c.role == bindparam("role"), USERS.c.deactivated_at.is_(None))
+    .order_by(USERS.c.name)
+)
 
 
 @dataclass(frozen=True)

@@ -160,3 +160,35 @@ def test_the_board_counts_business_time_past_the_deadline_and_never_a_negative(s
     table = redress("escalations", "--as", "chen.jie", env=env, now=FILED, columns=80)
     assert_readable(table, 80)
     assert "yes" in table and "0m" not in table
+
+
+# --- the cutting and the failed-deadline lines, without a subprocess ------------------------------------------
+
+
+def test_text_is_cut_at_a_word_or_a_chinese_character_and_never_splits_one():
+    from workflow.faces.cli.tables import shorten
+
+    assert shorten("The blender arrived with a cracked jug", 20) == "The blender arrived…"
+    assert shorten("快递已经超过十天没有送到", 9) == "快递已经…"  # 8 cells and the ellipsis; a 5th would split
+    assert shorten("[Redress] C-20261120-0003 resolution due", 30) == "[Redress] C-20261120-0003…"
+    assert shorten("[Redress] C-20261120-0003 resolution due", 20) == "[Redress]…"
+    assert shorten("john.smith@example.com", 12) == "john.smith@…"  # one long word: cut inside, nothing else
+    assert shorten("two\n lines  apart", 40) == "two lines  apart"
+    for width in range(1, 30):
+        assert cell_len(shorten(ZH_SUMMARY + EN_SUMMARY, width)) <= width
+
+
+def test_failed_deadlines_keep_each_line_to_the_screen_with_short_times(monkeypatch, capsys):
+    from rich.console import Console
+
+    from workflow.faces.cli import tables
+
+    monkeypatch.setattr(tables, "_console", Console(width=80))
+    row = {"id": 7, "complaint": "C-20261120-0001", "kind": "first_response", "due_at": "2026-11-20T03:00:00+00:00",
+           "status": "retrying", "attempts": 2, "retry_at": "2026-11-20T03:05:00+00:00",
+           "error": "OperationalError: " + "the database refused the statement because " * 4}
+    tables.print_failed_deadlines([row], "Asia/Shanghai")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "     7  C-20261120-0001  first_response  due 11-20 11:00  try 3 at 11-20 11:05"
+    assert lines[2].startswith("        OperationalError: the database") and lines[2].endswith("…")
+    assert all(cell_len(line) <= 80 for line in lines)

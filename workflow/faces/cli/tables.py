@@ -8,6 +8,7 @@ so Chinese text, two cells a character, lines up and is never split.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ _console = Console()
 _SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "green"}
 _NUMBER_CELLS = len("C-20261122-0007")
 _GAP = 3  # cells between two columns: padding, the separator, padding
+_LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*")
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def shorten(text: str, width: int) -> str:
 
     Only a first word longer than the room is cut inside it (an address, say): better than nothing.
     """
-    line = " ".join(text.split())
+    line = _LINE_BREAKS.sub(" ", text)
     if cell_len(line) <= width:
         return line
     if width <= 1:
@@ -348,10 +350,10 @@ def print_customer(detail: dict[str, Any], tz: str, now: datetime | None = None)
     columns = [
         _number(),
         Column("state", lambda c: c["state"], drop=1, most=16),
-        Column("severity", lambda c: c["severity"], drop=2, most=8, style=_severity_style),
-        Column("category", lambda c: c["category"], drop=4, most=12),
-        Column("filed", lambda c: moments.short(c["created_at"]), drop=3, most=11),
-        Column("summary", lambda c: c["summary"], flexible=True, least=16),
+        Column("severity", lambda c: c["severity"], drop=4, most=8, style=_severity_style),
+        Column("category", lambda c: c["category"], drop=3, most=12),
+        Column("filed", lambda c: moments.short(c["created_at"]), drop=2, most=11),
+        Column("summary", lambda c: c["summary"], flexible=True, least=30),
     ]
     _print(Text(heading), _table(f"Complaints ({len(detail['complaints'])})", columns, detail["complaints"]))
 

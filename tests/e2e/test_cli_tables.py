@@ -178,6 +178,18 @@ def test_text_is_cut_at_a_word_or_a_chinese_character_and_never_splits_one():
         assert cell_len(shorten(ZH_SUMMARY + EN_SUMMARY, width)) <= width
 
 
+def test_a_generic_table_prints_yes_and_dashes_not_python_values(monkeypatch, capsys):
+    from rich.console import Console
+
+    from workflow.faces.cli import tables
+
+    monkeypatch.setattr(tables, "_console", Console(width=80))
+    tables.print_rows("Users", [{"name": "amy", "active": True, "email": None}, {"name": "bo", "active": False,
+                                                                              "email": ""}])
+    shown = capsys.readouterr().out
+    assert "yes" in shown and not re.search(r"\b(False|True|None)\b", shown)
+
+
 def test_failed_deadlines_keep_each_line_to_the_screen_with_short_times(monkeypatch, capsys):
     from rich.console import Console
 

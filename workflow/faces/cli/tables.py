@@ -93,7 +93,9 @@ def _inside_word(line: str, end: int) -> bool:
 
 
 def _plain(value: Any) -> str:
-    """Data as literal, inert text on one line; nothing is blank but '-'."""
+    """Data as literal, inert text on one line; nothing (and no) is '-', yes is 'yes', never Python's words."""
+    if isinstance(value, bool):
+        return "yes" if value else "-"
     return inert("-" if value is None or value == "" else value)
 
 

@@ -115,23 +115,22 @@ class Column:
 
 def _layout(columns: Sequence[Column], cells: list[list[str]], width: int) -> list[tuple[int, int]]:
     """(index, width) of the columns kept: the least important are dropped until the rest fit `width`."""
-    def natural(i: int) -> int:
-        widest = max([cell_len(columns[i].header), *(cell_len(row[i]) for row in cells)])
-        return widest if columns[i].flexible else min(widest, max(columns[i].most, cell_len(columns[i].header)))
-
+    natural = []
+    for i, column in enumerate(columns):
+        widest = max([cell_len(column.header), *(cell_len(row[i]) for row in cells)])
+        natural.append(widest if column.flexible else min(widest, max(column.most, cell_len(column.header))))
     kept = list(range(len(columns)))
 
     def needed() -> int:
-        return sum(min(natural(i), columns[i].least) if columns[i].flexible else natural(i) for i in kept) + \
-            _GAP * (len(kept) - 1)
+        return _GAP * (len(kept) - 1) + sum(
+            min(natural[i], columns[i].least) if columns[i].flexible else natural[i] for i in kept)
 
     while needed() > width and any(columns[i].drop for i in kept):
         kept.remove(max(kept, key=lambda i: columns[i].drop))
-    fixed = sum(natural(i) for i in kept if not columns[i].flexible) + _GAP * (len(kept) - 1)
+    fixed = _GAP * (len(kept) - 1) + sum(natural[i] for i in kept if not columns[i].flexible)
     flexible = [i for i in kept if columns[i].flexible]
-    spare = max(width - fixed, 0)
-    return [(i, min(natural(i), max(spare // len(flexible), 1)) if columns[i].flexible else natural(i))
-            for i in kept]
+    share = max((width - fixed) // max(len(flexible), 1), 1)
+    return [(i, min(natural[i], share) if columns[i].flexible else natural[i]) for i in kept]
 
 
 def _table(title: str, columns: Sequence[Column], rows: Sequence[dict[str, Any]]) -> Table:

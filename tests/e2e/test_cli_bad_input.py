@@ -35,9 +35,10 @@ def test_escape_codes_and_bidi_overrides_in_customer_text_reach_the_terminal_ine
     number = _file(db)
     redress("note", number, "-m", "客户说\x1b[31m红色\x1b[0m \u2066isolate\u2069", db=db, user="amy")
     assert as_json(redress("show", number, "--json", db=db))["summary"] == HOSTILE  # stored as given
+    # Tables cut long text to the screen; on a wide one the whole hostile text shows, inert.
     for args in (["show", number], ["queue"], ["customer", "show", "13800138000"]):
-        _assert_inert(redress(*args, db=db).stdout)
-    history = redress("history", number, db=db).stdout
+        _assert_inert(redress(*args, db=db, COLUMNS="200").stdout)
+    history = redress("history", number, db=db, COLUMNS="200").stdout
     _assert_inert(history)
     assert "\\x1b[31m" in history and "\\u2066" in history and "\x1b" not in history
     # An email customer's acknowledgement quotes the summary: `outbox show` prints it inert too.

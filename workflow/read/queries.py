@@ -12,10 +12,12 @@ from sqlmodel import Session, col, select
 from states.definition import STATES
 from states.machine import allowed_triggers
 from workflow.adapters.models import COMPLAINTS, Complaint, Customer, Event, User
-from workflow.adapters.records import load_complaint
+from workflow.adapters.records import ComplaintSnapshot, load_complaint
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput, checked_limit
+from workflow.domain.sla import business_minutes_between
 from workflow.services import clocks
+from workflow.services.compensation import list_steps
 from workflow.services.people import acting_user, find_customer
 
 
@@ -41,14 +43,51 @@ def _user_name(session: Session, user_id: int | None) -> str | None:
     return user.name if user else None
 
 
+# The clocks an agent works against; warnings only announce them, and step and survey timers are not SLA clocks.
+_CLOCK_KINDS = ("first_response", "resolution", "escalation")
+
+
+def _clocks(app: Redress, complaint: ComplaintSnapshot, sla: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each clock's latest deadline that still matters, with business time left or overdue (never negative).
+
+    A pending deadline counts down; a breached one counts how long it has been overdue, while the complaint is
+    open and (for the first response) still unanswered. A paused clock has no due time, only time left.
+    """
+    latest = {d["kind"]: d for d in sla["deadlines"] if d["kind"] in _CLOCK_KINDS}
+    now = app.clock.now()
+    calendar = app.calendar(sla["calendar"]) if sla.get("calendar") else None
+    shown = []
+    for kind in _CLOCK_KINDS:
+        deadline = latest.get(kind)
+        if deadline is None or deadline["cancelled_at"]:
+            continue
+        left = deadline["remaining_business_minutes"]
+        if not deadline["pending"]:
+            if (not complaint.is_open or kind not in clocks.BREACH_KINDS
+                    or (kind == "first_response" and complaint.first_responded_at is not None)):
+                continue
+            due = datetime.fromisoformat(deadline["due_at"])
+            left = -business_minutes_between(due, now, calendar) if calendar and due < now else None
+        shown.append({
+            "kind": kind,
+            "due_at": deadline["due_at"],
+            "paused": deadline["pending"] and deadline["due_at"] is None,
+            "breached": not deadline["pending"],
+            "business_minutes_left": max(left, 0.0) if left is not None else None,
+            "business_minutes_overdue": round(-left, 1) if left is not None and left < 0 else None,
+        })
+    return shown
+
+
 def complaint_detail(app: Redress, ref: str) -> dict[str, Any]:
-    """Everything an agent needs to pick up a complaint, including what may happen next."""
+    """Everything an agent needs to pick up a complaint: its clocks, its compensation steps, what may happen next."""
     with app.uow(write=False) as uow:
         session = uow.session
         complaint = load_complaint(session, ref)
         customer = session.get(Customer, complaint.customer_id)
         duplicate_of = session.get(Complaint, complaint.duplicate_of_id) if complaint.duplicate_of_id else None
-        return {
+        sla = clocks.report(app, session, complaint)
+        detail = {
             "id": complaint.id,
             "number": complaint.number,
             "state": complaint.state,
@@ -73,8 +112,11 @@ def complaint_detail(app: Redress, ref: str) -> dict[str, Any]:
             "allowed_actions": allowed_triggers(complaint.state),
             "first_responded_at": _iso(complaint.first_responded_at),
             "escalated_at": _iso(complaint.escalated_at),
-            "sla": clocks.report(app, session, complaint),
+            "sla": sla,
+            "clocks": _clocks(app, complaint, sla),
         }
+    detail["compensation_steps"] = list_steps(app, str(detail["id"]))
+    return detail
 
 
 # The one queue order, for `redress queue` and the terminal app's queues alike.

@@ -20,17 +20,29 @@ from workflow.adapters.records import (
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput
 from workflow.domain.permissions import PERMISSIONS, require
-from workflow.domain.sla import parse_duration
+from workflow.domain.sla import NoPolicy, business_minutes_between, parse_duration, plan_for
 from workflow.domain.vocabulary import ROLES
 from workflow.services import clocks
 from workflow.services.people import acting_user
 from workflow.services.transition import Outcome, check_version
 
 
+def _business_minutes_past(app: Redress, severity: str, tier: str, breached_at: datetime, now: datetime) -> float:
+    """Business time on the complaint's own calendar since its deadline (wall time for a row no policy covers)."""
+    if now <= breached_at:
+        return 0.0
+    try:
+        calendar = app.calendar(plan_for(app.config, severity, tier).calendar)
+    except NoPolicy:
+        return (now - breached_at).total_seconds() / 60
+    return business_minutes_between(breached_at, now, calendar)
+
+
 def escalation_board(app: Redress, actor: str | None, *, level: str | None = None) -> list[dict[str, Any]]:
     """Open escalated complaints, highest level first, then longest past their breached deadline.
 
-    The board is for those the permissions table allows: every face names who is reading it.
+    Time past the deadline is business time, never negative: a clock pinned before the breach reads 0 and
+    `deadline_passed` false. The board is for those the permissions table allows: every face names who is reading it.
     """
     if level is not None and level not in ROLES:
         raise InvalidInput(f"level '{level}' is not allowed; levels: {', '.join(ROLES)}")
@@ -43,7 +55,7 @@ def escalation_board(app: Redress, actor: str | None, *, level: str | None = Non
     )
     query = (
         select(COMPLAINTS, breached.c.breached_at, CUSTOMERS.c.name.label("customer_name"),
-               USERS.c.name.label("assignee_name"))
+               CUSTOMERS.c.tier.label("customer_tier"), USERS.c.name.label("assignee_name"))
         .join(breached, breached.c.complaint_id == COMPLAINTS.c.id)
         .join(CUSTOMERS, CUSTOMERS.c.id == COMPLAINTS.c.customer_id)
         .outerjoin(USERS, USERS.c.id == COMPLAINTS.c.assignee_id)
@@ -60,7 +72,9 @@ def escalation_board(app: Redress, actor: str | None, *, level: str | None = Non
                 "level": ROLES[row.escalation_level], "escalation_level": row.escalation_level,
                 "customer": row.customer_name, "assignee": row.assignee_name, "summary": row.summary,
                 "breached_at": row.breached_at.isoformat(), "escalated_at": row.escalated_at.isoformat(),
-                "minutes_past_deadline": round((now - row.breached_at).total_seconds() / 60, 1),
+                "minutes_past_deadline": round(
+                    _business_minutes_past(app, row.severity, row.customer_tier, row.breached_at, now), 1),
+                "deadline_passed": now >= row.breached_at,
                 "acknowledged": row.escalation_acked_at is not None,
             }
             for row in uow.session.execute(query)

@@ -43,8 +43,12 @@ def compensation_list(
     if mine_to_approve and not as_user:
         raise typer.BadParameter("--to-approve needs --as NAME (or REDRESS_USER)")
     rows = list_steps(redress(), ref, state=state, approvable_by=as_user if mine_to_approve else None)
-    print_table(f"Compensation steps ({len(rows)})", rows, as_json,
-                ("id", "complaint", "kind", "state", "amount", "currency", "due_at", "requested_by", "reason"))
+    if as_json:
+        print_json(rows)
+        return
+    from workflow.faces.cli.tables import print_steps
+
+    print_steps(rows, redress().config.timezone, redress().clock.now())
 
 
 @compensation_app.command("add")

@@ -28,7 +28,7 @@ def customer_show(
     else:
         from workflow.faces.cli.tables import print_customer
 
-        print_customer(detail, redress().config.timezone)
+        print_customer(detail, redress().config.timezone, redress().clock.now())
 
 
 @customer_app.command("edit")

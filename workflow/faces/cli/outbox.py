@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from workflow.faces.cli.common import As, Json, print_json, print_table, redress, row_id, say, stop_on_signal
+from workflow.faces.cli.common import As, Json, print_json, redress, row_id, say, stop_on_signal
 
 app = typer.Typer()
 outbox_app = typer.Typer(help="Staff alerts and customer messages waiting, sent or failed.", no_args_is_help=True)
@@ -24,8 +24,12 @@ def outbox_list(
     from workflow.read.outbox import list_messages
 
     rows = list_messages(redress(), status=status, complaint=complaint, limit=limit)
-    print_table(f"Outbox ({len(rows)})", rows, as_json,
-                ("id", "kind", "audience", "channel", "recipient", "status", "attempts", "last_error", "subject"))
+    if as_json:
+        print_json(rows)
+        return
+    from workflow.faces.cli.tables import print_outbox
+
+    print_outbox(rows, redress().config.timezone, redress().clock.now())
 
 
 @outbox_app.command("show")

@@ -28,7 +28,7 @@ def show(ref: Ref, as_json: Json = False) -> None:
     else:
         from workflow.faces.cli.tables import print_complaint
 
-        print_complaint(detail, redress().config.timezone)
+        print_complaint(detail, redress().config.timezone, redress().clock.now())
 
 
 @app.command("queue")
@@ -49,7 +49,7 @@ def queue_command(
     else:
         from workflow.faces.cli.tables import print_queue
 
-        print_queue(rows, redress().config.timezone)
+        print_queue(rows, redress().config.timezone, redress().clock.now())
 
 
 app.command("list", help="Same as `queue`.")(queue_command)
@@ -66,7 +66,7 @@ def history_command(ref: Ref, as_json: Json = False) -> None:
     else:
         from workflow.faces.cli.tables import print_history
 
-        print_history(trail, redress().config.timezone)
+        print_history(trail, redress().config.timezone, redress().clock.now())
 
 
 @app.command()
@@ -75,15 +75,13 @@ def escalations(
     as_user: As = None,
     as_json: Json = False,
 ) -> None:
-    """Escalated open complaints by level and time past the deadline."""
+    """Escalated open complaints by level and business time past the deadline."""
     from workflow.services.supervision import escalation_board
 
     rows = escalation_board(redress(), as_user, level=level)
     if as_json:
         print_json(rows)
     else:
-        from workflow.faces.cli.tables import print_rows
+        from workflow.faces.cli.tables import print_escalations
 
-        print_rows(f"Escalations ({len(rows)})", [
-            {k: r[k] for k in ("number", "level", "severity", "state", "assignee", "minutes_past_deadline",
-                               "acknowledged", "summary")} for r in rows])
+        print_escalations(rows)

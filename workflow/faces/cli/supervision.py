@@ -60,7 +60,7 @@ def deadlines_failed(
         return
     from workflow.faces.cli.tables import print_failed_deadlines
 
-    print_failed_deadlines(rows, redress().config.timezone)
+    print_failed_deadlines(rows, redress().config.timezone, redress().clock.now())
 
 
 @deadlines_app.command("retry")

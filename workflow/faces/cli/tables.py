@@ -1,138 +1,395 @@
-"""Rich tables for people at a terminal (the CLI and the demo); the data comes ready-made from workflow.read."""
+"""Rich tables for people at a terminal (the CLI and the demo); the data comes ready-made from workflow.read.
+
+Every table fits the terminal's width: each line is one row, the complaint number is always whole, times are
+local and short, long text ends in an ellipsis at a word (or a character's) boundary, and the columns that
+matter least are left out on a narrow screen (`--json` has everything). Widths are counted in terminal cells,
+so Chinese text, two cells a character, lines up and is never split.
+"""
 
 from __future__ import annotations
 
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from rich.console import Console
-from rich.markup import escape
+from rich import box
+from rich.cells import cell_len
+from rich.console import Console, RenderableType
 from rich.table import Table
+from rich.text import Text
 
-from workflow.domain.clock import local_minute
 from workflow.domain.inert import inert
+from workflow.faces.actions import ACTIONS
 
 _console = Console()
 _SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "green"}
+_NUMBER_CELLS = len("C-20261122-0007")
+_GAP = 3  # cells between two columns: padding, the separator, padding
+_LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*")
 
 
-def _local(iso: str | None, tz: str) -> str:
-    """An ISO time as 'YYYY-MM-DD HH:MM' in the call centre's timezone."""
-    return local_minute(datetime.fromisoformat(iso), tz) if iso else "-"
+@dataclass(frozen=True)
+class Moments:
+    """How the tables write an instant: in the call centre's timezone, to the minute, the year only when not now's."""
+
+    timezone: str
+    now: datetime | None = None
+
+    def short(self, iso: str | None) -> str:
+        """'11-22 14:05' this year; '2025-11-22' another year (the same width, so columns line up)."""
+        if not iso:
+            return "-"
+        zone = ZoneInfo(self.timezone)
+        moment = datetime.fromisoformat(iso).astimezone(zone)
+        if self.now is not None and moment.year != self.now.astimezone(zone).year:
+            return moment.strftime("%Y-%m-%d")
+        return moment.strftime("%m-%d %H:%M")
 
 
-def _text(value: Any, *, multiline: bool = True) -> str:
-    """Data as literal, inert text: brackets never become Rich markup, escape codes never reach the terminal."""
-    return escape(inert("-" if value is None or value == "" else value, multiline=multiline))
+def business_time(minutes: float) -> str:
+    """Business minutes as '45m' or '26h 05m' (a business day is the calendar's, so no days)."""
+    whole = round(minutes)
+    return f"{whole}m" if whole < 60 else f"{whole // 60}h {whole % 60:02d}m"
 
 
-def _severity(name: str) -> str:
-    """The severity in its colour; one a newer config no longer has is plain text."""
-    style = _SEVERITY_STYLE.get(name)
-    return f"[{style}]{_text(name)}[/]" if style else _text(name)
+def shorten(text: str, width: int) -> str:
+    """One line of at most `width` cells; a longer text is cut at a word or character boundary and ends in '…'.
+
+    Only a first word longer than the room is cut inside it (an address, say): better than nothing.
+    """
+    line = _LINE_BREAKS.sub(" ", text)
+    if cell_len(line) <= width:
+        return line
+    if width <= 1:
+        return "…"[:width]
+    end = _fitting(line, width - 1)
+    cut = line[:end]
+    if _inside_word(line, end):
+        cut = cut[:max((i + 1 for i, char in enumerate(cut) if not _word_char(char)), default=0)] or cut
+    return cut.rstrip() + "…"
 
 
-def print_complaint(detail: dict[str, Any], tz: str) -> None:
+def _fitting(line: str, cells: int) -> int:
+    """How many characters of `line` fit in `cells`."""
+    used = 0
+    for index, char in enumerate(line):
+        used += cell_len(char)
+        if used > cells:
+            return index
+    return len(line)
+
+
+def _word_char(char: str) -> bool:
+    """Part of a word of a spaced script (a complaint number is one word); a Chinese character stands alone."""
+    return not char.isspace() and cell_len(char) == 1
+
+
+def _inside_word(line: str, end: int) -> bool:
+    return 0 < end < len(line) and _word_char(line[end - 1]) and _word_char(line[end])
+
+
+def _plain(value: Any) -> str:
+    """Data as literal, inert text on one line; nothing (and no) is '-', yes is 'yes', never Python's words."""
+    if isinstance(value, bool):
+        return "yes" if value else "-"
+    return inert("-" if value is None or value == "" else value)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its header, which data it shows, and how it gives way on a narrow screen."""
+
+    header: str
+    cell: Callable[[dict[str, Any]], str]
+    drop: int = 0  # left out when the screen is too narrow, highest first; 0: always shown
+    most: int = 20  # the widest it grows, in cells; longer text is shortened
+    flexible: bool = False  # the long text: it takes the width the others leave, at least `least`
+    least: int = 16
+    right: bool = False
+    style: Callable[[str], str | None] | None = None
+
+
+def _layout(columns: Sequence[Column], cells: list[list[str]], width: int) -> list[tuple[int, int]]:
+    """(index, width) of the columns kept: the least important are dropped until the rest fit `width`."""
+    natural = []
+    for i, column in enumerate(columns):
+        widest = max([cell_len(column.header), *(cell_len(row[i]) for row in cells)])
+        natural.append(widest if column.flexible else min(widest, max(column.most, cell_len(column.header))))
+    kept = list(range(len(columns)))
+
+    def needed() -> int:
+        return _GAP * (len(kept) - 1) + sum(
+            min(natural[i], columns[i].least) if columns[i].flexible else natural[i] for i in kept)
+
+    while needed() > width and any(columns[i].drop for i in kept):
+        kept.remove(max(kept, key=lambda i: columns[i].drop))
+    fixed = _GAP * (len(kept) - 1) + sum(natural[i] for i in kept if not columns[i].flexible)
+    flexible = [i for i in kept if columns[i].flexible]
+    share = max((width - fixed) // max(len(flexible), 1), 1)
+    return [(i, min(natural[i], share) if columns[i].flexible else natural[i]) for i in kept]
+
+
+def _table(title: str, columns: Sequence[Column], rows: Sequence[dict[str, Any]]) -> Table:
+    """The rows as a table that fits the console, one line per row."""
+    cells = [[_plain(column.cell(row)) for column in columns] for row in rows]
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                  header_style="bold")
+    layout = _layout(columns, cells, _console.width)
+    for index, width in layout:
+        column = columns[index]
+        table.add_column(column.header, width=width, no_wrap=True, overflow="ellipsis",
+                         justify="right" if column.right else "left")
+    for row in cells:
+        table.add_row(*(_styled(shorten(row[i], width), columns[i].style) for i, width in layout))
+    return table
+
+
+def _styled(text: str, style: Callable[[str], str | None] | None) -> Text:
+    return Text(text, style=(style(text) if style else None) or "")
+
+
+def _print(*renderables: RenderableType) -> None:
+    """Print without the spaces Rich pads each line with to the table's width."""
+    with _console.capture() as captured:
+        for renderable in renderables:
+            _console.print(renderable)
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+
+
+def _severity_style(name: str) -> str | None:
+    return _SEVERITY_STYLE.get(name)
+
+
+def _number(key: str = "number") -> Column:
+    """A complaint number: never dropped, never cut."""
+    return Column(key, lambda r: r[key], most=_NUMBER_CELLS)
+
+
+def print_complaint(detail: dict[str, Any], tz: str, now: datetime | None = None) -> None:
+    """One complaint: its facts, its clocks in business time, its compensation steps, and what to type next."""
+    moments = Moments(tz, now)
     customer = detail["customer"] or {}
-    title = f"{detail['number']}  [bold]{detail['state']}[/]"
-    table = Table(title=title, show_header=False, title_justify="left")
-    table.add_column(style="bold cyan")
-    table.add_column(overflow="fold")
-    severity = detail["severity"]
+    facts = Table(title=Text.assemble((detail["number"], "bold"), "  ", (_plain(detail["state"]), "bold")),
+                  show_header=False, title_justify="left", box=box.SIMPLE, show_edge=False, pad_edge=False)
+    facts.add_column(style="bold cyan", no_wrap=True)
+    facts.add_column(overflow="fold")
     contact = " ".join(v for v in (customer.get("phone"), customer.get("email")) if v)
-    rows = [
-        ("severity", f"{_severity(severity)}  ({_text(detail['severity_reason'])})"),
-        ("escalation level", _text(detail["escalation_level"])),
-        ("category", _text(detail["category"])),
-        ("channel", _text(detail["channel"])),
-        ("customer", _text(f"{customer.get('name')}  {contact}  ({customer.get('tier')}, {customer.get('language')})")),
-        ("order", _text(detail["order_ref"])),
-        ("summary", _text(detail["summary"])),
-        ("assignee", _text(detail["assignee"])),
-        ("owner", _text(detail["owner"])),
-        ("resolution", _text(detail["resolution"])),
-        ("created", f"{_local(detail['created_at'], tz)} by {_text(detail['created_by'])}"),
-        ("updated", f"{_local(detail['updated_at'], tz)}  (version {detail['version']})"),
-        ("next actions", _text(", ".join(detail["allowed_actions"]))),
+    rows: list[tuple[str, str | Text]] = [
+        ("severity", _styled(detail["severity"], _severity_style)
+         + Text(f"  ({inert(detail['severity_reason'] or '-')})")),
+        ("escalation level", _plain(detail["escalation_level"])),
+        ("category", _plain(detail["category"])),
+        ("channel", _plain(detail["channel"])),
+        ("customer", inert(f"{customer.get('name')}  {contact}  ({customer.get('tier')}, {customer.get('language')})")),
+        ("order", _plain(detail["order_ref"])),
+        ("summary", inert(detail["summary"], multiline=True)),
+        ("assignee", _plain(detail["assignee"])),
+        ("owner", _plain(detail["owner"])),
+        ("resolution", inert(detail["resolution"] or "-", multiline=True)),
+        ("created", f"{moments.short(detail['created_at'])} by {_plain(detail['created_by'])}"),
+        ("updated", f"{moments.short(detail['updated_at'])}  (version {detail['version']})"),
     ]
     if detail.get("sla", {}).get("problem"):
-        rows.append(("clocks", _text(detail["sla"]["problem"])))
+        rows.append(("clocks", _plain(detail["sla"]["problem"])))
     if detail["cancel_reason"]:
-        rows.append(("cancelled", _text(f"{detail['cancel_reason']} {detail['duplicate_of'] or ''}")))
+        rows.append(("cancelled", _plain(f"{detail['cancel_reason']} {detail['duplicate_of'] or ''}")))
     for key, value in rows:
-        table.add_row(key, value)
-    _console.print(table)
+        facts.add_row(key, value if isinstance(value, Text) else Text(value))
+    parts: list[RenderableType] = [facts]
+    if detail.get("clocks"):
+        parts.append(_table("Clocks (business time)", _clock_columns(moments), detail["clocks"]))
+    if detail.get("compensation_steps"):
+        steps = detail["compensation_steps"]
+        parts.append(_table(f"Compensation steps ({len(steps)})", _step_columns(moments, whose=False), steps))
+    parts.append(Text("Next actions", style="italic"))
+    parts.extend(Text(f"  {command}") for command in next_commands(detail))
+    _print(*parts)
 
 
-def print_queue(rows: list[dict[str, Any]], tz: str) -> None:
-    table = Table(title=f"Queue ({len(rows)})", title_justify="left")
-    columns = ("number", "state", "severity", "level", "category", "customer", "assignee", "filed", "summary")
-    for column in columns:
-        table.add_column(column, overflow="ellipsis", no_wrap=column != "summary")
-    for row in rows:
-        table.add_row(
-            _text(row["number"]), _text(row["state"]), _severity(row["severity"]),
-            str(row["escalation_level"]), _text(row["category"]), _text(row["customer"]),
-            _text(row["assignee"]), _local(row["created_at"], tz), _text(row["summary"][:60], multiline=False),
-        )
-    _console.print(table)
+def _clock_columns(moments: Moments) -> list[Column]:
+    return [
+        Column("clock", _clock_name, most=30),
+        Column("due", lambda c: "paused" if c["paused"] else moments.short(c["due_at"]), most=11),
+        Column("time left", _time_left, most=24),
+    ]
 
 
-def print_history(trail: dict[str, Any], tz: str) -> None:
-    table = Table(title=f"History of {trail['number']}", title_justify="left")
-    for column in ("at", "actor", "trigger", "from", "to", "note"):
-        table.add_column(column, overflow="fold")
-    for event in trail["events"]:
-        note = event["note"]
-        extra = ", ".join(f"{k}={v}" for k, v in event["data"].items()
-                          if k not in ("severity_reason", "step", "source") and v not in ("", None, [], {}))
-        if extra:
-            note = f"{note}  ({extra})" if note else extra
-        table.add_row(
-            _local(event["at"], tz), _text(event["actor"]), _text(event["trigger"]),
-            _text(event["from_state"]), _text(event["to_state"]), _text(note),
-        )
-    _console.print(table)
+def _clock_name(clock: dict[str, Any]) -> str:
+    """The ladder's clock climbs one level from wherever the complaint stands when it fires."""
+    return "next escalation" if clock["kind"] == "escalation" else clock["kind"].replace("_", " ")
 
 
-def print_customer(detail: dict[str, Any], tz: str) -> None:
+def _time_left(clock: dict[str, Any]) -> str:
+    if clock["business_minutes_overdue"] is not None:
+        return f"overdue by {business_time(clock['business_minutes_overdue'])}"
+    if clock["business_minutes_left"] is None:
+        return "-"
+    return f"{business_time(clock['business_minutes_left'])} left"
+
+
+# How a trigger the state allows is typed: the lifecycle actions table names the command and what it asks for.
+# Answering from the manual is written out in the command line, with the policy answer's id as an argument.
+_ANSWER = "answer {number} ANSWER-ID"
+
+
+def next_commands(detail: dict[str, Any]) -> list[str]:
+    """The commands the complaint's state allows, as the agent types them (required options with '...')."""
+    number = detail["number"]
+    commands = []
+    for trigger in detail["allowed_actions"]:
+        offered = [action for action in ACTIONS if action.trigger == trigger and action.command]
+        if not offered and trigger == "answer_from_manual":
+            commands.append("redress " + _ANSWER.format(number=number))
+        for action in offered:
+            asked = "".join(f" {ask.flags[0]} ..." for ask in action.asks if ask.required)
+            commands.append(f"redress {action.command} {number}{asked}")
+    return commands
+
+
+def print_queue(rows: list[dict[str, Any]], tz: str, now: datetime | None = None) -> None:
+    moments = Moments(tz, now)
+    columns = [
+        _number(),
+        Column("state", lambda r: r["state"], most=16),
+        Column("severity", lambda r: r["severity"], drop=2, most=8, style=_severity_style),
+        Column("level", lambda r: str(r["escalation_level"]), drop=3, most=5, right=True),
+        Column("category", lambda r: r["category"], drop=7, most=12),
+        Column("customer", lambda r: r["customer"], drop=5, most=12),
+        Column("assignee", lambda r: r["assignee"], drop=4, most=12),
+        Column("filed", lambda r: moments.short(r["created_at"]), drop=6, most=11),
+        Column("summary", lambda r: r["summary"], flexible=True, least=24),
+    ]
+    _print(_table(f"Queue ({len(rows)})", columns, rows))
+
+
+def print_escalations(rows: list[dict[str, Any]]) -> None:
+    """The board: time past the deadline is business time, blank when the deadline has not passed."""
+    columns = [
+        _number(),
+        Column("level", lambda r: r["level"], most=10),
+        Column("severity", lambda r: r["severity"], drop=3, most=8, style=_severity_style),
+        Column("state", lambda r: r["state"], drop=5, most=16),
+        Column("assignee", lambda r: r["assignee"], drop=4, most=12),
+        Column("customer", lambda r: r["customer"], drop=6, most=12),
+        Column("past deadline", lambda r: business_time(r["minutes_past_deadline"]) if r["deadline_passed"]
+               else "", most=13, right=True),
+        Column("acked", lambda r: "yes" if r["acknowledged"] else "", drop=2, most=5),
+        Column("summary", lambda r: r["summary"], flexible=True, least=24),
+    ]
+    _print(_table(f"Escalations ({len(rows)})", columns, rows))
+
+
+def _amount(step: dict[str, Any]) -> str:
+    return f"{step['amount']} {step['currency']}" if step["amount"] is not None else ""
+
+
+def _step_columns(moments: Moments, *, whose: bool) -> list[Column]:
+    """A compensation step's columns; `whose` adds the complaint and who asked, for a list across complaints."""
+    return [
+        Column("id", lambda s: str(s["id"]), most=6, right=True),
+        *([_number("complaint")] if whose else []),
+        Column("kind", lambda s: s["kind"], most=14),
+        Column("state", lambda s: s["state"], most=17),
+        Column("amount", _amount, most=14, right=True),
+        Column("due", lambda s: moments.short(s["due_at"]), drop=2, most=11),
+        *([Column("asked by", lambda s: s["requested_by"], drop=4, most=12)] if whose else []),
+        Column("reason", lambda s: s["reason"], drop=3, flexible=True, least=20),
+    ]
+
+
+def print_steps(rows: list[dict[str, Any]], tz: str, now: datetime | None = None) -> None:
+    _print(_table(f"Compensation steps ({len(rows)})", _step_columns(Moments(tz, now), whose=True), rows))
+
+
+def print_outbox(rows: list[dict[str, Any]], tz: str, now: datetime | None = None) -> None:
+    moments = Moments(tz, now)
+    columns = [
+        Column("id", lambda m: str(m["id"]), most=7, right=True),
+        Column("created", lambda m: moments.short(m["created_at"]), drop=6, most=11),
+        Column("kind", lambda m: m["kind"], most=15),
+        Column("to", lambda m: m["audience"], drop=5, most=8),
+        Column("channel", lambda m: m["channel"], drop=7, most=14),
+        Column("recipient", lambda m: m["recipient"], drop=2, most=24),
+        Column("status", lambda m: m["status"], most=10),
+        Column("tries", lambda m: str(m["attempts"]), drop=4, most=5, right=True),
+        Column("last error", lambda m: m["last_error"], drop=3, most=20),
+        Column("subject", lambda m: m["subject"], flexible=True, least=36),
+    ]
+    _print(_table(f"Outbox ({len(rows)})", columns, rows))
+
+
+def print_history(trail: dict[str, Any], tz: str, now: datetime | None = None) -> None:
+    moments = Moments(tz, now)
+    columns = [
+        Column("at", lambda e: moments.short(e["at"]), most=11),
+        Column("actor", lambda e: e["actor"], drop=3, most=12),
+        Column("what", lambda e: e["trigger"], most=22),
+        Column("from", lambda e: e["from_state"], drop=2, most=16),
+        Column("to", lambda e: e["to_state"], drop=1, most=16),
+        Column("note", _event_note, flexible=True, least=20),
+    ]
+    _print(_table(f"History of {trail['number']}", columns, trail["events"]))
+
+
+def _event_note(event: dict[str, Any]) -> str:
+    extra = ", ".join(f"{k}={v}" for k, v in event["data"].items()
+                      if k not in ("severity_reason", "step", "source") and v not in ("", None, [], {}))
+    note = event["note"]
+    return f"{note}  ({extra})" if note and extra else note or extra
+
+
+def print_customer(detail: dict[str, Any], tz: str, now: datetime | None = None) -> None:
+    moments = Moments(tz, now)
     contact = " ".join(v for v in (detail["phone"], detail["email"]) if v)
-    _console.print(
-        f"[bold]{_text(detail['name'])}[/]  #{detail['id']}  {_text(contact)}  tier {_text(detail['tier'])}, "
-        f"{_text(detail['language'])}, customer since {_local(detail['created_at'], tz)}"
-    )
-    complaints = [{**c, "created_at": _local(c["created_at"], tz)} for c in detail["complaints"]]
-    print_rows(f"Complaints ({len(complaints)})", complaints)
+    heading = shorten(inert(f"{detail['name']}  #{detail['id']}  {contact}  tier {detail['tier']}, "
+                            f"{detail['language']}, customer since {moments.short(detail['created_at'])}"),
+                      _console.width)
+    columns = [
+        _number(),
+        Column("state", lambda c: c["state"], drop=1, most=16),
+        Column("severity", lambda c: c["severity"], drop=4, most=8, style=_severity_style),
+        Column("category", lambda c: c["category"], drop=3, most=12),
+        Column("filed", lambda c: moments.short(c["created_at"]), drop=2, most=11),
+        Column("summary", lambda c: c["summary"], flexible=True, least=30),
+    ]
+    _print(Text(heading), _table(f"Complaints ({len(detail['complaints'])})", columns, detail["complaints"]))
 
 
 def print_kb_hits(query: str, rows: list[dict[str, Any]]) -> None:
     if not rows:
-        _console.print(f"no policy answer matches '{_text(query)}'")
+        _console.print(f"no policy answer matches '{inert(query)}'", markup=False, highlight=False)
         return
     for row in rows:
-        _console.print(
-            f"[bold cyan]{_text(row['id'])}[/]  {_text(row['title'])}  "
-            f"[dim]({_text(row['category'])}, score {row['score']})[/]"
-        )
-        _console.print(f"  {_text(row['answer'])}\n")
+        _console.print(Text.assemble((inert(row["id"]), "bold cyan"), f"  {inert(row['title'])}  ",
+                                     (f"({inert(row['category'])}, score {row['score']})", "dim")))
+        _console.print(Text(f"  {inert(row['answer'], multiline=True)}\n"))
 
 
 def print_rows(title: str, rows: list[dict[str, Any]]) -> None:
-    table = Table(title=title, title_justify="left")
-    for column in (rows[0].keys() if rows else ["(none)"]):
-        table.add_column(str(column), overflow="fold")
-    for row in rows:
-        table.add_row(*(_text(value) for value in row.values()))
-    _console.print(table)
+    """Any rows, one column per key, each cut at 30 cells."""
+    keys = list(rows[0].keys()) if rows else ["(none)"]
+    columns = [Column(str(key), _field(key), most=30) for key in keys]
+    _print(_table(title, columns, rows))
 
 
-def print_failed_deadlines(rows: list[dict[str, Any]], tz: str) -> None:
+def _field(key: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda row: row[key]
+
+
+def print_failed_deadlines(rows: list[dict[str, Any]], tz: str, now: datetime | None = None) -> None:
     """One line per deadline and its error beneath, cut at the screen's edge (`--json` has it whole)."""
-    _console.print(f"Deadlines that failed to fire ({len(rows)})", markup=False, highlight=False)
+    moments = Moments(tz, now)
+    width = _console.width
+    lines = [f"Deadlines that failed to fire ({len(rows)})"]
     for row in rows:
-        status = (f"try {row['attempts'] + 1} at {_local(row['retry_at'], tz)}" if row["status"] == "retrying"
+        status = (f"try {row['attempts'] + 1} at {moments.short(row['retry_at'])}" if row["status"] == "retrying"
                   else f"{row['status']} after {row['attempts']} tries" if row["status"] == "set aside"
                   else row["status"])
-        line = f"{row['id']:>6}  {row['complaint']}  {row['kind']}  due {_local(row['due_at'], tz)}  {status}"
-        for text in (line, f"{'':8}{row['error']}"):
-            _console.print(inert(text), markup=False, highlight=False, overflow="ellipsis", no_wrap=True, crop=True)
+        lines.append(shorten(inert(f"{row['id']:>6}  {row['complaint']}  {row['kind']}  "
+                                   f"due {moments.short(row['due_at'])}  {status}"), width))
+        lines.append(" " * 8 + shorten(inert(row["error"]), width - 8))
+    sys.stdout.write("".join(line + "\n" for line in lines))

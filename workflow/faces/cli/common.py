@@ -132,9 +132,8 @@ def invoke(command: Any, argv: list[str]) -> int:
 
     try:
         result = command.main(args=argv, prog_name="redress", standalone_mode=False)
-    except NoArgsIsHelpError as error:  # `redress` or `redress kb` alone: the help, printed as it was asked for
-        if error.message:
-            typer.echo(error.message)
+    except NoArgsIsHelpError as error:  # `redress` or `redress kb` alone: the help, as `--help` prints it
+        typer.echo(error.message)
         return 0
     except RedressError as error:
         typer.echo(f"error: {_shortened(inert(error))}", err=True)

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from typer.core import TyperArgument, TyperOption
 
@@ -117,7 +117,7 @@ class Vocabulary:
         try:
             values = list(self.values())
         except ConfigUnreadable:
-            return f"{text or self.about} The allowed values are in config.yaml."
+            return f"{text or self.about} The allowed values are listed in config.yaml."
         if not values:
             return text or self.about
         if text is None or all(re.search(rf"(?<![\w-]){re.escape(v)}(?![\w-])", text) for v in values):
@@ -180,7 +180,7 @@ class _Tidied:
         self.__dict__["_help_text"] = text
 
 
-class _Option(TyperOption, _Tidied):  # type: ignore[misc]
+class _Option(TyperOption, _Tidied):
     """An option that shows what to type after it, and nothing after a flag."""
 
     __slots__ = ()
@@ -189,7 +189,7 @@ class _Option(TyperOption, _Tidied):  # type: ignore[misc]
         return None if self.is_flag else self.metavar
 
 
-class _Argument(TyperArgument, _Tidied):  # type: ignore[misc]
+class _Argument(TyperArgument, _Tidied):
     """An argument named by its metavar alone, written REF (or [REF] when optional) on the usage line."""
 
     __slots__ = ()
@@ -209,35 +209,33 @@ def _required_asks(path: str) -> dict[str, Any]:
     return {ask.name: ask for action in ACTIONS if action.command == path for ask in action.asks}
 
 
-def _become(param: Any, kind: type) -> str | None:
-    """Turn a Typer parameter into its tidied kind; its help text, taken out, is given back to be set again."""
+def _tidied(param: TyperOption | TyperArgument) -> _Option | _Argument:
+    """The same parameter as its tidied kind, its help text kept."""
     text: str | None = param.__dict__.pop("help", None)
-    param.__class__ = kind
-    return text
+    param.__class__ = _Option if isinstance(param, TyperOption) else _Argument
+    tidied = cast("_Option | _Argument", param)
+    tidied.help = text
+    return tidied
 
 
 def _tidy_parameter(param: Any, path: str, asks: dict[str, Any]) -> None:
     if not isinstance(param, (TyperOption, TyperArgument)) or isinstance(param, _Tidied):
         return
-    text = _become(param, _Option if isinstance(param, TyperOption) else _Argument)
-    ask = asks.get(param.name)
+    tidied = _tidied(param)
+    text, ask = tidied.help, asks.get(tidied.name or "")
     if ask is not None:
-        param.required = param.required or ask.required
+        tidied.required = tidied.required or ask.required
     elif text and "(required)" in text:
-        param.required = True
+        tidied.required = True
     if text:
         text = _REQUIRED_IN_HELP.sub("", text)
-        if ask is not None and text == "The text.":
-            text = f"{ask.label}."
-    vocabulary = _lookup(VOCABULARIES, path, param.name)
-    if isinstance(param, TyperOption):
-        if not param.is_flag and param.metavar is None:
-            param.metavar = vocabulary.metavar if vocabulary else _lookup(METAVARS, path, param.name) or (
-                "N" if param.type_descriptor.annotation is int else "TEXT")
-    elif param.metavar is None:
-        param.metavar = vocabulary.metavar if vocabulary else _lookup(METAVARS, path, param.name) or param.name.upper()
-    param.vocabulary = vocabulary
-    param.help = text
+        tidied.help = f"{ask.label}." if ask is not None and text == "The text." else text
+    tidied.vocabulary = vocabulary = _lookup(VOCABULARIES, path, tidied.name or "")
+    if tidied.metavar is not None or (isinstance(tidied, _Option) and tidied.is_flag):
+        return
+    tidied.metavar = vocabulary.metavar if vocabulary else _lookup(METAVARS, path, tidied.name or "") or (
+        (tidied.name or "").upper() if isinstance(tidied, _Argument)
+        else "N" if tidied.type_descriptor.annotation is int else "TEXT")
 
 
 def tidy(command: Any, path: str = "") -> None:
@@ -249,7 +247,7 @@ def tidy(command: Any, path: str = "") -> None:
 
     help_option = command.get_help_option(Context(command, help_option_names=HELP_OPTION_NAMES))
     if help_option is not None:
-        help_option.help = _become(help_option, _Option)
+        _tidied(help_option)
     if path in EPILOGS:
         command.epilog = EPILOGS[path]
 

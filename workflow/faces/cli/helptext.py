@@ -129,10 +129,11 @@ class Vocabulary:
 VOCABULARIES: dict[str, Vocabulary] = {
     "channel": Vocabulary("CHANNEL", _vocabulary("CHANNELS"), "How the complaint reached us."),
     "category": Vocabulary("CATEGORY", lambda: _config().category_names, "The complaint's category."),
-    "tier": Vocabulary("TIER", lambda: _config().tier_names, "Member tier of a new customer."),
+    "tier": Vocabulary("TIER", lambda: _config().tier_names, "The customer's member tier."),
     "severity": Vocabulary("SEVERITY", lambda: _config().severity_names, "The severity."),
     "owner": Vocabulary("OWNER", _owners, "Responsible department or person."),
-    "language": Vocabulary("LANGUAGE", _vocabulary("LANGUAGES"), "Language of a new customer."),
+    "language": Vocabulary("LANGUAGE", _vocabulary("LANGUAGES"), "The customer's language."),
+    "new:language": Vocabulary("LANGUAGE", _vocabulary("LANGUAGES"), "Language of a new customer."),
     "kb search:language": Vocabulary("LANGUAGE", _vocabulary("LANGUAGES"), "Show the answers in this language."),
     "templates preview:locale": Vocabulary("LANGUAGE", _vocabulary("LANGUAGES"),
                                            "Render in this language (default: the customer's)."),

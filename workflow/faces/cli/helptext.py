@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, cast
 from typer.core import TyperArgument, TyperOption
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from workflow.config import Config
 
 HELP_OPTION_NAMES = ["-h", "--help"]
@@ -39,14 +41,20 @@ class ConfigUnreadable(Exception):
     """The config in use cannot be read, so its lists cannot be shown."""
 
 
-@cache
 def _config() -> Config:
     """The config a command would use now (--config, REDRESS_CONFIG, ./config.yaml, the shipped one)."""
-    from workflow.config import config_path, load_config
+    from workflow.config import config_path
     from workflow.faces.cli.common import options
 
+    return _read_config(config_path(options["config"]))
+
+
+@cache
+def _read_config(path: Path) -> Config:
+    from workflow.config import load_config
+
     try:
-        return load_config(config_path(options["config"]))
+        return load_config(path)
     except Exception as error:  # noqa: BLE001 - any failure only means the help cannot list these values
         raise ConfigUnreadable from error
 

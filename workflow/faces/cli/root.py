@@ -4,7 +4,8 @@ Typer builds every parameter of every command it converts; for fifty commands
 that costs more than the query a read command runs. So each command group lives
 in a module of its own, and the root imports and converts only the module that
 holds the command on the line. `--help` and mistakes list every name from the
-table below, so listings and suggestions stay complete.
+table below, so listings and suggestions stay complete. Every command built
+passes through helptext.tidy, so all help reads the same way.
 """
 
 from __future__ import annotations

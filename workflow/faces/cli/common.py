@@ -29,7 +29,7 @@ IfVersion = Annotated[
     typer.Option("--if-version", help="Refuse if the complaint changed since you read this version."),
 ]
 Message = Annotated[Optional[str], typer.Option("--message", "-m", help="The text (required).")]
-Reason = Annotated[Optional[str], typer.Option(help="Why (required).")]
+Reason = Annotated[Optional[str], typer.Option(help="Why, for the record (required).")]
 Note = Annotated[Optional[str], typer.Option("--note", "-m", help="A note for the timeline.")]
 
 
@@ -121,7 +121,6 @@ def stop_on_signal() -> Any:
 
 def invoke(command: Any, argv: list[str]) -> int:
     """Run the command line; every user mistake becomes one line on stderr and a distinct exit code."""
-    from workflow.adapters.db import refused_statement
     from workflow.domain.errors import InvalidInput, RedressError
     from workflow.domain.inert import inert
 
@@ -129,8 +128,13 @@ def invoke(command: Any, argv: list[str]) -> int:
         if not _is_utf8(argument):
             typer.echo(f"error: the argument '{inert(argument)}' is not valid UTF-8 text", err=True)
             return InvalidInput.exit_code
+    from typer._click.exceptions import NoArgsIsHelpError  # Typer's own click, which it does not re-export
+
     try:
         result = command.main(args=argv, prog_name="redress", standalone_mode=False)
+    except NoArgsIsHelpError as error:  # `redress` or `redress kb` alone: the help, as `--help` prints it
+        typer.echo(error.message)
+        return 0
     except RedressError as error:
         typer.echo(f"error: {_shortened(inert(error))}", err=True)
         return error.exit_code
@@ -142,7 +146,7 @@ def invoke(command: Any, argv: list[str]) -> int:
         typer.echo("aborted", err=True)
         return 130
     except Exception as error:  # a database error no service turned into a domain error: one line, no SQL
-        from workflow.adapters.db import database_fault
+        from workflow.adapters.db import database_fault, refused_statement
 
         refused = refused_statement(error)
         if refused is not None:

@@ -4,7 +4,8 @@ Typer builds every parameter of every command it converts; for fifty commands
 that costs more than the query a read command runs. So each command group lives
 in a module of its own, and the root imports and converts only the module that
 holds the command on the line. `--help` and mistakes list every name from the
-table below, so listings and suggestions stay complete.
+table below, so listings and suggestions stay complete. Every command built
+passes through helptext.tidy, so all help reads the same way.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from workflow.faces.cli import common
+from workflow.faces.cli import common, helptext
 
 # Each top-level name, in the order `redress --help` lists it, and the module under workflow.faces.cli that holds it.
 COMMANDS: dict[str, str] = {
@@ -62,9 +63,12 @@ class LazyCommands(MutableMapping[str, Any]):
         return self._loaded[name]
 
     def _group(self, module: str) -> Any:
-        """The module's Typer app as a click group, converted once."""
+        """The module's Typer app as a click group, converted once, with every command's help tidied."""
         if module not in self._groups:
-            self._groups[module] = typer.main.get_command(importlib.import_module(module).app)
+            group = typer.main.get_command(importlib.import_module(module).app)
+            for name, command in getattr(group, "commands", {}).items():
+                helptext.tidy_tree(command, name)
+            self._groups[module] = group
         return self._groups[module]
 
     def __setitem__(self, name: str, command: Any) -> None:
@@ -99,6 +103,7 @@ app = typer.Typer(
     cls=LazyGroup,
     help="Redress: the complaint workflow engine for call centres.",
     no_args_is_help=True,
+    context_settings={"help_option_names": helptext.HELP_OPTION_NAMES},
     add_completion=False,
     pretty_exceptions_enable=False,
 )
@@ -117,7 +122,9 @@ def _global(
 
 def command() -> Any:
     """The root as a click group, ready for `main`."""
-    return typer.main.get_command(app)
+    root = typer.main.get_command(app)
+    helptext.tidy(root)
+    return root
 
 
 _GLOBAL_OPTIONS_WITH_VALUES = ("--config", "--db")

@@ -128,7 +128,7 @@ def test_each_bad_input_is_one_line_a_distinct_code_and_changes_nothing(db, tmp_
         (["resolve", number, "-m", "done"], 4, ["'resolve' is not allowed in state 'received'",
                                                 "allowed here: triage, answer_from_manual, cancel"]),
         (["new", "--channel", "phone", "--summary", "x"], 2, ["Missing option '--category'"]),
-        (["route", number], 7, []),
+        (["route", number], 2, ["Missing option '--owner'"]),
         (["cancel", number, "--reason", "spam"], 5, ["amy is an agent; cancelling as spam needs senior"]),
         (["severity", number, "--to", "urgent", "--reason", "x"], 7, ["severity 'urgent' is not allowed",
                                                                      "low, medium, high, critical"]),

@@ -166,7 +166,7 @@ def test_the_board_counts_business_time_past_the_deadline_and_never_a_negative(s
 
 
 def test_text_is_cut_at_a_word_or_a_chinese_character_and_never_splits_one():
-    from workflow.faces.cli.tables import shorten
+    from workflow.faces.text import shorten
 
     assert shorten("The blender arrived with a cracked jug", 20) == "The blender arrived…"
     assert shorten("快递已经超过十天没有送到", 9) == "快递已经…"  # 8 cells and the ellipsis; a 5th would split

@@ -155,6 +155,25 @@ def test_a_found_customer_is_shown_as_they_are_not_as_if_new(app):
     assert found == ("陳美玲", True, "zh-TW", True) and retyped == ("", False, False)
 
 
+def test_intake_names_the_customers_open_complaints_and_the_earlier_one_about_the_order(app):
+    still_open = file_one(app, phone="13800000009", name="陳美玲", summary="快递十天没到", order_ref="SO-7")
+    closed = file_one(app, phone="13800000009", name="陳美玲", order_ref="SO-8")
+    svc.cancel(app, "amy", closed, "duplicate", duplicate_of=still_open)
+
+    async def scenario(pilot, tui):
+        await pilot.press("n")
+        await type_text(pilot, "13800000009")
+        await pilot.pause()
+        before = str(tui.screen.query_one("#related", Static).render())
+        tui.screen.query_one("#order", Input).value = "SO-8"
+        await pilot.pause()
+        return before, str(tui.screen.query_one("#related", Static).render())
+
+    before, with_order = drive(app, "amy", scenario)
+    assert before == f"also open for this customer: {still_open} (received) 快递十天没到"
+    assert with_order.splitlines() == [before, f"same order SO-8: {closed} (cancelled)"]
+
+
 def test_a_modal_shows_a_long_chinese_reason_whole_at_80_columns(app):
     reason = ("顧客說吹風機用了十天就壞了保固期內應該免費更換但門市拒絕處理並且態度很差"
               "所以要求全額退款並補償運費和交通費")

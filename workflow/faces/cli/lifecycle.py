@@ -16,7 +16,6 @@ from workflow.faces.actions import ACTIONS, Ask, LifecycleAction, call
 from workflow.faces.cli.common import As, IfVersion, Json, Ref, print_json, redress, report, say
 
 if TYPE_CHECKING:
-    from workflow.read.intake import Earlier
     from workflow.services.compensation import PlannedStep
     from workflow.services.transition import Outcome
 
@@ -82,6 +81,7 @@ def new(
     """Record a complaint from any channel; name the customer's other open complaints and those about the order."""
     from dataclasses import asdict
 
+    from workflow.faces.related import related_lines
     from workflow.read.intake import related_to
 
     wired = redress()
@@ -95,10 +95,8 @@ def new(
         print_json(asdict(outcome) | {"related": asdict(related)})
         return
     tell(outcome, as_json)
-    if related.open:
-        say(f"also open for this customer: {_listed(related.open, with_summary=True)}")
-    if related.same_order:
-        say(f"same order {related.same_order[0].order_ref}: {_listed(related.same_order, with_summary=False)}")
+    for line in related_lines(related):
+        say(line)
 
 
 @app.command("answer")
@@ -144,18 +142,3 @@ def _due(iso: str) -> str:
     from zoneinfo import ZoneInfo
 
     return datetime.fromisoformat(iso).astimezone(ZoneInfo(redress().config.timezone)).strftime("%m-%d %H:%M")
-
-
-def _listed(earlier: tuple[Earlier, ...], *, with_summary: bool, most: int = 3) -> str:
-    """'C-... (in_progress) 快递十天没到…; ...', the summary cut short, the first `most` of them named."""
-    named = [f"{e.number} ({e.state})" + (f" {_cut(e.summary)}" if with_summary else "") for e in earlier[:most]]
-    more = f"; and {len(earlier) - most} more" if len(earlier) > most else ""
-    return "; ".join(named) + more
-
-
-def _cut(text: str, width: int = 24) -> str:
-    """Text cut to `width` terminal cells (a Chinese character takes two), with an ellipsis when cut."""
-    from rich.cells import cell_len, set_cell_size
-
-    line = " ".join(text.split())
-    return line if cell_len(line) <= width else set_cell_size(line, width - 1).rstrip() + "…"

@@ -8,7 +8,6 @@ so Chinese text, two cells a character, lines up and is never split.
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,12 +23,12 @@ from rich.text import Text
 
 from workflow.domain.inert import inert
 from workflow.faces.actions import ACTIONS
+from workflow.faces.text import shorten
 
 _console = Console()
 _SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "green"}
 _NUMBER_CELLS = len("C-20261122-0007")
 _GAP = 3  # cells between two columns: padding, the separator, padding
-_LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*")
 
 
 @dataclass(frozen=True)
@@ -54,42 +53,6 @@ def business_time(minutes: float) -> str:
     """Business minutes as '45m' or '26h 05m' (a business day is the calendar's, so no days)."""
     whole = round(minutes)
     return f"{whole}m" if whole < 60 else f"{whole // 60}h {whole % 60:02d}m"
-
-
-def shorten(text: str, width: int) -> str:
-    """One line of at most `width` cells; a longer text is cut at a word or character boundary and ends in '…'.
-
-    Only a first word longer than the room is cut inside it (an address, say): better than nothing.
-    """
-    line = _LINE_BREAKS.sub(" ", text)
-    if cell_len(line) <= width:
-        return line
-    if width <= 1:
-        return "…"[:width]
-    end = _fitting(line, width - 1)
-    cut = line[:end]
-    if _inside_word(line, end):
-        cut = cut[:max((i + 1 for i, char in enumerate(cut) if not _word_char(char)), default=0)] or cut
-    return cut.rstrip() + "…"
-
-
-def _fitting(line: str, cells: int) -> int:
-    """How many characters of `line` fit in `cells`."""
-    used = 0
-    for index, char in enumerate(line):
-        used += cell_len(char)
-        if used > cells:
-            return index
-    return len(line)
-
-
-def _word_char(char: str) -> bool:
-    """Part of a word of a spaced script (a complaint number is one word); a Chinese character stands alone."""
-    return not char.isspace() and cell_len(char) == 1
-
-
-def _inside_word(line: str, end: int) -> bool:
-    return 0 < end < len(line) and _word_char(line[end - 1]) and _word_char(line[end])
 
 
 def _plain(value: Any) -> str:

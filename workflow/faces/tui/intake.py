@@ -14,9 +14,11 @@ from textual.widgets.option_list import Option
 from workflow.domain.errors import RedressError
 from workflow.domain.inert import inert
 from workflow.domain.vocabulary import CHANNELS, LANGUAGES
+from workflow.faces.related import related_lines
 from workflow.faces.tui.common import attempt
 from workflow.faces.tui.forms import leave_form
 from workflow.faces.tui.screen import RedressModal, RedressScreen
+from workflow.read.intake import related_complaints
 from workflow.services.kb import PolicyHit, policy_answers
 from workflow.services.lifecycle import file_complaint, suggest_for_intake
 
@@ -146,6 +148,7 @@ class NewComplaintScreen(RedressScreen[None]):
                 yield Input(placeholder="e.g. 13912345678", id="phone")
                 yield Input(placeholder="when there is no phone", id="email")
             yield Static("type the phone (or email) to find the customer", id="found", markup=False)
+            yield Static("", id="related", markup=False)
             with Horizontal():
                 yield Input(placeholder="for a new customer", id="name")
                 yield Select([(t, t) for t in config.tier_names], prompt="default", id="tier")
@@ -209,6 +212,12 @@ class NewComplaintScreen(RedressScreen[None]):
         self._show_customer(suggestion["customer"])
         self.query_one("#suggestion", Static).update(f"severity {suggestion['severity']}: {suggestion['reason']}")
 
+    def _show_related(self, customer: dict[str, Any] | None) -> None:
+        """The found customer's other open complaints and those about this order: a duplicate spotted on the line."""
+        app = self.redress_app.redress
+        lines = related_lines(related_complaints(app, customer["id"], self._value("order"))) if customer else []
+        self.query_one("#related", Static).update("\n".join(inert(line) for line in lines))
+
     def _show_customer(self, customer: dict[str, Any] | None) -> None:
         """A found customer's name, tier and language are shown read-only; a new one's are typed."""
         was, self.known_customer = self.known_customer, customer
@@ -230,6 +239,7 @@ class NewComplaintScreen(RedressScreen[None]):
                 language.set_options([(lang, lang) for lang in LANGUAGES])
         for widget in (name, tier, language):
             widget.disabled = customer is not None
+        self._show_related(customer)
 
     def customer_language(self) -> str:
         """The language the complaint records its answer in: the customer's, else the one chosen, else the default."""

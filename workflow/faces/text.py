@@ -1,0 +1,45 @@
+"""Text cut to fit a terminal: widths in cells (a Chinese character takes two), cuts at a word's boundary."""
+
+from __future__ import annotations
+
+import re
+
+from rich.cells import cell_len
+
+_LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*")
+
+
+def shorten(text: str, width: int) -> str:
+    """One line of at most `width` cells; a longer text is cut at a word or character boundary and ends in '…'.
+
+    Only a first word longer than the room is cut inside it (an address, say): better than nothing.
+    """
+    line = _LINE_BREAKS.sub(" ", text)
+    if cell_len(line) <= width:
+        return line
+    if width <= 1:
+        return "…"[:width]
+    end = _fitting(line, width - 1)
+    cut = line[:end]
+    if _inside_word(line, end):
+        cut = cut[:max((i + 1 for i, char in enumerate(cut) if not _word_char(char)), default=0)] or cut
+    return cut.rstrip() + "…"
+
+
+def _fitting(line: str, cells: int) -> int:
+    """How many characters of `line` fit in `cells`."""
+    used = 0
+    for index, char in enumerate(line):
+        used += cell_len(char)
+        if used > cells:
+            return index
+    return len(line)
+
+
+def _word_char(char: str) -> bool:
+    """Part of a word of a spaced script (a complaint number is one word); a Chinese character stands alone."""
+    return not char.isspace() and cell_len(char) == 1
+
+
+def _inside_word(line: str, end: int) -> bool:
+    return 0 < end < len(line) and _word_char(line[end - 1]) and _word_char(line[end])

@@ -122,6 +122,8 @@ def test_a_customer_is_edited_audited_and_found(db):
     changes = as_json(redress("customer", "changes", "wf@example.cn", "--json", db=db))
     assert [(c["actor"], c["changes"]) for c in changes] == [
         ("amy", {"email": [None, "wf@example.cn"], "tier": ["registered", "gold"]})]
+    profile = redress("customer", "show", "13800138000", db=db).stdout
+    assert "Profile changes" in profile and "email: - -> wf@example.cn; tier: registered -> gold" in profile
 
     found = as_json(redress("customer", "find", "王芳", "--json", db=db))
     assert [(c["phone"], c["email"], c["open_complaints"]) for c in found] == [

@@ -201,6 +201,7 @@ def _ensure_staff(app: Redress, say: Callable[[str], None]) -> None:
 
 def _summarise(app: Redress, say: Callable[[str], None], story: str) -> None:
     from workflow.faces.cli.tables import print_history, print_queue
+    from workflow.faces.text import business_time, shorten
     from workflow.read.queries import history, queue
     from workflow.services.supervision import escalation_board
 
@@ -210,8 +211,9 @@ def _summarise(app: Redress, say: Callable[[str], None], story: str) -> None:
     board = escalation_board(app, "chen.jie")
     say(f"\nEscalations a supervisor sees ({len(board)}):")
     for row in board:
-        say(f"  {row['number']}  level {row['level']}, {row['minutes_past_deadline']:.0f} min past its deadline, "
-            f"{row['severity']}: {row['summary'][:30]}")
+        past = f"{business_time(row['minutes_past_deadline'])} of business time past its deadline" if (
+            row["deadline_passed"]) else "its deadline not yet passed"
+        say(f"  {row['number']}  level {row['level']}, {past}, {row['severity']}: {shorten(row['summary'], 30)}")
     say(f"\nThe life of {story}, from the first call to a closed complaint number:")
     print_history(history(app, story), tz)
     say(

@@ -1,4 +1,4 @@
-"""Text cut to fit a terminal: widths in cells (a Chinese character takes two), cuts at a word's boundary."""
+"""Text for a terminal: cut to fit in cells (a Chinese character takes two) at a word's boundary; business time."""
 
 from __future__ import annotations
 
@@ -43,3 +43,9 @@ def _word_char(char: str) -> bool:
 
 def _inside_word(line: str, end: int) -> bool:
     return 0 < end < len(line) and _word_char(line[end - 1]) and _word_char(line[end])
+
+
+def business_time(minutes: float) -> str:
+    """Business minutes as '45m' or '26h 05m' (a business day is the calendar's, so no days)."""
+    whole = round(minutes)
+    return f"{whole}m" if whole < 60 else f"{whole // 60}h {whole % 60:02d}m"

@@ -17,6 +17,7 @@ from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput, checked_limit
 from workflow.domain.sla import business_minutes_between
 from workflow.services import clocks
+from workflow.services.audit import changes_of
 from workflow.services.compensation import list_steps
 from workflow.services.people import acting_user, find_customer
 
@@ -211,6 +212,7 @@ def customer_detail(app: Redress, ref: str) -> dict[str, Any]:
         return {
             **_customer_dict(customer),
             "created_at": _iso(customer.created_at),
+            "changes": changes_of(session, "customer", customer.id),
             "complaints": [
                 {
                     "number": c.number,

@@ -23,7 +23,7 @@ from rich.text import Text
 
 from workflow.domain.inert import inert
 from workflow.faces.actions import ACTIONS
-from workflow.faces.text import shorten
+from workflow.faces.text import business_time, shorten
 
 _console = Console()
 _SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "green"}
@@ -47,12 +47,6 @@ class Moments:
         if self.now is not None and moment.year != self.now.astimezone(zone).year:
             return moment.strftime("%Y-%m-%d")
         return moment.strftime("%m-%d %H:%M")
-
-
-def business_time(minutes: float) -> str:
-    """Business minutes as '45m' or '26h 05m' (a business day is the calendar's, so no days)."""
-    whole = round(minutes)
-    return f"{whole}m" if whole < 60 else f"{whole // 60}h {whole % 60:02d}m"
 
 
 def _plain(value: Any) -> str:
@@ -320,6 +314,14 @@ def print_customer(detail: dict[str, Any], tz: str, now: datetime | None = None)
         Column("summary", lambda c: c["summary"], flexible=True, least=30),
     ]
     _print(Text(heading), _table(f"Complaints ({len(detail['complaints'])})", columns, detail["complaints"]))
+    if detail["changes"]:
+        from workflow.services.audit import describe
+
+        _print(_table("Profile changes", [
+            Column("at", lambda c: moments.short(c["at"]), most=11),
+            Column("by", lambda c: c["actor"], most=12),
+            Column("changes", lambda c: describe(c["changes"]), flexible=True, least=30),
+        ], detail["changes"]))
 
 
 def print_kb_hits(query: str, rows: list[dict[str, Any]]) -> None:

@@ -12,6 +12,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Label
 
 from workflow.domain.inert import inert
+from workflow.faces.text import business_time
 from workflow.faces.tui.common import attempt
 from workflow.faces.tui.forms import Field, FormScreen, text
 from workflow.faces.tui.screen import RedressScreen
@@ -32,7 +33,7 @@ class SupervisorScreen(RedressScreen[None]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         with Vertical():
-            yield Label("Escalations (highest level first, longest past deadline first)")
+            yield Label("Escalations (highest level first, longest past deadline first; business time)")
             board: DataTable[Any] = DataTable(id="board", cursor_type="row", zebra_stripes=True)
             for key, label, width in (("number", "Number", 15), ("level", "Level", 10), ("past", "Past due", 9),
                                       ("ack", "Ack", 3), ("sev", "Sev", 8), ("assignee", "Assignee", 9),
@@ -63,9 +64,9 @@ class SupervisorScreen(RedressScreen[None]):
             keep = table.cursor_row
             table.clear()
             for row in board:
-                minutes = int(row["minutes_past_deadline"])
+                past = business_time(row["minutes_past_deadline"]) if row["deadline_passed"] else ""
                 table.add_row(Text(row["number"], style="bold red" if not row["acknowledged"] else ""),
-                              row["level"], f"{minutes // 60}h{minutes % 60:02d}m", "yes" if row["acknowledged"]
+                              row["level"], past, "yes" if row["acknowledged"]
                               else "no", row["severity"], Text(inert(row["assignee"] or "-")),
                               Text(inert(row["summary"])), key=row["number"])
             table.move_cursor(row=min(keep, max(table.row_count - 1, 0)), animate=False)

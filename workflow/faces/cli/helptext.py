@@ -5,9 +5,8 @@ text), marks an option required only when its signature has no default, and
 lists allowed values only where a module's help happens to spell them out. The
 root passes each command it builds through `tidy`, which gives every help the
 same look: a metavar that says what to type (none after a flag), the one
-required marker wherever the use case refuses to go on without the value, the
-allowed values from the one place each vocabulary is defined, and a note where
-a command depends on the environment (`tick` and `REDRESS_NOW`).
+required marker wherever the use case refuses to go on without the value, and
+the allowed values from the one place each vocabulary is defined.
 
 Values from config.yaml are read when the help is printed, from the config in
 use; a config that cannot be read never breaks the help.
@@ -29,13 +28,6 @@ if TYPE_CHECKING:
     from workflow.config import Config
 
 HELP_OPTION_NAMES = ["-h", "--help"]
-
-EPILOGS: dict[str, str] = {
-    "tick": "The clock's now is the real time; set REDRESS_NOW to an ISO time (e.g. REDRESS_NOW=2026-11-23T09:30"
-            ":00+08:00, UTC without an offset) to fire what is due at that moment.",
-}
-"""A note after a command's options, by command path."""
-
 
 class ConfigUnreadable(Exception):
     """The config in use cannot be read, so its lists cannot be shown."""
@@ -248,7 +240,7 @@ def _tidy_parameter(param: Any, path: str, asks: dict[str, Any]) -> None:
 
 
 def tidy(command: Any, path: str = "") -> None:
-    """Give one command's help the common look: its parameters, its -h/--help, its note."""
+    """Give one command's help the common look: its parameters and its -h/--help."""
     asks = _required_asks(path) if path else {}
     for param in command.params:
         _tidy_parameter(param, path, asks)
@@ -257,8 +249,6 @@ def tidy(command: Any, path: str = "") -> None:
     help_option = command.get_help_option(Context(command, help_option_names=HELP_OPTION_NAMES))
     if help_option is not None:
         _tidied(help_option)
-    if path in EPILOGS:
-        command.epilog = EPILOGS[path]
 
 
 def tidy_tree(command: Any, path: str) -> None:

@@ -83,7 +83,7 @@ def user_show(name: Name, as_json: Json = False) -> None:
 def user_role(
     name: Name,
     to: Annotated[str, typer.Option("--to", help="agent, senior, supervisor or manager.")],
-    reason: Annotated[Optional[str], typer.Option(help="Why (optional).")] = None,
+    reason: Annotated[Optional[str], typer.Option(help="Why, for the audit record; may be left out.")] = None,
     as_user: As = None,
 ) -> None:
     """Change a user's role (managers only; the last manager cannot be demoted)."""
@@ -142,7 +142,7 @@ def user_deactivate(
 @user_app.command("reactivate")
 def user_reactivate(
     name: Name,
-    reason: Annotated[Optional[str], typer.Option(help="Why (optional).")] = None,
+    reason: Annotated[Optional[str], typer.Option(help="Why, for the audit record; may be left out.")] = None,
     as_user: As = None,
 ) -> None:
     """Let a deactivated user act again (managers only)."""

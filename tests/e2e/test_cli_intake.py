@@ -33,7 +33,10 @@ def config(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def db(database_url: str, config: Path) -> str:
+def db(sqlite_url: str, config: Path) -> str:
+    """A migrated database with a manager (boss) and an agent (amy). SQLite: what the command prints is under
+    test here; the use cases under it run on both databases in tests/integration."""
+    database_url = sqlite_url
     redress("db", "upgrade", db=database_url, config=config)
     redress("user", "add", "boss", "--role", "manager", db=database_url, config=config)
     redress("user", "add", "amy", "--role", "agent", "--as", "boss", db=database_url, config=config)

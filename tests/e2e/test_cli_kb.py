@@ -14,7 +14,10 @@ TW_PHONE = "0912345678"
 
 
 @pytest.fixture
-def db(database_url: str) -> str:
+def db(sqlite_url: str) -> str:
+    """A migrated database with a manager (boss) and an agent (amy). SQLite: what the command prints is under
+    test here; the use cases under it run on both databases in tests/integration."""
+    database_url = sqlite_url
     redress("db", "upgrade", db=database_url)
     redress("user", "add", "boss", "--role", "manager", db=database_url)
     redress("user", "add", "amy", "--role", "agent", "--as", "boss", db=database_url)

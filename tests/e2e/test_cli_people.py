@@ -13,9 +13,11 @@ from workflow.services.people import add_user
 
 
 @pytest.fixture
-def db(database_url: str) -> str:
+def db(sqlite_url: str) -> str:
     """A migrated database with a manager (boss) and an agent (amy); set up through the services, to keep the
-    command for what is under test."""
+    command for what is under test. SQLite: the hand-over's atomicity and races run on both databases in
+    tests/integration/test_handover.py."""
+    database_url = sqlite_url
     app = make_app(database_url)
     add_user(app, None, "boss", "manager")
     add_user(app, "boss", "amy", "agent")

@@ -28,6 +28,10 @@ STEPS = {
 }
 
 
+ON_POSTGRESQL_ONLY = pytest.mark.parametrize(  # on SQLite a writer holds the database from its first statement
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+
+
 @pytest.fixture
 def desk(app):
     """amy holds a complaint in every state work can be held in, and a closed one; bob holds one of his own."""
@@ -147,9 +151,8 @@ def test_a_change_to_one_complaint_since_the_list_was_read_refuses_the_whole_ste
     assert user_profile(app, "amy")["active"] is True and user_profile(app, "amy")["changes"] == []
 
 
+@ON_POSTGRESQL_ONLY
 def test_a_concurrent_change_during_the_step_refuses_it_whole(app, desk, database_url):
-    if database_url.startswith("sqlite"):
-        pytest.skip("on SQLite a writer holds the database from its first statement: nothing can come between")
     numbers, _ = desk
     other = bootstrap(str(CONFIG), database_url, Clock(PINNED))  # another process's connection
     updates = []
@@ -199,9 +202,8 @@ def test_a_manager_changes_roles_and_profiles_audited_but_never_demotes_the_last
     ]
 
 
+@ON_POSTGRESQL_ONLY
 def test_work_given_to_the_leaver_at_the_same_moment_waits_and_is_refused(app, desk, database_url):
-    if database_url.startswith("sqlite"):
-        pytest.skip("on SQLite a writer holds the database from its first statement: nothing can come between")
     _, bobs = desk
     other = bootstrap(str(CONFIG), database_url, Clock(PINNED))  # another process's connection
     outcome: list[BaseException | None] = []

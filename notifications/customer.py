@@ -19,7 +19,7 @@ from sqlmodel import Session
 from notifications.rendering import FORMS, Rendered, Renderer, RenderFailed
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, MESSAGES, STEPS
 from workflow.adapters.records import ComplaintSnapshot, append_event
-from workflow.domain.vocabulary import LANGUAGES
+from workflow.domain.vocabulary import checked_language
 
 CUSTOMER_EMAIL = "customer_email"
 CUSTOMER_SMS = "customer_sms"
@@ -165,10 +165,9 @@ def preview(app: Any, template: str, ref: str, *, language: str | None = None,
     from notifications.rendering import RenderFailed
     from workflow.adapters.models import EVENTS
     from workflow.adapters.records import load_complaint
-    from workflow.domain.errors import InvalidInput, NotFound, TemplateBroken
+    from workflow.domain.errors import NotFound, TemplateBroken
 
-    if language is not None and language not in LANGUAGES:
-        raise InvalidInput(f"locale '{language}' is not allowed; locales: {', '.join(LANGUAGES)}")
+    checked_language(language, "locale")
     with app.uow(write=False) as uow:
         session = uow.session
         complaint = load_complaint(session, ref)

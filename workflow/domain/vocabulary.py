@@ -1,13 +1,18 @@
 """Fixed vocabularies the code itself relies on: staff roles (in rank order), intake channels, languages.
 
+A language given by a user is checked here, once for every use case that takes one.
+
 The config's allowed values and every check and list in the faces derive from these.
 """
 
 from typing import Literal, get_args
 
 from states.compensation import STEP_KINDS, StepKind
+from workflow.domain.errors import InvalidInput
 
-__all__ = ["CHANNELS", "LANGUAGES", "ROLES", "STEP_KINDS", "Channel", "Language", "Role", "StepKind"]
+__all__ = [
+    "CHANNELS", "LANGUAGES", "ROLES", "STEP_KINDS", "Channel", "Language", "Role", "StepKind", "checked_language",
+]
 
 # Staff roles, lowest first: a role may do what every role below it may.
 Role = Literal["agent", "senior", "supervisor", "manager"]
@@ -18,3 +23,10 @@ CHANNELS: tuple[str, ...] = get_args(Channel)
 # The languages customer messages and answers are written in (zh-CN first: the customers are Chinese-speaking).
 Language = Literal["zh-CN", "zh-TW", "en"]
 LANGUAGES: tuple[str, ...] = get_args(Language)
+
+
+def checked_language(language: str | None, what: str = "language") -> str | None:
+    """The language as given (None stays None), or a one-line refusal naming the languages allowed."""
+    if language is not None and language not in LANGUAGES:
+        raise InvalidInput(f"{what} '{language}' is not allowed; {what}s: {', '.join(LANGUAGES)}")
+    return language

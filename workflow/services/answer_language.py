@@ -12,7 +12,7 @@ from workflow.adapters.models import CUSTOMERS
 from workflow.adapters.records import load_complaint
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput
-from workflow.services.kb import checked_language
+from workflow.domain.vocabulary import checked_language
 from workflow.services.people import find_customer
 
 

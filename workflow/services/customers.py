@@ -15,7 +15,7 @@ from workflow.adapters.records import column_limit, optional_text
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput, checked_limit
 from workflow.domain.permissions import require
-from workflow.domain.vocabulary import LANGUAGES
+from workflow.domain.vocabulary import checked_language
 from workflow.services.audit import changes_of, differences, record_change
 from workflow.services.people import acting_user, find_customer, normalize_email, normalize_phone
 
@@ -38,8 +38,7 @@ def edit_customer(
         after["email"] = normalize_email(email)
     if tier is not None and tier not in app.config.tier_names:
         raise InvalidInput(f"tier '{tier}' is not allowed; tiers: {', '.join(app.config.tier_names)}")
-    if language is not None and language not in LANGUAGES:
-        raise InvalidInput(f"language '{language}' is not allowed; languages: {', '.join(LANGUAGES)}")
+    checked_language(language)
     after.update({k: v for k, v in (("tier", tier), ("language", language)) if v is not None})
     if not after:
         raise InvalidInput("nothing to change: give --name, --phone, --email, --tier or --language")

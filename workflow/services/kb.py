@@ -26,8 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from workflow.adapters.cache import cache_folder, keep
 from workflow.config import Config, Labels
-from workflow.domain.errors import ConfigError, InvalidInput, NotFound, checked_limit
-from workflow.domain.vocabulary import LANGUAGES
+from workflow.domain.errors import ConfigError, NotFound, checked_limit
+from workflow.domain.vocabulary import checked_language
 
 if TYPE_CHECKING:
     from workflow.bootstrap import Redress
@@ -280,12 +280,6 @@ def answer_for(app: Redress, policy: PolicyAnswer, language: str | None) -> Give
     The one rule for every face that shows an answer and for the resolution a complaint records.
     """
     return policy.given(checked_language(language) or app.config.default_language, app.config.default_language)
-
-
-def checked_language(language: str | None) -> str | None:
-    if language is not None and language not in LANGUAGES:
-        raise InvalidInput(f"language '{language}' is not allowed; languages: {', '.join(LANGUAGES)}")
-    return language
 
 
 @dataclass(frozen=True)

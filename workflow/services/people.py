@@ -18,7 +18,7 @@ from workflow.adapters.records import checked_text, column_limit, optional_text
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput, NotFound, PermissionDenied
 from workflow.domain.permissions import PERMISSIONS, allows, require
-from workflow.domain.vocabulary import LANGUAGES, ROLES
+from workflow.domain.vocabulary import ROLES, checked_language
 from workflow.services.audit import differences, last_change, record_change
 
 _NAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
@@ -249,8 +249,7 @@ def find_or_create_customer(
         raise InvalidInput("a customer needs --phone or --email so they can be found next time")
     if tier is not None and tier not in app.config.tier_names:
         raise InvalidInput(f"tier '{tier}' is not allowed; tiers: {', '.join(app.config.tier_names)}")
-    if language is not None and language not in LANGUAGES:
-        raise InvalidInput(f"language '{language}' is not allowed; languages: {', '.join(LANGUAGES)}")
+    checked_language(language)
     phone = normalize_phone(phone) if phone else None
     email = normalize_email(email) if email else None
     found = _customer_by(session, "phone", phone) if phone else None

@@ -33,7 +33,8 @@ def _language(language: Optional[str], customer: Optional[str], complaint: Optio
 @kb_app.command("list")
 def kb_list(language: Language = None, as_json: Json = False) -> None:
     """Every answer in the manual: id, category and title."""
-    from workflow.services.kb import checked_language, policy_titles
+    from workflow.domain.vocabulary import checked_language
+    from workflow.services.kb import policy_titles
 
     rows = [asdict(title) for title in policy_titles(redress(), language=checked_language(language))]
     if as_json:

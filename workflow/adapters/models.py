@@ -27,6 +27,15 @@ class User(SQLModel, table=True):
     created_at: datetime
     # Set when the user leaves: they can no longer act or be given work, and their history stays theirs.
     deactivated_at: Optional[datetime] = None
+    # Signing in: an Argon2 hash (never the password); the operating-system account that acts as this user on a
+    # single-seat database; failed attempts in a row, the last one, and a lock after too many.
+    password_hash: Optional[str] = Field(default=None, max_length=255)
+    os_user: Optional[str] = Field(default=None, max_length=64, unique=True)
+    failed_sign_ins: int = 0
+    last_failed_sign_in_at: Optional[datetime] = None
+    locked_until: Optional[datetime] = None
+    # A system (an integration with an API key), not a person: it never signs in and never receives work.
+    is_system: bool = False
 
 
 class Customer(SQLModel, table=True):
@@ -254,6 +263,45 @@ class AuditRecord(SQLModel, table=True):
     reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
 
+class AccessToken(SQLModel, table=True):
+    """A bearer token: a sign-in's session, a person's named token for scripts, or a system's API key.
+
+    Only a SHA-256 hash of the token is kept (tokens are long random strings, so a fast hash is enough);
+    `scopes` limits what it may do, space-separated, empty for a session (all its user's role allows).
+    """
+
+    model_config = _DEFERRED  # type: ignore[assignment]
+
+    __tablename__ = "access_token"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    kind: str = Field(max_length=16)  # session, personal, api_key
+    name: str = Field(default="", max_length=64)
+    token_hash: str = Field(max_length=64, unique=True)
+    scopes: str = Field(default="", max_length=1000)
+    created_at: datetime
+    expires_at: Optional[datetime] = None
+    last_used_at: Optional[datetime] = None
+    revoked_at: Optional[datetime] = None
+    revoked_by: Optional[str] = Field(default=None, max_length=64)
+
+
+class IdempotentRequest(SQLModel, table=True):
+    """A filing made with an Idempotency-Key: the same key again returns this answer instead of filing twice."""
+
+    model_config = _DEFERRED  # type: ignore[assignment]
+
+    __tablename__ = "idempotent_request"
+
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    key: str = Field(max_length=128, primary_key=True)
+    request_hash: str = Field(max_length=64)
+    status: int
+    response: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime
+
+
 class NumberSequence(SQLModel, table=True):
     """The last complaint number handed out on each business day."""
 
@@ -294,3 +342,5 @@ ATTEMPTS = SQLModel.metadata.tables["message_attempt"]
 STEPS = SQLModel.metadata.tables["compensation_step"]
 SURVEYS = SQLModel.metadata.tables["survey_answer"]
 AUDIT = SQLModel.metadata.tables["audit_record"]
+TOKENS = SQLModel.metadata.tables["access_token"]
+IDEMPOTENT = SQLModel.metadata.tables["idempotent_request"]

@@ -348,6 +348,38 @@ class LimitsConfig(_Strict):
     reason: int = Field(default=1000, ge=1, le=TEXT_CEILING)
 
 
+class IdentityConfig(_Strict):
+    """Who is acting, and how sign-in defends itself.
+
+    `trust_claims`: on a direct database seat, `--as` and REDRESS_USER name the acting user. Only for the demo,
+    the tests and trials: anyone at the keyboard may then act as anyone. Otherwise the operating-system account
+    mapped to a member of staff acts (`redress user add NAME --os-user ACCOUNT`), and through a server the
+    signed-in user.
+    """
+
+    trust_claims: bool = False
+    session_hours: float = Field(default=12, gt=0, le=24 * 30)
+    personal_token_days: int = Field(default=90, ge=1, le=3650)  # the longest a named token may live
+    slow_after_failures: int = Field(default=3, ge=1, le=100)  # then each try waits 1 s, 2 s, 4 s ... longer
+    lock_after_failures: int = Field(default=8, ge=2, le=100)
+    lock_minutes: float = Field(default=15, gt=0, le=24 * 60)
+
+    @model_validator(mode="after")
+    def _lock_after_slowing(self) -> IdentityConfig:
+        if self.lock_after_failures <= self.slow_after_failures:
+            raise ValueError("lock_after_failures must be above slow_after_failures")
+        return self
+
+
+class ServerConfig(_Strict):
+    """`redress serve`: where it listens and what it accepts."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8480, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    max_body_bytes: int = Field(default=65536, ge=1024, le=10_000_000)
+
+
 class SchedulerConfig(_Strict):
     sweep_seconds: float = Field(default=0.5, gt=0, le=60)
     batch_size: int = Field(default=200, ge=1, le=10_000)
@@ -404,6 +436,8 @@ class Config(_Strict):
     compensation: CompensationConfig = CompensationConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     limits: LimitsConfig = LimitsConfig()
+    identity: IdentityConfig = IdentityConfig()
+    server: ServerConfig = ServerConfig()
     policy_manual: str = "policy_manual.yaml"
     # Departments and people complaints are routed to, offered as a list in the terminal app.
     owners: list[Annotated[str, Field(min_length=1, max_length=NAME_LENGTHS["owner"])]] = []

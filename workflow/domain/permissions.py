@@ -57,6 +57,21 @@ PERMISSIONS: dict[str, Permission] = {
     "reactivate_user": Permission("manager", "reactivating a user"),
     # Customers.
     "edit_customer": Permission("agent", "editing a customer"),
+    # What each face offers, checked on every call (workflow/faces/operations.py names one per operation).
+    "file_complaint": Permission("agent", "filing a complaint"),
+    "work_complaint": Permission("agent", "working a complaint"),
+    "read_complaints": Permission("agent", "reading complaints"),
+    "read_customers": Permission("agent", "reading customers"),
+    "search_manual": Permission("agent", "the policy manual"),
+    "read_outbox": Permission("agent", "the outbox"),
+    "read_staff": Permission("agent", "the staff list"),
+    "read_failed_deadlines": Permission("supervisor", "the failed deadlines"),
+    "survey_scores": Permission("supervisor", "the survey scores"),
+    # Signing in.
+    "own_account": Permission("agent", "one's own password and tokens"),
+    "reset_password": Permission("manager", "resetting someone's password"),
+    "revoke_sign_ins": Permission("manager", "revoking someone else's sign-ins"),
+    "manage_api_keys": Permission("manager", "API keys and others' tokens"),
 }
 
 
@@ -115,3 +130,22 @@ def may_approve(approver: Person, requester: Person, amount_minor: int | None, l
     """The approval rule whole: a role above the requester's, not one's own request, within one's limit."""
     return (decision_refusal(approver, requester, 0, "approve") is None
             and within_limit(amount_minor, limit_minor))
+
+
+# --- scoped tokens ------------------------------------------------------------------------------------------
+
+
+def scope_refusal(scopes: tuple[str, ...], needed: str, qualified: object = None) -> str | None:
+    """Why a token with `scopes` may not do what needs scope `needed`; None if it may.
+
+    No scopes is a sign-in's session: all its user's role allows. `file:web` allows filing only when the
+    qualified argument (the channel) is `web`.
+    """
+    if not scopes:
+        return None
+    for granted in scopes:
+        scope, _, qualifier = granted.partition(":")
+        if scope == needed and (not qualifier or qualifier == qualified):
+            return None
+    return f"it is scoped to {' '.join(scopes)}, and this needs {needed}" + (
+        f" for {qualified}" if qualified is not None else "")

@@ -11,7 +11,8 @@ from states.compensation import STEP_KINDS, StepKind
 from workflow.domain.errors import InvalidInput
 
 __all__ = [
-    "CHANNELS", "LANGUAGES", "ROLES", "STEP_KINDS", "Channel", "Language", "Role", "StepKind", "checked_language",
+    "CHANNELS", "LANGUAGES", "ROLES", "SCOPES", "STEP_KINDS", "Channel", "Language", "Role", "Scope", "StepKind",
+    "checked_language",
 ]
 
 # Staff roles, lowest first: a role may do what every role below it may.
@@ -23,6 +24,11 @@ CHANNELS: tuple[str, ...] = get_args(Channel)
 # The languages customer messages and answers are written in (zh-CN first: the customers are Chinese-speaking).
 Language = Literal["zh-CN", "zh-TW", "en"]
 LANGUAGES: tuple[str, ...] = get_args(Language)
+
+# What a named token or an API key may be limited to; a session may do all its user's role allows. `file:web`
+# files complaints from the web channel only.
+Scope = Literal["read", "file", "work", "compensation", "supervise", "staff", "lookup", "account"]
+SCOPES: tuple[str, ...] = get_args(Scope)
 
 
 def checked_language(language: str | None, what: str = "language") -> str | None:

@@ -25,7 +25,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-_USER_BY_NAME = select(USERS.c.id, USERS.c.name, USERS.c.role, USERS.c.deactivated_at).where(
+_USER_BY_NAME = select(USERS.c.id, USERS.c.name, USERS.c.role, USERS.c.deactivated_at, USERS.c.is_system).where(
     USERS.c.name == bindparam("name"))
 _USER_SHARED = _USER_BY_NAME.with_for_update(read=True)  # SQLite ignores it: a writer holds the whole file
 _ACTIVE_MANAGERS = select(func.count()).select_from(USERS).where(
@@ -71,6 +71,8 @@ def find_user(session: Session, name: str) -> Row:
     user = known_user(session, name, share_lock=True)
     if user.deactivated_at is not None:
         raise InvalidInput(f"{deactivation(session, user)}; give the work to an active user")
+    if user.is_system:
+        raise InvalidInput(f"{name} is a system with an API key; give the work to a person")
     return user
 
 
@@ -93,10 +95,15 @@ class UserRecord:
 
 def add_user(
     app: Redress, actor: str | None, name: str, role: str, display_name: str | None = None,
-    email: str | None = None,
+    email: str | None = None, os_user: str | None = None, *, system: bool = False,
 ) -> UserRecord:
-    """Add a member of staff. The very first user must be a manager; after that, managers add users."""
+    """Add a member of staff. The very first user must be a manager; after that, managers add users (audited).
+
+    `os_user` maps an operating-system account to them, for a direct database seat; a `system` is an
+    integration with an API key (see workflow/services/signin.py), never given work.
+    """
     _check_role(role)
+    os_user = _os_account(os_user)
     if not _NAME.fullmatch(name):
         raise InvalidInput(
             f"user name '{name}' is not allowed; use 2-64 lowercase letters, digits, '.', '_' or '-', "
@@ -114,11 +121,35 @@ def add_user(
             require(acting_user(session, actor), "add_user")
         if _user_row(session, name) is not None:
             raise InvalidInput(f"user '{name}' already exists")
+        _refuse_taken_os_account(session, os_user)
         record = UserRecord(name, display_name or name, role, email)
         session.execute(insert(USERS).values(
-            name=name, display_name=record.display_name, role=role, email=email, created_at=app.clock.now()))
+            name=name, display_name=record.display_name, role=role, email=email, created_at=app.clock.now(),
+            os_user=os_user, is_system=system))
+        added = known_user(session, name)
+        record_change(session, app.clock.now(), actor or name, "user", added.id, "add",
+                      {"role": [None, role], **({"os_user": [None, os_user]} if os_user else {})})
         uow.commit()
         return record
+
+
+_OS_ACCOUNT = re.compile(r"^[A-Za-z_][A-Za-z0-9._-]{0,63}$")
+
+
+def _os_account(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not _OS_ACCOUNT.fullmatch(value):
+        raise InvalidInput(f"operating-system account '{value}' is not allowed; give a login name such as lina")
+    return value
+
+
+def _refuse_taken_os_account(session: Session, os_user: str | None, user_id: int | None = None) -> None:
+    if os_user is None:
+        return
+    holder = session.execute(select(USERS.c.id, USERS.c.name).where(USERS.c.os_user == os_user)).first()
+    if holder is not None and holder.id != user_id:
+        raise InvalidInput(f"the operating-system account '{os_user}' already acts as {holder.name}")
 
 
 def _check_role(role: str) -> None:
@@ -162,20 +193,25 @@ def change_role(app: Redress, actor: str | None, name: str, role: str, reason: s
 
 
 def edit_user(app: Redress, actor: str | None, name: str, *, email: str | None = None,
-              display_name: str | None = None) -> UserRecord:
-    """Set a member of staff's email (where their alerts go) or display name (managers only)."""
+              display_name: str | None = None, os_user: str | None = None) -> UserRecord:
+    """Set a member of staff's email (where their alerts go), display name, or operating-system account
+    (managers only)."""
     after: dict[str, Any] = {}
+    if os_user is not None:
+        after["os_user"] = _os_account(os_user)
     if email is not None:
         after["email"] = normalize_email(email)
     if display_name is not None:
         after["display_name"] = _display_name(display_name) or name
     if not after:
-        raise InvalidInput("nothing to change: give --email or --display-name")
+        raise InvalidInput("nothing to change: give --email, --display-name or --os-user")
     with app.uow() as uow:
         session = uow.session
         manager = acting_user(session, actor)
         require(manager, "edit_user")
-        _change_user(app, session, manager, _changeable(session, name), "edit", after)
+        user = _changeable(session, name)
+        _refuse_taken_os_account(session, after.get("os_user"), user.id)
+        _change_user(app, session, manager, user, "edit", after)
         uow.commit()
         return _user_record(session, name)
 

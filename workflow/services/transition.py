@@ -44,7 +44,8 @@ def check_version(complaint: ComplaintSnapshot, expected: int | None) -> None:
     if expected is not None and expected != complaint.version:
         raise ConcurrentChange(
             f"{complaint.number} changed since you read it (version {expected}, now {complaint.version}); "
-            "look at it again before acting"
+            "look at it again before acting",
+            current_version=complaint.version,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pwd
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,6 +20,8 @@ pytest_plugins = ["tests.servers", "tests.pgserver"]  # smtp, webhook and a priv
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.yaml"
+# The operating-system account running the tests: the first manager is mapped to it, as on a direct seat.
+OS_ACCOUNT = pwd.getpwuid(os.getuid()).pw_name
 PINNED = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # Friday 10:00 in Shanghai
 PG_ADMIN_URL = os.environ.get("REDRESS_TEST_PG_URL")
 

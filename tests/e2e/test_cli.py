@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CONFIG
+from tests.conftest import CONFIG, OS_ACCOUNT
 
 REDRESS = Path(sys.executable).parent / "redress"
 NOW = "2026-11-20T10:00:00+08:00"
@@ -37,7 +37,7 @@ def db(database_url: str) -> str:
     """A database with the schema and two staff users, set up through the command itself."""
     assert REDRESS.exists(), f"the redress command is not installed beside {sys.executable}"
     redress("db", "upgrade", db=database_url)
-    redress("user", "add", "boss", "--role", "manager", db=database_url)
+    redress("user", "add", "boss", "--role", "manager", "--os-user", OS_ACCOUNT, db=database_url)
     redress("user", "add", "amy", "--role", "agent", "--as", "boss", db=database_url)
     return database_url
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import OS_ACCOUNT
 from tests.e2e.test_cli import as_json, assert_one_line_error, redress
 
 
@@ -11,7 +12,7 @@ from tests.e2e.test_cli import as_json, assert_one_line_error, redress
 def db(database_url: str) -> str:
     """The schema, a manager `boss` and an agent `amy`."""
     redress("db", "upgrade", db=database_url)
-    redress("user", "add", "boss", "--role", "manager", db=database_url)
+    redress("user", "add", "boss", "--role", "manager", "--os-user", OS_ACCOUNT, db=database_url)
     redress("user", "add", "amy", "--role", "agent", "--as", "boss", db=database_url)
     return database_url
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import CONFIG
+from tests.conftest import CONFIG, OS_ACCOUNT
 from tests.e2e.test_cli import REDRESS, as_json, redress
 
 TW_PHONE = "0912345678"
@@ -19,7 +19,7 @@ def db(sqlite_url: str) -> str:
     test here; the use cases under it run on both databases in tests/integration."""
     database_url = sqlite_url
     redress("db", "upgrade", db=database_url)
-    redress("user", "add", "boss", "--role", "manager", db=database_url)
+    redress("user", "add", "boss", "--role", "manager", "--os-user", OS_ACCOUNT, db=database_url)
     redress("user", "add", "amy", "--role", "agent", "--as", "boss", db=database_url)
     return database_url
 

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+from tests.conftest import OS_ACCOUNT
 from tests.e2e.test_cli import file_complaint, redress
 
 # The console script's own entry (`cli.main`), then the modules it left loaded. importlib's imports do not
@@ -30,7 +31,7 @@ def imported_modules(*args: str, db: str) -> set[str]:
 
 def test_show_json_imports_neither_other_command_groups_nor_the_tables(sqlite_url):
     redress("db", "upgrade", db=sqlite_url)
-    redress("user", "add", "boss", "--role", "manager", db=sqlite_url)
+    redress("user", "add", "boss", "--role", "manager", "--os-user", OS_ACCOUNT, db=sqlite_url)
     redress("user", "add", "amy", "--role", "agent", "--as", "boss", db=sqlite_url)
     number = file_complaint(sqlite_url)
 
@@ -61,7 +62,7 @@ def exit_handlers_ran(*args: str, db: str) -> bool:
 
 def test_long_running_commands_and_writers_exit_normally_and_only_reads_skip_teardown(sqlite_url):
     redress("db", "upgrade", db=sqlite_url)
-    redress("user", "add", "boss", "--role", "manager", db=sqlite_url)
+    redress("user", "add", "boss", "--role", "manager", "--os-user", OS_ACCOUNT, db=sqlite_url)
     assert exit_handlers_ran("tick", db=sqlite_url)
     assert exit_handlers_ran("outbox", "send", db=sqlite_url)
     assert exit_handlers_ran("user", "add", "amy", "--role", "agent", "--as", "boss", db=sqlite_url)

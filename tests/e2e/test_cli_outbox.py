@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import CONFIG
+from tests.conftest import CONFIG, OS_ACCOUNT
 from tests.e2e.test_cli import as_json, redress
 
 
@@ -27,7 +27,7 @@ def config(tmp_path: Path) -> Path:
 def test_a_supervisor_retries_failed_messages_by_filter_and_the_complaint_records_it(database_url, config):
     db = database_url
     redress("db", "upgrade", db=db, config=config)
-    redress("user", "add", "boss", "--role", "manager", db=db, config=config)
+    redress("user", "add", "boss", "--role", "manager", "--os-user", OS_ACCOUNT, db=db, config=config)
     for name, role in (("sup", "supervisor"), ("amy", "agent")):
         redress("user", "add", name, "--role", role, "--as", "boss", db=db, config=config)
     numbers = [as_json(redress("new", "--channel", "phone", "--category", "delivery", "--summary", "late",
@@ -62,7 +62,7 @@ BAD_RETRIES = [
 
 def test_a_bad_retry_is_one_line_with_its_own_exit_code(sqlite_url, config):
     redress("db", "upgrade", db=sqlite_url, config=config)
-    redress("user", "add", "boss", "--role", "manager", db=sqlite_url, config=config)
+    redress("user", "add", "boss", "--role", "manager", "--os-user", OS_ACCOUNT, db=sqlite_url, config=config)
     for args, code, message in BAD_RETRIES:
         result = redress("outbox", "retry", *args, db=sqlite_url, user="boss", config=config, check=False)
         assert result.returncode == code, (args, result.stderr)
@@ -73,7 +73,7 @@ def test_a_bad_retry_is_one_line_with_its_own_exit_code(sqlite_url, config):
 def test_a_cancelled_complaints_unsent_acknowledgement_is_listed_as_withdrawn(sqlite_url, config):
     db = sqlite_url
     redress("db", "upgrade", db=db, config=config)
-    redress("user", "add", "boss", "--role", "manager", db=db, config=config)
+    redress("user", "add", "boss", "--role", "manager", "--os-user", OS_ACCOUNT, db=db, config=config)
     number = as_json(redress("new", "--channel", "phone", "--category", "delivery", "--summary", "late",
                              "--phone", "13800000001", "--name", "Li", "--json", db=db, user="boss",
                              config=config))["number"]

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from rich.cells import cell_len
 
-from tests.conftest import CONFIG
+from tests.conftest import CONFIG, OS_ACCOUNT
 from tests.e2e.test_cli import REDRESS
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -59,7 +59,7 @@ def shift(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], lis
         return redress(*args, *(["--as", user] if user else []), env=env, now=now)
 
     run("db", "upgrade")
-    run("user", "add", "boss", "--role", "manager")
+    run("user", "add", "boss", "--role", "manager", "--os-user", OS_ACCOUNT)
     for name, role in (("chen.jie", "supervisor"), ("amy", "agent")):
         run("user", "add", name, "--role", role, user="boss")
     filed = [

@@ -16,7 +16,7 @@ import yaml
 
 import notifications.sender as sender
 from notifications.sender import deliver_due
-from tests.conftest import CONFIG, file_one
+from tests.conftest import CONFIG, OS_ACCOUNT, file_one
 from tests.servers import Hook
 from workflow.config import EmailChannel, FolderChannel, OutboxConfig, WebhookChannel
 from workflow.read.outbox import list_messages, show_message
@@ -171,7 +171,7 @@ def test_killing_the_installed_sender_mid_send_never_resends_to_the_smtp_server(
     env = {**os.environ, "REDRESS_CONFIG": str(_config_with_smtp(tmp_path, port)), "REDRESS_DB": sqlite_url,
            "REDRESS_NOW": "2026-11-20T10:00:00+08:00"}
     assert _redress("db", "upgrade", env=env).returncode == 0
-    assert _redress("user", "add", "boss", "--role", "manager", env=env).returncode == 0
+    assert _redress("user", "add", "boss", "--role", "manager", "--os-user", OS_ACCOUNT, env=env).returncode == 0
     filed = _redress("new", "--channel", "email", "--category", "delivery", "--summary", "late parcel",
                      "--email", "kim@example.com", "--name", "Kim", "--language", "en", "--as", "boss", env=env)
     assert filed.returncode == 0, filed.stderr

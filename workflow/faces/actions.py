@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from workflow.bootstrap import Redress
+    from workflow.faces.seat import Seat
     from workflow.services.lifecycle import Outcome
 
 
@@ -116,12 +117,10 @@ ACTIONS: tuple[LifecycleAction, ...] = (
 )
 
 
-def call(action: LifecycleAction, app: Redress, actor: str | None, ref: str | int, values: Mapping[str, Any],
+def call(action: LifecycleAction, seat: Seat, ref: str | int, values: Mapping[str, Any],
          expected_version: int | None) -> Outcome:
-    """Run the action's use case with the values asked for, by position or keyword as the use case takes them."""
-    from workflow.services import lifecycle
-
-    service: Callable[..., Outcome] = getattr(lifecycle, action.service)
+    """Run the action's use case from `seat` with the values asked for, by position or keyword as it takes them."""
     positional = [values[ask.name] for ask in action.asks if ask.keyword is None]
     keywords = {ask.keyword: values[ask.name] for ask in action.asks if ask.keyword is not None}
-    return service(app, actor, ref, *positional, **keywords, expected_version=expected_version)
+    outcome: Outcome = seat.call(action.service, ref, *positional, **keywords, expected_version=expected_version)
+    return outcome

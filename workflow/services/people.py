@@ -152,6 +152,12 @@ def _refuse_taken_os_account(session: Session, os_user: str | None, user_id: int
         raise InvalidInput(f"the operating-system account '{os_user}' already acts as {holder.name}")
 
 
+def has_staff(app: Redress) -> bool:
+    """Whether any member of staff exists yet (the first one is added with nobody to act as)."""
+    with app.uow(write=False) as uow:
+        return bool(uow.session.execute(select(func.count()).select_from(USERS)).scalar_one())
+
+
 def _check_role(role: str) -> None:
     if role not in ROLES:
         raise InvalidInput(f"role '{role}' is not allowed; roles: {', '.join(ROLES)}")

@@ -14,14 +14,16 @@ import typer
 
 if TYPE_CHECKING:
     from workflow.bootstrap import Redress
+    from workflow.faces.seat import Seat
     from workflow.services.lifecycle import Outcome
 
 options: dict[str, Optional[str]] = {"config": None, "db": None}
 """The global --config and --db, set by the root callback before any command runs."""
 
-_context: dict[str, Redress] = {}
+_context: dict[str, Any] = {}
 
-As = Annotated[Optional[str], typer.Option("--as", envvar="REDRESS_USER", help="Act as this user.")]
+As = Annotated[Optional[str], typer.Option(
+    "--as", envvar="REDRESS_USER", help="Act as this user (a direct seat whose config trusts claims).")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON only, for scripts.")]
 Ref = Annotated[str, typer.Argument(help="Complaint number (C-20261122-0007) or id.")]
 IfVersion = Annotated[
@@ -48,7 +50,29 @@ def redress() -> Redress:
         from workflow.bootstrap import bootstrap
 
         _context["app"] = bootstrap(options["config"], options["db"])
-    return _context["app"]
+    app: Redress = _context["app"]
+    return app
+
+
+def seat(as_user: str | None = None) -> Seat:
+    """Where this run's calls go: the server this user signed in to, else the database (--db wins over a
+    sign-in, for an operator at the database)."""
+    if "seat" not in _context:
+        from workflow.faces.remote import RemoteSeat, saved_sign_in
+        from workflow.faces.seat import DirectSeat
+
+        saved = None if options["db"] else saved_sign_in()
+        if saved is None:
+            _context["seat"] = DirectSeat(redress(), as_user)
+        elif as_user:
+            from workflow.domain.errors import UsageError
+
+            raise UsageError(f"--as and REDRESS_USER are not used when signed in: you act as {saved.name} on "
+                             f"{saved.server} (`redress logout` to leave it)")
+        else:
+            _context["seat"] = RemoteSeat(saved)
+    seat: Seat = _context["seat"]
+    return seat
 
 
 def close_database() -> None:
@@ -92,9 +116,9 @@ def report(outcome: Outcome, as_json: bool) -> None:
     say(f"{outcome.number}: {outcome.trigger}: {moved} [version {outcome.version}]{detail}")
 
 
-def run(action: Callable[..., Outcome], as_json: bool, *args: Any, **kwargs: Any) -> None:
-    """Call one use case with this run's application and report its outcome."""
-    report(action(redress(), *args, **kwargs), as_json)
+def run(operation: str, as_user: str | None, as_json: bool, *args: Any, **kwargs: Any) -> None:
+    """Call one operation from this run's seat and report its outcome."""
+    report(seat(as_user).call(operation, *args, **kwargs), as_json)
 
 
 def upgrade_schema(app: Redress) -> str:

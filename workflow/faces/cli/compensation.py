@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from workflow.faces.cli.common import As, Json, Note, Reason, Ref, print_json, print_table, redress, row_id, say
+from workflow.faces.cli.common import As, Json, Note, Reason, Ref, print_json, print_table, row_id, say, seat
 
 app = typer.Typer()
 compensation_app = typer.Typer(help="Compensation steps: list, add, remove, approve, reject, mark done.",
@@ -38,17 +38,14 @@ def compensation_list(
     as_json: Json = False,
 ) -> None:
     """Compensation steps, soonest due first."""
-    from workflow.services.compensation import list_steps
-
-    if mine_to_approve and not as_user:
-        raise typer.BadParameter("--to-approve needs --as NAME (or REDRESS_USER)")
-    rows = list_steps(redress(), ref, state=state, approvable_by=as_user if mine_to_approve else None)
+    here = seat(as_user)
+    rows = here.call("compensation", ref, state=state, mine_to_approve=mine_to_approve)
     if as_json:
         print_json(rows)
         return
     from workflow.faces.cli.tables import print_steps
 
-    print_steps(rows, redress().config.timezone, redress().clock.now())
+    print_steps(rows, here.timezone, here.now())
 
 
 @compensation_app.command("add")
@@ -61,41 +58,31 @@ def compensation_add(
     as_json: Json = False,
 ) -> None:
     """Add a step to a complaint's plan; money above your limit waits for approval."""
-    from workflow.services.compensation import add_step
-
-    _report_step(add_step(redress(), as_user, ref, kind, amount=amount, reason=reason), as_json)
+    _report_step(seat(as_user).call("add_step", ref, kind, amount=amount, reason=reason), as_json)
 
 
 @compensation_app.command("remove")
 def compensation_remove(step: StepId, reason: Reason = None, as_user: As = None, as_json: Json = False) -> None:
     """Take a step out of the plan, with a reason."""
-    from workflow.services.compensation import remove_step
-
-    _report_step(remove_step(redress(), as_user, step, reason), as_json)
+    _report_step(seat(as_user).call("remove_step", step, reason), as_json)
 
 
 @compensation_app.command("approve")
 def compensation_approve(step: StepId, note: Note = None, as_user: As = None, as_json: Json = False) -> None:
     """Approve money above the requester's limit (a higher role; never your own request)."""
-    from workflow.services.compensation import approve_step
-
-    _report_step(approve_step(redress(), as_user, step, note), as_json)
+    _report_step(seat(as_user).call("approve_step", step, note), as_json)
 
 
 @compensation_app.command("reject")
 def compensation_reject(step: StepId, reason: Reason = None, as_user: As = None, as_json: Json = False) -> None:
     """Refuse a request for money, with a reason."""
-    from workflow.services.compensation import reject_step
-
-    _report_step(reject_step(redress(), as_user, step, reason), as_json)
+    _report_step(seat(as_user).call("reject_step", step, reason), as_json)
 
 
 @compensation_app.command("done")
 def compensation_done(step: StepId, note: Note = None, as_user: As = None, as_json: Json = False) -> None:
     """Mark a step carried out (refund paid, replacement shipped); the customer is told."""
-    from workflow.services.compensation import complete_step
-
-    _report_step(complete_step(redress(), as_user, step, note), as_json)
+    _report_step(seat(as_user).call("complete_step", step, note), as_json)
 
 
 @survey_app.command("record")
@@ -107,9 +94,7 @@ def survey_record(
     as_json: Json = False,
 ) -> None:
     """Store the answer the customer gave on a call-back; a low score follows the configured policy."""
-    from workflow.services.surveys import record
-
-    outcome = record(redress(), as_user, ref, score, comment)
+    outcome = seat(as_user).call("record_survey", ref, score, comment)
     if as_json:
         from dataclasses import asdict
 
@@ -122,10 +107,9 @@ def survey_record(
 @survey_app.command("scores")
 def survey_scores(
     by: Annotated[str, typer.Option(help="Group by agent or category.")] = "agent",
+    as_user: As = None,
     as_json: Json = False,
 ) -> None:
     """Average satisfaction score per agent or category."""
-    from workflow.services.surveys import scores
-
-    rows = scores(redress(), by)
+    rows = seat(as_user).call("survey_scores", by)
     print_table(f"Satisfaction by {by}", rows, as_json, (by, "answers", "average"))

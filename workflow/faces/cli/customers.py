@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from workflow.faces.cli.common import As, Json, print_json, print_table, redress, say
+from workflow.faces.cli.common import As, Json, print_json, print_table, say, seat
 
 QUICK_EXIT = True
 
@@ -17,18 +17,18 @@ app.add_typer(customer_app, name="customer")
 
 @customer_app.command("show")
 def customer_show(
-    ref: Annotated[str, typer.Argument(help="Customer id, phone or email.")], as_json: Json = False
+    ref: Annotated[str, typer.Argument(help="Customer id, phone or email.")], as_user: As = None,
+    as_json: Json = False,
 ) -> None:
     """A customer's profile and complaint history."""
-    from workflow.read.queries import customer_detail
-
-    detail = customer_detail(redress(), ref)
+    here = seat(as_user)
+    detail = here.call("customer", ref)
     if as_json:
         print_json(detail)
     else:
         from workflow.faces.cli.tables import print_customer
 
-        print_customer(detail, redress().config.timezone, redress().clock.now())
+        print_customer(detail, here.timezone, here.now())
 
 
 @customer_app.command("edit")
@@ -44,10 +44,9 @@ def customer_edit(
 ) -> None:
     """Change a customer's name, phone, email, tier or language (audited)."""
     from workflow.services.audit import describe
-    from workflow.services.customers import edit_customer
 
-    edited = edit_customer(redress(), as_user, ref, name=name, phone=phone, email=email, tier=tier,
-                           language=language)
+    edited = seat(as_user).call("edit_customer", ref, name=name, phone=phone, email=email, tier=tier,
+                                language=language)
     if as_json:
         print_json(edited)
     else:
@@ -56,12 +55,12 @@ def customer_edit(
 
 @customer_app.command("changes")
 def customer_changes(
-    ref: Annotated[str, typer.Argument(help="Customer id, phone or email.")], as_json: Json = False
+    ref: Annotated[str, typer.Argument(help="Customer id, phone or email.")], as_user: As = None,
+    as_json: Json = False,
 ) -> None:
     """Who changed a customer's profile: each field from what to what, when."""
-    from workflow.services.customers import customer_changes as changes_of
-
-    changes = changes_of(redress(), ref)
+    here = seat(as_user)
+    changes = here.call("customer_changes", ref)
     if as_json:
         print_json(changes)
         return
@@ -71,7 +70,7 @@ def customer_changes(
     from workflow.faces.cli.tables import print_rows
     from workflow.services.audit import describe
 
-    tz = redress().config.timezone
+    tz = here.timezone
     print_rows("Changes", [{"at": local_minute(datetime.fromisoformat(c["at"]), tz), "by": c["actor"],
                             "changes": describe(c["changes"])} for c in changes])
 
@@ -80,12 +79,11 @@ def customer_changes(
 def customer_find(
     text: Annotated[str, typer.Argument(help="Part of a name (中文 or English), or the start of a phone or email.")],
     limit: Annotated[int, typer.Option(help="At most this many customers.")] = 20,
+    as_user: As = None,
     as_json: Json = False,
 ) -> None:
     """Find customers by name, phone or email, with their open complaints."""
-    from workflow.services.customers import find_customers
-
-    found = find_customers(redress(), text, limit=limit)
+    found = seat(as_user).call("find_customers", text, limit=limit)
     if not found and not as_json:
         say(f"no customer matches '{text}'")
         return

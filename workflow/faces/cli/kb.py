@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from workflow.faces.cli.common import Json, print_json, redress
+from workflow.faces.cli.common import As, Json, print_json, seat
 
 QUICK_EXIT = True
 
@@ -24,19 +24,19 @@ Complaint = Annotated[
 ]
 
 
-def _language(language: Optional[str], customer: Optional[str], complaint: Optional[str]) -> Optional[str]:
-    from workflow.services.answer_language import answer_language
-
-    return answer_language(redress(), language=language, customer=customer, complaint=complaint)
+def _language(as_user: Optional[str], language: Optional[str], customer: Optional[str],
+              complaint: Optional[str]) -> Optional[str]:
+    answer: Optional[str] = seat(as_user).call("answer_language", language=language, customer=customer,
+                                               complaint=complaint)
+    return answer
 
 
 @kb_app.command("list")
-def kb_list(language: Language = None, as_json: Json = False) -> None:
+def kb_list(language: Language = None, as_user: As = None, as_json: Json = False) -> None:
     """Every answer in the manual: id, category and title."""
     from workflow.domain.vocabulary import checked_language
-    from workflow.services.kb import policy_titles
 
-    rows = [asdict(title) for title in policy_titles(redress(), language=checked_language(language))]
+    rows = [asdict(title) for title in seat(as_user).call("manual_titles", language=checked_language(language))]
     if as_json:
         print_json(rows)
         return
@@ -64,12 +64,12 @@ def kb_show(
     language: Language = None,
     customer: Customer = None,
     complaint: Complaint = None,
+    as_user: As = None,
     as_json: Json = False,
 ) -> None:
     """One answer in full: in every language, or in the one asked for (or the customer's)."""
-    from workflow.services.kb import policy_entry
-
-    entry = policy_entry(redress(), answer_id, language=_language(language, customer, complaint))
+    entry = seat(as_user).call("manual_entry", answer_id,
+                               language=_language(as_user, language, customer, complaint))
     if as_json:
         print_json(asdict(entry))
         return
@@ -93,13 +93,12 @@ def kb_search(
     customer: Customer = None,
     complaint: Complaint = None,
     limit: Annotated[int, typer.Option(help="At most this many answers.")] = 5,
+    as_user: As = None,
     as_json: Json = False,
 ) -> None:
     """Find policy answers to give on the line, best first."""
-    from workflow.services.kb import policy_answers
-
-    chosen = _language(language, customer, complaint)
-    rows = [asdict(hit) for hit in policy_answers(redress(), text, language=chosen, limit=limit)]
+    chosen = _language(as_user, language, customer, complaint)
+    rows = [asdict(hit) for hit in seat(as_user).call("manual_search", text, language=chosen, limit=limit)]
     if as_json:
         print_json(rows)
     else:

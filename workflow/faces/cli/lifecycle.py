@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from workflow.faces.actions import ACTIONS, Ask, LifecycleAction, call
-from workflow.faces.cli.common import As, IfVersion, Json, Ref, print_json, redress, report, say
+from workflow.faces.cli.common import As, IfVersion, Json, Ref, print_json, report, say, seat
 
 if TYPE_CHECKING:
     from workflow.services.compensation import PlannedStep
@@ -21,14 +21,6 @@ if TYPE_CHECKING:
 
 app = typer.Typer()
 KEYWORD = inspect.Parameter.KEYWORD_ONLY
-
-
-def _service(name: str) -> Callable[..., Any]:
-    """A lifecycle use case by name, imported when the command runs."""
-    from workflow.services import lifecycle
-
-    service: Callable[..., Any] = getattr(lifecycle, name)
-    return service
 
 
 def _option(ask: Ask) -> inspect.Parameter:
@@ -45,7 +37,7 @@ def _command(action: LifecycleAction) -> Callable[..., None]:
     Typer reads a command's options from its signature, so the row's options are given as one.
     """
     def command(ref: str, as_user: str | None, if_version: int | None, as_json: bool, **values: str | None) -> None:
-        tell(call(action, redress(), as_user, ref, values, if_version), as_json)
+        tell(call(action, seat(as_user), ref, values, if_version), as_json)
 
     command.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
         inspect.Parameter("ref", KEYWORD, annotation=Ref),
@@ -82,15 +74,14 @@ def new(
     from dataclasses import asdict
 
     from workflow.faces.related import related_lines
-    from workflow.read.intake import related_to
 
-    wired = redress()
-    outcome = _service("file_complaint")(
-        wired, as_user, channel=channel, category=category, summary=summary,
+    here = seat(as_user)
+    outcome = here.call(
+        "file", channel=channel, category=category, summary=summary,
         phone=phone, email=email, name=name, tier=tier, language=language,
         order_ref=order, severity=severity, answer_id=answer,
     )
-    related = related_to(wired, outcome.id)
+    related = here.call("related", outcome.id)
     if as_json:
         print_json(asdict(outcome) | {"related": asdict(related)})
         return
@@ -106,7 +97,7 @@ def answer_command(
     as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
 ) -> None:
     """Answer from the policy manual and close, in one step; prints the answer to read to the customer."""
-    tell(_service("answer_from_manual")(redress(), as_user, ref, answer_id, expected_version=if_version), as_json)
+    tell(seat(as_user).call("answer", ref, answer_id, expected_version=if_version), as_json)
 
 
 def tell(outcome: Outcome, as_json: bool) -> None:
@@ -141,4 +132,4 @@ def _due(iso: str) -> str:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    return datetime.fromisoformat(iso).astimezone(ZoneInfo(redress().config.timezone)).strftime("%m-%d %H:%M")
+    return datetime.fromisoformat(iso).astimezone(ZoneInfo(seat().timezone)).strftime("%m-%d %H:%M")

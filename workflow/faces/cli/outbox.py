@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from workflow.faces.cli.common import As, Json, print_json, redress, row_id, say, stop_on_signal
+from workflow.faces.cli.common import As, Json, print_json, redress, row_id, say, seat, stop_on_signal
 
 app = typer.Typer()
 outbox_app = typer.Typer(help="Staff alerts and customer messages waiting, sent or failed.", no_args_is_help=True)
@@ -18,27 +18,25 @@ def outbox_list(
     status: Annotated[Optional[str], typer.Option(help="pending, sending, sent, failed, uncertain, withdrawn.")] = None,
     complaint: Annotated[Optional[str], typer.Option(help="Only messages about this complaint.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    as_user: As = None,
     as_json: Json = False,
 ) -> None:
     """Messages in the outbox (customer messages and staff alerts), newest first."""
-    from workflow.read.outbox import list_messages
-
-    rows = list_messages(redress(), status=status, complaint=complaint, limit=limit)
+    here = seat(as_user)
+    rows = here.call("outbox", status=status, complaint=complaint, limit=limit)
     if as_json:
         print_json(rows)
         return
     from workflow.faces.cli.tables import print_outbox
 
-    print_outbox(rows, redress().config.timezone, redress().clock.now())
+    print_outbox(rows, here.timezone, here.now())
 
 
 @outbox_app.command("show")
 def outbox_show(message_id: Annotated[int, typer.Argument(help="Message id.", callback=row_id("message"))],
-                as_json: Json = False) -> None:
+                as_user: As = None, as_json: Json = False) -> None:
     """One message: its bodies and every delivery attempt."""
-    from workflow.read.outbox import show_message
-
-    message = show_message(redress(), message_id)
+    message = seat(as_user).call("outbox_message", message_id)
     if as_json:
         print_json(message)
         return
@@ -81,9 +79,9 @@ def outbox_retry(
     """Queue failed or uncertain messages again: one id, or every match of the filters (supervisor or above)."""
     from dataclasses import asdict
 
-    from workflow.services.outbox import RetryFilter, retry_messages
+    from workflow.services.outbox import RetryFilter
 
-    report = retry_messages(redress(), as_user, RetryFilter(message_id, status, complaint, since, until))
+    report = seat(as_user).call("retry_messages", RetryFilter(message_id, status, complaint, since, until))
     if as_json:
         print_json(asdict(report))
         return

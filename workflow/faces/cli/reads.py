@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from workflow.faces.cli.common import As, Json, Ref, print_json, redress
+from workflow.faces.cli.common import As, Json, Ref, print_json, seat
 
 QUICK_EXIT = True
 
@@ -18,17 +18,16 @@ app = typer.Typer()
 
 
 @app.command()
-def show(ref: Ref, as_json: Json = False) -> None:
+def show(ref: Ref, as_user: As = None, as_json: Json = False) -> None:
     """One complaint, with the actions its state allows."""
-    from workflow.read.queries import complaint_detail
-
-    detail = complaint_detail(redress(), ref)
+    here = seat(as_user)
+    detail = here.call("show", ref)
     if as_json:
         print_json(detail)
     else:
         from workflow.faces.cli.tables import print_complaint
 
-        print_complaint(detail, redress().config.timezone, redress().clock.now())
+        print_complaint(detail, here.timezone, here.now())
 
 
 @app.command("queue")
@@ -41,32 +40,30 @@ def queue_command(
     as_json: Json = False,
 ) -> None:
     """Open complaints, most urgent first (escalation level, severity, age)."""
-    from workflow.read.queries import queue
-
-    rows = queue(redress(), actor=as_user, mine=mine, state=state, include_closed=all_, limit=limit)
+    here = seat(as_user)
+    rows = here.call("queue", mine=mine, state=state, include_closed=all_, limit=limit)
     if as_json:
         print_json(rows)
     else:
         from workflow.faces.cli.tables import print_queue
 
-        print_queue(rows, redress().config.timezone, redress().clock.now())
+        print_queue(rows, here.timezone, here.now())
 
 
 app.command("list", help="Same as `queue`.")(queue_command)
 
 
 @app.command("history")
-def history_command(ref: Ref, as_json: Json = False) -> None:
+def history_command(ref: Ref, as_user: As = None, as_json: Json = False) -> None:
     """The complaint's audit trail."""
-    from workflow.read.queries import history
-
-    trail = history(redress(), ref)
+    here = seat(as_user)
+    trail = here.call("history", ref)
     if as_json:
         print_json(trail)
     else:
         from workflow.faces.cli.tables import print_history
 
-        print_history(trail, redress().config.timezone, redress().clock.now())
+        print_history(trail, here.timezone, here.now())
 
 
 @app.command()
@@ -76,9 +73,7 @@ def escalations(
     as_json: Json = False,
 ) -> None:
     """Escalated open complaints by level and business time past the deadline."""
-    from workflow.services.supervision import escalation_board
-
-    rows = escalation_board(redress(), as_user, level=level)
+    rows = seat(as_user).call("escalations", level=level)
     if as_json:
         print_json(rows)
     else:

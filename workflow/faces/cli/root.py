@@ -38,6 +38,8 @@ COMMANDS: dict[str, str] = {
     "templates": "templates",
     "survey": "compensation",
     "config": "operations",
+    **dict.fromkeys(("login", "logout", "whoami", "password", "token", "apikey"), "signing"),
+    "serve": "serve",
 }
 
 

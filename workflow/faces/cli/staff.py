@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from workflow.faces.cli.common import As, Json, print_json, redress, say
+from workflow.faces.cli.common import As, Json, print_json, say, seat
 
 app = typer.Typer()
 user_app = typer.Typer(help="Staff users and their roles.", no_args_is_help=True)
@@ -21,26 +21,32 @@ def user_add(
     role: Annotated[str, typer.Option(help="agent, senior, supervisor or manager.")],
     display_name: Annotated[Optional[str], typer.Option("--display-name", help="Full name.")] = None,
     email: Annotated[Optional[str], typer.Option(help="Email address for SLA alerts.")] = None,
+    os_user: Annotated[Optional[str], typer.Option(
+        "--os-user", help="The operating-system account that acts as them on a direct database seat.")] = None,
     as_user: As = None,
 ) -> None:
-    """Add a staff user (managers only; the first user must be a manager)."""
-    from workflow.services.people import add_user
+    """Add a staff user (managers only, audited; the first user must be a manager)."""
+    from workflow.faces.seat import DirectSeat
+    from workflow.services.people import add_user, has_staff
 
-    record = add_user(redress(), as_user, name, role, display_name, email)
+    here = seat(as_user)
+    if isinstance(here, DirectSeat) and not has_staff(here.app):  # the first user: nobody yet to act as
+        record = add_user(here.app, None, name, role, display_name, email, os_user)
+    else:
+        record = here.call("add_user", name, role, display_name, email, os_user)
     say(f"added {record.role} {record.name} ({record.display_name})")
 
 
 @user_app.command("list")
 def user_list(
     include_inactive: Annotated[bool, typer.Option("--all", help="Also users who were deactivated.")] = False,
+    as_user: As = None,
     as_json: Json = False,
 ) -> None:
     """Staff users and roles (active ones; --all adds leavers)."""
     from dataclasses import asdict
 
-    from workflow.services.people import list_users
-
-    users = [asdict(u) for u in list_users(redress(), include_inactive=include_inactive)]
+    users = [asdict(u) for u in seat(as_user).call("users", include_inactive=include_inactive)]
     if as_json:
         print_json(users)
         return
@@ -54,18 +60,17 @@ def user_list(
 
 
 @user_app.command("show")
-def user_show(name: Name, as_json: Json = False) -> None:
+def user_show(name: Name, as_user: As = None, as_json: Json = False) -> None:
     """A user's profile, the open complaints they hold, and every change made to them."""
-    from workflow.services.handover import user_profile
-
-    profile = user_profile(redress(), name)
+    here = seat(as_user)
+    profile = here.call("user", name)
     if as_json:
         print_json(profile)
         return
     from workflow.faces.cli.tables import print_rows
     from workflow.services.audit import describe
 
-    tz = redress().config.timezone
+    tz = here.timezone
     status = "active" if profile["active"] else f"deactivated {_local(profile['deactivated_at'], tz)}"
     say(f"{profile['name']} ({profile['display_name']})  {profile['role']}  {profile['email'] or 'no email'}  "
         f"{status}")
@@ -87,9 +92,7 @@ def user_role(
     as_user: As = None,
 ) -> None:
     """Change a user's role (managers only; the last manager cannot be demoted)."""
-    from workflow.services.people import change_role
-
-    record = change_role(redress(), as_user, name, to, reason)
+    record = seat(as_user).call("change_role", name, to, reason)
     say(f"{record.name} is now a {record.role}")
 
 
@@ -98,12 +101,12 @@ def user_edit(
     name: Name,
     email: Annotated[Optional[str], typer.Option(help="Email address for SLA alerts.")] = None,
     display_name: Annotated[Optional[str], typer.Option("--display-name", help="Full name.")] = None,
+    os_user: Annotated[Optional[str], typer.Option(
+        "--os-user", help="The operating-system account that acts as them on a direct database seat.")] = None,
     as_user: As = None,
 ) -> None:
-    """Set a user's email or display name (managers only)."""
-    from workflow.services.people import edit_user
-
-    record = edit_user(redress(), as_user, name, email=email, display_name=display_name)
+    """Set a user's email, display name or operating-system account (managers only)."""
+    record = seat(as_user).call("edit_user", name, email=email, display_name=display_name, os_user=os_user)
     say(f"{record.name} ({record.display_name})  {record.email or 'no email'}")
 
 
@@ -123,10 +126,8 @@ def user_deactivate(
     """Deactivate a leaver and hand over every open complaint they hold, in one step (managers only)."""
     from dataclasses import asdict
 
-    from workflow.services.handover import deactivate_user
-
-    departure = deactivate_user(redress(), as_user, name, reason=reason, handover_to=handover_to,
-                                to_queue=to_queue)
+    departure = seat(as_user).call("deactivate_user", name, reason=reason, handover_to=handover_to,
+                                   to_queue=to_queue)
     if as_json:
         print_json(asdict(departure))
         return
@@ -146,10 +147,33 @@ def user_reactivate(
     as_user: As = None,
 ) -> None:
     """Let a deactivated user act again (managers only)."""
-    from workflow.services.handover import reactivate_user
-
-    reactivate_user(redress(), as_user, name, reason)
+    seat(as_user).call("reactivate_user", name, reason)
     say(f"reactivated {name}")
+
+
+@user_app.command("password")
+def user_password(
+    name: Name,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the new password from standard input (for scripts).")] = False,
+    as_user: As = None,
+) -> None:
+    """Set someone's password (managers): it unlocks them and ends their sessions."""
+    from workflow.faces.cli.signing import new_password
+
+    seat(as_user).call("reset_password", name, new_password(password_stdin))
+    say(f"password set for {name}; their sessions were ended")
+
+
+@user_app.command("revoke")
+def user_revoke(
+    name: Name,
+    reason: Annotated[Optional[str], typer.Option(help="Why, for the audit record.")] = None,
+    as_user: As = None,
+) -> None:
+    """End every session and token of a user at once (managers; anyone for themselves)."""
+    revoked = seat(as_user).call("revoke_sign_ins", name, reason)
+    say(f"revoked {revoked['revoked']} session(s) and token(s) of {name}")
 
 
 def _local(iso: object, tz: str) -> str:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from workflow.faces.cli.common import As, IfVersion, Json, Reason, Ref, print_json, redress, row_id, run, say
+from workflow.faces.cli.common import As, IfVersion, Json, Reason, Ref, print_json, row_id, run, say, seat
 
 app = typer.Typer()
 escalation_app = typer.Typer(help="Supervisor actions on an escalated complaint.", no_args_is_help=True)
@@ -19,9 +19,7 @@ app.add_typer(deadlines_app, name="deadlines")
 def escalation_ack(ref: Ref, reason: Reason = None, as_user: As = None, if_version: IfVersion = None,
                    as_json: Json = False) -> None:
     """Acknowledge an escalation (supervisor or above)."""
-    from workflow.services.supervision import acknowledge
-
-    run(acknowledge, as_json, as_user, ref, reason, if_version)
+    run("acknowledge", as_user, as_json, ref, reason, if_version)
 
 
 @escalation_app.command("extend")
@@ -30,9 +28,7 @@ def escalation_extend(
     reason: Reason = None, as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
 ) -> None:
     """Extend the resolution deadline (supervisor or above)."""
-    from workflow.services.supervision import extend_deadline
-
-    run(extend_deadline, as_json, as_user, ref, by, reason, if_version)
+    run("extend", as_user, as_json, ref, by, reason, if_version)
 
 
 @escalation_app.command("lower")
@@ -41,26 +37,24 @@ def escalation_lower(
     reason: Reason = None, as_user: As = None, if_version: IfVersion = None, as_json: Json = False,
 ) -> None:
     """Lower the escalation level (supervisor or above)."""
-    from workflow.services.supervision import lower_escalation
-
-    run(lower_escalation, as_json, as_user, ref, to, reason, if_version)
+    run("lower", as_user, as_json, ref, to, reason, if_version)
 
 
 @deadlines_app.command("failed")
 def deadlines_failed(
     include_done: Annotated[bool, typer.Option("--all", help="Also those that later fired or were cancelled.")] = False,
+    as_user: As = None,
     as_json: Json = False,
 ) -> None:
     """Deadlines whose firing raised: retrying with backoff, or set aside until retried by hand."""
-    from workflow.services.failed_deadlines import list_failed
-
-    rows = list_failed(redress(), include_done=include_done)
+    here = seat(as_user)
+    rows = here.call("failed_deadlines", include_done=include_done)
     if as_json:
         print_json(rows)
         return
     from workflow.faces.cli.tables import print_failed_deadlines
 
-    print_failed_deadlines(rows, redress().config.timezone, redress().clock.now())
+    print_failed_deadlines(rows, here.timezone, here.now())
 
 
 @deadlines_app.command("retry")
@@ -70,7 +64,5 @@ def deadlines_retry(
     as_user: As = None,
 ) -> None:
     """Fire a failed deadline again at the next sweep, with a fresh round of tries (supervisor or above)."""
-    from workflow.services.failed_deadlines import retry_failed
-
-    retried = retry_failed(redress(), as_user, deadline_id)
+    retried = seat(as_user).call("retry_deadline", deadline_id)
     say(f"deadline {retried['id']} ({retried['kind']}) of {retried['complaint']} will fire at the next sweep")

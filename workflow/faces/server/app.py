@@ -210,4 +210,18 @@ def from_environment() -> FastAPI:
 
     redress = bootstrap(os.environ.get("REDRESS_CONFIG"), os.environ.get("REDRESS_DB"))
     redress.check()
+    _log_to_stderr()
     return create_app(redress)
+
+
+def _log_to_stderr() -> None:
+    """The access log and the server's own faults, one line each on standard error (a service manager keeps it)."""
+    import sys
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name in ("redress.access", "redress.server"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.setLevel(logging.INFO)
+            logger.addHandler(handler)

@@ -16,7 +16,7 @@ from workflow.bootstrap import Redress, bootstrap
 from workflow.config import FolderChannel
 from workflow.domain.clock import Clock
 
-pytest_plugins = ["tests.servers", "tests.pgserver"]  # smtp, webhook and a private PostgreSQL server
+pytest_plugins = ["tests.servers", "tests.pgserver", "tests.apiserver"]  # smtp, webhook, PostgreSQL, redress serve
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.yaml"

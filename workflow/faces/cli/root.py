@@ -39,7 +39,7 @@ COMMANDS: dict[str, str] = {
     "survey": "compensation",
     "config": "operations",
     **dict.fromkeys(("login", "logout", "whoami", "password", "token", "apikey"), "signing"),
-    "serve": "serve",
+    "serve": "operations",
 }
 
 

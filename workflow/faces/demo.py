@@ -217,13 +217,13 @@ def _summarise(app: Redress, say: Callable[[str], None], story: str) -> None:
     say(f"\nThe life of {story}, from the first call to a closed complaint number:")
     print_history(history(app, story), tz)
     say(
-        "\nTry next:\n"
-        f"  redress show {story}\n"
-        f"  redress compensation list {story}\n"
+        "\nTry next (this demo's config trusts --as; a call centre signs in to `redress serve` instead):\n"
+        f"  redress show {story} --as li.na\n"
+        f"  redress compensation list {story} --as li.na\n"
         f"  redress templates preview apology_letter --complaint {story} --locale en\n"
         "  redress queue --as li.na --mine\n"
-        "  redress kb search 退款多久到账\n"
+        "  redress kb search 退款多久到账 --as li.na\n"
         "  redress escalations --as chen.jie\n"
-        "  redress outbox list      # customer messages and staff alerts, sent or waiting\n"
+        "  redress outbox list --as chen.jie     # customer messages and staff alerts, sent or waiting\n"
         "  redress states"
     )

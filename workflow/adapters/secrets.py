@@ -10,15 +10,19 @@ from __future__ import annotations
 import hashlib
 import secrets
 from functools import cache
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 TOKEN_PREFIXES = {"session": "rds_s_", "personal": "rds_p_", "api_key": "rds_k_"}  # a leaked token is recognisable
 
 
 @cache
 def _hasher() -> PasswordHasher:
+    """Argon2 is loaded when a password is checked, not by every command that finds out who is acting."""
+    from argon2 import PasswordHasher
+
     return PasswordHasher()
 
 
@@ -31,6 +35,8 @@ def password_matches(stored_hash: str | None, password: str) -> bool:
     if stored_hash is None:
         _hasher().hash(password)  # the same time as a real check, so a missing password is not told by timing
         return False
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     try:
         return _hasher().verify(stored_hash, password)
     except (VerificationError, InvalidHashError):

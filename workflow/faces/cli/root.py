@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "templates": "templates",
     "survey": "compensation",
     "config": "operations",
+    "audit": "audit",
 }
 
 

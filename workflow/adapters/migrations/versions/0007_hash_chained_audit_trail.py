@@ -64,11 +64,9 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION IF EXISTS redress_refuse_truncate()")
     _append_only(False)
     for table in ('event', 'audit_record'):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_column('prev_hash')
-            batch_op.drop_column('hash')
-    with op.batch_alter_table('complaint', schema=None) as batch_op:
-        batch_op.drop_column('event_head')
+        op.drop_column(table, 'prev_hash')
+        op.drop_column(table, 'hash')
+    op.drop_column('complaint', 'event_head')
     _append_only(True)
 
 

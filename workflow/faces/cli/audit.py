@@ -6,6 +6,8 @@ import typer
 
 from workflow.faces.cli.common import Json, print_json, redress, say
 
+QUICK_EXIT = True  # it only reads: no teardown to wait for (cli.py)
+
 app = typer.Typer()
 audit_app = typer.Typer(help="The audit trail: check it was not changed after it was written.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")

@@ -99,6 +99,8 @@ class Complaint(SQLModel, table=True):
     # Optimistic concurrency: every change says "WHERE version = <the one I read>",
     # so of two agents acting on the same complaint one wins and the other is told.
     version: int = 1
+    # The hash of the complaint's last event, written with it: the end of its chain, so a removed last event shows.
+    event_head: Optional[str] = Field(default=None, max_length=64)
 
 
 class Event(SQLModel, table=True):
@@ -115,6 +117,11 @@ class Event(SQLModel, table=True):
     to_state: str = Field(max_length=32)
     note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     data: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    # The complaint's chain (workflow/domain/chain.py): this event's hash covers its content and `prev_hash`,
+    # the hash of the complaint's event before it ("" for the first). Written with every event; a row without
+    # one fails `redress audit verify` like a forged one.
+    hash: Optional[str] = Field(default=None, max_length=64)
+    prev_hash: Optional[str] = Field(default=None, max_length=64)
 
 
 class Deadline(SQLModel, table=True):
@@ -261,6 +268,9 @@ class AuditRecord(SQLModel, table=True):
     action: str = Field(max_length=32)
     changes: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))  # {field: [from, to]}
     reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # One chain over all audit records, in id order, like each complaint's events.
+    hash: Optional[str] = Field(default=None, max_length=64)
+    prev_hash: Optional[str] = Field(default=None, max_length=64)
 
 
 class AccessToken(SQLModel, table=True):

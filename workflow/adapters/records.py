@@ -1,6 +1,9 @@
 """The complaint's rows: finding one as a typed snapshot, and the one writer of its changes and audit trail.
 
-Kept apart from the use cases so read-only commands import only this.
+Each complaint's events form a hash chain (workflow/domain/chain.py) whose end, `event_head`, is kept on the
+complaint row and moved in the same UPDATE that bumps its version: the complaint row already serialises its
+writers, so the chain cannot fork, and a transition's event costs no extra statement. Kept apart from the use
+cases so read-only commands import only this.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing_extensions import Unpack
 
 from workflow.adapters.models import COMPLAINTS, EVENTS
 from workflow.config import TEXT_CEILING
+from workflow.domain.chain import GENESIS, event_content, link_hash
 from workflow.domain.errors import ConcurrentChange, InvalidInput, NotFound
 
 _NUMBER = re.compile(r"^C-\d{8}-\d{4,}$", re.IGNORECASE)
@@ -24,8 +28,13 @@ _BY_NUMBER = select(COMPLAINTS).where(COMPLAINTS.c.number == bindparam("ref"))
 _BY_ID = select(COMPLAINTS).where(COMPLAINTS.c.id == bindparam("ref"))
 _INSERT_EVENT = insert(EVENTS)
 _UPDATE_IF_VERSION = update(COMPLAINTS).where(
-    COMPLAINTS.c.id == bindparam("where_id"), COMPLAINTS.c.version == bindparam("where_version")
+    COMPLAINTS.c.id == bindparam("where_id"), COMPLAINTS.c.version == bindparam("where_version"),
+    COMPLAINTS.c.event_head.is_not_distinct_from(bindparam("where_head")),
 )
+_MOVE_HEAD = update(COMPLAINTS).where(
+    COMPLAINTS.c.id == bindparam("where_id"), COMPLAINTS.c.event_head.is_not_distinct_from(bindparam("where_head"))
+)
+_HEAD = select(COMPLAINTS.c.number, COMPLAINTS.c.event_head).where(COMPLAINTS.c.id == bindparam("complaint_id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +73,7 @@ class ComplaintSnapshot:
     escalated_at: datetime | None
     escalation_acked_at: datetime | None
     version: int
+    event_head: str | None
 
     @classmethod
     def of(cls, row: Any) -> ComplaintSnapshot:
@@ -127,16 +137,42 @@ def load_complaint(session: Session, ref: str | int) -> ComplaintSnapshot:
     return ComplaintSnapshot.of(complaint)
 
 
+@dataclass(frozen=True, slots=True)
+class FilingEvent:
+    """The first event of a complaint about to be inserted: its hash is the new row's `event_head`."""
+
+    row: dict[str, Any]
+
+    @property
+    def hash(self) -> str:
+        return str(self.row["hash"])
+
+
+def filing_event(number: str, at: datetime, actor: str, to_state: str, note: str,
+                 data: dict[str, Any] | None) -> FilingEvent:
+    """The filing event of complaint `number`, first of its chain; inserted by `append_filing_event`."""
+    return FilingEvent(_chained(number, None, at, actor, "file", "", to_state, note, data))
+
+
+def append_filing_event(session: Session, complaint_id: int, event: FilingEvent) -> None:
+    """The first line of a complaint's trail, once its row (carrying `event.hash` as its head) is inserted."""
+    session.execute(_INSERT_EVENT, {**event.row, "complaint_id": complaint_id})
+
+
 def append_event(
     session: Session, complaint_id: int, at: datetime, actor: str, trigger: str,
     from_state: str, to_state: str, note: str, data: dict[str, Any] | None,
 ) -> None:
-    """One line of the append-only audit trail."""
-    session.execute(
-        _INSERT_EVENT,
-        {"complaint_id": complaint_id, "at": at, "actor": actor, "trigger": trigger, "from_state": from_state,
-         "to_state": to_state, "note": note, "data": json.dumps(data or {}, ensure_ascii=False, sort_keys=True)},
-    )
+    """One more line of the append-only audit trail, beside a change `change_complaint` or `hold` made.
+
+    The head is read again (this transaction may have moved it) and moved only if it is still the one read.
+    """
+    number, prev = session.execute(_HEAD, {"complaint_id": complaint_id}).one()
+    row = _chained(number, prev, at, actor, trigger, from_state, to_state, note, data)
+    moved = session.execute(_MOVE_HEAD, {"event_head": row["hash"], "where_id": complaint_id, "where_head": prev})
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConcurrentChange(f"{number} was changed by someone else at the same moment; nothing was written")
+    session.execute(_INSERT_EVENT, {**row, "complaint_id": complaint_id})
 
 
 def hold(session: Session, complaint: ComplaintSnapshot, at: datetime, *, conflict: str | None = None,
@@ -145,17 +181,10 @@ def hold(session: Session, complaint: ComplaintSnapshot, at: datetime, *, confli
 
     Every change to a complaint or to what hangs on it (steps, clocks, survey)
     goes through here, so concurrent changes serialise on the complaint's row:
-    if another transaction changed it since it was read, nothing is written and
-    ConcurrentChange says so.
+    if another transaction changed it (or its trail) since it was read, nothing
+    is written and ConcurrentChange says so.
     """
-    version = complaint.version + 1
-    updated = session.execute(_UPDATE_IF_VERSION, {
-        "updated_at": at, **values, "version": version, "where_id": complaint.id, "where_version": complaint.version,
-    })
-    if updated.rowcount != 1:  # type: ignore[attr-defined]
-        raise ConcurrentChange(conflict or f"{complaint.number} was changed by someone else at the same moment; "
-                                           "nothing was written, look at it again before acting")
-    return version
+    return _hold(session, complaint, at, conflict, complaint.event_head, dict(values))
 
 
 def change_complaint(
@@ -165,12 +194,38 @@ def change_complaint(
 ) -> int:
     """Update the complaint at the version read, then append the event: its from-state is the state read.
 
+    The event links to the head the snapshot read, which the version check proves is still the head.
     `to_state` is the state after a transition (the complaint's own when it stays put). Returns the new version.
     """
     to_state = complaint.state if to_state is None else to_state
-    version = hold(session, complaint, at, conflict=conflict, **values)
-    append_event(session, complaint.id, at, actor, trigger, complaint.state, to_state, note, data)
+    row = _chained(complaint.number, complaint.event_head, at, actor, trigger, complaint.state, to_state, note, data)
+    version = _hold(session, complaint, at, conflict, row["hash"], dict(values))
+    session.execute(_INSERT_EVENT, {**row, "complaint_id": complaint.id})
     return version
+
+
+def _hold(session: Session, complaint: ComplaintSnapshot, at: datetime, conflict: str | None,
+          new_head: str | None, values: dict[str, Any]) -> int:
+    """The version-checked UPDATE; it also moves the chain's head, from the snapshot's to `new_head`."""
+    version = complaint.version + 1
+    updated = session.execute(_UPDATE_IF_VERSION, {
+        "updated_at": at, **values, "version": version, "event_head": new_head,
+        "where_id": complaint.id, "where_version": complaint.version, "where_head": complaint.event_head,
+    })
+    if updated.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConcurrentChange(conflict or f"{complaint.number} was changed by someone else at the same moment; "
+                                           "nothing was written, look at it again before acting")
+    return version
+
+
+def _chained(number: str, prev: str | None, at: datetime, actor: str, trigger: str, from_state: str,
+             to_state: str, note: str, data: dict[str, Any] | None) -> dict[str, Any]:
+    """An event row (all but its complaint id), linked to `prev`, the hash of the complaint's event before it."""
+    prev = prev or GENESIS
+    text = json.dumps(data or {}, ensure_ascii=False, sort_keys=True)
+    content = event_content(number, at, actor, trigger, from_state, to_state, note, text)
+    return {"at": at, "actor": actor, "trigger": trigger, "from_state": from_state, "to_state": to_state,
+            "note": note, "data": text, "hash": link_hash(prev, content), "prev_hash": prev}
 
 
 def required_text(value: str | None, field: str, why: str, limit: int = TEXT_CEILING) -> str:

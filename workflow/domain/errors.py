@@ -128,3 +128,9 @@ def describe_error(error: BaseException, limit: int = 500, *, first_line: bool =
         raw = (raw.strip().splitlines() or [""])[0]
     text = " ".join("".join(ch if ch.isprintable() else " " for ch in raw).split())
     return (f"{type(error).__name__}: {text}" if text else type(error).__name__)[:limit]
+
+
+class TamperedTrail(RedressError):
+    """`redress audit verify` found an event or audit record that was changed or removed after it was written."""
+
+    exit_code = 14

@@ -1,7 +1,8 @@
 """The audit record of changes to staff and customers: who changed what, from what to what, when and why.
 
 Complaints keep their own trail in the event table; people have no state machine, so their changes are
-recorded here, in the use case's transaction, by the one writer below.
+recorded here, in the use case's transaction, by the one writer below. The records form one hash chain in id
+order (workflow/domain/chain.py): few are written, so one chain, kept unforked by a lock, is enough.
 """
 
 from __future__ import annotations
@@ -11,12 +12,17 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, text
 from sqlmodel import Session
 
 from workflow.adapters.models import AUDIT
+from workflow.domain.chain import GENESIS, audit_content, link_hash
 
 _INSERT = insert(AUDIT)
+_LAST_HASH = select(AUDIT.c.hash).order_by(AUDIT.c.id.desc()).limit(1)
+# Held to the end of the transaction, so two writers on PostgreSQL cannot both link to the same last record
+# (SQLite has one writer at a time anyway). Any constant no other lock of Redress uses.
+_CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(583020552)")
 _OF_SUBJECT = (select(AUDIT).where(AUDIT.c.subject == bindparam("subject"), AUDIT.c.subject_id == bindparam("id"))
                .order_by(AUDIT.c.id))
 
@@ -28,10 +34,15 @@ def differences(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str
 
 def record_change(session: Session, at: datetime, actor: str, subject: str, subject_id: int, action: str,
                   changes: Mapping[str, list[Any]], reason: str = "") -> None:
-    """Append one audit line: `changes` maps each field to [from, to]."""
+    """Append one audit line, linked to the last one: `changes` maps each field to [from, to]."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_CHAIN_LOCK)
+    prev = session.execute(_LAST_HASH).scalar() or GENESIS
+    stored = json.dumps(changes, ensure_ascii=False, sort_keys=True)
+    content = audit_content(at, actor, subject, subject_id, action, stored, reason)
     session.execute(_INSERT, {
         "at": at, "actor": actor, "subject": subject, "subject_id": subject_id, "action": action,
-        "changes": json.dumps(changes, ensure_ascii=False, sort_keys=True), "reason": reason,
+        "changes": stored, "reason": reason, "hash": link_hash(prev, content), "prev_hash": prev,
     })
 
 

@@ -23,8 +23,9 @@ from workflow.adapters.records import (
     SNAPSHOT_FIELDS,
     ComplaintChanges,
     ComplaintSnapshot,
-    append_event,
+    append_filing_event,
     column_limit,
+    filing_event,
     load_complaint,
     optional_text,
     required_text,
@@ -145,19 +146,18 @@ def file_complaint(
         now = app.clock.now()
         number = _next_number(app, session)
         clock_plan = plan_for(config, severity, customer.tier)
+        filing = filing_event(number, now, user.name, RECEIVED, summary, {
+            "channel": channel, "category": category, "severity": severity, "severity_reason": reason,
+            "new_customer": customer.created})
         row = {"number": number, "state": RECEIVED, "is_open": True, "severity": severity,
                "severity_rank": config.severity_rank(severity), "severity_reason": reason, "category": category,
                "channel": channel, "customer_id": customer.id, "summary": summary, "order_ref": order_ref,
                "escalation_level": clock_plan.start_level, "created_by_id": user.id, "created_at": now,
                "updated_at": now, "version": 1, "sla_started_at": now, "sla_paused_minutes": 0.0,
-               "sla_clock_at": now, "sla_clock_minutes": 0.0}
+               "sla_clock_at": now, "sla_clock_minutes": 0.0, "event_head": filing.hash}
         complaint_id = insert_returning_id(session, _INSERT_COMPLAINT, row)
         clocks.start(app, session, complaint_id, clock_plan, now)
-        append_event(
-            session, complaint_id, now, user.name, "file", "", RECEIVED, summary,
-            {"channel": channel, "category": category, "severity": severity,
-             "severity_reason": reason, "new_customer": customer.created},
-        )
+        append_filing_event(session, complaint_id, filing)
         outcome = Outcome(complaint_id, number, "file", "", RECEIVED, 1, reason)
         if policy is None:
             from notifications.customer import queue_customer_message  # deferred: templates load only to queue

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import sys
+<<<<<<< HEAD
 from typing import Annotated, Optional
+=======
+from typing import Annotated
+>>>>>>> chain
 
 import typer
 
@@ -38,6 +42,23 @@ def db_upgrade() -> None:
     wired = redress()
     revision = upgrade_schema(wired)
     typer.echo(f"database {redact(wired.url)} is at schema revision {revision}")
+
+
+@db_app.command("grants")
+def db_grants(
+    application_role: Annotated[
+        str, typer.Option("--role", metavar="NAME", help="The PostgreSQL role the application connects as."),
+    ],
+) -> None:
+    """Print the SQL that lets the application's PostgreSQL role work but never rewrite the trail.
+
+    The schema's owner (who runs `redress db upgrade`) runs it, and again after each upgrade.
+
+    The role may read and append events and audit records, never UPDATE, DELETE or TRUNCATE them.
+    """
+    from workflow.adapters.grants import grants_sql
+
+    sys.stdout.write(grants_sql(application_role))
 
 
 @app.command()

@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "config": "operations",
     **dict.fromkeys(("login", "logout", "whoami", "password", "token", "apikey"), "signing"),
     "serve": "operations",
+    "audit": "audit",
 }
 
 

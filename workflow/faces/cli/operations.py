@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import sys
-<<<<<<< HEAD
 from typing import Annotated, Optional
-=======
-from typing import Annotated
->>>>>>> chain
 
 import typer
 

@@ -3,11 +3,17 @@ step is removed only by the approver's role or above."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 
-from tests.conftest import PINNED, file_one
+from tests.conftest import CONFIG, PINNED, file_one
+from tests.integration.test_handover import ON_POSTGRESQL_ONLY, _waiting_on_a_lock
+from workflow.bootstrap import bootstrap
+from workflow.domain.clock import Clock
 from workflow.domain.errors import PermissionDenied
 from workflow.read.queries import history
 from workflow.services import lifecycle as svc
@@ -134,3 +140,37 @@ def test_steps_nobody_approved_are_removed_by_any_agent(app):
     assert remove_step(app, "bob", planned.id, "duplicate of the voucher").to_state == "cancelled"
     assert remove_step(app, "amy", waiting.id, "customer declined").to_state == "cancelled"
     assert svc.cancel(app, "amy", number, "withdrawn").to_state == "cancelled"
+
+
+@ON_POSTGRESQL_ONLY
+def test_two_refunds_asked_at_the_same_moment_cannot_both_pass_under_the_daily_limit(app, database_url):
+    numbers = [resolve_one(app, phone=f"1380000040{i}") for i in range(5)]
+    for number in numbers[:3]:
+        refund(app, number, "50")  # 150 today
+    other = bootstrap(str(CONFIG), database_url, Clock(PINNED))  # the agent's second terminal
+    outcomes: list = []
+    askers: list[threading.Thread] = []
+
+    def ask_from_the_other_terminal() -> None:
+        outcomes.append(refund(other, numbers[4], "50"))
+
+    def meanwhile(conn, cursor, statement, *_):
+        if "sum(compensation_step.amount_minor)" in statement and not askers:  # this terminal's totals are read
+            asker = threading.Thread(target=ask_from_the_other_terminal)
+            askers.append(asker)
+            asker.start()
+            for _ in range(200):  # until the other terminal waits on amy's row (or has finished without waiting)
+                if not asker.is_alive() or _waiting_on_a_lock(other):
+                    break
+                time.sleep(0.05)
+
+    event.listen(app.engine, "after_cursor_execute", meanwhile)
+    try:
+        first = refund(app, numbers[3], "50")
+    finally:
+        event.remove(app.engine, "after_cursor_execute", meanwhile)
+    for asker in askers:
+        asker.join(30)
+    other.engine.dispose()
+    assert (first.to_state, [o.to_state for o in outcomes]) == ("planned", ["awaiting_approval"])
+    assert outcomes[0].approval_reason.startswith("it brings amy's steps today to 250.00 CNY")

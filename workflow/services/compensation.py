@@ -74,6 +74,9 @@ _TOTALS = select(
     .where(STEPS.c.requested_by_id == bindparam("requester_id"), STEPS.c.created_at >= bindparam("day_start"),
            STEPS.c.created_at < bindparam("day_end"), STEPS.c.state != CANCELLED).scalar_subquery(),
 )
+# Steps one person asks for at the same moment on different complaints queue on their row, so both cannot pass
+# under the daily limit (PostgreSQL; a SQLite writer holds the whole file). One complaint's serialise on `hold`.
+_LOCK_REQUESTER = select(USERS.c.id).where(USERS.c.id == bindparam("user_id")).with_for_update()
 # Why money waits for approval, by the limit it passes; and why an approver's own limit refuses it.
 _WAITS = {"step": "{amount} is above the {role} limit of {limit} per step",
           "complaint": "it brings {number}'s steps to {amount}, above the {role} limit of {limit} per complaint",
@@ -168,6 +171,7 @@ def _needs_approval(
     """The new step's money on each measure, and why it waits for approval ('' when it does not)."""
     if kind not in MONEY_KINDS:
         return Money(0, 0, 0), ""
+    session.execute(_LOCK_REQUESTER, {"user_id": requester.id})
     complaint_total, day_total = _totals(app, session, complaint.id, requester.id, now)
     amount = amount_minor or 0
     money = Money(amount, complaint_total + amount, day_total + amount)

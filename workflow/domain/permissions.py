@@ -1,4 +1,4 @@
-"""Who may do what: each action's least role, and who may approve a compensation step.
+"""Who may do what: each action's least role, who works someone else's complaint, and who grants how much money.
 
 One table for the services, the CLI and the terminal app, so a rule changes in one place and every face
 refuses with the same one-line message. Pure: the acting user is anything with a name and a role.

@@ -291,9 +291,14 @@ class CompensationConfig(_Strict):
     """Which steps a resolved complaint gets, how long each may take, and who may grant how much money."""
 
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
-    # The most money (per step) a role may grant without approval; a higher role approves above it.
+    # The most money a role grants without approval, per step, per complaint (the sum of its steps not cancelled)
+    # and per requester in a local day; above any of them a higher role whose own limits allow it approves.
     approval_limits: dict[Role, Decimal] = {"agent": Decimal(50), "senior": Decimal(200),
                                             "supervisor": Decimal(1000), "manager": Decimal(10000)}
+    complaint_limits: dict[Role, Decimal] = {"agent": Decimal(100), "senior": Decimal(400),
+                                             "supervisor": Decimal(2000), "manager": Decimal(20000)}
+    daily_limits: dict[Role, Decimal] = {"agent": Decimal(200), "senior": Decimal(800),
+                                         "supervisor": Decimal(4000), "manager": Decimal(40000)}
     # Business time after resolution by which each kind of step is due (apology: when it is sent).
     due: dict[StepKind, BusinessMinutes] = {"apology_letter": 60, "replacement": 18 * 60, "refund": 9 * 60,
                                             "voucher": 4 * 60, "gift": 18 * 60, "follow_up_call": 9 * 60}
@@ -312,7 +317,7 @@ class CompensationConfig(_Strict):
             raise ValueError(f"'{value}' is not an ISO 4217 currency code; write e.g. CNY, HKD, TWD or USD")
         return value
 
-    @field_validator("approval_limits")
+    @field_validator("approval_limits", "complaint_limits", "daily_limits")
     @classmethod
     def _limits_rise_with_the_role(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
         previous: tuple[str, Decimal] | None = None
@@ -332,8 +337,11 @@ class CompensationConfig(_Strict):
         """Business minutes after resolution by which a step of `kind` is due."""
         return self.due.get(kind, 9 * 60)  # type: ignore[call-overload]
 
-    def limit(self, role: str) -> Decimal:
-        return self.approval_limits.get(role, Decimal(0))  # type: ignore[call-overload]
+    def limits(self, role: str) -> tuple[Decimal, Decimal, Decimal]:
+        """What `role` grants without approval: per step, per complaint, per requester and day (0 when unset)."""
+        step, complaint, day = (limits.get(role, Decimal(0))  # type: ignore[call-overload]
+                                for limits in (self.approval_limits, self.complaint_limits, self.daily_limits))
+        return step, complaint, day
 
 
 # The most any free text (a Text column) may hold; the limits below may only be tighter.

@@ -26,6 +26,7 @@ from workflow.faces.tui.complaint import ComplaintScreen
 from workflow.faces.tui.forms import FormScreen
 from workflow.faces.tui.queue import QueueScreen
 from workflow.faces.tui.supervisor import SupervisorScreen
+from workflow.services import lifecycle as svc
 
 REDRESS = Path(sys.executable).parent / "redress"
 ABOVE_AGENT = sorted(action for action, permission in PERMISSIONS.items() if permission.least_role != "agent")
@@ -35,6 +36,7 @@ CLI = {
     "lower_severity": ["severity", "{n}", "--to", "low", "--reason", "the customer calmed down"],
     "assign_others": ["assign", "{n}", "--to", "bob"],
     "cancel_as_spam": ["cancel", "{n}", "--reason", "spam"],
+    "act_on_others_complaint": ["start", "{n}", "--message", "bob is away"],  # the complaint is bob's
     "escalation_board": ["escalations"],
     "acknowledge_escalation": ["escalation", "ack", "{n}", "--reason", "seen"],
     "extend_deadline": ["escalation", "extend", "{n}", "--by", "1h", "--reason", "waiting on the courier"],
@@ -65,8 +67,14 @@ async def _cancel_as_spam(pilot, tui) -> None:
     await pilot.pause()
 
 
+async def _start_someone_elses(pilot, tui) -> None:
+    await pilot.press("s")
+    await fill_form(pilot, "bob is away")
+
+
 # What an agent does in the terminal app to attempt the actions it offers them, from the complaint's view.
-TUI = {"lower_severity": _lower_severity, "cancel_as_spam": _cancel_as_spam}
+TUI = {"lower_severity": _lower_severity, "cancel_as_spam": _cancel_as_spam,
+       "act_on_others_complaint": _start_someone_elses}
 
 
 def _cli_refusal(database_url: str, argv: list[str]) -> tuple[int, str]:
@@ -104,13 +112,16 @@ def test_every_permission_above_agent_has_a_case():
 @pytest.mark.parametrize("action", ABOVE_AGENT)
 def test_an_agent_gets_the_same_refusal_from_the_command_and_the_terminal_app(app, database_url, action):
     number = file_one(app, severity="high")
+    if action == "act_on_others_complaint":
+        svc.triage(app, "sen", number)
+        svc.assign(app, "sen", number, "bob")
     expected = PermissionDenied.exit_code
     code, stderr = _cli_refusal(database_url, [part.format(n=number) for part in CLI[action]])
-    assert (code, stderr) == (expected, f"error: {_refusal(action)}\n")
+    assert (code, stderr) == (expected, f"error: {_refusal(action, number)}\n")
 
     if action in TUI:
         shown, screen, _ = _tui(app, number, TUI[action])
-        assert _refusal(action) in shown
+        assert _refusal(action, number) in shown
         assert not isinstance(screen, FormScreen)  # the form closed; nothing was done
     else:
         async def press_its_key(pilot, tui) -> None:
@@ -149,7 +160,9 @@ def test_the_board_refuses_an_agent_in_the_service_and_the_terminal_app_does_not
     assert board_key in supervisor_view and isinstance(supervisor_screen, SupervisorScreen)
 
 
-def _refusal(action: str) -> str:
+def _refusal(action: str, number: str = "") -> str:
+    if action == "act_on_others_complaint":  # the line names whose complaint it is
+        return f"{number} is assigned to bob; only bob, or a senior or above giving a reason, may start it"
     permission = PERMISSIONS[action]
     return f"amy is an agent; {permission.wording} needs {permission.least_role} or above"
 

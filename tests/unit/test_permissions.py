@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from workflow.domain.errors import PermissionDenied
-from workflow.domain.permissions import PERMISSIONS, Person, allows, decision_refusal, may_approve, require
+from workflow.domain.permissions import PERMISSIONS, Money, Person, allows, decision_refusal, may_approve, require
 from workflow.domain.vocabulary import ROLES
 
 AMY, BOB = Person(1, "amy", "agent"), Person(2, "bob", "agent")
@@ -47,8 +47,10 @@ def test_only_a_higher_role_decides_and_never_on_their_own_request():
 
 
 def test_approval_also_needs_the_amount_within_the_approvers_limit():
-    assert may_approve(SUP, AMY, 100_000, limit_minor=100_000)
-    assert not may_approve(SUP, AMY, 100_001, limit_minor=100_000)
-    assert may_approve(SEN, AMY, None, limit_minor=0)  # a step without money
-    assert not may_approve(AMY, AMY, 1, limit_minor=5_000)
-    assert not may_approve(BOB, AMY, 1, limit_minor=5_000)
+    limits = Money(step=100_000, complaint=200_000, day=0)  # an approver's day does not limit what they approve
+    assert may_approve(SUP, AMY, Money(100_000, 200_000, 900_000), limits)
+    assert not may_approve(SUP, AMY, Money(100_001, 100_001, 0), limits)
+    assert not may_approve(SUP, AMY, Money(1, 200_001, 0), limits)  # the complaint's steps with it
+    assert may_approve(SEN, AMY, Money(0, 0, 0), Money(0, 0, 0))  # a step without money
+    assert not may_approve(AMY, AMY, Money(1, 1, 1), limits)
+    assert not may_approve(BOB, AMY, Money(1, 1, 1), limits)

@@ -1,4 +1,4 @@
-"""Who may do what: each action's least role, and who may approve a compensation step.
+"""Who may do what: each action's least role, who works someone else's complaint, and who grants how much money.
 
 One table for the services, the CLI and the terminal app, so a rule changes in one place and every face
 refuses with the same one-line message. Pure: the acting user is anything with a name and a role.
@@ -34,12 +34,14 @@ PERMISSIONS: dict[str, Permission] = {
     "lower_severity": Permission("senior", "lowering a severity"),
     "assign_others": Permission("senior", "assigning to someone else"),
     "cancel_as_spam": Permission("senior", "cancelling as spam"),
+    "act_on_others_complaint": Permission("senior", "acting on a complaint assigned to someone else"),
     # Supervision of escalations.
     "escalation_board": Permission("supervisor", "the escalation board"),
     "acknowledge_escalation": Permission("supervisor", "acknowledge an escalation"),
     "extend_deadline": Permission("supervisor", "extend a deadline"),
     "lower_escalation": Permission("supervisor", "lower an escalation level"),
-    # Compensation: anyone plans and carries out steps; deciding on one follows the approval rule below.
+    # Compensation: anyone plans and carries out steps; deciding on one, and removing an approved one, follow the
+    # approval rule below.
     "add_step": Permission("agent", "adding a compensation step"),
     "complete_step": Permission("agent", "completing a compensation step"),
     "remove_step": Permission("agent", "removing a compensation step"),
@@ -98,7 +100,7 @@ def require(user: Actor, action: str) -> None:
         raise PermissionDenied(refusal(user, action))
 
 
-# --- the approval rule --------------------------------------------------------------------------------
+# --- working someone else's complaint ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,25 @@ class Person:
     id: int
     name: str
     role: str
+
+
+def others_complaint_refusal(actor: Person, assignee: Person | None, number: str, action: str,
+                             reason: str) -> str | None:
+    """Why `actor` may not `action` (start, resolve, close) complaint `number`; None if they may.
+
+    The assignee works their own complaint; on someone else's only a senior or above acts, and says why.
+    An unassigned complaint is anyone's.
+    """
+    if assignee is None or assignee.id == actor.id:
+        return None
+    if reason.strip() and allows(actor.role, "act_on_others_complaint"):
+        return None
+    least = PERMISSIONS["act_on_others_complaint"].least_role
+    return (f"{number} is assigned to {assignee.name}; only {assignee.name}, or a {least} or above giving a reason, "
+            f"may {action} it")
+
+
+# --- the approval rule --------------------------------------------------------------------------------
 
 
 def decision_refusal(approver: Person, requester: Person, step_id: int, decision: str) -> str | None:
@@ -121,15 +142,42 @@ def decision_refusal(approver: Person, requester: Person, step_id: int, decision
     return None
 
 
-def within_limit(amount_minor: int | None, limit_minor: int) -> bool:
-    """Whether a step's money is within a role's approval limit (steps without money always are)."""
-    return (amount_minor or 0) <= limit_minor
+def removal_refusal(remover: Person, approver: Person | None, step_id: int) -> str | None:
+    """Why `remover` may not remove a step `approver` approved; None if they may.
+
+    A step nobody approved is anyone's to remove; an approved one needs the approver's role or above, so the
+    agent who asked for a refund cannot take back what a manager granted, nor cancel what a manager approved.
+    """
+    if approver is None or rank(remover.role) >= rank(approver.role):
+        return None
+    return (f"step {step_id} was approved by {approver.name} ({approver.role}); removing it needs {approver.role} "
+            f"or above, and {remover.name} is {remover.role}")
 
 
-def may_approve(approver: Person, requester: Person, amount_minor: int | None, limit_minor: int) -> bool:
-    """The approval rule whole: a role above the requester's, not one's own request, within one's limit."""
+@dataclass(frozen=True)
+class Money:
+    """Minor units on each measure a limit has: one step, one complaint's steps, one requester's steps in a day."""
+
+    step: int
+    complaint: int
+    day: int
+
+
+MEASURES = ("step", "complaint", "day")
+# An approver answers for the step and its complaint; the requester's day is the requester's.
+APPROVER_MEASURES = ("step", "complaint")
+
+
+def passed_limit(money: Money, limits: Money, measures: tuple[str, ...] = MEASURES) -> str | None:
+    """The first measure on which `money` is above `limits` ('step', 'complaint' or 'day'); None when within all."""
+    return next((measure for measure in measures if getattr(money, measure) > getattr(limits, measure)), None)
+
+
+def may_approve(approver: Person, requester: Person, money: Money, limits: Money) -> bool:
+    """The approval rule whole: a role above the requester's, not one's own request, within one's limits per step
+    and per complaint (`limits` are the approver's)."""
     return (decision_refusal(approver, requester, 0, "approve") is None
-            and within_limit(amount_minor, limit_minor))
+            and passed_limit(money, limits, APPROVER_MEASURES) is None)
 
 
 # --- scoped tokens ------------------------------------------------------------------------------------------

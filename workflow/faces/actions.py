@@ -79,7 +79,10 @@ ACTIONS: tuple[LifecycleAction, ...] = (
         Ask("to", "To", ("--to",), "The user to assign to.", option_required=True),
         _text("Why", required=False, keyword="note", help="Why (optional)."),
     ), "assign", "Assign or reassign the complaint to someone (senior agent or above)."),
-    LifecycleAction("start", "start", (), "start", "Start working on an assigned complaint.", "s", "Start work"),
+    LifecycleAction("start", "start", (
+        _text("Why (someone else's complaint)", required=False, keyword="note",
+              help="Why, when the complaint is assigned to someone else (senior agent or above)."),
+    ), "start", "Start working on an assigned complaint.", "s", "Start work"),
     LifecycleAction("respond", "respond", (_text("What the customer was told"),), "respond",
                     "Record what the customer was told.", "r", "Respond"),
     LifecycleAction("wait_for_customer", "wait_for_customer", (_text("What we wait for"),), "wait",

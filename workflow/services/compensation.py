@@ -1,5 +1,7 @@
 """Compensation steps: planned by the rules at resolution, added or removed by agents, approved by a higher role.
 
+Money waits for approval when it passes any of the requester's limits: per step, per complaint, per day.
+
 Every step has a due time, kept as a `step` row of the deadline table so the
 scheduler fires it like any other timer: an apology letter is sent at its
 time; a refund, replacement, voucher, gift or call that is not marked done by
@@ -9,17 +11,19 @@ then escalates the complaint like any other breach.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlmodel import Session
 
 from states.compensation import (
     APPROVED,
     AUTOMATIC_KINDS,
     AWAITING_APPROVAL,
+    CANCELLED,
     DONE,
     MONEY_KINDS,
     PLANNED,
@@ -37,7 +41,17 @@ from workflow.adapters.records import ComplaintSnapshot, hold, optional_text, re
 from workflow.bootstrap import Redress
 from workflow.config import MAX_AMOUNT
 from workflow.domain.errors import ConcurrentChange, InvalidInput, InvalidTransition, NotFound, PermissionDenied
-from workflow.domain.permissions import Person, decision_refusal, may_approve, rank, require, within_limit
+from workflow.domain.permissions import (
+    APPROVER_MEASURES,
+    Money,
+    Person,
+    decision_refusal,
+    may_approve,
+    passed_limit,
+    rank,
+    removal_refusal,
+    require,
+)
 from workflow.domain.sla import add_business_time
 from workflow.domain.vocabulary import ROLES
 from workflow.services import clocks
@@ -52,6 +66,24 @@ _STEP_BY_ID = select(STEPS).where(STEPS.c.id == bindparam("step_id"))
 _UPDATE_IF_VERSION = update(STEPS).where(
     STEPS.c.id == bindparam("where_id"), STEPS.c.version == bindparam("where_version")
 )
+# What a complaint's steps and one requester's steps in a day come to, cancelled ones aside: one query.
+_TOTALS = select(
+    select(func.coalesce(func.sum(STEPS.c.amount_minor), 0))
+    .where(STEPS.c.complaint_id == bindparam("complaint_id"), STEPS.c.state != CANCELLED).scalar_subquery(),
+    select(func.coalesce(func.sum(STEPS.c.amount_minor), 0))
+    .where(STEPS.c.requested_by_id == bindparam("requester_id"), STEPS.c.created_at >= bindparam("day_start"),
+           STEPS.c.created_at < bindparam("day_end"), STEPS.c.state != CANCELLED).scalar_subquery(),
+)
+# Steps one person asks for at the same moment on different complaints queue on their row, so both cannot pass
+# under the daily limit (PostgreSQL; a SQLite writer holds the whole file). One complaint's serialise on `hold`.
+_LOCK_REQUESTER = select(USERS.c.id).where(USERS.c.id == bindparam("user_id")).with_for_update()
+# Why money waits for approval, by the limit it passes; and why an approver's own limit refuses it.
+_WAITS = {"step": "{amount} is above the {role} limit of {limit} per step",
+          "complaint": "it brings {number}'s steps to {amount}, above the {role} limit of {limit} per complaint",
+          "day": "it brings {name}'s steps today to {amount}, above the {role} limit of {limit} a day"}
+_BEYOND_APPROVER = {"step": "step {step} is {amount}; a {role} may approve up to {limit}",
+                    "complaint": "step {step} brings {number}'s steps to {amount}; a {role} may approve up to "
+                                 "{limit} per complaint"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +96,7 @@ class StepOutcome:
     from_state: str
     to_state: str
     detail: str = ""
+    approval_reason: str = ""  # which limit a step waiting for approval passes
 
 
 @dataclass(frozen=True)
@@ -77,6 +110,7 @@ class PlannedStep:
     currency: str | None
     due_at: str  # ISO
     approver_role: str | None = None
+    approval_reason: str = ""  # which limit it passes, when it waits
 
 
 def parse_amount(text: str | Decimal | None) -> int | None:
@@ -102,18 +136,57 @@ def _money_text(minor: int | None, currency: str | None) -> str:
     return f"{Decimal(minor or 0) / 100:.2f} {currency}" if minor is not None else ""
 
 
-def _limit_minor(app: Redress, role: str) -> int:
-    return int(app.config.compensation.limit(role) * 100)
+def _limits(app: Redress, role: str) -> Money:
+    return Money(*(int(limit * 100) for limit in app.config.compensation.limits(role)))
 
 
-def _needs_approval(app: Redress, kind: str, amount_minor: int | None, requester_role: str) -> bool:
-    return kind in MONEY_KINDS and not within_limit(amount_minor, _limit_minor(app, requester_role))
+def _local_day(app: Redress, now: datetime) -> tuple[datetime, datetime]:
+    """The local day (in the configured timezone) `now` falls in, as UTC instants [start, end)."""
+    zone = ZoneInfo(app.config.timezone)
+    day = now.astimezone(zone).date()
+    return tuple(datetime.combine(d, time(0), tzinfo=zone).astimezone(UTC)  # type: ignore[return-value]
+                 for d in (day, day + timedelta(days=1)))
 
 
-def _least_approver(app: Redress, amount_minor: int | None, requester_role: str) -> str | None:
-    """The lowest role above the requester's whose limit covers the amount; None when no role's does."""
+def _totals(app: Redress, session: Session, complaint_id: int, requester_id: int, now: datetime) -> tuple[int, int]:
+    """What the complaint's steps and the requester's steps today come to (minor units, cancelled ones aside)."""
+    day_start, day_end = _local_day(app, now)
+    complaint_total, day_total = session.execute(_TOTALS, {
+        "complaint_id": complaint_id, "requester_id": requester_id, "day_start": day_start, "day_end": day_end,
+    }).one()
+    return int(complaint_total), int(day_total)
+
+
+def _money_words(app: Redress, template: str, money: Money, measure: str, role: str, **names: Any) -> str:
+    """A limit's sentence with the amount on `measure` and `role`'s limit there, written as money."""
+    currency = app.config.compensation.currency
+    return template.format(amount=_money_text(getattr(money, measure), currency), role=role,
+                           limit=_money_text(getattr(_limits(app, role), measure), currency), **names)
+
+
+def _needs_approval(
+    app: Redress, session: Session, complaint: ComplaintSnapshot, requester: Row, kind: str,
+    amount_minor: int | None, now: datetime,
+) -> tuple[Money, str]:
+    """The new step's money on each measure, and why it waits for approval ('' when it does not)."""
+    if kind not in MONEY_KINDS:
+        return Money(0, 0, 0), ""
+    session.execute(_LOCK_REQUESTER, {"user_id": requester.id})
+    complaint_total, day_total = _totals(app, session, complaint.id, requester.id, now)
+    amount = amount_minor or 0
+    money = Money(amount, complaint_total + amount, day_total + amount)
+    measure = passed_limit(money, _limits(app, requester.role))
+    if measure is None:
+        return money, ""
+    return money, _money_words(app, _WAITS[measure], money, measure, requester.role, number=complaint.number,
+                               name=requester.name)
+
+
+def _least_approver(app: Redress, money: Money, requester_role: str) -> str | None:
+    """The lowest role above the requester's whose limits per step and per complaint cover the money; None when no
+    role's do."""
     return next((role for role in ROLES if rank(role) > rank(requester_role)
-                 and within_limit(amount_minor, _limit_minor(app, role))), None)
+                 and passed_limit(money, _limits(app, role), APPROVER_MEASURES) is None), None)
 
 
 def _due_at(
@@ -130,10 +203,11 @@ def create_step(
     app: Redress, session: Session, complaint: ComplaintSnapshot, requester: Row, kind: str, amount_minor: int | None,
     *, source: str, reason: str, now: datetime, at_once: bool = False,
 ) -> PlannedStep:
-    """Insert a step and its timer; money above the requester's limit waits for approval."""
+    """Insert a step and its timer; money above any of the requester's limits waits for approval."""
     from workflow.adapters.records import append_event
 
-    state = AWAITING_APPROVAL if _needs_approval(app, kind, amount_minor, requester.role) else PLANNED
+    money, waits_because = _needs_approval(app, session, complaint, requester, kind, amount_minor, now)
+    state = AWAITING_APPROVAL if waits_because else PLANNED
     due = _due_at(app, session, complaint, kind, now, at_once)
     currency = app.config.compensation.currency if kind in MONEY_KINDS else None
     step_id = insert_returning_id(
@@ -147,9 +221,10 @@ def create_step(
     append_event(session, complaint.id, now, requester.name, "compensation_planned", complaint.state,
                   complaint.state, reason,
                   {"step": step_id, "kind": kind, "state": state, "source": source,
-                   "amount": _money_text(amount_minor, currency), "due_at": due.isoformat()})
+                   "amount": _money_text(amount_minor, currency), "due_at": due.isoformat(),
+                   **({"waits": waits_because} if waits_because else {})})
     return PlannedStep(step_id, kind, state, _amount_text(amount_minor), currency, due.isoformat(),
-                       _least_approver(app, amount_minor, requester.role) if state == AWAITING_APPROVAL else None)
+                       _least_approver(app, money, requester.role) if waits_because else None, waits_because)
 
 
 def _matches(rule: Any, complaint: ComplaintSnapshot, tier: str, was_breached: bool) -> bool:
@@ -294,21 +369,28 @@ def add_step(
         planned = create_step(app, uow.session, complaint, user, kind, amount_minor, source="agent",
                               reason=reason, now=now)
         uow.commit()
-        return StepOutcome(planned.id, complaint.number, kind, "", planned.state, reason)
+        return StepOutcome(planned.id, complaint.number, kind, "", planned.state, reason, planned.approval_reason)
 
 
-def _approver_check(app: Redress, session: Session, approver: Row, step: Row, action: str) -> None:
+def _person(session: Session, user_id: int) -> Person:
+    user = session.execute(select(USERS.c.name, USERS.c.role).where(USERS.c.id == user_id)).one()
+    return Person(user_id, user.name, user.role)
+
+
+def _approver_check(app: Redress, session: Session, approver: Row, step: Row, action: str, now: datetime) -> None:
     """The approval rule (workflow/domain/permissions.py), with the step's money in the refusal."""
-    requester = session.execute(select(USERS.c.name, USERS.c.role).where(USERS.c.id == step.requested_by_id)).one()
-    refused = decision_refusal(Person(approver.id, approver.name, approver.role),
-                               Person(step.requested_by_id, requester.name, requester.role), step.id, action)
+    deciding = Person(approver.id, approver.name, approver.role)
+    refused = decision_refusal(deciding, _person(session, step.requested_by_id), step.id, action)
     if refused:
         raise PermissionDenied(refused)
-    if action == "approve" and not within_limit(step.amount_minor, _limit_minor(app, approver.role)):
-        raise PermissionDenied(
-            f"step {step.id} is {_money_text(step.amount_minor, step.currency)}; a {approver.role} may approve up to "
-            f"{app.config.compensation.limit(approver.role):.2f} {step.currency}"
-        )
+    if action != "approve":
+        return
+    complaint_total, day_total = _totals(app, session, step.complaint_id, step.requested_by_id, now)
+    money = Money(step.amount_minor or 0, complaint_total, day_total)  # the step itself is counted already
+    measure = passed_limit(money, _limits(app, approver.role), APPROVER_MEASURES)
+    if measure is not None:
+        raise PermissionDenied(_money_words(app, _BEYOND_APPROVER[measure], money, measure, approver.role,
+                                            step=step.id, number=_complaint_of(session, step).number))
 
 
 def approve_step(app: Redress, actor: str | None, step_id: int, note: str | None = None) -> StepOutcome:
@@ -330,8 +412,8 @@ def _decide(app: Redress, actor: str | None, step_id: int, decision: str, note: 
         if step.state != AWAITING_APPROVAL:
             raise InvalidTransition(f"step {step.id} ({step.kind}) is {step.state}; only a step awaiting approval "
                                     f"can be {decision}d")
-        _approver_check(app, uow.session, user, step, decision)
         now = app.clock.now()
+        _approver_check(app, uow.session, user, step, decision, now)
         changes = {"note": note} if decision == "reject" else {}
         outcome = _move(app, uow.session, step, user.name, decision, event_note=note, now=now,
                         decided_by_id=user.id, decided_at=now, **changes)
@@ -339,13 +421,35 @@ def _decide(app: Redress, actor: str | None, step_id: int, decision: str, note: 
         return outcome
 
 
+def _refuse_removing_approved(session: Session, remover: Row, step: Row) -> None:
+    """An approved step is removed only by the approver's role or above (workflow/domain/permissions.py)."""
+    if step.state != APPROVED or step.decided_by_id is None:
+        return
+    refused = removal_refusal(Person(remover.id, remover.name, remover.role), _person(session, step.decided_by_id),
+                              step.id)
+    if refused:
+        raise PermissionDenied(refused)
+
+
+def refuse_cancelling_approved_steps(session: Session, complaint: ComplaintSnapshot, user: Row) -> None:
+    """Cancelling a complaint cancels its open steps: one approved by a higher role than the user's stays theirs."""
+    approved = session.execute(select(STEPS).where(STEPS.c.complaint_id == complaint.id, STEPS.c.state == APPROVED)
+                               .order_by(STEPS.c.id)).all()
+    for step in approved:
+        try:
+            _refuse_removing_approved(session, user, step)
+        except PermissionDenied as refused:
+            raise PermissionDenied(f"cancelling {complaint.number} would remove its steps: {refused}") from None
+
+
 def remove_step(app: Redress, actor: str | None, step_id: int, reason: str | None) -> StepOutcome:
-    """An agent takes a step out of the plan, with a reason."""
+    """An agent takes a step out of the plan, with a reason; an approved one needs the approver's role or above."""
     reason = required_text(reason, "reason", "why the step is removed", app.config.limits.reason)
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
         require(user, "remove_step")
         step = _load_step(uow.session, step_id)
+        _refuse_removing_approved(uow.session, user, step)
         outcome = _move(app, uow.session, step, user.name, "cancel", event_note=reason, now=app.clock.now(),
                         note=reason)
         uow.commit()
@@ -412,9 +516,14 @@ def list_steps(
     if state is not None and state not in STEP_STATES:
         raise InvalidInput(f"step state '{state}' is not allowed; states: {', '.join(STEP_STATES)}")
     requester = USERS.alias("requester")
+    others = STEPS.alias("others")
+    complaint_total = (select(func.coalesce(func.sum(others.c.amount_minor), 0))
+                       .where(others.c.complaint_id == STEPS.c.complaint_id, others.c.state != CANCELLED)
+                       .scalar_subquery())
     query = (
         select(STEPS, COMPLAINTS.c.number, requester.c.name.label("requested_by"),
-               requester.c.role.label("requester_role"))
+               requester.c.role.label("requester_role"),
+               *([complaint_total.label("complaint_total")] if approvable_by is not None else []))
         .join(COMPLAINTS, COMPLAINTS.c.id == STEPS.c.complaint_id)
         .join(requester, requester.c.id == STEPS.c.requested_by_id)
         .order_by(STEPS.c.due_at, STEPS.c.id).limit(limit)
@@ -428,10 +537,10 @@ def list_steps(
         if approvable_by is not None:
             approver = acting_user(uow.session, approvable_by)
             deciding = Person(approver.id, approver.name, approver.role)
-            limit_minor = _limit_minor(app, approver.role)
+            limits = _limits(app, approver.role)
             rows = [r for r in rows if r.state == AWAITING_APPROVAL
                     and may_approve(deciding, Person(r.requested_by_id, r.requested_by, r.requester_role),
-                                    r.amount_minor, limit_minor)]
+                                    Money(r.amount_minor or 0, r.complaint_total, 0), limits)]
         return [
             {"id": r.id, "complaint": r.number, "kind": r.kind, "state": r.state,
              "amount": _amount_text(r.amount_minor),

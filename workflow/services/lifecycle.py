@@ -276,9 +276,12 @@ def assign(
         return outcome
 
 
-def start(app: Redress, actor: str | None, ref: str | int, *, expected_version: int | None = None) -> Outcome:
-    """The assignee starts working on the complaint."""
-    return _act(app, actor, ref, Trigger.START, expected_version=expected_version)
+def start(
+    app: Redress, actor: str | None, ref: str | int, *, note: str | None = None, expected_version: int | None = None
+) -> Outcome:
+    """The assignee starts working on the complaint; a senior or above starting someone else's says why (`note`)."""
+    note = optional_text(note, "message", app.config.limits.note)
+    return _act(app, actor, ref, Trigger.START, expected_version=expected_version, note=note)
 
 
 def respond(
@@ -333,7 +336,7 @@ def owner_feedback(
 def resolve(
     app: Redress, actor: str | None, ref: str | int, resolution: str | None, *, expected_version: int | None = None
 ) -> Outcome:
-    """Record what was done for the customer."""
+    """Record what was done for the customer (the assignee, or a senior or above: the resolution says why)."""
     resolution = required_text(resolution, "resolution", "what was done for the customer", app.config.limits.note)
     return _act(
         app, actor, ref, Trigger.RESOLVE, expected_version=expected_version, note=resolution, resolution=resolution
@@ -343,7 +346,9 @@ def resolve(
 def close(
     app: Redress, actor: str | None, ref: str | int, note: str | None = None, *, expected_version: int | None = None
 ) -> Outcome:
-    """Close the complaint number once the customer has the answer and every compensation step is done or removed."""
+    """Close the complaint number once the customer has the answer and every compensation step is done or removed.
+
+    Someone else's complaint is closed by a senior or above, with a note saying why."""
     note = optional_text(note, "message", app.config.limits.note)
     with app.uow() as uow:
         user = acting_user(uow.session, actor)
@@ -380,6 +385,7 @@ def cancel(
             require(user, "cancel_as_spam")
         complaint = load_complaint(uow.session, ref)
         check_version(complaint, expected_version)
+        compensation.refuse_cancelling_approved_steps(uow.session, complaint, user)
         changes: dict[str, Any] = {"cancel_reason": reason}
         data: dict[str, Any] = {"reason": reason}
         if duplicate_of:

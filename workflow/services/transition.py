@@ -3,6 +3,7 @@
 The machine answers with the next state and the events it causes; the clock effects give the columns
 that change with the state; one UPDATE at the version read writes them with the audit event; then the
 other effects run (workflow/services/effects.py). Lifecycle, surveys and supervision all import it from here.
+Starting, resolving and closing someone else's complaint is refused here, so no use case can forget it.
 """
 
 from __future__ import annotations
@@ -10,18 +11,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Row, select
 from sqlmodel import Session
 from typing_extensions import Unpack
 
-from states.definition import FINAL_STATES
+from states.definition import FINAL_STATES, Trigger
 from states.events import step
 from states.machine import TriggerNotAllowed
+from workflow.adapters.models import USERS
 from workflow.adapters.records import ComplaintChanges, ComplaintSnapshot, change_complaint
 from workflow.bootstrap import Redress
-from workflow.domain.errors import ConcurrentChange, InvalidTransition
+from workflow.domain.errors import ConcurrentChange, InvalidTransition, PermissionDenied
+from workflow.domain.permissions import Person, others_complaint_refusal
 from workflow.services import effects
 from workflow.services.compensation import PlannedStep
+
+# What only the assignee does to their complaint, or a senior or above giving a reason (the note): as the user says it.
+ASSIGNEES_OWN: dict[str, str] = {Trigger.START: "start", Trigger.RESOLVE: "resolve", Trigger.CLOSE: "close"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,18 @@ def check_version(complaint: ComplaintSnapshot, expected: int | None) -> None:
         )
 
 
+def _refuse_someone_elses(session: Session, complaint: ComplaintSnapshot, actor: Row, trigger: str, note: str) -> None:
+    """The assignee rule (workflow/domain/permissions.py) for the triggers that are the assignee's own."""
+    if trigger not in ASSIGNEES_OWN or complaint.assignee_id is None:
+        return
+    assignee = session.execute(select(USERS.c.name, USERS.c.role).where(USERS.c.id == complaint.assignee_id)).one()
+    refused = others_complaint_refusal(Person(actor.id, actor.name, actor.role),
+                                       Person(complaint.assignee_id, assignee.name, assignee.role),
+                                       complaint.number, ASSIGNEES_OWN[trigger], note)
+    if refused:
+        raise PermissionDenied(refused)
+
+
 def apply_transition(
     app: Redress,
     session: Session,
@@ -72,6 +90,7 @@ def apply_transition(
                      pause_states=frozenset(app.config.sla.pause_states))
     except TriggerNotAllowed as refused:
         raise InvalidTransition(f"{complaint.number}: {refused}") from None
+    _refuse_someone_elses(session, complaint, actor, trigger, note)
     now = app.clock.now()
     to_state = moved.to_state.value
     trigger = str(trigger)  # stored as the plain word, whether given as a Trigger or as text

@@ -162,7 +162,9 @@ class CompensationStep(SQLModel, table=True):
     model_config = _DEFERRED  # type: ignore[assignment]
 
     __tablename__ = "compensation_step"
-    __table_args__ = (Index("ix_step_complaint", "complaint_id"), Index("ix_step_state", "state"))
+    __table_args__ = (Index("ix_step_complaint", "complaint_id"), Index("ix_step_state", "state"),
+                      # the daily money limit sums one person's steps since the start of their day
+                      Index("ix_step_requested_by_created", "requested_by_id", "created_at"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     complaint_id: int = Field(foreign_key="complaint.id")

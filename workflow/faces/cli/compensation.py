@@ -26,7 +26,8 @@ def _report_step(outcome: Any, as_json: bool) -> None:
         print_json(asdict(outcome))
         return
     moved = f"{outcome.from_state} -> {outcome.to_state}" if outcome.from_state else outcome.to_state
-    say(f"step {outcome.id} ({outcome.kind}) of {outcome.complaint}: {moved}")
+    why = f" ({outcome.approval_reason})" if outcome.approval_reason else ""
+    say(f"step {outcome.id} ({outcome.kind}) of {outcome.complaint}: {moved}{why}")
 
 
 @compensation_app.command("list")

@@ -116,8 +116,8 @@ def tell(outcome: Outcome, as_json: bool) -> None:
         parts.append("planned: " + ", ".join(f"{_step(s)} (due {_due(s.due_at)})" for s in planned))
     if waiting:
         parts.append("waiting for approval: " + ", ".join(
-            f"{_step(s)} ({f'a {s.approver_role} approves' if s.approver_role else 'no role may approve this much'})"
-            for s in waiting))
+            f"{_step(s)} ({f'a {s.approver_role} approves' if s.approver_role else 'no role may approve this much'}"
+            f"{'; ' + s.approval_reason if s.approval_reason else ''})" for s in waiting))
     if parts:
         say("; ".join(parts))
 

@@ -20,6 +20,7 @@ from tests.conftest import CONFIG, file_one
 from tests.tui.test_flows import fill_form, type_text
 from workflow.domain.errors import PermissionDenied
 from workflow.domain.permissions import PERMISSIONS
+from workflow.faces.seat import DirectSeat
 from workflow.faces.tui.actions import COMPENSATION, LIFECYCLE, SUPERVISION
 from workflow.faces.tui.app import RedressTUI
 from workflow.faces.tui.complaint import ComplaintScreen
@@ -82,7 +83,7 @@ def _tui(app, number: str, scenario) -> tuple[list[str], object, set[str | None]
     shown: list[str] = []
 
     async def run():
-        tui = RedressTUI(app, "amy", refresh_seconds=60)
+        tui = RedressTUI(DirectSeat(app, "amy"), refresh_seconds=60)
         async with tui.run_test(size=(120, 36)) as pilot:
             tui.notify = lambda message, **_: shown.append(str(message))  # type: ignore[method-assign]
             await pilot.pause()
@@ -133,7 +134,7 @@ def test_the_board_refuses_an_agent_in_the_service_and_the_terminal_app_does_not
 
     def queue_for(user: str) -> tuple[str, object]:
         async def run():
-            tui = RedressTUI(app, user, refresh_seconds=60)
+            tui = RedressTUI(DirectSeat(app, user), refresh_seconds=60)
             async with tui.run_test(size=(120, 36)) as pilot:
                 await pilot.pause()
                 footer = tui.export_screenshot()

@@ -86,10 +86,12 @@ def states() -> None:
 
 @app.command()
 def tui(as_user: As = None) -> None:
-    """Open the terminal app (queues, complaint view, policy manual, supervisor board) as a user."""
+    """Open the terminal app (queues, complaint view, policy manual, supervisor board): on the server you signed in
+    to, as yourself; else on the database, as your operating-system account (or --as, where the config trusts it)."""
+    from workflow.faces.cli.common import seat
     from workflow.faces.tui.app import run_tui
 
-    run_tui(redress(), as_user)
+    run_tui(seat(as_user))
 
 
 @app.command()

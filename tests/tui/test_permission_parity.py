@@ -47,6 +47,11 @@ CLI = {
     "edit_user": ["user", "edit", "bob", "--email", "bob@example.cn"],
     "deactivate_user": ["user", "deactivate", "bob", "--reason", "left", "--to-queue"],
     "reactivate_user": ["user", "reactivate", "bob"],
+    "reset_password": ["user", "password", "bob", "--password-stdin"],
+    "revoke_sign_ins": ["user", "revoke", "bob", "--reason", "lost laptop"],
+    "manage_api_keys": ["apikey", "create", "web-form", "--scope", "file:web"],
+    "read_failed_deadlines": ["deadlines", "failed"],
+    "survey_scores": ["survey", "scores"],
 }
 
 
@@ -74,7 +79,8 @@ def _cli_refusal(database_url: str, argv: list[str]) -> tuple[int, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REDRESS_")}
     env.update(REDRESS_CONFIG=str(CONFIG), REDRESS_DB=database_url, REDRESS_NOW="2026-11-20T10:00:00+08:00",
                REDRESS_USER="amy", COLUMNS="120")
-    result = subprocess.run([str(REDRESS), *argv], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run([str(REDRESS), *argv], env=env, input="bob-new-password-2\n", capture_output=True,
+                            text=True, timeout=60)  # the input: a new password, for the one command that reads it
     return result.returncode, result.stderr
 
 

@@ -86,8 +86,10 @@ def states() -> None:
 
 @app.command()
 def tui(as_user: As = None) -> None:
-    """Open the terminal app (queues, complaint view, policy manual, supervisor board): on the server you signed in
-    to, as yourself; else on the database, as your operating-system account (or --as, where the config trusts it)."""
+    """Open the terminal app (queues, complaint view, policy manual, supervisor board) as a user.
+
+    Signed in (`redress login`), on the server as yourself; else on the database, as your OS account's staff member.
+    """
     from workflow.faces.cli.common import seat
     from workflow.faces.tui.app import run_tui
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from textual.widgets import DataTable, Select, Static
 
-from tests.apiserver import RunningServer, password_of
+from tests.apiserver import RunningServer, password_of, stop_server
 from tests.tui.test_flows import SIZE, cell_texts, fill_form, type_text
 from workflow.faces.remote import RemoteSeat, sign_in
 from workflow.faces.tui.app import RedressTUI
@@ -57,6 +57,11 @@ def read(server: RunningServer, path: str, **params: Any) -> Any:
 
 def notes(tui: RedressTUI) -> list[str]:
     return [note.message for note in tui._notifications]
+
+
+def titled(tui: RedressTUI) -> list[tuple[str, str]]:
+    """Every notification the app gave, with its title, oldest first."""
+    return [(note.title, note.message) for note in tui._notifications]
 
 
 def test_an_agent_opens_a_complaint_from_the_queue_and_takes_starts_and_resolves_it(api_server):
@@ -175,3 +180,31 @@ def test_a_supervisor_approves_a_refund_on_the_board_through_the_server(api_serv
     rows = drive(api_server, "sup", scenario)
     assert rows == [[str(step["id"]), number, "refund", "120.00 CNY", "amy", "price difference"]]
     assert [s["state"] for s in read(api_server, "/compensation", ref=number)] == ["approved"]
+
+
+def test_a_revoked_sign_in_and_a_stopped_server_are_each_one_notification_and_the_app_stays_up(api_server):
+    number = file_by_api(api_server)
+
+    async def scenario(pilot, tui):
+        tui.open_complaint(number)
+        await pilot.pause()
+        with api_server.client("boss") as client:  # a manager ends amy's sessions while her app is open
+            assert client.post("/users/amy/revoke", json={"reason": "lost laptop"}).status_code == 200
+        for _ in range(3):  # the views reload every few seconds: the same fault is not stacked
+            await pilot.press("f5")
+            await pilot.pause()
+        revoked = titled(tui)
+        stop_server(api_server)
+        for _ in range(3):
+            await pilot.press("f5")
+            await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        return revoked, titled(tui)[len(revoked):], type(tui.screen)
+
+    revoked, stopped, screen = drive(api_server, "amy", scenario)
+    assert [title for title, _ in revoked] == ["Not signed in"], revoked
+    assert revoked[0][1].startswith("the token was revoked at ") and revoked[0][1].endswith("; sign in again")
+    assert [title for title, _ in stopped] == ["Server unavailable"], stopped
+    assert stopped[0][1].startswith(f"cannot reach the Redress server at {api_server.url} ")
+    assert screen is QueueScreen

@@ -10,12 +10,15 @@ from zoneinfo import ZoneInfo
 
 from textual.screen import Screen
 
-from workflow.domain.errors import ConcurrentChange, DatabaseUnavailable, RedressError, ServerUnavailable
+from workflow.domain.errors import ConcurrentChange, DatabaseUnavailable, NotSignedIn, RedressError, ServerUnavailable
 from workflow.domain.inert import inert
 
 T = TypeVar("T")
 _SHOWN_FOR = 8.0  # seconds a notification stays up
-_last_fault: dict[str, float] = {}  # a database's or server's fault line -> when it was last shown
+_last_fault: dict[str, float] = {}  # a lasting fault's line -> when it was last shown
+# Faults that last until someone mends them (the database, the server, the sign-in), by the title they are shown with.
+LASTING: dict[type[RedressError], str] = {DatabaseUnavailable: "Database unavailable",
+                                          ServerUnavailable: "Server unavailable", NotSignedIn: "Not signed in"}
 
 
 def attempt(screen: Screen[Any], call: Callable[[], T], *, done: str | None = None) -> T | None:
@@ -30,12 +33,12 @@ def attempt(screen: Screen[Any], call: Callable[[], T], *, done: str | None = No
         screen.notify(f"{inert(error)}. The view is refreshed.", title="Changed meanwhile", severity="warning",
                       timeout=8, markup=False)
         return None
-    except (DatabaseUnavailable, ServerUnavailable) as error:
+    except tuple(LASTING) as error:
         # The views refresh every few seconds: one fault is shown once while it lasts, not stacked.
         line, now = inert(error), time.monotonic()
         if now - _last_fault.get(line, -_SHOWN_FOR) >= _SHOWN_FOR:
             _last_fault[line] = now
-            title = "Server unavailable" if isinstance(error, ServerUnavailable) else "Database unavailable"
+            title = next(title for kind, title in LASTING.items() if isinstance(error, kind))
             screen.notify(line, title=title, severity="error", timeout=_SHOWN_FOR, markup=False)
         return None
     except RedressError as error:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,7 +17,9 @@ from workflow.faces.related import related_lines
 from workflow.faces.tui.common import attempt
 from workflow.faces.tui.forms import leave_form
 from workflow.faces.tui.screen import RedressModal, RedressScreen
-from workflow.services.kb import PolicyHit
+
+if TYPE_CHECKING:
+    from workflow.services.kb import PolicyHit
 
 
 class PolicyScreen(RedressModal[str | None]):

@@ -19,7 +19,6 @@ from workflow.domain.permissions import require, scope_refusal
 
 if TYPE_CHECKING:
     from workflow.bootstrap import Redress
-    from workflow.read.intake import Related
     from workflow.services.signin import Principal
 
 
@@ -202,7 +201,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("about", "GET", "/about", "workflow.faces.operations:about", "read_complaints", "read", actor="none",
               summary="The server's time zone, clock and vocabularies, for a seat's display and forms"),
     # Added for the terminal app's intake form: a found customer's other complaints, named before one is filed.
-    Operation("customer_related", "GET", "/customers/{customer_id}/related", "workflow.faces.operations:related_for",
+    Operation("customer_related", "GET", "/customers/{customer_id}/related", "workflow.read.intake:related_complaints",
               "read_customers", "read", actor="none", result="workflow.read.intake:Related",
               summary="A customer's open complaints and those about an order, named while filing"),
 )
@@ -236,13 +235,6 @@ def steps_for(app: Redress, actor: str, ref: str | None = None, *, state: str | 
     from workflow.services.compensation import list_steps
 
     return list_steps(app, ref, state=state, approvable_by=actor if mine_to_approve else None, limit=limit)
-
-
-def related_for(app: Redress, customer_id: int, order_ref: str | None = None) -> Related:
-    """A customer's open complaints and those about `order_ref`; without an order, a query leaves it out."""
-    from workflow.read.intake import related_complaints
-
-    return related_complaints(app, customer_id, order_ref)
 
 
 def who_am_i(app: Redress, principal: Principal) -> dict[str, Any]:

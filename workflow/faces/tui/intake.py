@@ -216,7 +216,7 @@ class NewComplaintScreen(RedressScreen[None]):
 
     def _show_related(self, customer: dict[str, Any] | None) -> None:
         """The found customer's other open complaints and those about this order: a duplicate spotted on the line."""
-        seat, order = self.redress_app.seat, self._value("order")
+        seat, order = self.redress_app.seat, self._value("order") or ""  # "": no order (a query cannot say None)
         related = attempt(self, lambda: seat.call("customer_related", customer["id"], order)) if customer else None
         lines = related_lines(related) if related else []
         self.query_one("#related", Static).update("\n".join(inert(line) for line in lines))

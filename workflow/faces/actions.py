@@ -29,8 +29,7 @@ class Ask:
     help: str  # the option's help
     required: bool = True  # the use case refuses the action without it; the form asks until it is given
     keyword: str | None = None  # the use case takes it by this keyword; by position when None
-    choices: Callable[[Mapping[str, Any]], Sequence[str]] | None = None  # from the seat's `about()`: the form
-    #                                                                    offers these, when there are any
+    choices: Callable[[Mapping[str, Any]], Sequence[str]] | None = None  # the form's list, from a seat's about()
     typed_label: str | None = None  # the form's label when there is nothing to choose from
     preset: str | None = None  # the complaint's field the form's choice starts at
     option_required: bool = False  # the command line itself refuses to run without it

@@ -9,13 +9,14 @@ import pytest
 from textual.widgets._toast import Toast
 
 from tests.conftest import PG_ADMIN_URL, _staffed, file_one
+from workflow.faces.seat import DirectSeat
 from workflow.faces.tui.app import RedressTUI
 from workflow.faces.tui.complaint import ComplaintScreen
 from workflow.faces.tui.queue import QueueScreen
 
 
 async def _drop_under_the_app(app, number: str, name: str) -> tuple[bool, bool, list[str]]:
-    tui = RedressTUI(app, "amy", refresh_seconds=60)
+    tui = RedressTUI(DirectSeat(app, "amy"), refresh_seconds=60)
     async with tui.run_test(size=(120, 30), notifications=True) as pilot:
         await pilot.pause()
         tui.open_complaint(number)

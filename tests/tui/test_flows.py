@@ -8,6 +8,7 @@ from datetime import timedelta
 from textual.widgets import DataTable, Select, Static
 
 from tests.conftest import PINNED, file_one
+from workflow.faces.seat import DirectSeat
 from workflow.faces.tui.app import RedressTUI
 from workflow.faces.tui.complaint import ComplaintScreen
 from workflow.faces.tui.intake import NewComplaintScreen, PolicyScreen
@@ -22,9 +23,9 @@ SIZE = (80, 24)
 
 
 def drive(app, user: str, scenario, *, refresh: float = 60.0, size=SIZE):
-    """Run `scenario(pilot, tui)` against the app acting as `user`; return what it returns."""
+    """Run `scenario(pilot, tui)` against the app on a direct seat acting as `user`; return what it returns."""
     async def run():
-        tui = RedressTUI(app, user, refresh_seconds=refresh)
+        tui = RedressTUI(DirectSeat(app, user), refresh_seconds=refresh)
         async with tui.run_test(size=size) as pilot:
             await pilot.pause()
             return await scenario(pilot, tui)

@@ -44,11 +44,12 @@ def test_the_queue_and_the_complaint_view_draw_escape_codes_and_overrides_as_tex
 def test_a_refusal_quoting_typed_text_is_shown_as_text_not_markup(app):
     from textual.widgets._toast import Toast
 
+    from workflow.faces.seat import DirectSeat
     from workflow.faces.tui.app import RedressTUI
     from workflow.faces.tui.common import attempt
 
     async def run():
-        tui = RedressTUI(app, "amy", refresh_seconds=60)
+        tui = RedressTUI(DirectSeat(app, "amy"), refresh_seconds=60)
         async with tui.run_test(size=(160, 40), notifications=True) as pilot:
             await pilot.pause()
             # A route owner typed with markup and an escape code: refused, and the refusal quotes it.

@@ -18,6 +18,7 @@ from tests.conftest import file_one
 from tests.e2e.test_cli import as_json, redress
 from workflow.faces.actions import ACTIONS, LifecycleAction
 from workflow.faces.cli.root import COMMANDS
+from workflow.faces.seat import DirectSeat
 from workflow.faces.tui.actions import COMPENSATION, LIFECYCLE, SUPERVISION, offered
 from workflow.faces.tui.app import RedressTUI
 from workflow.faces.tui.intake import PolicyScreen
@@ -65,13 +66,13 @@ def test_every_row_with_a_key_is_offered_where_the_machine_allows_it_and_asks_wh
         if state in where:
             action = actions[row.key]
             assert action.label == row.label
-            fields = action.fields(sqlite_app, detail)
+            fields = action.fields(DirectSeat(sqlite_app, "amy"), detail)
             assert [(f.name, f.required) for f in fields] == [(ask.name, ask.required) for ask in row.asks]
 
 
 def test_the_severity_form_starts_at_the_complaints_severity_and_lists_the_configured_ones(sqlite_app):
     detail = {"state": "received", "severity": "high", "allowed_actions": ["change_severity"]}
-    [severity, reason] = LIFECYCLE["change_severity"].fields(sqlite_app, detail)
+    [severity, reason] = LIFECYCLE["change_severity"].fields(DirectSeat(sqlite_app, "amy"), detail)
     assert severity.value == "high" and [v for _, v in severity.options] == sqlite_app.config.severity_names
     assert reason.options == [] and reason.label == "Reason"
 
@@ -82,18 +83,18 @@ def test_a_row_fires_its_trigger_from_the_command_line_and_the_terminal_app(sqli
     by_command, by_key = file_one(sqlite_app), file_one(sqlite_app, phone="13800138001")
     redress("note", by_command, "-m", "called back", db=sqlite_url, user="amy")
     version = complaint_detail(sqlite_app, by_key)["version"]
-    LIFECYCLE["note"].run(sqlite_app, "amy", by_key, version, {"text": "called back"})
+    LIFECYCLE["note"].run(DirectSeat(sqlite_app, "amy"), by_key, version, {"text": "called back"})
     last = [history(sqlite_app, number)["events"][-1] for number in (by_command, by_key)]
     assert [(e["trigger"], e["note"]) for e in last] == [("note", "called back")] * 2
 
 
 def test_both_faces_show_the_same_policy_answers(sqlite_app, sqlite_url):
     question = "退款多久到账"
-    on_the_line = as_json(redress("kb", "search", question, "--limit", "8", "--json", db=sqlite_url))
+    on_the_line = as_json(redress("kb", "search", question, "--limit", "8", "--json", db=sqlite_url, user="amy"))
     assert on_the_line and on_the_line == [vars(hit) for hit in policy_answers(sqlite_app, question, limit=8)]
 
     async def search() -> list[str]:
-        tui = RedressTUI(sqlite_app, "amy", refresh_seconds=60)
+        tui = RedressTUI(DirectSeat(sqlite_app, "amy"), refresh_seconds=60)
         async with tui.run_test(size=(80, 24)) as pilot:
             await pilot.pause()
             tui.push_screen(PolicyScreen(question))

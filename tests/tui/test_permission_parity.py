@@ -20,6 +20,7 @@ from tests.conftest import CONFIG, file_one
 from tests.tui.test_flows import fill_form, type_text
 from workflow.domain.errors import PermissionDenied
 from workflow.domain.permissions import PERMISSIONS
+from workflow.faces.seat import DirectSeat
 from workflow.faces.tui.actions import COMPENSATION, LIFECYCLE, SUPERVISION
 from workflow.faces.tui.app import RedressTUI
 from workflow.faces.tui.complaint import ComplaintScreen
@@ -48,6 +49,11 @@ CLI = {
     "edit_user": ["user", "edit", "bob", "--email", "bob@example.cn"],
     "deactivate_user": ["user", "deactivate", "bob", "--reason", "left", "--to-queue"],
     "reactivate_user": ["user", "reactivate", "bob"],
+    "reset_password": ["user", "password", "bob", "--password-stdin"],
+    "revoke_sign_ins": ["user", "revoke", "bob", "--reason", "lost laptop"],
+    "manage_api_keys": ["apikey", "create", "web-form", "--scope", "file:web"],
+    "read_failed_deadlines": ["deadlines", "failed"],
+    "survey_scores": ["survey", "scores"],
 }
 
 
@@ -81,7 +87,8 @@ def _cli_refusal(database_url: str, argv: list[str]) -> tuple[int, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REDRESS_")}
     env.update(REDRESS_CONFIG=str(CONFIG), REDRESS_DB=database_url, REDRESS_NOW="2026-11-20T10:00:00+08:00",
                REDRESS_USER="amy", COLUMNS="120")
-    result = subprocess.run([str(REDRESS), *argv], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run([str(REDRESS), *argv], env=env, input="bob-new-password-2\n", capture_output=True,
+                            text=True, timeout=60)  # the input: a new password, for the one command that reads it
     return result.returncode, result.stderr
 
 
@@ -90,7 +97,7 @@ def _tui(app, number: str, scenario) -> tuple[list[str], object, set[str | None]
     shown: list[str] = []
 
     async def run():
-        tui = RedressTUI(app, "amy", refresh_seconds=60)
+        tui = RedressTUI(DirectSeat(app, "amy"), refresh_seconds=60)
         async with tui.run_test(size=(120, 36)) as pilot:
             tui.notify = lambda message, **_: shown.append(str(message))  # type: ignore[method-assign]
             await pilot.pause()
@@ -144,7 +151,7 @@ def test_the_board_refuses_an_agent_in_the_service_and_the_terminal_app_does_not
 
     def queue_for(user: str) -> tuple[str, object]:
         async def run():
-            tui = RedressTUI(app, user, refresh_seconds=60)
+            tui = RedressTUI(DirectSeat(app, user), refresh_seconds=60)
             async with tui.run_test(size=(120, 36)) as pilot:
                 await pilot.pause()
                 footer = tui.export_screenshot()

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import PINNED, file_one
+from workflow.faces.seat import DirectSeat
 from workflow.faces.tui.app import RedressTUI
 from workflow.services import lifecycle as svc
 from workflow.services.compensation import add_step
@@ -40,7 +41,7 @@ def desk(sqlite_app):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_agent_queue(snap_compare, desk, size):
-    assert snap_compare(RedressTUI(desk, "amy", refresh_seconds=3600), terminal_size=size)
+    assert snap_compare(RedressTUI(DirectSeat(desk, "amy"), refresh_seconds=3600), terminal_size=size)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -49,9 +50,10 @@ def test_complaint_view(snap_compare, desk, size):
         pilot.app.open_complaint(desk.numbers["jug"])
         await pilot.pause()
 
-    assert snap_compare(RedressTUI(desk, "amy", refresh_seconds=3600), terminal_size=size, run_before=open_it)
+    assert snap_compare(RedressTUI(DirectSeat(desk, "amy"), refresh_seconds=3600), terminal_size=size,
+                        run_before=open_it)
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_supervisor_board(snap_compare, desk, size):
-    assert snap_compare(RedressTUI(desk, "sup", refresh_seconds=3600), terminal_size=size, press=["b"])
+    assert snap_compare(RedressTUI(DirectSeat(desk, "sup"), refresh_seconds=3600), terminal_size=size, press=["b"])

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from workflow.bootstrap import Redress
     from workflow.faces.seat import Seat
     from workflow.services.lifecycle import Outcome
 
@@ -30,7 +29,7 @@ class Ask:
     help: str  # the option's help
     required: bool = True  # the use case refuses the action without it; the form asks until it is given
     keyword: str | None = None  # the use case takes it by this keyword; by position when None
-    choices: Callable[[Redress], Sequence[str]] | None = None  # the form offers these, when there are any
+    choices: Callable[[Mapping[str, Any]], Sequence[str]] | None = None  # the form's list, from a seat's about()
     typed_label: str | None = None  # the form's label when there is nothing to choose from
     preset: str | None = None  # the complaint's field the form's choice starts at
     option_required: bool = False  # the command line itself refuses to run without it
@@ -55,18 +54,17 @@ def _text(label: str, *, required: bool = True, keyword: str | None = None, help
     return Ask("text", label, ("--message", "-m"), help, required, keyword)
 
 
-def _owners(app: Redress) -> Sequence[str]:
-    return app.config.owners
+def _owners(about: Mapping[str, Any]) -> Sequence[str]:
+    """The configured owners to choose from; none where any owner may be typed."""
+    return [] if about["owners_free_text"] else about["owners"]
 
 
-def _severities(app: Redress) -> Sequence[str]:
-    return app.config.severity_names
+def _severities(about: Mapping[str, Any]) -> Sequence[str]:
+    return about["severities"]
 
 
-def _cancel_reasons(app: Redress) -> Sequence[str]:
-    from workflow.services.lifecycle import CANCEL_REASONS
-
-    return CANCEL_REASONS
+def _cancel_reasons(about: Mapping[str, Any]) -> Sequence[str]:
+    return about["cancel_reasons"]
 
 
 # Filing (`redress new`) and answering from the manual (`redress answer`, the terminal app's `m`) are written out

@@ -96,7 +96,7 @@ OPERATIONS: tuple[Operation, ...] = (
               actor="none", summary="A number that changes whenever any complaint does"),
     Operation("latest_event", "GET", "/desk/latest-event", "workflow.read.news:latest_event", "read_complaints",
               "read", actor="none", summary="The newest event's id"),
-    Operation("news", "GET", "/desk/news", "workflow.read.news:news_since", "read_complaints", "read",
+    Operation("news", "GET", "/desk/news", "workflow.faces.operations:news_for", "read_complaints", "read",
               summary="Warnings and escalations on one's complaints since an event"),
     # Customers.
     Operation("customer", "GET", "/customers/{ref}", "workflow.read.queries:customer_detail", "read_customers",
@@ -200,6 +200,10 @@ OPERATIONS: tuple[Operation, ...] = (
               summary="An API key for a system, scoped (managers)"),
     Operation("about", "GET", "/about", "workflow.faces.operations:about", "read_complaints", "read", actor="none",
               summary="The server's time zone, clock and vocabularies, for a seat's display and forms"),
+    # Added for the terminal app's intake form: a found customer's other complaints, named before one is filed.
+    Operation("customer_related", "GET", "/customers/{customer_id}/related", "workflow.read.intake:related_complaints",
+              "read_customers", "read", actor="none", result="workflow.read.intake:Related",
+              summary="A customer's open complaints and those about an order, named while filing"),
 )
 
 BY_NAME: dict[str, Operation] = {operation.name: operation for operation in OPERATIONS}
@@ -237,14 +241,34 @@ def who_am_i(app: Redress, principal: Principal) -> dict[str, Any]:
     return {"name": principal.name, "role": principal.role, "kind": principal.kind, "scopes": list(principal.scopes)}
 
 
+def news_for(app: Redress, actor: str, after: int) -> dict[str, Any]:
+    """The news since event `after` and the event read up to, as one object: a pair would cross the wire as a list."""
+    from workflow.read.news import news_since
+
+    read_up_to, news = news_since(app, actor, after)
+    return {"after": read_up_to, "news": [{"event_id": item.event_id, "number": item.number, "trigger": item.trigger,
+                                           "what": item.what, "escalated": item.escalated} for item in news]}
+
+
 def about(app: Redress) -> dict[str, Any]:
     """What a seat needs to show times and offer choices as a direct seat would."""
+    from workflow.domain.vocabulary import CHANNELS, LANGUAGES, STEP_KINDS
+    from workflow.services.lifecycle import CANCEL_REASONS
+
     config = app.config
     return {
         "timezone": config.timezone,
         "now": app.clock.now().isoformat(),
         "severities": config.severity_names,
         "categories": [category.name for category in config.categories],
+        "category_labels": {category.name: category.label.get(config.default_language, category.name)
+                            for category in config.categories},
         "tiers": [tier.name for tier in config.member_tiers],
         "owners": list(config.owners),
+        "owners_free_text": config.owners_free_text,
+        "channels": list(CHANNELS),
+        "languages": list(LANGUAGES),
+        "default_language": config.default_language,
+        "cancel_reasons": list(CANCEL_REASONS),
+        "step_kinds": list(STEP_KINDS),
     }

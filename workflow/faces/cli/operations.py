@@ -103,10 +103,14 @@ def states() -> None:
 
 @app.command()
 def tui(as_user: As = None) -> None:
-    """Open the terminal app (queues, complaint view, policy manual, supervisor board) as a user."""
+    """Open the terminal app (queues, complaint view, policy manual, supervisor board) as a user.
+
+    Signed in (`redress login`), on the server as yourself; else on the database, as your OS account's staff member.
+    """
+    from workflow.faces.cli.common import seat
     from workflow.faces.tui.app import run_tui
 
-    run_tui(redress(), as_user)
+    run_tui(seat(as_user))
 
 
 @app.command()

@@ -1,1 +1,1 @@
-"""`redress tui`: the agent and supervisor terminal app (Textual), thin over the services in workflow/."""
+"""`redress tui`: the agent and supervisor terminal app (Textual), thin over a seat: the database or a server."""

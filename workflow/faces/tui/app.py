@@ -1,24 +1,29 @@
-"""The Textual application: acts as one user, opens on their queue, and routes between screens."""
+"""The Textual application: acts through one seat as its user, opens on their queue, and routes between screens.
+
+The seat is a direct database seat or one signed in to a Redress server: the app does every read and write with
+`seat.call`, takes its choices from `seat.about()`, and never learns which of the two it has.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from workflow.bootstrap import Redress
-from workflow.domain.errors import RedressError
 from workflow.domain.inert import inert
-from workflow.domain.permissions import Person, allows, refusal
+from workflow.domain.permissions import allows, refusal
+from workflow.faces.seat import Seat
 from workflow.faces.tui.common import attempt
 from workflow.faces.tui.complaint import ComplaintScreen
 from workflow.faces.tui.intake import NewComplaintScreen, PolicyScreen
 from workflow.faces.tui.queue import QueueScreen
 from workflow.faces.tui.screen import RedressModal, takes_typing
 from workflow.faces.tui.supervisor import SupervisorScreen
-from workflow.read.news import latest_event, news_since
-from workflow.services.people import acting_user
 
 HELP = """\
 Everywhere    ?  this help    Esc  back    F5  refresh now
@@ -51,29 +56,36 @@ class HelpScreen(RedressModal[None]):
             yield Static(HELP, markup=False)
 
 
+@dataclass(frozen=True)
+class Acting:
+    """Who the seat acts as, as the permissions table reads a user."""
+
+    name: str
+    role: str
+
+
 class RedressTUI(App[None]):
-    """The terminal app. Everything it shows and does goes through the same services as the CLI."""
+    """The terminal app. Everything it shows and does goes through its seat: the same operations as the CLI."""
 
     TITLE = "Redress"
     CSS_PATH = "redress.tcss"
     BINDINGS = [Binding("q", "quit", "Quit"), Binding("question_mark", "help", "Help")]
 
-    def __init__(self, redress: Redress, user: str, *, refresh_seconds: float = 2.0, queue_limit: int = 100) -> None:
+    def __init__(self, seat: Seat, *, refresh_seconds: float = 2.0, queue_limit: int = 100) -> None:
+        """Who acts and what the forms offer are read here, so a seat that cannot act fails before the screen opens."""
         super().__init__()
-        self.redress = redress
+        self.seat = seat
         self.refresh_seconds = refresh_seconds
         self.queue_limit = queue_limit
-        with redress.uow(write=False) as uow:
-            row = acting_user(uow.session, user)
-        self.acting = Person(row.id, row.name, row.role)
-        self.user = row.name
-        self.role = row.role
-        self.sub_title = f"{row.name} ({row.role})"
-        self.news_after = 0  # the last event the news was read up to
+        self.acting = Acting(seat.user, seat.role)
+        self.user, self.role = self.acting.name, self.acting.role
+        self.about: Mapping[str, Any] = seat.about()  # time zone and the choices the forms offer
+        self.sub_title = f"{self.user} ({self.role})"
+        self.news_after: int | None = None  # the last event the news was read up to; None: not read yet
 
     def on_mount(self) -> None:
         self.push_screen(QueueScreen())
-        self.news_after = latest_event(self.redress)
+        self.news_after = attempt(self.screen, lambda: self.seat.call("latest_event"))
         self.set_interval(self.refresh_seconds, self.tell_news)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -83,14 +95,23 @@ class RedressTUI(App[None]):
         return True
 
     def tell_news(self) -> None:
-        """One notification per warning or escalation the scheduler wrote on my open complaints since last time."""
-        read = attempt(self.screen, lambda: news_since(self.redress, self.user, self.news_after))
+        """One notification per warning or escalation the scheduler wrote on my open complaints since last time.
+
+        News starts after the newest event when the app opened (or when it could first read it), so opening the
+        app does not replay the past.
+        """
+        if self.news_after is None:
+            self.news_after = attempt(self.screen, lambda: self.seat.call("latest_event"))
+            return
+        after = self.news_after
+        read = attempt(self.screen, lambda: self.seat.call("news", after))
         if read is None:
             return
-        self.news_after, news = read
-        for item in news:
-            self.notify(f"{item.number}: {inert(item.what)}", title="Escalated" if item.escalated else "Warning",
-                        severity="error" if item.escalated else "warning", timeout=12, markup=False)
+        self.news_after = read["after"]
+        for item in read["news"]:
+            self.notify(f"{item['number']}: {inert(item['what'])}", title="Escalated" if item["escalated"]
+                        else "Warning", severity="error" if item["escalated"] else "warning", timeout=12,
+                        markup=False)
 
     def open_complaint(self, number: str) -> None:
         self.push_screen(ComplaintScreen(number))
@@ -116,7 +137,5 @@ class RedressTUI(App[None]):
         self.push_screen(HelpScreen())
 
 
-def run_tui(redress: Redress, user: str | None) -> None:
-    if not user:
-        raise RedressError("no acting user: pass --as NAME or set REDRESS_USER")
-    RedressTUI(redress, user).run()
+def run_tui(seat: Seat) -> None:
+    RedressTUI(seat).run()

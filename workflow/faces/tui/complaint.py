@@ -18,28 +18,25 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
-from workflow.bootstrap import Redress
 from workflow.domain.inert import inert
 from workflow.domain.vocabulary import ROLES
+from workflow.faces.seat import Seat
 from workflow.faces.tui.actions import Action, offered
 from workflow.faces.tui.common import attempt, local
 from workflow.faces.tui.forms import FormScreen
 from workflow.faces.tui.screen import RedressScreen
 from workflow.read.desk import countdown_text
-from workflow.read.outbox import list_messages
-from workflow.read.queries import complaint_detail, customer_detail, history
-from workflow.services.compensation import list_steps
 
 
-def load_view(redress: Redress, number: str) -> dict[str, Any]:
-    """Everything the view shows, read through the services."""
-    detail = complaint_detail(redress, number)
-    detail["steps"] = list_steps(redress, number)
-    detail["events"] = history(redress, number)["events"]
-    detail["messages"] = list_messages(redress, complaint=number, limit=200)
+def load_view(seat: Seat, number: str) -> dict[str, Any]:
+    """Everything the view shows, read through the seat."""
+    detail: dict[str, Any] = seat.call("show", number)
+    detail["steps"] = seat.call("compensation", number)
+    detail["events"] = seat.call("history", number)["events"]
+    detail["messages"] = seat.call("outbox", complaint=number, limit=200)
     customer = detail["customer"] or {}
     ref = customer.get("phone") or customer.get("email") or str(customer.get("id", ""))
-    detail["past"] = [c for c in customer_detail(redress, ref)["complaints"] if c["number"] != number] if ref else []
+    detail["past"] = [c for c in seat.call("customer", ref)["complaints"] if c["number"] != number] if ref else []
     return detail
 
 
@@ -70,17 +67,14 @@ class ComplaintScreen(RedressScreen[None]):
         self.set_interval(self.redress_app.refresh_seconds, self._refresh_if_changed)
 
     def _refresh_if_changed(self) -> None:
-        from workflow.read.desk import change_marker
-
-        marker = attempt(self, lambda: change_marker(self.redress_app.redress))
+        marker = attempt(self, lambda: self.redress_app.seat.call("change_marker"))
         if marker is not None and marker != self.marker:
             self.action_reload()
 
     def action_reload(self) -> None:
-        from workflow.read.desk import change_marker
-
-        marker = attempt(self, lambda: change_marker(self.redress_app.redress))
-        view = attempt(self, lambda: load_view(self.redress_app.redress, self.number))
+        seat = self.redress_app.seat
+        marker = attempt(self, lambda: seat.call("change_marker"))
+        view = attempt(self, lambda: load_view(seat, self.number))
         if view is None or marker is None:
             return
         self.marker = marker
@@ -116,7 +110,7 @@ class ComplaintScreen(RedressScreen[None]):
         self.run_action_form(self.actions[index])
 
     def _render_sections(self) -> None:
-        v, app = self.view, self.redress_app.redress
+        v, timezone = self.view, self.redress_app.seat.timezone
         head = Text()
         head.append(f"{v['number']}  ", style="bold")
         head.append(f"{v['state']}  severity {v['severity']}  level {ROLES[v['escalation_level']]}  ")
@@ -143,7 +137,7 @@ class ComplaintScreen(RedressScreen[None]):
             clocks.add_column(column)
         for d in v["sla"]["deadlines"]:
             status = "pending" if d["pending"] else ("fired" if d["fired_at"] else "cancelled")
-            clocks.add_row(d["kind"], local(app, d["due_at"]),
+            clocks.add_row(d["kind"], local(timezone, d["due_at"]),
                            countdown_text(d["remaining_business_minutes"], v["sla"]["paused"] and d["pending"]),
                            status, style="" if d["pending"] else "dim")
         self.query_one("#deadlines", Static).update(clocks)
@@ -153,7 +147,8 @@ class ComplaintScreen(RedressScreen[None]):
             steps.add_column(column)
         for s in v["steps"]:
             steps.add_row(str(s["id"]), s["kind"], f"{s['amount']} {s['currency']}" if s["amount"] else "",
-                          s["state"], local(app, s["due_at"]), Text(inert(s["requested_by"])), Text(inert(s["reason"])))
+                          s["state"], local(timezone, s["due_at"]), Text(inert(s["requested_by"])),
+                          Text(inert(s["reason"])))
         self.query_one("#steps", Static).update(steps if v["steps"] else Text("Compensation: none planned"))
 
         timeline = Table(title="Timeline", title_justify="left", expand=True, box=None)
@@ -162,7 +157,7 @@ class ComplaintScreen(RedressScreen[None]):
         entries = [(e["at"], e["actor"], e["trigger"], e["note"]) for e in v["events"]]
         entries += [(m["created_at"], "outbox", f"{m['kind']} ({m['status']})", m["subject"]) for m in v["messages"]]
         for at, who_, what, note in sorted(entries, key=lambda entry: entry[0]):
-            timeline.add_row(local(app, at), Text(inert(who_)), Text(inert(what)), Text(inert(note)))
+            timeline.add_row(local(timezone, at), Text(inert(who_)), Text(inert(what)), Text(inert(note)))
         self.query_one("#timeline", Static).update(timeline)
 
     def on_key(self, event: events.Key) -> None:
@@ -173,15 +168,16 @@ class ComplaintScreen(RedressScreen[None]):
                 return
 
     def run_action_form(self, action: Action) -> None:
-        fields = action.fields(self.redress_app.redress, self.view)
+        seat = self.redress_app.seat
+        fields = attempt(self, lambda: action.fields(seat, self.view))  # a list of staff, say, is read first
+        if fields is None:
+            return
         version = self.view["version"]
 
         def submit(values: dict[str, str] | None) -> None:
             if values is None:
                 return
-            attempt(self, lambda: action.run(self.redress_app.redress, self.redress_app.user,
-                                             self.number, version, values),
-                    done=f"{action.label}: done")
+            attempt(self, lambda: action.run(seat, self.number, version, values), done=f"{action.label}: done")
             self.action_reload()
 
         if fields:
@@ -193,14 +189,13 @@ class ComplaintScreen(RedressScreen[None]):
         if "answer_from_manual" not in self.view.get("allowed_actions", []):
             return
         from workflow.faces.tui.intake import PolicyScreen
-        from workflow.services.lifecycle import answer_from_manual
 
         version = self.view["version"]
 
         def chosen(answer_id: str | None) -> None:
             if answer_id:
-                attempt(self, lambda: answer_from_manual(self.redress_app.redress, self.redress_app.user,
-                                                         self.number, answer_id, expected_version=version),
+                attempt(self, lambda: self.redress_app.seat.call("answer", self.number, answer_id,
+                                                                 expected_version=version),
                         done="answered from the policy manual and closed")
                 self.action_reload()
 

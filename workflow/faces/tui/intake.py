@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,14 +13,13 @@ from textual.widgets.option_list import Option
 
 from workflow.domain.errors import RedressError
 from workflow.domain.inert import inert
-from workflow.domain.vocabulary import CHANNELS, LANGUAGES
 from workflow.faces.related import related_lines
 from workflow.faces.tui.common import attempt
 from workflow.faces.tui.forms import leave_form
 from workflow.faces.tui.screen import RedressModal, RedressScreen
-from workflow.read.intake import related_complaints
-from workflow.services.kb import PolicyHit, policy_answers
-from workflow.services.lifecycle import file_complaint, suggest_for_intake
+
+if TYPE_CHECKING:
+    from workflow.services.kb import PolicyHit
 
 
 class PolicyScreen(RedressModal[str | None]):
@@ -46,8 +45,8 @@ class PolicyScreen(RedressModal[str | None]):
         return not self.for_customer if action == "file_with" else True
 
     def compose(self) -> ComposeResult:
-        config = self.redress_app.redress.config
-        language = self.language or config.default_language
+        about = self.redress_app.about
+        language = self.language or about["default_language"]
         heading = ("Policy manual: type what the customer asks; Enter on an answer gives it" if self.for_customer
                    else "Policy manual: Enter copies the answer; Ctrl+K files a complaint answered with it")
         with VerticalScroll():
@@ -55,7 +54,7 @@ class PolicyScreen(RedressModal[str | None]):
             with Horizontal():
                 yield Input(value=self.query_text, placeholder="退款多久到账 / refund time", id="query")
                 # The customer's language is theirs: only a browse from the queue may look at another.
-                yield Select([(lang, lang) for lang in LANGUAGES], value=language, allow_blank=False,
+                yield Select([(lang, lang) for lang in about["languages"]], value=language, allow_blank=False,
                              id="language", disabled=self.for_customer)
             yield OptionList(id="hits")
             yield Static(id="answer", markup=False)
@@ -77,8 +76,11 @@ class PolicyScreen(RedressModal[str | None]):
 
     def _search(self, query: str) -> None:
         language = str(self.query_one("#language", Select).value)
-        self.hits = {hit.id: hit for hit in policy_answers(self.redress_app.redress, query, language=language,
-                                                            limit=8)}
+        hits: list[PolicyHit] | None = attempt(self, lambda: self.redress_app.seat.call(
+            "manual_search", query, language=language, limit=8))
+        if hits is None:
+            return
+        self.hits = {hit.id: hit for hit in hits}
         options = self.query_one("#hits", OptionList)
         options.clear_options()
         options.add_options([Option(Text(hit.title), id=hit.id) for hit in self.hits.values()])
@@ -141,7 +143,7 @@ class NewComplaintScreen(RedressScreen[None]):
         self.known_customer: dict[str, Any] | None = None
 
     def compose(self) -> ComposeResult:
-        config = self.redress_app.redress.config
+        about = self.redress_app.about
         yield Header(show_clock=False)
         with VerticalScroll():
             with Horizontal():
@@ -151,16 +153,16 @@ class NewComplaintScreen(RedressScreen[None]):
             yield Static("", id="related", markup=False)
             with Horizontal():
                 yield Input(placeholder="for a new customer", id="name")
-                yield Select([(t, t) for t in config.tier_names], prompt="default", id="tier")
-                yield Select([(lang, lang) for lang in LANGUAGES], prompt="default", id="language")
+                yield Select([(t, t) for t in about["tiers"]], prompt="default", id="tier")
+                yield Select([(lang, lang) for lang in about["languages"]], prompt="default", id="language")
             with Horizontal():
-                yield Select([(c, c) for c in CHANNELS], value="phone", allow_blank=False, id="channel")
-                yield Select([(c.label.get(config.default_language, c.name), c.name) for c in config.categories],
+                yield Select([(c, c) for c in about["channels"]], value="phone", allow_blank=False, id="channel")
+                yield Select([(label, name) for name, label in about["category_labels"].items()],
                              prompt="choose...", id="category")
             yield Input(value=self.summary, id="summary")
             with Horizontal():
                 yield Input(id="order")
-                yield Select([(s, s) for s in config.severity_names], prompt="suggested", id="severity")
+                yield Select([(s, s) for s in about["severities"]], prompt="suggested", id="severity")
             yield Static("", id="suggestion", markup=False)
             with Horizontal():
                 yield Button("File (Ctrl+S)", variant="primary", id="file")
@@ -202,9 +204,9 @@ class NewComplaintScreen(RedressScreen[None]):
             self._show_customer(None)
             return
         try:
-            suggestion = suggest_for_intake(self.redress_app.redress, phone=phone, email=email,
-                                            summary=self._value("summary") or "", order_ref=self._value("order"),
-                                            tier=None if self.known_customer else self._value("tier"))
+            suggestion = self.redress_app.seat.call(
+                "suggest_intake", phone=phone, email=email, summary=self._value("summary") or "",
+                order_ref=self._value("order"), tier=None if self.known_customer else self._value("tier"))
         except RedressError:  # still typing: not a phone number yet, so not the customer found before
             if self.known_customer:
                 self._show_customer(None)
@@ -214,8 +216,9 @@ class NewComplaintScreen(RedressScreen[None]):
 
     def _show_related(self, customer: dict[str, Any] | None) -> None:
         """The found customer's other open complaints and those about this order: a duplicate spotted on the line."""
-        app = self.redress_app.redress
-        lines = related_lines(related_complaints(app, customer["id"], self._value("order"))) if customer else []
+        seat, order = self.redress_app.seat, self._value("order") or ""  # "": no order (a query cannot say None)
+        related = attempt(self, lambda: seat.call("customer_related", customer["id"], order)) if customer else None
+        lines = related_lines(related) if related else []
         self.query_one("#related", Static).update("\n".join(inert(line) for line in lines))
 
     def _show_customer(self, customer: dict[str, Any] | None) -> None:
@@ -233,10 +236,10 @@ class NewComplaintScreen(RedressScreen[None]):
         else:
             found.update("new customer: type the name (tier and language optional)")
             if was:  # the number changed away from a known customer: their details are not this one's
-                config = self.redress_app.redress.config
+                about = self.redress_app.about
                 name.value = ""
-                tier.set_options([(t, t) for t in config.tier_names])
-                language.set_options([(lang, lang) for lang in LANGUAGES])
+                tier.set_options([(t, t) for t in about["tiers"]])
+                language.set_options([(lang, lang) for lang in about["languages"]])
         for widget in (name, tier, language):
             widget.disabled = customer is not None
         self._show_related(customer)
@@ -245,7 +248,7 @@ class NewComplaintScreen(RedressScreen[None]):
         """The language the complaint records its answer in: the customer's, else the one chosen, else the default."""
         if self.known_customer:
             return str(self.known_customer["language"])
-        return self._value("language") or self.redress_app.redress.config.default_language
+        return self._value("language") or str(self.redress_app.about["default_language"])
 
     def _fields(self) -> dict[str, Any]:
         new = self.known_customer is None
@@ -257,8 +260,7 @@ class NewComplaintScreen(RedressScreen[None]):
 
     def action_file(self, answer_id: str | None = None) -> None:
         fields = self._fields()
-        outcome = attempt(self, lambda: file_complaint(self.redress_app.redress, self.redress_app.user,
-                                                       answer_id=answer_id, **fields))
+        outcome = attempt(self, lambda: self.redress_app.seat.call("file", answer_id=answer_id, **fields))
         if outcome is None:
             return
         self.notify(f"{outcome.number} filed ({outcome.to_state}); severity {outcome.detail}", timeout=6)

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
 from workflow.domain.inert import inert
 from workflow.faces.tui.common import attempt
 from workflow.faces.tui.screen import RedressScreen
-from workflow.read.desk import countdown_text, desk_queue
+from workflow.read.desk import countdown_text
 
 # Sized for an 80-column terminal; the summary takes what is left (and more when the terminal is wider).
 COLUMNS = (("number", "Number", 15), ("severity", "Sev", 8), ("state", "State", 11), ("level", "Lvl", 3),
@@ -86,7 +86,8 @@ class QueueScreen(RedressScreen[None]):
 
     def _rows(self, mine: bool) -> list[dict[str, Any]]:
         app = self.redress_app
-        return desk_queue(app.redress, app.user, mine=mine, limit=app.queue_limit)
+        rows: list[dict[str, Any]] = app.seat.call("desk_queue", mine=mine, limit=app.queue_limit)
+        return rows
 
     @staticmethod
     def _fill(table: DataTable[Any], rows: list[dict[str, Any]]) -> None:

@@ -1,4 +1,4 @@
-"""The screens' base: the app they run in, typed, so a screen reaches the services without a cast of its own."""
+"""The screens' base: the app they run in, typed, so a screen reaches its seat without a cast of its own."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class RedressScreen(Screen[ResultType]):
 
     @property
     def redress_app(self) -> RedressTUI:
-        """The running RedressTUI: its services (`redress`), acting `user` and `role`, and navigation."""
+        """The running RedressTUI: its `seat`, the seat's `about`, acting `user` and `role`, and navigation."""
         return cast("RedressTUI", self.app)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -16,9 +15,6 @@ from workflow.faces.text import business_time
 from workflow.faces.tui.common import attempt
 from workflow.faces.tui.forms import Field, FormScreen, text
 from workflow.faces.tui.screen import RedressScreen
-from workflow.read.queries import complaint_detail
-from workflow.services.compensation import approve_step, list_steps, reject_step
-from workflow.services.supervision import escalation_board
 
 
 class SupervisorScreen(RedressScreen[None]):
@@ -57,8 +53,8 @@ class SupervisorScreen(RedressScreen[None]):
         self.set_interval(self.redress_app.refresh_seconds, self.action_refresh)
 
     def action_refresh(self) -> None:
-        redress, user = self.redress_app.redress, self.redress_app.user
-        board = attempt(self, lambda: escalation_board(redress, user))
+        seat = self.redress_app.seat
+        board = attempt(self, lambda: seat.call("escalations"))
         if board is not None:
             table = self.query_one("#board", DataTable)
             keep = table.cursor_row
@@ -70,7 +66,7 @@ class SupervisorScreen(RedressScreen[None]):
                               else "no", row["severity"], Text(inert(row["assignee"] or "-")),
                               Text(inert(row["summary"])), key=row["number"])
             table.move_cursor(row=min(keep, max(table.row_count - 1, 0)), animate=False)
-        steps = attempt(self, lambda: list_steps(redress, approvable_by=user))
+        steps = attempt(self, lambda: seat.call("compensation", mine_to_approve=True))
         if steps is not None:
             self.steps = {str(step["id"]): step for step in steps}
             table = self.query_one("#approvals", DataTable)
@@ -98,12 +94,12 @@ class SupervisorScreen(RedressScreen[None]):
         self.action_open()
 
     def action_approve(self) -> None:
-        self._decide("Approve", "approved", approve_step, text("text", "Note", required=False))
+        self._decide("Approve", "approved", "approve_step", text("text", "Note", required=False))
 
     def action_reject(self) -> None:
-        self._decide("Reject", "rejected", reject_step, text("text", "Reason"))
+        self._decide("Reject", "rejected", "reject_step", text("text", "Reason"))
 
-    def _decide(self, verb: str, outcome: str, decide: Callable[..., object], field: Field) -> None:
+    def _decide(self, verb: str, outcome: str, decide: str, field: Field) -> None:
         """Approve or reject the selected compensation step, asking for the note or reason."""
         step = self._selected("approvals")
         if step is None or step not in self.steps:
@@ -115,15 +111,15 @@ class SupervisorScreen(RedressScreen[None]):
 
         def submit(values: dict[str, str] | None) -> None:
             if values is not None:
-                attempt(self, lambda: decide(self.redress_app.redress, self.redress_app.user, int(step),
-                                             values["text"]), done=f"step {step} {outcome}")
+                attempt(self, lambda: self.redress_app.seat.call(decide, int(step), values["text"]),
+                        done=f"step {step} {outcome}")
                 self.action_refresh()
 
         self.app.push_screen(FormScreen(f"{verb} compensation step {step}", [field], note=about), submit)
 
     def _describe(self, step: dict[str, Any]) -> str:
         """What the supervisor decides on: the complaint, its customer, the kind, the amount and who asked why."""
-        customer = complaint_detail(self.redress_app.redress, step["complaint"])["customer"] or {}
+        customer = self.redress_app.seat.call("show", step["complaint"])["customer"] or {}
         amount = f" {step['amount']} {step['currency']}" if step["amount"] else ""
         return inert(f"Complaint {step['complaint']}, customer {customer.get('name', '-')}\n"
                      f"{step['kind']}{amount}, asked by {step['requested_by']}\n"

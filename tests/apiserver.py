@@ -13,7 +13,9 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import CONFIG, PINNED
+from tests.conftest import CONFIG, PG_ADMIN_URL, PINNED
 
 REDRESS = Path(sys.executable).parent / "redress"
 NOW = PINNED.isoformat()
@@ -129,6 +131,42 @@ def api_server(sqlite_url: str, tmp_path: Path) -> Iterator[RunningServer]:
 @pytest.fixture
 def api_server_any(database_url: str, tmp_path: Path) -> Iterator[RunningServer]:
     yield from _serving(database_url, tmp_path)
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for as long as a module's server needs it, dropped afterwards."""
+    import psycopg
+
+    assert PG_ADMIN_URL, "REDRESS_TEST_PG_URL is not set"
+    name = f"redress_test_{uuid.uuid4().hex[:12]}"
+    admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_ADMIN_URL.rpartition('/')[0]}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One server on SQLite for a whole test module (tests that do not need a fresh database share it)."""
+    folder = tmp_path_factory.mktemp("server")
+    yield from _serving(f"sqlite:///{folder / 'redress.db'}", folder)
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def module_server_any(request: pytest.FixtureRequest,
+                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One server per database kind for a whole test module: SQLite, then PostgreSQL."""
+    folder = tmp_path_factory.mktemp(f"server-{request.param}")
+    if request.param == "sqlite":
+        yield from _serving(f"sqlite:///{folder / 'redress.db'}", folder)
+        return
+    with postgres_database() as url:
+        yield from _serving(url, folder)
 
 
 def seat_env(home: Path, **extra: Any) -> dict[str, str]:

@@ -112,8 +112,8 @@ def _endpoint(redress: Redress, operation: Operation, principal: Any) -> Any:
                  **given: Any) -> Any:
         request.state.route = PREFIX + operation.path
         values = dict(given)
-        if body is not None:
-            values.update(body.model_dump(exclude_unset=True))
+        if body is not None:  # the fields as validated (model_dump would turn a dataclass argument into a dict)
+            values.update({name: getattr(body, name) for name in body.model_fields_set})
         if idempotency_key is not None:
             from workflow.services.idempotency import once
 

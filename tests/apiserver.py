@@ -105,6 +105,11 @@ def start_server(url: str, folder: Path, **env: str) -> RunningServer:
     raise AssertionError(f"redress serve did not answer within 30 s: {log.read_text()}")
 
 
+# A clean stop: uvicorn finishes the requests in flight, then raises SIGTERM again with its default action, so the
+# process ends by the signal (-15) unless `redress serve` turns that into exit 0 (what a service manager expects).
+CLEAN_STOP = (0, -signal.SIGTERM)
+
+
 def stop_server(server: RunningServer) -> int:
     """SIGTERM, as a service manager stops it; the exit code."""
     server.process.send_signal(signal.SIGTERM)

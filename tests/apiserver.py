@@ -82,13 +82,14 @@ def staff_database(url: str) -> None:
     app.engine.dispose()
 
 
-def start_server(url: str, folder: Path, **env: str) -> RunningServer:
+def start_server(url: str, folder: Path, *arguments: str, **env: str) -> RunningServer:
+    """`redress serve` on the database at `url` with `arguments` (e.g. --workers 2), answering /health."""
     port = free_port()
     log = folder / "server.log"
     environment = {k: v for k, v in os.environ.items() if not k.startswith("REDRESS_")}
     environment.update({"REDRESS_CONFIG": str(CONFIG), "REDRESS_DB": url, "REDRESS_NOW": NOW, **env})
     with log.open("wb") as sink:
-        process = subprocess.Popen([str(REDRESS), "serve", "--port", str(port)], env=environment,
+        process = subprocess.Popen([str(REDRESS), "serve", "--port", str(port), *arguments], env=environment,
                                    stdout=sink, stderr=subprocess.STDOUT)
     server = RunningServer(f"http://127.0.0.1:{port}", url, log, process)
     deadline = time.monotonic() + 30

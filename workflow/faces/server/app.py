@@ -61,9 +61,15 @@ def create_app(redress: Redress) -> FastAPI:
 
     @api.get("/health", tags=["operating"], summary="200 when the database answers, 503 when it does not")
     def health() -> Any:
+        """Open to a load balancer, so the reason it gives names no database: the server's log has the detail."""
         from workflow.adapters.db import check_schema
+        from workflow.domain.errors import DatabaseUnavailable
 
-        check_schema(redress.engine, redress.url)
+        try:
+            check_schema(redress.engine, redress.url)
+        except DatabaseUnavailable as error:
+            _log.error("health: %s", error)
+            raise DatabaseUnavailable("the database cannot be used; the server's log says why") from None
         return {"status": "ok"}
 
     for operation in OPERATIONS:
@@ -199,7 +205,14 @@ def _validation_line(error: RequestValidationError) -> str:
     if not problems:
         return "the request is malformed"
     first = problems[0]
-    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or "the body"
+    location = tuple(first.get("loc", ()))
+    if first.get("type") == "json_invalid":
+        reason = first.get("ctx", {}).get("error", "malformed")
+        return f"the body is not valid JSON: {reason} at character {location[-1]}"
+    if location == ("body",):
+        return ("the request has no body; send a JSON object" if first.get("type") == "missing"
+                else "the body must be a JSON object of named fields")
+    where = ".".join(str(part) for part in location if part != "body")
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     return f"{where}: {first.get('msg', 'is not allowed')}{more}"
 

@@ -17,7 +17,7 @@ Scope = dict[str, Any]
 
 
 class BodyTooLarge(Exception):
-    pass
+    """Raised into the app when a body streamed without a length passes the limit."""
 
 
 class Guard:
@@ -35,17 +35,21 @@ class Guard:
         state = scope.setdefault("state", {})
         answered = {"status": 500, "started": False}
         received = 0
+        too_large = False
 
         async def counted_receive() -> Any:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
+                    too_large = True
                     raise BodyTooLarge
             return message
 
         async def noted_send(message: Any) -> None:
+            if too_large:  # the app's answer to a body it could not finish reading: the 413 goes instead
+                return
             if message["type"] == "http.response.start":
                 answered["status"] = message["status"]
                 answered["started"] = True
@@ -53,12 +57,15 @@ class Guard:
 
         try:
             if _declared_length(scope) > self.max_body_bytes:
-                raise BodyTooLarge
-            await self.app(scope, counted_receive, noted_send)
+                too_large = True
+            else:
+                await self.app(scope, counted_receive, noted_send)
         except BodyTooLarge:
-            if not answered["started"]:
-                await _too_large(noted_send, self.max_body_bytes)
+            pass  # FastAPI may catch it while reading the body (and answer 400, which noted_send drops) or not
         finally:
+            if too_large and not answered["started"]:
+                answered["status"] = 413
+                await _too_large(send, self.max_body_bytes)
             _access.info(json.dumps({
                 "user": state.get("user"),
                 "method": scope.get("method"),

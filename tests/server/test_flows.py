@@ -13,7 +13,6 @@ from tests.conftest import CONFIG, PINNED
 from tests.server.answers import FILING, MISSING, direct_line, ok, refused
 from workflow.bootstrap import Redress, bootstrap
 from workflow.domain.clock import Clock
-from workflow.domain.permissions import refusal
 from workflow.faces.seat import DirectSeat
 
 

@@ -15,8 +15,15 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from tests.apiserver import (CLEAN_STOP, REDRESS, RunningServer, postgres_database, staff_database, start_server,
-                             stop_server)
+from tests.apiserver import (
+    CLEAN_STOP,
+    REDRESS,
+    RunningServer,
+    postgres_database,
+    staff_database,
+    start_server,
+    stop_server,
+)
 from tests.conftest import CONFIG, PG_ADMIN_URL
 from tests.server.answers import FILING, ok, refused
 from workflow.adapters.models import COMPLAINTS

@@ -104,7 +104,7 @@ def test_failed_sign_ins_are_slowed_then_locked_until_a_manager_resets_the_passw
     from workflow.domain.errors import NotSignedIn
     from workflow.services.signin import sign_in
 
-    secrets.extend(["wrong-password-%d" % attempt for attempt in range(8)])
+    secrets.extend([f"wrong-password-{attempt}" for attempt in range(8)])
     for attempt in range(3):  # the config slows after 3 failures in a row
         refused(_sign_in(server, "sen", f"wrong-password-{attempt}"), 401, "NotSignedIn")
     slowed = _sign_in(server, "sen", password_of("sen"))

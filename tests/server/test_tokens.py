@@ -200,6 +200,11 @@ def test_no_secret_in_any_log_line(server, secrets):
     boss = server.client(token=issued(server, secrets, "boss"))
     secrets.append(ok(boss.post("/api-keys", json={"name": "chat-widget", "scopes": "file:chat"}), 201)["token"])
 
+    refused(httpx.get(f"{server.url}/api/v1/customers/13912345678"), 401, "NotSignedIn")
+    refused(amy.get("/screen-pop", params={"ref": "13912345678"}), 404, "NotFound")
+    assert httpx.get(f"{server.url}/13912345678").status_code == 404
+    secrets.append("13912345678")  # a customer's phone is not a secret, but it has no place in an access log
+
     lines = server.log_lines()
     assert lines[0].startswith("serving Redress on http://127.0.0.1:")
     requests = [json.loads(line) for line in lines[1:]]
@@ -211,4 +216,5 @@ def test_no_secret_in_any_log_line(server, secrets):
     for secret in secrets:
         assert secret not in whole
     assert {"amy", "boss"} <= {request["user"] for request in requests}
+    assert {"/api/v1/customers/{ref}", "/api/v1/screen-pop", None} <= {request["route"] for request in requests}
 

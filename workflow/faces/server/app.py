@@ -116,7 +116,6 @@ def _endpoint(redress: Redress, operation: Operation, principal: Any) -> Any:
 
     def endpoint(request: Request, who: Principal, body: Any = None, idempotency_key: str | None = None,
                  **given: Any) -> Any:
-        request.state.route = PREFIX + operation.path
         values = dict(given)
         if body is not None:  # the fields as validated (model_dump would turn a dataclass argument into a dict)
             values.update({name: getattr(body, name) for name in body.model_fields_set})
@@ -180,7 +179,7 @@ def _handle_errors(api: FastAPI, redress: Redress) -> None:
         known = refused_statement(error) or database_fault(redress.url, error)
         if known is not None:
             return refusal(known)
-        _log.error("unexpected %s on %s", type(error).__name__, getattr(request.state, "route", "?"))
+        _log.error("unexpected %s on %s", type(error).__name__, getattr(request.scope.get("route"), "path", "?"))
         return JSONResponse({"error": "the server failed; the operator's log names the fault", "kind": "Fault",
                              "exit_code": 1}, status_code=500)
 

@@ -1,7 +1,8 @@
 """What every request passes through: a size limit on its body, and one JSON line in the access log.
 
-The log line names the user, the route (its template: `/api/v1/complaints/{ref}`, never the query string or a
-header, so no token, password or customer's phone is written), the status and the duration.
+The log line names the user, the route (the template the router matched, `/api/v1/customers/{ref}`, never the
+path as sent, its query string or a header: no token, password or customer's phone is written), the status and
+the duration.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class Guard:
             _access.info(json.dumps({
                 "user": state.get("user"),
                 "method": scope.get("method"),
-                "route": state.get("route") or scope.get("path", "")[:200],
+                "route": getattr(scope.get("route"), "path", None),  # the matched template; None when none matched
                 "status": answered["status"],
                 "ms": round((time.perf_counter() - started) * 1000, 1),
             }, ensure_ascii=False, separators=(",", ":")))

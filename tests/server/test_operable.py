@@ -56,6 +56,10 @@ def test_the_same_filing_posted_twice_with_one_key_files_once(server):
     assert other["error"] == ("Idempotency-Key 'form-7f3a' was already used for a different request; use a new key")
     bob = server.client("bob")  # a key belongs to whoever sent it: another sender's key files anew
     assert ok(bob.post("/complaints", json=filing, headers={"Idempotency-Key": "form-7f3a"}), 201) != first
+    refused(amy.post("/complaints", json={**filing, "channel": "pigeon"}, headers={"Idempotency-Key": "form-8"}),
+            422, "InvalidInput")
+    retried = ok(amy.post("/complaints", json=filing, headers={"Idempotency-Key": "form-8"}), 201)  # no answer kept
+    assert retried["number"] != first["number"]
     too_long = refused(amy.post("/complaints", json=filing, headers={"Idempotency-Key": "k" * 129}), 422,
                        "InvalidInput")
     assert too_long["error"].startswith("header.idempotency-key:")

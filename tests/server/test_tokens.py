@@ -94,6 +94,34 @@ def test_nobody_revokes_another_users_token_but_a_manager(server, secrets):
     refused(me(server, f"Bearer {made['token']}"), 401, "NotSignedIn")
 
 
+def test_a_deactivated_users_tokens_stop_working(server, secrets):
+    boss = server.client(token=issued(server, secrets, "boss"))
+    ok(boss.post("/users", json={"name": "cat", "role": "agent"}), 201)
+    ok(boss.put("/users/cat/password", json={"new": "cat-password-1"}))
+    secrets.append("cat-password-1")
+    token = server.sign_in("cat", "cat-password-1")
+    secrets.append(token)
+    ok(boss.post("/users/cat/deactivate", json={"reason": "left the company"}))
+    gone = refused(me(server, f"Bearer {token}"), 401, "NotSignedIn")
+    assert gone["error"] == "cat was deactivated and can no longer act"
+    refused(_sign_in(server, "cat", "cat-password-1"), 401, "NotSignedIn")
+
+
+def test_an_unknown_name_costs_the_same_password_check_as_a_known_one(sqlite_app, monkeypatch):
+    """Otherwise the time of the answer would tell which names are staff."""
+    from workflow.domain.errors import NotSignedIn
+    from workflow.services import signin
+
+    checked: list[str | None] = []
+    real = signin.password_matches
+    monkeypatch.setattr(signin, "password_matches", lambda stored, given: checked.append(stored) or real(stored,
+                                                                                                          given))
+    for name in ("amy", "nobody-at-all"):
+        with pytest.raises(NotSignedIn, match="^wrong user name or password$"):
+            signin.sign_in(sqlite_app, name, "some-password-1")
+    assert checked == [None, None]  # amy has no password yet: both ran the same dummy hash
+
+
 def _sign_in(server: RunningServer, name: str, password: str) -> httpx.Response:
     return httpx.post(f"{server.url}/api/v1/sign-in", json={"name": name, "password": password})
 

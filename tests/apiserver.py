@@ -55,7 +55,18 @@ class RunningServer:
         return httpx.Client(base_url=f"{self.url}/api/v1", headers=headers, timeout=30)
 
     def log_lines(self) -> list[str]:
-        return self.log.read_text(encoding="utf-8").splitlines()
+        """What the server wrote. A request's line follows its answer, so while the server runs, one more request
+        is made and its line waited for: every line of the requests answered before it is then written."""
+        if self.process.poll() is None:
+            settled = self._written().count('"route":"/health"') + 1
+            httpx.get(f"{self.url}/health")
+            deadline = time.monotonic() + 10
+            while self._written().count('"route":"/health"') < settled and time.monotonic() < deadline:
+                time.sleep(0.02)
+        return self._written().splitlines()
+
+    def _written(self) -> str:
+        return self.log.read_text(encoding="utf-8")
 
 
 def free_port() -> int:

@@ -222,6 +222,7 @@ def _database_files(server: RunningServer) -> list[Path]:
 
 def test_no_secret_in_any_log_line(server, secrets):
     refused(_sign_in(server, "amy", "amy-wrong-password"), 401, "NotSignedIn")
+    refused(_sign_in(server, password_of("amy"), "amy"), 401, "NotSignedIn")  # the password in the name field
     secrets.append("amy-wrong-password")
     amy = server.client(token=issued(server, secrets, "amy"))
     secrets.append(ok(amy.post("/tokens", json={"name": "one more", "scopes": "read"}), 201)["token"])

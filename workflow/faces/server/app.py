@@ -56,8 +56,9 @@ def create_app(redress: Redress) -> FastAPI:
     def sign_in(body: SignInBody, request: Request) -> Any:
         from workflow.services.signin import sign_in as signing_in
 
-        request.state.user = body.name
-        return to_wire(signing_in(redress, body.name, body.password))
+        signed = signing_in(redress, body.name, body.password)
+        request.state.user = signed.name  # only once known: a name typed wrongly may be the password itself
+        return to_wire(signed)
 
     @api.get("/health", tags=["operating"], summary="200 when the database answers, 503 when it does not")
     def health() -> Any:

@@ -3,7 +3,8 @@
 A route is either one of the few open ones (signing in, health, the docs) or an operation with a permission:
 a route with neither fails, so a new endpoint cannot be added without deciding who may call it. For each route
 and role: a role the permission allows is never refused by the route's check; a lower role is 403 with the
-permission's one-line refusal.
+permission's one-line refusal. Likewise for each scope a token may be limited to: it reaches the operations of
+its scope and no other.
 
 FastAPI validates a request's path, query and body before the endpoint runs `perform` (where the role is
 checked), so every probe is a valid request: a lower role's 403 is then the role check's and nothing else's.
@@ -28,7 +29,7 @@ from tests.server.answers import MISSING
 from workflow.bootstrap import bootstrap
 from workflow.domain.clock import Clock
 from workflow.domain.permissions import PERMISSIONS, allows, refusal
-from workflow.domain.vocabulary import ROLES
+from workflow.domain.vocabulary import ROLES, SCOPES
 from workflow.faces.operations import BY_NAME, OPERATIONS, Operation
 from workflow.faces.server.app import PREFIX, create_app
 
@@ -60,12 +61,16 @@ class Staff:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    """The app in this process on one SQLite database, and a session token for each role."""
+    """The app in this process on one SQLite database, a session token for each role, and a manager's token
+    limited to each scope (keyed by the scope)."""
+    from workflow.services.signin import create_personal_token
+
     url = f"sqlite:///{tmp_path_factory.mktemp('matrix') / 'redress.db'}"
     staff_database(url)
     app = bootstrap(str(CONFIG), url, Clock(PINNED))
+    scoped = {scope: create_personal_token(app, "boss", f"only {scope}", scope).token for scope in SCOPES}
     with TestClient(create_app(app), raise_server_exceptions=False) as client:
-        yield client, {role: _sign_in(client, name) for role, name in NAME_OF_ROLE.items()}
+        yield client, {**{role: _sign_in(client, name) for role, name in NAME_OF_ROLE.items()}, **scoped}
     app.engine.dispose()
 
 
@@ -149,6 +154,26 @@ def test_each_role_is_allowed_or_refused_by_the_permissions_table_on_every_route
                     assert body["exit_code"] == 5, where
                 checked += 1
     assert checked == len(OPERATIONS) * len(ROLES)
+
+
+def test_a_token_limited_to_one_scope_reaches_exactly_the_operations_of_that_scope(api):
+    client, tokens = api
+    for route in client.app.routes:  # type: ignore[attr-defined]
+        if not isinstance(route, APIRoute) or route.path in OPEN_ROUTES:
+            continue
+        operation = operation_of(next(iter(route.methods)), route.path, route.name)
+        assert operation is not None and operation.scope in SCOPES, route.path
+        if operation.name == "sign_out":
+            continue  # it would end the token the next route needs
+        for scope in SCOPES:
+            answer = probe(client, route, operation, tokens[scope])
+            where = f"{scope} token, {operation.name}: {answer.status_code} {answer.text}"
+            if scope == operation.scope:
+                assert answer.status_code not in (403, 500), where
+            else:
+                line = answer.json()["error"]
+                assert answer.status_code == 403 and line.startswith("this token may not "), where
+                assert f": it is scoped to {scope}, and this needs {operation.scope}" in line, where
 
 
 def test_without_a_token_every_operation_is_401_before_anything_else(api):

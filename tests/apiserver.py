@@ -13,7 +13,9 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import CONFIG, PINNED
+from tests.conftest import CONFIG, PG_ADMIN_URL, PINNED
 
 REDRESS = Path(sys.executable).parent / "redress"
 NOW = PINNED.isoformat()
@@ -53,7 +55,18 @@ class RunningServer:
         return httpx.Client(base_url=f"{self.url}/api/v1", headers=headers, timeout=30)
 
     def log_lines(self) -> list[str]:
-        return self.log.read_text(encoding="utf-8").splitlines()
+        """What the server wrote. A request's line follows its answer, so while the server runs, one more request
+        is made and its line waited for: every line of the requests answered before it is then written."""
+        if self.process.poll() is None:
+            settled = self._written().count('"route":"/health"') + 1
+            httpx.get(f"{self.url}/health")
+            deadline = time.monotonic() + 10
+            while self._written().count('"route":"/health"') < settled and time.monotonic() < deadline:
+                time.sleep(0.02)
+        return self._written().splitlines()
+
+    def _written(self) -> str:
+        return self.log.read_text(encoding="utf-8")
 
 
 def free_port() -> int:
@@ -80,13 +93,14 @@ def staff_database(url: str) -> None:
     app.engine.dispose()
 
 
-def start_server(url: str, folder: Path, **env: str) -> RunningServer:
+def start_server(url: str, folder: Path, *arguments: str, **env: str) -> RunningServer:
+    """`redress serve` on the database at `url` with `arguments` (e.g. --workers 2), answering /health."""
     port = free_port()
     log = folder / "server.log"
     environment = {k: v for k, v in os.environ.items() if not k.startswith("REDRESS_")}
     environment.update({"REDRESS_CONFIG": str(CONFIG), "REDRESS_DB": url, "REDRESS_NOW": NOW, **env})
     with log.open("wb") as sink:
-        process = subprocess.Popen([str(REDRESS), "serve", "--port", str(port)], env=environment,
+        process = subprocess.Popen([str(REDRESS), "serve", "--port", str(port), *arguments], env=environment,
                                    stdout=sink, stderr=subprocess.STDOUT)
     server = RunningServer(f"http://127.0.0.1:{port}", url, log, process)
     deadline = time.monotonic() + 30
@@ -101,6 +115,11 @@ def start_server(url: str, folder: Path, **env: str) -> RunningServer:
         time.sleep(0.1)
     process.kill()
     raise AssertionError(f"redress serve did not answer within 30 s: {log.read_text()}")
+
+
+# A clean stop: uvicorn finishes the requests in flight, then raises SIGTERM again with its default action, so the
+# process ends by the signal (-15) unless `redress serve` turns that into exit 0 (what a service manager expects).
+CLEAN_STOP = (0, -signal.SIGTERM)
 
 
 def stop_server(server: RunningServer) -> int:
@@ -129,6 +148,42 @@ def api_server(sqlite_url: str, tmp_path: Path) -> Iterator[RunningServer]:
 @pytest.fixture
 def api_server_any(database_url: str, tmp_path: Path) -> Iterator[RunningServer]:
     yield from _serving(database_url, tmp_path)
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for as long as a module's server needs it, dropped afterwards."""
+    import psycopg
+
+    assert PG_ADMIN_URL, "REDRESS_TEST_PG_URL is not set"
+    name = f"redress_test_{uuid.uuid4().hex[:12]}"
+    admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_ADMIN_URL.rpartition('/')[0]}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One server on SQLite for a whole test module (tests that do not need a fresh database share it)."""
+    folder = tmp_path_factory.mktemp("server")
+    yield from _serving(f"sqlite:///{folder / 'redress.db'}", folder)
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def module_server_any(request: pytest.FixtureRequest,
+                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One server per database kind for a whole test module: SQLite, then PostgreSQL."""
+    folder = tmp_path_factory.mktemp(f"server-{request.param}")
+    if request.param == "sqlite":
+        yield from _serving(f"sqlite:///{folder / 'redress.db'}", folder)
+        return
+    with postgres_database() as url:
+        yield from _serving(url, folder)
 
 
 def seat_env(home: Path, **extra: Any) -> dict[str, str]:

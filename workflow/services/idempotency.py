@@ -33,13 +33,17 @@ def once(app: Redress, principal: Principal, key: str, request: Mapping[str, Any
         raise InvalidInput("Idempotency-Key must be 1 to 128 printable characters")
     fingerprint = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
     where = (IDEMPOTENT.c.user_id == principal.user_id) & (IDEMPOTENT.c.key == key)
-    try:
-        with app.uow() as uow:
+    with app.uow() as uow:
+        try:  # caught here: the unit of work would report a duplicate key as someone else's concurrent change
             uow.session.execute(insert(IDEMPOTENT).values(
                 user_id=principal.user_id, key=key, request_hash=fingerprint, status=_UNANSWERED, response="",
                 created_at=app.clock.now()))
+        except IntegrityError:
+            claimed = False
+        else:
             uow.commit()
-    except IntegrityError:
+            claimed = True
+    if not claimed:
         return _earlier(app, where, key, fingerprint)
     try:
         answer = run()

@@ -101,7 +101,8 @@ def sign_in(app: Redress, name: str, password: str) -> SignedIn:
         user = _person(session, name)
         if user is not None:
             _refuse_while_slowed_or_locked(user, identity, now)
-        if user is None or not password_matches(user.password_hash, password):
+        # An unknown name costs the same hash as a known one, so the answer's time does not tell who exists.
+        if not password_matches(None if user is None else user.password_hash, password) or user is None:
             if user is not None:
                 _count_failure(app, session, user, now)
                 uow.commit()

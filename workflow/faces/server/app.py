@@ -56,14 +56,21 @@ def create_app(redress: Redress) -> FastAPI:
     def sign_in(body: SignInBody, request: Request) -> Any:
         from workflow.services.signin import sign_in as signing_in
 
-        request.state.user = body.name
-        return to_wire(signing_in(redress, body.name, body.password))
+        signed = signing_in(redress, body.name, body.password)
+        request.state.user = signed.name  # only once known: a name typed wrongly may be the password itself
+        return to_wire(signed)
 
     @api.get("/health", tags=["operating"], summary="200 when the database answers, 503 when it does not")
     def health() -> Any:
+        """Open to a load balancer, so the reason it gives names no database: the server's log has the detail."""
         from workflow.adapters.db import check_schema
+        from workflow.domain.errors import DatabaseUnavailable
 
-        check_schema(redress.engine, redress.url)
+        try:
+            check_schema(redress.engine, redress.url)
+        except DatabaseUnavailable as error:
+            _log.error("health: %s", error)
+            raise DatabaseUnavailable("the database cannot be used; the server's log says why") from None
         return {"status": "ok"}
 
     for operation in OPERATIONS:
@@ -110,10 +117,9 @@ def _endpoint(redress: Redress, operation: Operation, principal: Any) -> Any:
 
     def endpoint(request: Request, who: Principal, body: Any = None, idempotency_key: str | None = None,
                  **given: Any) -> Any:
-        request.state.route = PREFIX + operation.path
         values = dict(given)
-        if body is not None:
-            values.update(body.model_dump(exclude_unset=True))
+        if body is not None:  # the fields as validated (model_dump would turn a dataclass argument into a dict)
+            values.update({name: getattr(body, name) for name in body.model_fields_set})
         if idempotency_key is not None:
             from workflow.services.idempotency import once
 
@@ -174,7 +180,7 @@ def _handle_errors(api: FastAPI, redress: Redress) -> None:
         known = refused_statement(error) or database_fault(redress.url, error)
         if known is not None:
             return refusal(known)
-        _log.error("unexpected %s on %s", type(error).__name__, getattr(request.state, "route", "?"))
+        _log.error("unexpected %s on %s", type(error).__name__, getattr(request.scope.get("route"), "path", "?"))
         return JSONResponse({"error": "the server failed; the operator's log names the fault", "kind": "Fault",
                              "exit_code": 1}, status_code=500)
 
@@ -199,7 +205,14 @@ def _validation_line(error: RequestValidationError) -> str:
     if not problems:
         return "the request is malformed"
     first = problems[0]
-    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or "the body"
+    location = tuple(first.get("loc", ()))
+    if first.get("type") == "json_invalid":
+        reason = first.get("ctx", {}).get("error", "malformed")
+        return f"the body is not valid JSON: {reason} at character {location[-1]}"
+    if location == ("body",):
+        return ("the request has no body; send a JSON object" if first.get("type") == "missing"
+                else "the body must be a JSON object of named fields")
+    where = ".".join(str(part) for part in location if part != "body")
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     return f"{where}: {first.get('msg', 'is not allowed')}{more}"
 

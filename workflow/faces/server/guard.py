@@ -1,7 +1,8 @@
 """What every request passes through: a size limit on its body, and one JSON line in the access log.
 
-The log line names the user, the route (its template: `/api/v1/complaints/{ref}`, never the query string or a
-header, so no token, password or customer's phone is written), the status and the duration.
+The log line names the user, the route (the template the router matched, `/api/v1/customers/{ref}`, never the
+path as sent, its query string or a header: no token, password or customer's phone is written), the status and
+the duration.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ Scope = dict[str, Any]
 
 
 class BodyTooLarge(Exception):
-    pass
+    """Raised into the app when a body streamed without a length passes the limit."""
 
 
 class Guard:
@@ -35,17 +36,21 @@ class Guard:
         state = scope.setdefault("state", {})
         answered = {"status": 500, "started": False}
         received = 0
+        too_large = False
 
         async def counted_receive() -> Any:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
+                    too_large = True
                     raise BodyTooLarge
             return message
 
         async def noted_send(message: Any) -> None:
+            if too_large:  # the app's answer to a body it could not finish reading: the 413 goes instead
+                return
             if message["type"] == "http.response.start":
                 answered["status"] = message["status"]
                 answered["started"] = True
@@ -53,16 +58,19 @@ class Guard:
 
         try:
             if _declared_length(scope) > self.max_body_bytes:
-                raise BodyTooLarge
-            await self.app(scope, counted_receive, noted_send)
+                too_large = True
+            else:
+                await self.app(scope, counted_receive, noted_send)
         except BodyTooLarge:
-            if not answered["started"]:
-                await _too_large(noted_send, self.max_body_bytes)
+            pass  # FastAPI may catch it while reading the body (and answer 400, which noted_send drops) or not
         finally:
+            if too_large and not answered["started"]:
+                answered["status"] = 413
+                await _too_large(send, self.max_body_bytes)
             _access.info(json.dumps({
                 "user": state.get("user"),
                 "method": scope.get("method"),
-                "route": state.get("route") or scope.get("path", "")[:200],
+                "route": getattr(scope.get("route"), "path", None),  # the matched template; None when none matched
                 "status": answered["status"],
                 "ms": round((time.perf_counter() - started) * 1000, 1),
             }, ensure_ascii=False, separators=(",", ":")))

@@ -119,7 +119,7 @@ def start_server(url: str, folder: Path, *arguments: str, **env: str) -> Running
 
 # A clean stop: uvicorn finishes the requests in flight, then raises SIGTERM again with its default action, so the
 # process ends by the signal (-15) unless `redress serve` turns that into exit 0 (what a service manager expects).
-CLEAN_STOP = (0, -signal.SIGTERM)
+CLEAN_STOP = (0,)
 
 
 def stop_server(server: RunningServer) -> int:

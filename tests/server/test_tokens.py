@@ -172,9 +172,12 @@ def test_a_personal_token_does_only_what_its_scopes_allow(server, secrets):
     script = server.client(token=made["token"])
     assert isinstance(ok(script.get("/complaints")), list)
     refusal = refused(script.post("/complaints", json=FILING), 403, "PermissionDenied")
-    assert refusal["error"] == "this token may not file a complaint from any channel: it is scoped to read, and " \
-                               "this needs file for phone"
+    assert refusal["error"] == "this token may not call file: it is scoped to read, and this needs file for phone"
     refused(script.post("/tokens", json={"name": "wider", "scopes": "staff"}), 403, "PermissionDenied")
+    # A token limited to its account cannot make itself a wider one.
+    account = server.client(token=ok(amy.post("/tokens", json={"name": "acct", "scopes": "account"}), 201)["token"])
+    wider = refused(account.post("/tokens", json={"name": "wider", "scopes": "work read"}), 403, "PermissionDenied")
+    assert wider["error"] == "this token is scoped to account and cannot grant read work"
 
 
 def test_api_keys_file_from_their_channel_and_pop_the_callers_profile_and_nothing_else(server, secrets):
@@ -196,8 +199,9 @@ def test_api_keys_file_from_their_channel_and_pop_the_callers_profile_and_nothin
     telephony = server.client(token=pop["token"])
     popped = ok(telephony.get("/screen-pop", params={"ref": "13900139000"}))
     assert filed["number"] in [row["number"] for row in popped["complaints"]]
-    for path in ("/customers/13900139000", "/complaints", f"/complaints/{filed['number']}", "/me"):
+    for path in ("/customers/13900139000", "/complaints", f"/complaints/{filed['number']}"):
         refused(telephony.get(path), 403, "PermissionDenied")
+    assert ok(telephony.get("/me"))["name"] == "phone-pop"  # any token may ask who it is
     refused(telephony.post("/complaints", json={**FILING, "channel": "web"}), 403, "PermissionDenied")
     refused(_sign_in(server, "web-form", "anything-at-all"), 401, "NotSignedIn")
 

@@ -29,7 +29,7 @@ class Operation:
     path: str  # under /api/v1; {ref} and the like are the use case's arguments
     service: str  # module:function, the use case
     permission: str  # the key in workflow/domain/permissions.py PERMISSIONS
-    scope: str  # what a scoped token must allow (workflow/domain/vocabulary.py SCOPES)
+    scope: str  # what a scoped token must allow (workflow/domain/vocabulary.py SCOPES); "": any token
     actor: str = "position"  # how the use case takes who acts: position (after app), a keyword's name, none,
     #                          or principal (the whole Principal, after app)
     result: str | None = None  # module:Class the answer is rebuilt into on the client; None: plain JSON
@@ -178,7 +178,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("reactivate_user", "POST", "/users/{name}/reactivate", "workflow.services.handover:reactivate_user",
               "reactivate_user", "staff", summary="Let a deactivated user act again"),
     # Signing in (signing in itself is the server's one open route).
-    Operation("me", "GET", "/me", "workflow.faces.operations:who_am_i", "own_account", "account",
+    Operation("me", "GET", "/me", "workflow.faces.operations:who_am_i", "own_account", "",
               actor="principal", summary="Who this token acts as"),
     Operation("sign_out", "POST", "/sign-out", "workflow.services.signin:sign_out", "own_account", "account",
               actor="principal", summary="Revoke the token this request came with"),
@@ -187,16 +187,16 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("reset_password", "PUT", "/users/{name}/password", "workflow.services.signin:reset_password",
               "reset_password", "staff", summary="Set someone's password; unlocks them and ends their sessions"),
     Operation("revoke_sign_ins", "POST", "/users/{name}/revoke", "workflow.services.signin:revoke_sign_ins",
-              "own_account", "account", summary="End all of a user's sessions and tokens"),
+              "own_account", "staff", summary="End all of a user's sessions and tokens"),
     Operation("create_token", "POST", "/tokens", "workflow.services.signin:create_personal_token", "own_account",
-              "account", result="workflow.services.signin:IssuedToken", status=201,
+              "account", actor="principal", result="workflow.services.signin:IssuedToken", status=201,
               summary="A named, scoped token for scripts"),
     Operation("tokens", "GET", "/tokens", "workflow.services.signin:list_tokens", "own_account", "account",
               result="workflow.services.signin:TokenRecord", many=True, summary="One's tokens (never the secrets)"),
     Operation("revoke_token", "DELETE", "/tokens/{token_id}", "workflow.services.signin:revoke_token", "own_account",
               "account", summary="Revoke a token"),
     Operation("create_api_key", "POST", "/api-keys", "workflow.services.signin:create_api_key", "manage_api_keys",
-              "staff", result="workflow.services.signin:IssuedToken", status=201,
+              "staff", actor="principal", result="workflow.services.signin:IssuedToken", status=201,
               summary="An API key for a system, scoped (managers)"),
     Operation("about", "GET", "/about", "workflow.faces.operations:about", "read_complaints", "read", actor="none",
               summary="The server's time zone, clock and vocabularies, for a seat's display and forms"),
@@ -213,9 +213,9 @@ def perform(app: Redress, principal: Principal, operation: Operation, arguments:
     """Call one operation as `principal`: refused unless its role and its token's scopes allow it."""
     require(principal, operation.permission)
     qualified = arguments.get(operation.qualifier) if operation.qualifier else None
-    refusal = scope_refusal(principal.scopes, operation.scope, qualified)
+    refusal = scope_refusal(principal.scopes, operation.scope, qualified) if operation.scope else None
     if refusal:
-        raise PermissionDenied(f"this token may not {operation.summary.lower() or operation.name}: {refusal}")
+        raise PermissionDenied(f"this token may not call {operation.name}: {refusal}")
     function = operation.function()
     if operation.actor == "position":
         return function(app, principal.name, **arguments)

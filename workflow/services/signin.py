@@ -24,7 +24,7 @@ from sqlmodel import Session
 from workflow.adapters.models import TOKENS, USERS
 from workflow.adapters.secrets import hash_password, needs_rehash, new_token, password_matches, token_hash
 from workflow.domain.errors import InvalidInput, NotFound, NotSignedIn, PermissionDenied, TooManyAttempts
-from workflow.domain.permissions import require
+from workflow.domain.permissions import require, scope_refusal
 from workflow.domain.vocabulary import CHANNELS, SCOPES
 from workflow.services.audit import record_change
 from workflow.services.people import acting_user, deactivation, known_user
@@ -274,19 +274,20 @@ def checked_scopes(scopes: str | list[str] | tuple[str, ...] | None) -> str:
     return " ".join(sorted(set(words)))
 
 
-def create_personal_token(app: Redress, actor: str, name: str, scopes: str | list[str],
+def create_personal_token(app: Redress, principal: Principal, name: str, scopes: str | list[str],
                           days: int | None = None) -> IssuedToken:
-    """A named token for one's scripts, limited to `scopes`, expiring within the configured days."""
+    """A named token for one's scripts, limited to `scopes` (never beyond the scopes of the token asking),
+    expiring within the configured days."""
     longest = app.config.identity.personal_token_days
     days = longest if days is None else days
     if not 1 <= days <= longest:
         raise InvalidInput(f"a token lives 1 to {longest} days; {days} is not allowed")
-    stored = checked_scopes(scopes)
+    stored = _within_own_scopes(principal, checked_scopes(scopes))
     label = _label(name)
     now = app.clock.now()
     expires = now + timedelta(days=days)
     with app.uow() as uow:
-        me = acting_user(uow.session, actor)
+        me = acting_user(uow.session, principal.name)
         token = _issue(uow.session, me.id, "personal", label, stored, now, expires)
         record_change(uow.session, now, me.name, "user", me.id, "token_created", {"token": [None, label]})
         token_id = _id_of(uow.session, token)
@@ -294,14 +295,18 @@ def create_personal_token(app: Redress, actor: str, name: str, scopes: str | lis
     return IssuedToken(token, token_id, me.name, label, stored, _iso(expires))
 
 
-def create_api_key(app: Redress, actor: str, name: str, scopes: str | list[str]) -> IssuedToken:
+def create_api_key(app: Redress, principal: Principal, name: str, scopes: str | list[str]) -> IssuedToken:
     """An API key for a system (a web form, an SMS gateway): a new member of staff that is a system, agent role.
 
-    What the system files and does is attributed to its name; it never signs in and never receives work.
+    What the system files and does is attributed to its name; it never signs in and never receives work. A
+    scoped token makes keys no wider than itself.
     """
     from workflow.services.people import add_user
 
-    stored = checked_scopes(scopes)
+    actor = principal.name
+    stored = _within_own_scopes(principal, checked_scopes(scopes))
+    with app.uow(write=False) as uow:
+        require(acting_user(uow.session, actor), "manage_api_keys")  # before the system's user is added
     add_user(app, actor, name, "agent", display_name=f"{name} (system)", system=True)
     now = app.clock.now()
     with app.uow() as uow:
@@ -313,6 +318,21 @@ def create_api_key(app: Redress, actor: str, name: str, scopes: str | list[str])
         token_id = _id_of(uow.session, token)
         uow.commit()
     return IssuedToken(token, token_id, name, name, stored, None)
+
+
+def _within_own_scopes(principal: Principal, stored: str) -> str:
+    """A token cannot make a wider one: a scoped principal grants only scopes it holds itself."""
+    if principal.scopes:
+        wider = [scope for scope in stored.split() if scope_refusal(principal.scopes, *_split(scope)) is not None]
+        if wider:
+            raise PermissionDenied(f"this token is scoped to {' '.join(principal.scopes)} and cannot grant "
+                                   f"{' '.join(wider)}")
+    return stored
+
+
+def _split(scope: str) -> tuple[str, str | None]:
+    name, _, qualifier = scope.partition(":")
+    return name, qualifier or None
 
 
 def list_tokens(app: Redress, actor: str, *, everyone: bool = False) -> list[TokenRecord]:

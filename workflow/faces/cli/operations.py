@@ -132,6 +132,7 @@ def serve(
 ) -> None:
     """Serve the API (docs at /docs) until Ctrl-C or SIGTERM, which finish the requests in flight first."""
     import os
+    import signal
 
     import uvicorn
 
@@ -149,6 +150,9 @@ def serve(
     os.environ["REDRESS_DB"] = wired.url
     bound_host, bound_port = host or settings.host, port or settings.port
     say(f"serving Redress on http://{bound_host}:{bound_port} (API docs at /docs) with {count} worker(s)")
+    # uvicorn finishes the requests in flight on SIGTERM, then raises the signal again: a stop asked for is a
+    # clean exit (0) for a service manager, not a death by signal.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run("workflow.faces.server.app:from_environment", factory=True, host=bound_host, port=bound_port,
                 workers=count, access_log=False, log_level="warning", timeout_graceful_shutdown=20,
                 proxy_headers=True)

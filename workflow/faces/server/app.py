@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+import typing
 from typing import TYPE_CHECKING, Any, Optional
 
 from fastapi import Body, Depends, FastAPI, Header, Path, Query, Request
@@ -147,6 +148,8 @@ def _arguments(operation: Operation) -> dict[str, tuple[Any, Any]]:
             continue
         kind = _type_of(function, parameter.annotation, parameter.name in operation.path_arguments)
         default = ... if parameter.default is inspect.Parameter.empty else parameter.default
+        if default is ... and operation.method == "GET" and type(None) in typing.get_args(kind):
+            default = None  # a query cannot send None: an absent optional argument is None
         found[parameter.name] = (kind, default)
     return found
 

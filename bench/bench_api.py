@@ -243,7 +243,8 @@ class Result:
     rate: float  # requests/s over the whole burst
     p50_ms: float
     p99_ms: float
-    cores: float  # this process's CPU time over the burst's wall time: the clients' share of the machine on the API
+    cpu_ms: float  # this process's CPU per call: the calls themselves in process, the HTTP clients on the API
+    server_ms: float  # the server's CPU per request (all its workers); 0 in process
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -251,8 +252,21 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def burst(workers: list[Callable[[int], None]], requests: int) -> Result:
-    """`requests` calls spread over one thread per worker, started together; each call is timed."""
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children (uvicorn's workers), from /proc; 0 where there is none."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(int(child)) for child in children)
+
+
+def burst(workers: list[Callable[[int], None]], requests: int, server_pid: int | None = None) -> Result:
+    """`requests` calls spread over one thread per worker, started together; each call is timed, and the CPU
+    this process and the server spent is counted (CPU per request does not depend on what else the machine
+    runs, as requests/s and latencies do)."""
     latencies: list[list[float]] = [[] for _ in workers]
     gate = threading.Barrier(len(workers) + 1)
 
@@ -269,14 +283,17 @@ def burst(workers: list[Callable[[int], None]], requests: int) -> Result:
         thread.start()
     gate.wait()
     started, cpu = time.perf_counter(), time.process_time()
+    server_cpu = cpu_seconds(server_pid) if server_pid else 0.0
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu
+    server_cpu = cpu_seconds(server_pid) - server_cpu if server_pid else 0.0
     every = [latency for mine in latencies for latency in mine]
     if len(every) != requests:
         raise SystemExit(f"only {len(every)} of {requests} calls answered; see the errors above")
-    return Result(requests / elapsed, percentile(every, 0.5) * 1000, percentile(every, 0.99) * 1000, cpu / elapsed)
+    return Result(requests / elapsed, percentile(every, 0.5) * 1000, percentile(every, 0.99) * 1000,
+                  cpu * 1000 / requests, server_cpu * 1000 / requests)
 
 
 def filing(job: int, tag: str) -> dict[str, Any]:
@@ -357,19 +374,20 @@ def profile_in_process(load: Load, requests: int) -> None:
 
 
 def profile_server(load: Load, operation: str, requests: int) -> None:
-    """py-spy on the serving process while it answers `requests` calls: shares of samples by own frame and by
-    the layers on the stack (authentication, the use case, JSON, FastAPI/Starlette/uvicorn)."""
+    """py-spy on the serving process while it answers `requests` calls, sampling the thread that holds the GIL
+    (one worker runs Python on one core at a time): shares by layer on the stack and by own frame. SQLite's own
+    work, which releases the GIL, is not in it."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(spy).exists():
         print("\npy-spy is not installed: no profile of the server")
         return
     with tempfile.NamedTemporaryFile(suffix=".txt") as output:
         recorder = subprocess.Popen([spy, "record", "--pid", str(load.server.process.pid), "--subprocesses",
-                                     "--rate", "250", "--format", "raw", "--output", output.name,
+                                     "--gil", "--rate", str(SPY_RATE), "--format", "raw", "--output", output.name,
                                      "--duration", "600", "--nonblocking"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1)
-        burst(load.api(operation, requests), requests)
+        result = burst(load.api(operation, requests), requests, load.server.process.pid)
         recorder.send_signal(signal.SIGINT)
         recorder.wait(timeout=60)
         stacks = [line.rpartition(" ") for line in Path(output.name).read_text().splitlines() if line.strip()]
@@ -379,33 +397,35 @@ def profile_server(load: Load, operation: str, requests: int) -> None:
     for stack, _, count in stacks:
         samples = int(count)
         frames = stack.split(";")
-        if "idle" in frames[-1] or any(word in frames[-1] for word in ("wait (threading", "select (selectors")):
-            continue
         total += samples
         own[frames[-1]] += samples
-        for layer, marker in LAYERS.items():
-            if any(marker in frame for frame in frames):
+        for layer, markers in LAYERS.items():
+            if all(any(marker in frame for frame in frames) for marker in markers):
                 layers[layer] += samples
     if not total:
         print("\npy-spy recorded no busy samples")
         return
-    print(f"\npy-spy on the server answering {requests} {operation} calls ({total} busy samples):")
-    for layer, samples in layers.most_common():
-        print(f"  {layer:<44} {samples / total:>5.0%}")
+    held = total / SPY_RATE / (requests / result.rate)
+    print(f"\npy-spy on the server answering {requests} {operation} calls at {result.rate:.0f}/s: {total} samples "
+          f"holding the GIL, {held:.0%} of the burst" + (" (summed over workers)" if held > 1 else ""))
+    for layer in LAYERS:
+        print(f"  {layer:<44} {layers[layer] / total:>5.0%}")
     print("  busiest frames (own time):")
     for frame, samples in own.most_common(12):
         print(f"    {samples / total:>5.0%}  {frame[:110]}")
 
 
-LAYERS = {
-    "authenticate (token lookup)": "authenticate (workflow/services/signin.py",
-    "perform (the use case)": "perform (workflow/faces/operations.py",
-    "to_wire (answer to JSON-ready)": "to_wire (workflow/faces/wire.py",
-    "access log and body guard": "workflow/faces/server/guard.py",
-    "FastAPI request validation": "solve_dependencies (fastapi",
-    "JSON rendering": "render (starlette/responses.py",
-    "sqlalchemy": "sqlalchemy/",
-    "uvicorn/h11 protocol": "h11",
+SPY_RATE = 250
+# A stack counts towards a layer when it holds all the layer's frames (by the start of their names).
+LAYERS: dict[str, tuple[str, ...]] = {
+    "the use case (perform)": ("perform (workflow/faces/operations.py",),
+    "  of it in SQLAlchemy": ("perform (workflow/faces/operations.py", "sqlalchemy/"),
+    "  of it opening database connections": ("perform (workflow/faces/operations.py", "DefaultDialect.connect"),
+    "the token check (authenticate)": ("authenticate (workflow/services/signin.py",),
+    "FastAPI arguments and validation": ("solve_dependencies (fastapi",),
+    "the answer to JSON (to_wire, render)": ("to_wire (workflow/faces/wire.py",),
+    "the access log line": ("StreamHandler.emit (logging",),
+    "the event loop thread (HTTP, middleware)": ("Runner.run (asyncio/runners.py",),
 }
 
 
@@ -424,9 +444,10 @@ def measure(url: str, workers: int, args: argparse.Namespace, folder: Path) -> d
     try:
         for _ in range(args.rounds):
             for operation, requests in sizes.items():
-                for side in ("api", "in process"):
-                    make = load.api if side == "api" else load.in_process
-                    results.setdefault(f"{operation} {side}", []).append(burst(make(operation, requests), requests))
+                api = burst(load.api(operation, requests), requests, server.process.pid)
+                local = burst(load.in_process(operation, requests), requests)
+                results.setdefault(f"{operation} api", []).append(api)
+                results.setdefault(f"{operation} in process", []).append(local)
         if args.profile:
             profile_in_process(load, 200)
             for operation in sizes:
@@ -445,14 +466,18 @@ def median(results: list[Result], key: str) -> float:
 def report(title: str, results: dict[str, list[Result]], rounds: int) -> None:
     """The table, then each target of issue 14 met or missed."""
     print(f"\n{title}; {CLIENTS} concurrent clients, median of {rounds} round(s):")
-    print(f"  {'':<7}{'---------- through the API ----------':>38}   {'----- in process -----':>24}")
-    print(f"  {'':<7}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'client cores':>14}   {'calls/s':>8}{'p50 ms':>8}"
-          f"{'p99 ms':>8}   {'overhead':>8}")
+    print(f"  {'':<6}{'------------- through the API -------------':>46}  {'--------- in process ---------':>32}"
+          f"  {'API / in process':>17}")
+    print(f"  {'':<6}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}{'server CPU':>12}{'client CPU':>11}  {'calls/s':>8}"
+          f"{'p50 ms':>8}{'p99 ms':>8}{'CPU':>8}  {'time':>8}{'CPU':>9}")
     for operation in ("show", "queue", "file"):
         api, local = results[f"{operation} api"], results[f"{operation} in process"]
-        print(f"  {operation:<7}{median(api, 'rate'):>8,.0f}{median(api, 'p50_ms'):>8.1f}{median(api, 'p99_ms'):>8.1f}"
-              f"{median(api, 'cores'):>14.2f}   {median(local, 'rate'):>8,.0f}{median(local, 'p50_ms'):>8.1f}"
-              f"{median(local, 'p99_ms'):>8.1f}   {median(local, 'rate') / median(api, 'rate'):>7.2f}x")
+        rate, local_rate = median(api, "rate"), median(local, "rate")
+        server, local_cpu = median(api, "server_ms"), median(local, "cpu_ms")
+        print(f"  {operation:<6}{rate:>7,.0f}{median(api, 'p50_ms'):>8.1f}{median(api, 'p99_ms'):>8.1f}"
+              f"{server:>9.2f} ms{median(api, 'cpu_ms'):>8.2f} ms  {local_rate:>8,.0f}"
+              f"{median(local, 'p50_ms'):>8.1f}{median(local, 'p99_ms'):>8.1f}{local_cpu:>5.2f} ms"
+              f"  {local_rate / rate:>7.2f}x{server / local_cpu:>8.2f}x")
     verdicts = []
     for operation in ("show", "queue"):
         p99 = median(results[f"{operation} api"], "p99_ms")
@@ -462,8 +487,8 @@ def report(title: str, results: dict[str, list[Result]], rounds: int) -> None:
     verdicts.append(f"filing {filings:.0f}/s {'meets' if filings >= TARGET_FILINGS else 'MISSES'} "
                     f">= {TARGET_FILINGS}/s")
     print("  targets: " + "; ".join(verdicts))
-    print("  (overhead: in-process calls/s over API requests/s, the same 16 threads and operations; client cores:"
-          " the CPU the 16 HTTP clients took, on this machine's 2)")
+    print("  CPU: per request or call (the server's processes; the 16 HTTP clients; the calls in process). "
+          f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 def main() -> None:

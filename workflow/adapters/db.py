@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
+import threading
+import weakref
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
@@ -84,9 +87,16 @@ def _make_engine(url: str, lock_wait_seconds: float) -> Engine:
         engine = create_engine(url, connect_args={"timeout": lock_wait_seconds})
         event.listen(engine, "connect", lambda connection, _record: _sqlite_on_connect(connection, wait_ms))
         event.listen(engine, "begin", _sqlite_on_begin)
+        _SQLITE_WRITERS[engine] = (threading.RLock(), lock_wait_seconds)
         return engine
     return create_engine(url, pool_pre_ping=False,
                          connect_args={"connect_timeout": 5, "options": f"-c lock_timeout={wait_ms}"})
+
+
+# SQLite has one writer at a time. Writers in one process (the server's threads, the scheduler's jobs) take
+# turns on this lock instead of meeting in SQLite's busy handler, which sleeps and retries: the queue of
+# waiting writers is first come, first served and nobody sleeps past their turn.
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, tuple[threading.RLock, float]] = weakref.WeakKeyDictionary()
 
 
 def _sqlite_on_connect(dbapi_connection: Any, wait_ms: int) -> None:
@@ -216,17 +226,27 @@ class UnitOfWork:
         self._engine = engine
         self._url = url
         self._write = write
+        self._turn: tuple[threading.RLock, float] | None = None  # this process's SQLite writer lock, while held
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
+        self._turn = _SQLITE_WRITERS.get(self._engine) if self._write else None
+        if self._turn is not None and not self._turn[0].acquire(timeout=self._turn[1]):
+            raise unavailable(self._url, sqlite3.OperationalError("database is locked"))
         self.session = Session(self._engine, expire_on_commit=False, autoflush=False)
         if self._write:
             try:
                 self.session.connection(execution_options={"redress_write": True})
             except exc.DBAPIError as error:
                 self.session.close()
+                self._end_turn()
                 raise unavailable(self._url, error) from None
         return self
+
+    def _end_turn(self) -> None:
+        if self._turn is not None:
+            self._turn[0].release()
+            self._turn = None
 
     def commit(self) -> None:
         self.session.commit()
@@ -243,6 +263,7 @@ class UnitOfWork:
             pass
         finally:
             self.session.close()
+            self._end_turn()
         if isinstance(error, exc.IntegrityError):
             raise ConcurrentChange(
                 "another change to the same record was committed first; nothing was written, try again"

@@ -11,6 +11,8 @@ import inspect
 import logging
 import os
 import typing
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Optional
 
 from fastapi import Body, Depends, FastAPI, Header, Path, Query, Request
@@ -43,7 +45,7 @@ class SignInBody(BaseModel):
 def create_app(redress: Redress) -> FastAPI:
     """The API over one wired Redress (its config, clock and database)."""
     api = FastAPI(title="Redress", version="1", summary="The complaint workflow engine for call centres",
-                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
+                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json", lifespan=_lifespan)
 
     def principal(request: Request,
                   credentials: Optional[HTTPAuthorizationCredentials] = Depends(_bearer)) -> Principal:
@@ -81,6 +83,17 @@ def create_app(redress: Redress) -> FastAPI:
     _handle_errors(api, redress)
     api.add_middleware(Guard, max_body_bytes=redress.config.server.max_body_bytes)
     return api
+
+
+THREADS = 8  # requests served at once per worker; more only contend for one interpreter and one SQLite writer
+
+
+@asynccontextmanager
+async def _lifespan(api: FastAPI) -> AsyncIterator[None]:
+    from anyio import to_thread
+
+    to_thread.current_default_thread_limiter().total_tokens = THREADS
+    yield
 
 
 def _tag(operation: Operation) -> str:

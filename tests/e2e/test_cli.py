@@ -117,7 +117,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int, *
 
 
 def trail(db: str, number: str) -> list:
-    return as_json(redress("history", number, "--json", db=db))["events"]
+    return as_json(redress("history", number, "--json", db=db, user="boss"))["events"]
 
 
 def test_each_bad_input_is_one_line_a_distinct_code_and_changes_nothing(db, tmp_path):
@@ -139,7 +139,9 @@ def test_each_bad_input_is_one_line_a_distinct_code_and_changes_nothing(db, tmp_
     ]
     for args, code, fragments in cases:
         assert_one_line_error(redress(*args, db=db, user="amy", check=False), code, *fragments)
-    assert_one_line_error(redress("triage", number, db=db, check=False), 7, "no acting user")
+    # With no claim and this operating-system account mapped to nobody, nobody acts.
+    redress("user", "edit", "boss", "--os-user", "elsewhere", db=db, user="boss")
+    assert_one_line_error(redress("triage", number, db=db, check=False), 7, "no acting user", OS_ACCOUNT)
     assert_one_line_error(redress("triage", number, db=db, user="ghost", check=False), 3, "no user 'ghost'")
     assert trail(db, number) == before
 

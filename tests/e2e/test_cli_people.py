@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import file_one, make_app
+from tests.conftest import OS_ACCOUNT, file_one, make_app
 from tests.e2e.test_cli import as_json, redress
 from workflow.services import lifecycle as svc
 from workflow.services.people import add_user
@@ -14,12 +14,12 @@ from workflow.services.people import add_user
 
 @pytest.fixture
 def db(sqlite_url: str) -> str:
-    """A migrated database with a manager (boss) and an agent (amy); set up through the services, to keep the
-    command for what is under test. SQLite: the hand-over's atomicity and races run on both databases in
-    tests/integration/test_handover.py."""
+    """A migrated database with a manager (boss, this operating-system account) and an agent (amy); set up
+    through the services, to keep the command for what is under test. SQLite: the hand-over's atomicity and
+    races run on both databases in tests/integration/test_handover.py."""
     database_url = sqlite_url
     app = make_app(database_url)
-    add_user(app, None, "boss", "manager")
+    add_user(app, None, "boss", "manager", os_user=OS_ACCOUNT)
     add_user(app, "boss", "amy", "agent")
     app.engine.dispose()
     return database_url
@@ -92,7 +92,7 @@ def test_back_to_the_team_queue_anyone_can_take_the_work(shift):
     shown = as_json(redress("user", "show", "li.na", "--json", db=db))
     assert shown["active"] is False and shown["open_complaints"] == []
     assert [(c["actor"], c["action"], c["reason"]) for c in shown["changes"]] == [
-        ("boss", "deactivate", "contract ended")]
+        ("boss", "add", ""), ("boss", "deactivate", "contract ended")]
     assert "reactivated li.na" in redress("user", "reactivate", "li.na", db=db, user="boss").stdout
     assert redress("note", numbers[0], "-m", "回来了", db=db, user="li.na").returncode == 0
 

@@ -77,7 +77,8 @@ def test_a_leavers_open_complaints_go_to_a_named_person_where_they_stand(app, de
 
     profile = user_profile(app, "amy")
     assert profile["active"] is False and profile["open_complaints"] == []
-    [audit] = profile["changes"]
+    added, audit = profile["changes"]  # adding amy was audited too
+    assert (added["actor"], added["action"], added["changes"]) == ("boss", "add", {"role": [None, "agent"]})
     assert (audit["actor"], audit["action"], audit["reason"]) == ("boss", "deactivate", "离职 left for another job")
     assert audit["at"] == PINNED.isoformat()
     assert audit["changes"]["active"] == [True, False]
@@ -118,7 +119,7 @@ def test_a_deactivated_user_cannot_act_nor_be_given_work_and_can_come_back(app, 
     reactivate_user(app, "boss", "amy", "came back")
     assert svc.add_note(app, "amy", bobs, "back again").to_state == "assigned"
     assert user_profile(app, "amy")["open_complaints"] == []  # the work stays with whoever took it
-    assert [c["action"] for c in user_profile(app, "amy")["changes"]] == ["deactivate", "reactivate"]
+    assert [c["action"] for c in user_profile(app, "amy")["changes"]] == ["add", "deactivate", "reactivate"]
 
 
 def test_only_a_manager_deactivates_and_never_themselves(app, desk):
@@ -148,7 +149,8 @@ def test_a_change_to_one_complaint_since_the_list_was_read_refuses_the_whole_ste
                                                f"\\({numbers['routed']}\\); nothing was handed over"):
         deactivate_user(app, "boss", "amy", reason="left", handover_to="bob", expected=shown)
     assert {n: looks(app, n) for n in numbers.values()} == before
-    assert user_profile(app, "amy")["active"] is True and user_profile(app, "amy")["changes"] == []
+    assert user_profile(app, "amy")["active"] is True
+    assert [c["action"] for c in user_profile(app, "amy")["changes"]] == ["add"]  # no deactivation recorded
 
 
 @ON_POSTGRESQL_ONLY
@@ -197,6 +199,7 @@ def test_a_manager_changes_roles_and_profiles_audited_but_never_demotes_the_last
     with pytest.raises(PermissionDenied, match="editing a user needs manager"):
         edit_user(app, "amy", "amy", email="me@example.cn")
     assert [(c["actor"], c["action"], c["changes"]) for c in user_profile(app, "amy")["changes"]] == [
+        ("boss", "add", {"role": [None, "agent"]}),
         ("boss", "role", {"role": ["agent", "senior"]}),
         ("sup", "edit", {"email": [None, "amy@example.cn"], "display_name": ["amy", "艾米 Amy"]}),
     ]

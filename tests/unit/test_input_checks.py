@@ -54,16 +54,27 @@ def test_another_refused_statement_is_a_database_error_and_anything_else_is_left
     assert refused_statement(ValueError("not a database error")) is None
 
 
+def _an_agents_seat_with_no_database(monkeypatch) -> None:
+    """`customer show` on a direct seat acting as an agent, the database never opened: the read is stood in for."""
+    import workflow.faces.cli.customers
+    import workflow.services.signin
+    from workflow.faces.seat import DirectSeat
+    from workflow.services.signin import Principal
+
+    agent = Principal(1, "amy", "agent", "local")
+    monkeypatch.setattr(workflow.services.signin, "local_principal", lambda app, claimed: agent)
+    monkeypatch.setattr(workflow.faces.cli.customers, "seat", lambda as_user=None: DirectSeat(None, as_user))
+
+
 def test_the_command_prints_a_refused_statement_in_one_line(monkeypatch, capsys):
     import cli
-    import workflow.faces.cli.reads
     import workflow.read.queries
 
-    def refuse(*args, **kwargs):
+    def refuse(app, ref):  # customer_detail's own parameters: the seat binds the call to them
         raise _refused(psycopg.errors.UntranslatableCharacter, "unsupported Unicode escape sequence")
 
     monkeypatch.setattr(workflow.read.queries, "customer_detail", refuse)
-    monkeypatch.setattr(workflow.faces.cli.reads, "redress", lambda: None)
+    _an_agents_seat_with_no_database(monkeypatch)
     assert cli.main(["customer", "show", "13800138000"]) == 7
     assert capsys.readouterr().err == ("error: the database refused the values: UntranslatableCharacter: "
                                        "unsupported Unicode escape sequence\n")
@@ -78,14 +89,13 @@ def test_an_argument_that_is_not_utf8_is_refused_before_any_command_runs(capsys)
 
 def test_an_error_quoting_a_huge_value_is_cut_short(monkeypatch, capsys):
     import cli
-    import workflow.faces.cli.reads
     import workflow.read.queries
 
-    def refuse(*args, **kwargs):
+    def refuse(app, ref):  # customer_detail's own parameters: the seat binds the call to them
         raise InvalidInput(f"customer '{'x' * 100_000}' is not a phone, email or id")
 
     monkeypatch.setattr(workflow.read.queries, "customer_detail", refuse)
-    monkeypatch.setattr(workflow.faces.cli.reads, "redress", lambda: None)
+    _an_agents_seat_with_no_database(monkeypatch)
     assert cli.main(["customer", "show", "x"]) == 7
     err = capsys.readouterr().err
     assert err.startswith("error: customer 'xxx") and err.endswith("... (99039 more characters)\n")

@@ -168,7 +168,7 @@ def user_password(
 @user_app.command("revoke")
 def user_revoke(
     name: Name,
-    reason: Annotated[Optional[str], typer.Option(help="Why, for the audit record.")] = None,
+    reason: Annotated[Optional[str], typer.Option(help="Why, for the audit record; may be left out.")] = None,
     as_user: As = None,
 ) -> None:
     """End every session and token of a user at once (managers; anyone for themselves)."""

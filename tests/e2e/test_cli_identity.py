@@ -115,3 +115,13 @@ def test_one_operating_system_account_acts_for_one_member_of_staff(db, strict):
     users = as_json(redress("user", "list", "--all", "--json", db=db, config=strict))
     assert [u["name"] for u in users] == ["amy", "boss", "carl"]  # dan was never added
     assert redress("whoami", db=db, config=strict).stdout.strip() == "boss (manager) on this database"
+
+
+def test_the_first_manager_is_this_account_unless_another_is_named_and_an_empty_database_says_how(sqlite_url, strict):
+    redress("db", "upgrade", db=sqlite_url, config=strict)
+    assert_one_line_error(redress("queue", db=sqlite_url, config=strict, check=False), 7,
+                          f"no staff yet: add the first manager with `redress user add NAME --role manager "
+                          f"--os-user {OS_ACCOUNT}`")
+    added = redress("user", "add", "boss", "--role", "manager", db=sqlite_url, config=strict)
+    assert f"the operating-system account '{OS_ACCOUNT}' acts as boss" in added.stdout
+    assert redress("whoami", db=sqlite_url, config=strict).stdout.strip() == "boss (manager) on this database"

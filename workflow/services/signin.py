@@ -412,6 +412,9 @@ def local_principal(app: Redress, claimed: str | None) -> Principal:
 
 def _mapped_user(session: Session, account: str, *, trusted: bool) -> Row:
     row = session.execute(select(USERS.c.name).where(USERS.c.os_user == account)).first()
+    if row is None and session.execute(select(USERS.c.id).limit(1)).first() is None:
+        raise InvalidInput(f"no staff yet: add the first manager with `redress user add NAME --role manager "
+                           f"--os-user {account}`")
     if row is None:
         hint = "pass --as NAME or set REDRESS_USER, or " if trusted else ""
         raise InvalidInput(f"no acting user: the operating-system account '{account}' is not mapped to any member "

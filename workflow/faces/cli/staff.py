@@ -31,7 +31,13 @@ def user_add(
 
     here = seat(as_user)
     if isinstance(here, DirectSeat) and not has_staff(here.app):  # the first user: nobody yet to act as
+        if os_user is None and not here.app.config.identity.trust_claims:
+            from workflow.services.signin import os_account
+
+            os_user = os_account()  # else nobody could act after them: the one at this machine is the first
         record = add_user(here.app, None, name, role, display_name, email, os_user)
+        if os_user:
+            say(f"the operating-system account '{os_user}' acts as {name} on this database")
     else:
         record = here.call("add_user", name, role, display_name, email, os_user)
     say(f"added {record.role} {record.name} ({record.display_name})")

@@ -19,7 +19,7 @@ from workflow.domain.errors import InvalidInput, checked_limit
 from workflow.domain.sla import business_minutes_between
 from workflow.services import clocks
 from workflow.services.audit import changes_of
-from workflow.services.compensation import list_steps
+from workflow.services.compensation import steps_of
 from workflow.services.people import acting_user, find_customer
 
 
@@ -116,8 +116,8 @@ def complaint_detail(app: Redress, ref: str) -> dict[str, Any]:
             "escalated_at": _iso(complaint.escalated_at),
             "sla": sla,
             "clocks": _clocks(app, complaint, sla),
+            "compensation_steps": steps_of(session, complaint.id),
         }
-    detail["compensation_steps"] = list_steps(app, str(detail["id"]))
     return detail
 
 

@@ -506,6 +506,24 @@ def describe(session: Session, step_id: int) -> str:
     return f"{step.kind.replace('_', ' ')}{' ' + amount if amount else ''} (step {step.id})"
 
 
+_REQUESTER = USERS.alias("requester")
+_OTHERS = STEPS.alias("others")
+_COMPLAINT_TOTAL = (select(func.coalesce(func.sum(_OTHERS.c.amount_minor), 0))
+                    .where(_OTHERS.c.complaint_id == STEPS.c.complaint_id, _OTHERS.c.state != CANCELLED)
+                    .scalar_subquery())
+
+
+def _steps_query(*, with_total: bool, limit: int) -> Any:
+    return (
+        select(STEPS, COMPLAINTS.c.number, _REQUESTER.c.name.label("requested_by"),
+               _REQUESTER.c.role.label("requester_role"),
+               *([_COMPLAINT_TOTAL.label("complaint_total")] if with_total else []))
+        .join(COMPLAINTS, COMPLAINTS.c.id == STEPS.c.complaint_id)
+        .join(_REQUESTER, _REQUESTER.c.id == STEPS.c.requested_by_id)
+        .order_by(STEPS.c.due_at, STEPS.c.id).limit(limit)
+    )
+
+
 def list_steps(
     app: Redress, ref: str | None = None, *, state: str | None = None, approvable_by: str | None = None,
     limit: int = 200,
@@ -515,19 +533,7 @@ def list_steps(
 
     if state is not None and state not in STEP_STATES:
         raise InvalidInput(f"step state '{state}' is not allowed; states: {', '.join(STEP_STATES)}")
-    requester = USERS.alias("requester")
-    others = STEPS.alias("others")
-    complaint_total = (select(func.coalesce(func.sum(others.c.amount_minor), 0))
-                       .where(others.c.complaint_id == STEPS.c.complaint_id, others.c.state != CANCELLED)
-                       .scalar_subquery())
-    query = (
-        select(STEPS, COMPLAINTS.c.number, requester.c.name.label("requested_by"),
-               requester.c.role.label("requester_role"),
-               *([complaint_total.label("complaint_total")] if approvable_by is not None else []))
-        .join(COMPLAINTS, COMPLAINTS.c.id == STEPS.c.complaint_id)
-        .join(requester, requester.c.id == STEPS.c.requested_by_id)
-        .order_by(STEPS.c.due_at, STEPS.c.id).limit(limit)
-    )
+    query = _steps_query(with_total=approvable_by is not None, limit=limit)
     with app.uow(write=False) as uow:
         if ref is not None:
             query = query.where(STEPS.c.complaint_id == load_complaint(uow.session, ref).id)
@@ -541,11 +547,18 @@ def list_steps(
             rows = [r for r in rows if r.state == AWAITING_APPROVAL
                     and may_approve(deciding, Person(r.requested_by_id, r.requested_by, r.requester_role),
                                     Money(r.amount_minor or 0, r.complaint_total, 0), limits)]
-        return [
-            {"id": r.id, "complaint": r.number, "kind": r.kind, "state": r.state,
-             "amount": _amount_text(r.amount_minor),
-             "currency": r.currency, "due_at": r.due_at.isoformat(), "source": r.source, "reason": r.reason,
-             "requested_by": r.requested_by, "done_by": r.done_by,
-             "done_at": r.done_at.isoformat() if r.done_at else None, "note": r.note}
-            for r in rows
-        ]
+        return [_step_row(r) for r in rows]
+
+
+def steps_of(session: Session, complaint_id: int, limit: int = 200) -> list[dict[str, Any]]:
+    """One complaint's steps, soonest due first, read in the caller's transaction (the complaint view's)."""
+    return [_step_row(r) for r in session.execute(
+        _steps_query(with_total=False, limit=limit).where(STEPS.c.complaint_id == complaint_id))]
+
+
+def _step_row(r: Any) -> dict[str, Any]:
+    return {"id": r.id, "complaint": r.number, "kind": r.kind, "state": r.state,
+            "amount": _amount_text(r.amount_minor),
+            "currency": r.currency, "due_at": r.due_at.isoformat(), "source": r.source, "reason": r.reason,
+            "requested_by": r.requested_by, "done_by": r.done_by,
+            "done_at": r.done_at.isoformat() if r.done_at else None, "note": r.note}

@@ -13,6 +13,7 @@ user_app = typer.Typer(help="Staff users and their roles.", no_args_is_help=True
 app.add_typer(user_app, name="user")
 
 Name = Annotated[str, typer.Argument(help="Login name, e.g. li.na")]
+AuditReason = Annotated[Optional[str], typer.Option(help="Why, for the audit record; may be left out.")]
 
 
 @user_app.command("add")
@@ -94,7 +95,7 @@ def user_show(name: Name, as_user: As = None, as_json: Json = False) -> None:
 def user_role(
     name: Name,
     to: Annotated[str, typer.Option("--to", help="agent, senior, supervisor or manager.")],
-    reason: Annotated[Optional[str], typer.Option(help="Why, for the audit record; may be left out.")] = None,
+    reason: AuditReason = None,
     as_user: As = None,
 ) -> None:
     """Change a user's role (managers only; the last manager cannot be demoted)."""
@@ -149,7 +150,7 @@ def user_deactivate(
 @user_app.command("reactivate")
 def user_reactivate(
     name: Name,
-    reason: Annotated[Optional[str], typer.Option(help="Why, for the audit record; may be left out.")] = None,
+    reason: AuditReason = None,
     as_user: As = None,
 ) -> None:
     """Let a deactivated user act again (managers only)."""
@@ -174,7 +175,7 @@ def user_password(
 @user_app.command("revoke")
 def user_revoke(
     name: Name,
-    reason: Annotated[Optional[str], typer.Option(help="Why, for the audit record; may be left out.")] = None,
+    reason: AuditReason = None,
     as_user: As = None,
 ) -> None:
     """End every session and token of a user at once (managers; anyone for themselves)."""

@@ -502,13 +502,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1_600, help="show calls per burst (queue, file: half)")
     parser.add_argument("--quick", action="store_true", help="10,000 complaints, one round of 320 calls")
     parser.add_argument("--profile", action="store_true", help="cProfile in process and py-spy on the server")
+    parser.add_argument("--sqlite-workers", type=int, default=1, help="server processes on SQLite")
     args = parser.parse_args()
     if args.quick:
         args.complaints, args.rounds, args.requests = 10_000, 1, 320
     random.seed(14)
     with tempfile.TemporaryDirectory() as folder:
-        sqlite = measure(f"sqlite:///{Path(folder) / 'redress.db'}", 1, args, Path(folder))
-        report(f"SQLite, 1 worker, {args.complaints:,} complaints", sqlite, args.rounds)
+        sqlite = measure(f"sqlite:///{Path(folder) / 'redress.db'}", args.sqlite_workers, args, Path(folder))
+        report(f"SQLite, {args.sqlite_workers} worker(s), {args.complaints:,} complaints", sqlite, args.rounds)
         pg_admin = os.environ.get("REDRESS_BENCH_PG_URL")
         if pg_admin:
             with postgres_database(pg_admin) as url:

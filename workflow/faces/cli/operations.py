@@ -127,7 +127,7 @@ def demo() -> None:
 def serve(
     host: Annotated[Optional[str], typer.Option(help="Address to listen on (config server.host: 127.0.0.1).")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port (config server.port).")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="Worker processes (PostgreSQL; SQLite serves from one).")]
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes (config server.workers).")]
     = None,
 ) -> None:
     """Serve the API (docs at /docs) until Ctrl-C or SIGTERM, which finish the requests in flight first."""
@@ -137,14 +137,11 @@ def serve(
     import uvicorn
 
     from workflow.config import config_path
-    from workflow.domain.errors import InvalidInput
 
     wired = redress()
     wired.check()  # a stale schema or an unreachable database is one line now, not a failure per request
     settings = wired.config.server
     count = workers or settings.workers
-    if count > 1 and wired.engine.dialect.name == "sqlite":
-        raise InvalidInput("SQLite serves from one worker (one writer at a time); use --workers 1, or PostgreSQL")
     # The workers wire themselves from the same config and database.
     os.environ["REDRESS_CONFIG"] = str(config_path(options["config"]).resolve())
     os.environ["REDRESS_DB"] = wired.url

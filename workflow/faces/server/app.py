@@ -19,6 +19,7 @@ from fastapi import Body, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline  # the docs page's script and styles served here, not from a CDN
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from workflow.domain.errors import NotSignedIn, RedressError, TooManyAttempts
@@ -44,8 +45,8 @@ class SignInBody(BaseModel):
 
 def create_app(redress: Redress) -> FastAPI:
     """The API over one wired Redress (its config, clock and database)."""
-    api = FastAPI(title="Redress", version="1", summary="The complaint workflow engine for call centres",
-                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json", lifespan=_lifespan)
+    api = FastAPIOffline(title="Redress", version="1", summary="The complaint workflow engine for call centres",
+                         docs_url="/docs", redoc_url=None, openapi_url="/openapi.json", lifespan=_lifespan)
 
     def principal(request: Request,
                   credentials: Optional[HTTPAuthorizationCredentials] = Depends(_bearer)) -> Principal:

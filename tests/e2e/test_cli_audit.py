@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 
+from tests.conftest import OS_ACCOUNT
 from tests.e2e.test_cli import as_json, assert_one_line_error, file_complaint, redress
 
 
 def test_audit_verify_passes_a_clean_trail_and_names_a_forged_event(sqlite_url, tmp_path):
     redress("db", "upgrade", db=sqlite_url)
-    redress("user", "add", "boss", "--role", "manager", db=sqlite_url)
+    redress("user", "add", "boss", "--role", "manager", "--os-user", OS_ACCOUNT, db=sqlite_url)
     redress("user", "add", "amy", "--role", "agent", "--as", "boss", db=sqlite_url)
     redress("user", "role", "amy", "--to", "senior", "--reason", "promoted", "--as", "boss", db=sqlite_url)
     number = file_complaint(sqlite_url)
@@ -18,9 +19,9 @@ def test_audit_verify_passes_a_clean_trail_and_names_a_forged_event(sqlite_url, 
     events = len(as_json(redress("history", number, "--json", db=sqlite_url))["events"])
 
     verified = redress("audit", "verify", db=sqlite_url)
-    assert verified.stdout == f"audit trail: OK ({events} events, 1 audit records)\n"
+    assert verified.stdout == f"audit trail: OK ({events} events, 3 audit records)\n"  # 2 staff added, a role changed
     assert as_json(redress("audit", "verify", "--json", db=sqlite_url)) == {
-        "ok": True, "events": events, "audit_records": 1}
+        "ok": True, "events": events, "audit_records": 3}
 
     path = sqlite_url.removeprefix("sqlite:///")
     with sqlite3.connect(path) as connection:  # an intruder with the file: past the trigger, and back

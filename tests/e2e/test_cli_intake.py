@@ -86,7 +86,8 @@ def test_resolve_names_the_steps_planned_and_those_waiting_for_approval(db, conf
     assert resolved[1:] == [
         f"planned: apology_letter #{steps['apology_letter']['id']} (due 11-20 11:00), "
         f"follow_up_call #{steps['follow_up_call']['id']} (due 11-23 10:00); "
-        f"waiting for approval: refund 299.00 CNY #{steps['refund']['id']} (a supervisor approves)"]
+        f"waiting for approval: refund 299.00 CNY #{steps['refund']['id']} (a supervisor approves; "
+        "299.00 CNY is above the agent limit of 50.00 CNY per step)"]
 
 
 def test_resolve_in_json_carries_the_planned_steps(db, config):

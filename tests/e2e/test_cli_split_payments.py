@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import OS_ACCOUNT
 from tests.e2e.test_cli import as_json, redress
 
 
 @pytest.fixture
 def db(database_url: str) -> str:
     redress("db", "upgrade", db=database_url)
-    redress("user", "add", "boss", "--role", "manager", db=database_url)
+    redress("user", "add", "boss", "--role", "manager", "--os-user", OS_ACCOUNT, db=database_url)
     for name, role in (("sup", "supervisor"), ("sen", "senior"), ("amy", "agent"), ("bob", "agent")):
         redress("user", "add", name, "--role", role, "--as", "boss", db=database_url)
     return database_url

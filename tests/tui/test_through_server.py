@@ -79,8 +79,8 @@ def test_an_agent_opens_a_complaint_from_the_queue_and_takes_starts_and_resolves
         customer = str(tui.screen.query_one("#customer", Static).render())
         await pilot.press("a")  # take it
         await pilot.pause()
-        await pilot.press("s")  # start
-        await pilot.pause()
+        await pilot.press("s")  # start: the form's reason is for someone else's complaint, so it goes empty
+        await fill_form(pilot)
         await pilot.press("v")  # resolve
         await fill_form(pilot, "已送达")
         return team, customer, str(tui.screen.query_one("#actions", Static).render()), tui.screen.sub_title

@@ -23,6 +23,7 @@ from workflow.domain.errors import ConcurrentChange, InvalidTransition, RedressE
 from workflow.read.queries import complaint_detail, history
 from workflow.services import lifecycle as svc
 from workflow.services import supervision
+from workflow.services.audit_chain import verify_trail
 from workflow.services.compensation import add_step, complete_step, list_steps, remove_step
 from workflow.services.firing import fire_due
 from workflow.services.surveys import record
@@ -165,6 +166,7 @@ def test_concurrent_workers_lose_no_update_and_keep_every_trail_a_chain(app, dat
     lost = {n: (versions[n], 1 + done[n]) for n in numbers if versions[n] != 1 + done[n]}
     assert lost == {}, "a success that is not in the complaint's version is a lost update"
     assert chain_breaks(app) == []
+    verify_trail(app)  # and every line of the trail is the one written, linked to the one before
     assert live_on_finished(app) == []
 
 
@@ -196,6 +198,7 @@ def test_compensation_added_as_the_complaint_is_cancelled_never_outlives_it(post
     try:
         assert live_on_finished(app) == []
         assert chain_breaks(app) == []
+        verify_trail(app)  # and every line of the trail is the one written, linked to the one before
         conflicts = outcomes["add refused: ConcurrentChange"] + outcomes["cancel refused: ConcurrentChange"]
         assert conflicts > 0, f"add and cancel never met on a complaint: the race was not real {outcomes}"
         for number in numbers:  # a refused cancel is tried again, as the agent told to look again would
@@ -209,6 +212,7 @@ def test_compensation_added_as_the_complaint_is_cancelled_never_outlives_it(post
         assert cancelled_with_step == outcomes["add done"]
         assert live_on_finished(app) == []
         assert chain_breaks(app) == []
+        verify_trail(app)  # and every line of the trail is the one written, linked to the one before
         app.clock.pin(PINNED + timedelta(days=10))
         fire_due(app)  # a later tick finds nothing of a cancelled complaint to escalate
         with app.uow(write=False) as uow:
@@ -233,6 +237,7 @@ def test_cancelling_stamps_its_cancelled_steps_with_the_state_after_the_cancel(a
     assert sorted(after[1:]) == [("compensation_cancelled", "cancelled", "cancelled"),
                                  ("messages_withdrawn", "cancelled", "cancelled")]
     assert chain_breaks(app) == []
+    verify_trail(app)  # and every line of the trail is the one written, linked to the one before
     with pytest.raises(InvalidTransition, match="cancelled complaint gets no compensation"):
         add_step(app, "amy", number, "voucher", amount="10", reason="goodwill")
 
@@ -259,6 +264,7 @@ def test_a_severity_changed_back_and_forth_fires_no_deadline_twice_and_climbs_no
     assert {"first_response", "first_response_warning"} & pending == set()
     assert {"resolution", "resolution_warning", "escalation"} <= pending
     assert chain_breaks(app) == []
+    verify_trail(app)  # and every line of the trail is the one written, linked to the one before
 
 
 def test_a_resolved_complaint_closes_only_once_its_steps_are_done_and_a_closed_one_takes_no_new_step(app):
@@ -277,6 +283,7 @@ def test_a_resolved_complaint_closes_only_once_its_steps_are_done_and_a_closed_o
         add_step(app, "amy", number, "voucher", amount="10", reason="goodwill")
     assert [s["state"] for s in list_steps(app, number)] == ["done", "done"]
     assert chain_breaks(app) == []
+    verify_trail(app)  # and every line of the trail is the one written, linked to the one before
 
 
 def test_a_warning_that_fired_is_not_rearmed_by_a_severity_change_but_its_pending_breach_is(app):
@@ -291,3 +298,4 @@ def test_a_warning_that_fired_is_not_rearmed_by_a_severity_change_but_its_pendin
     assert fired == ["first_response_warning", "first_response"]
     assert complaint_detail(app, number)["escalation_level"] == 1
     assert chain_breaks(app) == []
+    verify_trail(app)  # and every line of the trail is the one written, linked to the one before

@@ -110,6 +110,13 @@ class ServerUnavailable(RedressError):
     http_status = 503
 
 
+class MailboxUnavailable(RedressError):
+    """A configured mailbox cannot be read: unreachable, refused the login, or its folder is missing."""
+
+    exit_code = 15
+    http_status = 503
+
+
 def checked_limit(limit: int, most: int = 10_000) -> int:
     """A `--limit` of rows or answers: 1 to `most`, else a one-line refusal."""
     if not 1 <= limit <= most:

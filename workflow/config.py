@@ -281,10 +281,23 @@ class CompensationRule(_Strict):
     steps: list[PlannedStep] = Field(min_length=1)
 
 
+class SurveyLinks(_Strict):
+    """One-click score links in the survey email, answered on `redress serve`'s survey page.
+
+    The links are signed with the secret in the environment variable `secret_env`; without it the survey asks
+    for a reply instead, and the server refuses every link.
+    """
+
+    base_url: str = Field(default="http://127.0.0.1:8480", pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    secret_env: str = Field(default="REDRESS_LINK_SECRET", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    valid_days: int = Field(default=14, ge=1, le=365)
+
+
 class SurveyConfig(_Strict):
     after_close: BusinessMinutes = 120
     low_score: int = Field(default=2, ge=1, le=5)
     on_low_score: Literal["reopen", "follow_up_call"] = "follow_up_call"
+    links: SurveyLinks = SurveyLinks()
 
 
 class CompensationConfig(_Strict):
@@ -386,6 +399,56 @@ class ServerConfig(_Strict):
     port: int = Field(default=8480, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
     max_body_bytes: int = Field(default=65536, ge=1024, le=10_000_000)
+    # Web pages on these origins may call the API from a browser (a web form or chat widget with an intake key).
+    cors_origins: list[Annotated[str, Field(pattern=r"^https?://[^/\s]+$")]] = []
+
+
+class MaildirMailbox(_Strict):
+    """A local Maildir folder (new/, cur/, tmp/) that a mail server or `fetchmail` delivers into."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=32)
+    type: Literal["maildir"]
+    path: str = "inbox-mail"
+
+
+class ImapMailbox(_Strict):
+    """An IMAP mailbox, over TLS with the server's certificate verified (`ca_file` for a private CA)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=32)
+    type: Literal["imap"]
+    host: str
+    port: int = Field(default=993, ge=1, le=65535)
+    ssl: bool = True
+    starttls: bool = False
+    username: str
+    password_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")  # the password is read from this variable
+    folder: str = "INBOX"
+    done_folder: Optional[str] = None  # taken mail is moved here; else it stays, flagged as taken
+    ca_file: Optional[str] = None
+
+
+class SenderLimit(_Strict):
+    messages: int = Field(default=20, ge=1)
+    per_minutes: float = Field(default=60, gt=0)
+
+
+class MailConfig(_Strict):
+    """Customer mail in: which mailboxes are read, how often, and what is refused."""
+
+    mailboxes: list[Annotated[MaildirMailbox | ImapMailbox, Field(discriminator="type")]] = []
+    fetch_every_seconds: float = Field(default=60, ge=5, le=86_400)  # how often `redress scheduler` reads them
+    actor: str = Field(default="mailroom", pattern=r"^[a-z][a-z0-9._-]{1,63}$")  # the system user mail acts as
+    category: str = "other"  # of a complaint filed from mail; the agent changes it at triage
+    reopen_within_days: float = Field(default=14, ge=0, le=365)  # a reply to a resolved complaint reopens it
+    sender_limit: SenderLimit = SenderLimit()
+    blocked_senders: list[str] = []  # addresses, or domains as "@example.com"
+    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=0, le=100 * 1024 * 1024)
+    max_attachments: int = Field(default=10, ge=0, le=100)
+
+    @field_validator("blocked_senders")
+    @classmethod
+    def _lowercase(cls, values: list[str]) -> list[str]:
+        return [value.strip().lower() for value in values if value.strip()]
 
 
 class SchedulerConfig(_Strict):
@@ -446,6 +509,7 @@ class Config(_Strict):
     limits: LimitsConfig = LimitsConfig()
     identity: IdentityConfig = IdentityConfig()
     server: ServerConfig = ServerConfig()
+    mail: MailConfig = MailConfig()
     policy_manual: str = "policy_manual.yaml"
     # Departments and people complaints are routed to, offered as a list in the terminal app.
     owners: list[Annotated[str, Field(min_length=1, max_length=NAME_LENGTHS["owner"])]] = []
@@ -470,6 +534,7 @@ class Config(_Strict):
         self._check_sla(allowed)
         self._check_rules(allowed)
         self._check_named_files()
+        self._check_mail()
         for index, phrase in enumerate(self.intensity.phrases):
             if phrase.severity not in allowed:
                 raise ValueError(
@@ -502,6 +567,18 @@ class Config(_Strict):
             raise ValueError(f"policy_manual: no file {manual}")
         if self.messages.templates_dir and not self.resolve_path(self.messages.templates_dir).is_dir():
             raise ValueError(f"messages.templates_dir: no folder {self.resolve_path(self.messages.templates_dir)}")
+
+    def _check_mail(self) -> None:
+        if self.mail.category not in self.category_names:
+            raise ValueError(f"mail.category: '{self.mail.category}' is not a category; "
+                             f"allowed: {', '.join(self.category_names)}")
+        names = [box.name for box in self.mail.mailboxes]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"mail.mailboxes: duplicate names {', '.join(duplicates)}")
+        for index, box in enumerate(self.mail.mailboxes):
+            if isinstance(box, ImapMailbox) and box.ca_file and not self.resolve_path(box.ca_file).is_file():
+                raise ValueError(f"mail.mailboxes[{index}].ca_file: no file {self.resolve_path(box.ca_file)}")
 
     def _check_rules(self, severities: list[str]) -> None:
         known = {"severity": severities, "category": self.category_names, "tier": self.tier_names}

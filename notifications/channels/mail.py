@@ -32,6 +32,9 @@ def build_email(sender: str, message: Any) -> EmailMessage:
     mail["Date"] = format_datetime(message.created_at)
     # The idempotency key travels as the Message-ID, so a receiving system can drop a repeat.
     mail["Message-ID"] = f"<{message.idempotency_key}@redress>"
+    # RFC 3834: machine-written, so vacation responders and other robots do not answer it (no mail loops).
+    mail["Auto-Submitted"] = "auto-generated"
+    mail["X-Auto-Response-Suppress"] = "All"
     mail.set_content(message.body)
     if getattr(message, "body_html", None):
         mail.add_alternative(message.body_html, subtype="html")

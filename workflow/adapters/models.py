@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import Column, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 from sqlmodel.main import SQLModelConfig
 
@@ -50,6 +50,9 @@ class Customer(SQLModel, table=True):
     tier: str = Field(max_length=16)
     language: str = Field(max_length=8)
     created_at: datetime
+    # Mail to this address bounced: the outbox stops writing to it (SMS when there is a phone) until it changes.
+    email_bounced_at: Optional[datetime] = None
+    email_bounce: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Complaint(SQLModel, table=True):
@@ -101,6 +104,8 @@ class Complaint(SQLModel, table=True):
     version: int = 1
     # The hash of the complaint's last event, written with it: the end of its chain, so a removed last event shows.
     event_head: Optional[str] = Field(default=None, max_length=64)
+    # Filed from the customer's reply to this complaint after it was closed: the conversation goes on here.
+    follows_id: Optional[int] = Field(default=None, foreign_key="complaint.id")
 
 
 class Event(SQLModel, table=True):
@@ -200,6 +205,8 @@ class SurveyAnswer(SQLModel, table=True):
     category: str = Field(max_length=32, index=True)
     recorded_by_id: int = Field(foreign_key="user.id")
     recorded_at: datetime
+    # How the answer came: "call" (taken by an agent), "link" (the survey page), "email" or "sms" (a reply).
+    via: str = Field(default="call", max_length=16, sa_column_kwargs={"server_default": "call"})
 
 
 class Message(SQLModel, table=True):
@@ -314,6 +321,59 @@ class IdempotentRequest(SQLModel, table=True):
     created_at: datetime
 
 
+class InboundMessage(SQLModel, table=True):
+    """One message taken from a mailbox, and what became of it: the record that makes taking it happen once.
+
+    Written in the transaction that files or threads it, so a fetcher killed before marking the message in
+    its mailbox finds it here and only marks it. `text` is the whole body (quotes and signature included);
+    the timeline holds the customer's new words. `raw` is kept only for a message that could not be taken.
+    """
+
+    model_config = _DEFERRED  # type: ignore[assignment]
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (
+        Index("ix_inbound_mailbox_key", "mailbox", "mailbox_key", unique=True),
+        Index("ix_inbound_message_id", "message_id"),
+        Index("ix_inbound_sender_taken", "sender", "taken_at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    mailbox: str = Field(max_length=32)
+    mailbox_key: str = Field(max_length=255)
+    message_id: str = Field(max_length=255)
+    sender: str = Field(max_length=254)
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    sent_at: Optional[datetime] = None
+    taken_at: datetime
+    # filed, joined, resumed, reopened, follow_on, survey, automatic, bounce, blocked, limited, duplicate, failed
+    outcome: str = Field(max_length=16)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    complaint_id: Optional[int] = Field(default=None, foreign_key="complaint.id", index=True)
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    raw: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+
+
+class Attachment(SQLModel, table=True):
+    """A file a customer sent: kept as bytes with its declared type, never opened or run by Redress.
+
+    `content` is NULL when the file was over the size or count limit; `note` says so.
+    """
+
+    model_config = _DEFERRED  # type: ignore[assignment]
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    inbound_id: Optional[int] = Field(default=None, foreign_key="inbound_message.id")
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=127)
+    size: int
+    sha256: str = Field(max_length=64)
+    content: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    note: str = Field(default="", max_length=255)
+    created_at: datetime
+
+
 class NumberSequence(SQLModel, table=True):
     """The last complaint number handed out on each business day."""
 
@@ -356,3 +416,5 @@ SURVEYS = SQLModel.metadata.tables["survey_answer"]
 AUDIT = SQLModel.metadata.tables["audit_record"]
 TOKENS = SQLModel.metadata.tables["access_token"]
 IDEMPOTENT = SQLModel.metadata.tables["idempotent_request"]
+INBOUND = SQLModel.metadata.tables["inbound_message"]
+ATTACHMENTS = SQLModel.metadata.tables["attachment"]

@@ -74,6 +74,7 @@ class ComplaintSnapshot:
     escalation_acked_at: datetime | None
     version: int
     event_head: str | None
+    follows_id: int | None
 
     @classmethod
     def of(cls, row: Any) -> ComplaintSnapshot:

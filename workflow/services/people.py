@@ -84,6 +84,27 @@ def known_user(session: Session, name: str, *, share_lock: bool = False) -> Row:
     return user
 
 
+def system_user(app: Redress, session: Session, name: str, display_name: str) -> Row:
+    """The system that acts for mail, survey links and gateways (`mail.actor`), made the first time it acts.
+
+    A system is a user so every event and record names who did it; it never signs in and is never given work.
+    """
+    user = _user_row(session, name)
+    if user is None:
+        now = app.clock.now()
+        session.execute(insert(USERS).values(name=name, display_name=display_name, role="agent",
+                                             created_at=now, is_system=True))
+        user = known_user(session, name)
+        record_change(session, now, "redress", "user", user.id, "add", {"role": [None, "agent"],
+                                                                       "is_system": [None, True]})
+        return user
+    if not user.is_system:
+        raise InvalidInput(f"'{name}' is a member of staff, not a system; name another system user in config.yaml")
+    if user.deactivated_at is not None:
+        raise PermissionDenied(f"{deactivation(session, user)} and can no longer act")
+    return user
+
+
 @dataclass(frozen=True)
 class UserRecord:
     name: str

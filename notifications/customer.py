@@ -83,9 +83,9 @@ def render_for_complaint(
 
 
 def customer_channel(messages: Any, customer: Any) -> tuple[str, str] | None:
-    """How a customer is reached, as (route, address): email when we have an address and an email channel, else
-    SMS when we have a phone and an SMS channel, else None (the customer is not written to)."""
-    if customer.email and messages.email is not None:
+    """How a customer is reached, as (route, address): email when we have an address that has not bounced and an
+    email channel, else SMS when we have a phone and an SMS channel, else None (the customer is not written to)."""
+    if customer.email and messages.email is not None and getattr(customer, "email_bounced_at", None) is None:
         return CUSTOMER_EMAIL, customer.email
     if customer.phone and messages.sms is not None:
         return CUSTOMER_SMS, customer.phone

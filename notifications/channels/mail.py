@@ -21,6 +21,14 @@ class _ReusedHeaderClasses(HeaderRegistry):
 
 
 _POLICY = policy.default.clone(header_factory=_ReusedHeaderClasses())
+# Every message Redress sends is <idempotency key@MESSAGE_ID_DOMAIN>: a reply naming one threads to its complaint.
+MESSAGE_ID_DOMAIN = "redress"
+
+
+def sent_key(message_id: str) -> str | None:
+    """The outbox key of a Message-ID Redress wrote (with or without <>), else None."""
+    local, _, domain = message_id.strip().strip("<>").partition("@")
+    return local if domain == MESSAGE_ID_DOMAIN and local else None
 
 
 def build_email(sender: str, message: Any) -> EmailMessage:
@@ -31,7 +39,7 @@ def build_email(sender: str, message: Any) -> EmailMessage:
     mail["Subject"] = message.subject
     mail["Date"] = format_datetime(message.created_at)
     # The idempotency key travels as the Message-ID, so a receiving system can drop a repeat.
-    mail["Message-ID"] = f"<{message.idempotency_key}@redress>"
+    mail["Message-ID"] = f"<{message.idempotency_key}@{MESSAGE_ID_DOMAIN}>"
     # RFC 3834: machine-written, so vacation responders and other robots do not answer it (no mail loops).
     mail["Auto-Submitted"] = "auto-generated"
     mail["X-Auto-Response-Suppress"] = "All"

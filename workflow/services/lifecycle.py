@@ -134,45 +134,61 @@ def file_complaint(
     name = optional_text(name, "name", column_limit(CUSTOMERS.c.name)) or None
     policy = app.manual.get(answer_id) if answer_id else None
     with app.uow() as uow:
-        session = uow.session
-        user = acting_user(session, actor)
-        customer = find_or_create_customer(
-            app, session, phone=phone, email=email, name=name, tier=tier, language=language
-        )
-        if severity is None:
-            severity, reason = _suggested_severity(app, session, customer, summary, order_ref)
-        else:
-            reason = f"set by {user.name} at intake"
-        now = app.clock.now()
-        number = _next_number(app, session)
-        clock_plan = plan_for(config, severity, customer.tier)
-        filing = filing_event(number, now, user.name, RECEIVED, summary, {
-            "channel": channel, "category": category, "severity": severity, "severity_reason": reason,
-            "new_customer": customer.created})
-        row = {"number": number, "state": RECEIVED, "is_open": True, "severity": severity,
-               "severity_rank": config.severity_rank(severity), "severity_reason": reason, "category": category,
-               "channel": channel, "customer_id": customer.id, "summary": summary, "order_ref": order_ref,
-               "escalation_level": clock_plan.start_level, "created_by_id": user.id, "created_at": now,
-               "updated_at": now, "version": 1, "sla_started_at": now, "sla_paused_minutes": 0.0,
-               "sla_clock_at": now, "sla_clock_minutes": 0.0, "event_head": filing.hash}
-        complaint_id = insert_returning_id(session, _INSERT_COMPLAINT, row)
-        clocks.start(app, session, complaint_id, clock_plan, now)
-        append_filing_event(session, complaint_id, filing)
-        outcome = Outcome(complaint_id, number, "file", "", RECEIVED, 1, reason)
-        if policy is None:
-            from notifications.customer import queue_customer_message  # deferred: templates load only to queue
-
-            # The rows just written, handed over rather than read back: filing is the hottest path.
-            unset: dict[str, Any] = {name: None for name in SNAPSHOT_FIELDS if name != "id" and name not in row}
-            filed = ComplaintSnapshot(id=complaint_id, **unset, **row)
-            queue_customer_message(app, session, effects.ACKNOWLEDGEMENT, complaint_id, now, complaint=filed,
-                                   customer=customer)
-        else:
-            complaint = load_complaint(session, complaint_id)
-            answered = _answer(app, session, complaint, user, policy, customer.language)
-            outcome = replace(outcome, to_state=answered.to_state, version=answered.version, answer=answered.answer)
+        outcome = file_in_session(
+            app, uow.session, acting_user(uow.session, actor), channel=channel, category=category, summary=summary,
+            phone=phone, email=email, name=name, tier=tier, language=language, order_ref=order_ref,
+            severity=severity, policy=policy)
         uow.commit()
         return outcome
+
+
+def file_in_session(
+    app: Redress, session: Session, user: Row, *, channel: str, category: str, summary: str, phone: str | None,
+    email: str | None, name: str | None, tier: str | None, language: str | None, order_ref: str | None,
+    severity: str | None, policy: PolicyAnswer | None = None, follows_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> Outcome:
+    """File a complaint in the caller's transaction, from checked input: mail taken in files with its record.
+
+    `follows_id` names the closed complaint this one continues; `data` goes on the filing event.
+    """
+    config = app.config
+    customer = find_or_create_customer(
+        app, session, phone=phone, email=email, name=name, tier=tier, language=language
+    )
+    if severity is None:
+        severity, reason = _suggested_severity(app, session, customer, summary, order_ref)
+    else:
+        reason = f"set by {user.name} at intake"
+    now = app.clock.now()
+    number = _next_number(app, session)
+    clock_plan = plan_for(config, severity, customer.tier)
+    filing = filing_event(number, now, user.name, RECEIVED, summary, {
+        "channel": channel, "category": category, "severity": severity, "severity_reason": reason,
+        "new_customer": customer.created, **(data or {})})
+    row = {"number": number, "state": RECEIVED, "is_open": True, "severity": severity,
+           "severity_rank": config.severity_rank(severity), "severity_reason": reason, "category": category,
+           "channel": channel, "customer_id": customer.id, "summary": summary, "order_ref": order_ref,
+           "escalation_level": clock_plan.start_level, "created_by_id": user.id, "created_at": now,
+           "updated_at": now, "version": 1, "sla_started_at": now, "sla_paused_minutes": 0.0,
+           "sla_clock_at": now, "sla_clock_minutes": 0.0, "event_head": filing.hash, "follows_id": follows_id}
+    complaint_id = insert_returning_id(session, _INSERT_COMPLAINT, row)
+    clocks.start(app, session, complaint_id, clock_plan, now)
+    append_filing_event(session, complaint_id, filing)
+    outcome = Outcome(complaint_id, number, "file", "", RECEIVED, 1, reason)
+    if policy is None:
+        from notifications.customer import queue_customer_message  # deferred: templates load only to queue
+
+        # The rows just written, handed over rather than read back: filing is the hottest path.
+        unset: dict[str, Any] = {name: None for name in SNAPSHOT_FIELDS if name != "id" and name not in row}
+        filed = ComplaintSnapshot(id=complaint_id, **unset, **row)
+        queue_customer_message(app, session, effects.ACKNOWLEDGEMENT, complaint_id, now, complaint=filed,
+                               customer=customer)
+    else:
+        complaint = load_complaint(session, complaint_id)
+        answered = _answer(app, session, complaint, user, policy, customer.language)
+        outcome = replace(outcome, to_state=answered.to_state, version=answered.version, answer=answered.answer)
+    return outcome
 
 
 def _suggested_severity(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, bindparam, func, insert, select, update
@@ -291,6 +292,7 @@ class CustomerRecord:
     created: bool
     phone: str | None = None
     email: str | None = None
+    email_bounced_at: datetime | None = None  # mail to the address bounced: reach them another way
 
 
 def _customer_by(session: Session, column: str, value: str | int) -> Row | None:
@@ -323,7 +325,8 @@ def find_or_create_customer(
         if blanks:
             session.execute(update(CUSTOMERS).where(CUSTOMERS.c.id == found.id).values(**blanks))
         return CustomerRecord(found.id, found.name, found.tier, found.language, created=False,
-                              phone=found.phone or phone, email=found.email or email)
+                              phone=found.phone or phone, email=found.email or email,
+                              email_bounced_at=found.email_bounced_at)
     if not name or not name.strip():
         raise InvalidInput("new customer: --name is required the first time a customer calls")
     values: dict[str, Any] = {

@@ -100,6 +100,7 @@ class DeadlineScheduler:
         self.lock: SchedulerLock = NoLock()
         self._sweeps = Backoff()
         self._deliveries = Backoff()
+        self._mail = Backoff()
 
     @staticmethod
     def _new_scheduler() -> Any:
@@ -108,7 +109,8 @@ class DeadlineScheduler:
 
         # One worker: sweeps and date jobs never overlap, so batches stay small and ordered.
         return BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(1), "outbox": ThreadPoolExecutor(1)},
+            executors={"default": ThreadPoolExecutor(1), "outbox": ThreadPoolExecutor(1),
+                       "mail": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
 
@@ -174,6 +176,25 @@ class DeadlineScheduler:
         self._recovered(self._deliveries, "outbox: ")
         if report.retried or report.failed:
             self.say(f"scheduler: outbox sent {report.sent}, will retry {report.retried}, failed {report.failed}")
+
+    def read_mail(self) -> None:
+        """Take new mail from every configured mailbox; a mailbox that cannot be read is said once, not each time."""
+        from workflow.services.mail_in import fetch
+
+        if not self._mail.ready():
+            return
+        try:
+            runs = fetch(self.app, should_stop=self.should_stop)
+        except Exception as error:  # noqa: BLE001 - what was not recorded stays in its mailbox for the next pass
+            self._failed(self._mail, "mail: ", error)
+            return
+        self._recovered(self._mail, "mail: ")
+        taken = sum(len(run.taken) for run in runs)
+        if taken:
+            self.say(f"scheduler: took {taken} message(s) from the mailboxes")
+        for run in runs:
+            if run.error:
+                self.say(f"scheduler: mail: {run.error}")
 
     def run(self) -> int:
         """Stand by until the lock is ours, work while it stays ours, and stand by again if it is lost.
@@ -250,12 +271,15 @@ class DeadlineScheduler:
         """Start the jobs; the first sweep runs at once and catches up what was missed."""
         seconds = self.app.config.scheduler.sweep_seconds
         self.halted.clear()
-        self._sweeps, self._deliveries = Backoff(), Backoff()
+        self._sweeps, self._deliveries, self._mail = Backoff(), Backoff(), Backoff()
         # At once in real time, which APScheduler keeps: with a clock pinned days back it would first count
         # every interval missed since then (about 3 s of start-up per week at 0.5 s).
         self.scheduler.add_job(self.sweep, "interval", seconds=seconds, id="sweep",
                                next_run_time=datetime.now(UTC))
         self.scheduler.add_job(self.deliver, "interval", seconds=1, id="deliver", executor="outbox")
+        if self.app.config.mail.mailboxes:
+            self.scheduler.add_job(self.read_mail, "interval", seconds=self.app.config.mail.fetch_every_seconds,
+                                   id="mail", executor="mail", next_run_time=datetime.now(UTC))
         self.scheduler.start()
         self.say(f"scheduler: active on {self.app.engine.url.render_as_string(hide_password=True)}, "
                  f"sweeping every {seconds}s (pid {os.getpid()})")

@@ -134,7 +134,7 @@ def test_each_bad_input_is_one_line_a_distinct_code_and_changes_nothing(db, tmp_
                                                                      "low, medium, high, critical"]),
         (["triage", number, "--if-version", "7"], 6, ["changed since you read it"]),
         (["new", "--channel", "pigeon", "--category", "delivery", "--summary", "x", "--phone", "1380000"], 7,
-         ["channel 'pigeon' is not allowed; channels: phone, web, email, chat, fax, letter"]),
+         ["channel 'pigeon' is not allowed; channels: phone, web, email, chat, sms, fax, letter"]),
         (["show", number, "--bogus"], 2, ["No such option"]),
     ]
     for args, code, fragments in cases:

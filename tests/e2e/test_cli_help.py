@@ -98,7 +98,7 @@ def _configured() -> dict[str, list[str]]:
     config = load_config(CONFIG)
     return {"--category": config.category_names, "--tier": config.tier_names, "--severity": config.severity_names,
             "--owner": config.owners,
-            "--channel": ["phone", "web", "email", "chat", "fax", "letter"]}
+            "--channel": ["phone", "web", "email", "chat", "sms", "fax", "letter"]}
 
 
 def test_allowed_values_are_listed_wherever_those_options_are():

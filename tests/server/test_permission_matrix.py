@@ -42,10 +42,10 @@ NAME_OF_ROLE = {role: name for name, role in STAFF}
 PROBE: dict[str, Any] = {
     # path
     "ref": MISSING, "step_id": 999_999, "token_id": 999_999, "message_id": 999_999, "deadline_id": 999_999,
-    "customer_id": 999_999,
+    "customer_id": 999_999, "inbound_id": 999_999, "attachment_id": 999_999,
     "name": "nobody-here", "answer_id": "no-such-answer",
     # query
-    "mine": "false", "after": 0, "text": "退款", "by": "agent",
+    "mine": "false", "after": 0, "text": "退款", "by": "agent", "sender": "13800000000",
     # body
     "channel": "pigeon", "category": "delivery", "summary": "probe", "phone": None, "email": None,
     "severity": "low", "reason": "probe", "message": "probe", "note": "probe", "owner": "courier",

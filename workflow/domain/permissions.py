@@ -51,6 +51,7 @@ PERMISSIONS: dict[str, Permission] = {
     # What the engine could not do on its own.
     "retry_messages": Permission("supervisor", "retrying messages"),
     "retry_deadline": Permission("supervisor", "retrying a deadline"),
+    "retry_mail": Permission("supervisor", "taking a failed message in again"),
     # Staff.
     "add_user": Permission("manager", "adding users"),
     "change_role": Permission("manager", "changing a role"),
@@ -66,6 +67,8 @@ PERMISSIONS: dict[str, Permission] = {
     "read_customers": Permission("agent", "reading customers"),
     "search_manual": Permission("agent", "the policy manual"),
     "read_outbox": Permission("agent", "the outbox"),
+    "read_mail": Permission("agent", "the mail taken in"),
+    "take_inbound": Permission("agent", "posting customers' messages in"),
     "read_staff": Permission("agent", "the staff list"),
     "read_failed_deadlines": Permission("supervisor", "the failed deadlines"),
     "survey_scores": Permission("supervisor", "the survey scores"),

@@ -19,7 +19,7 @@ __all__ = [
 Role = Literal["agent", "senior", "supervisor", "manager"]
 ROLES: tuple[str, ...] = get_args(Role)
 # How a complaint reached the call centre.
-Channel = Literal["phone", "web", "email", "chat", "fax", "letter"]
+Channel = Literal["phone", "web", "email", "chat", "sms", "fax", "letter"]
 CHANNELS: tuple[str, ...] = get_args(Channel)
 # The languages customer messages and answers are written in (zh-CN first: the customers are Chinese-speaking).
 Language = Literal["zh-CN", "zh-TW", "en"]
@@ -27,7 +27,7 @@ LANGUAGES: tuple[str, ...] = get_args(Language)
 
 # What a named token or an API key may be limited to; a session may do all its user's role allows. `file:web`
 # files complaints from the web channel only.
-Scope = Literal["read", "file", "work", "compensation", "supervise", "staff", "lookup", "account"]
+Scope = Literal["read", "file", "work", "compensation", "supervise", "staff", "lookup", "account", "inbound"]
 SCOPES: tuple[str, ...] = get_args(Scope)
 
 

@@ -17,6 +17,7 @@ from workflow.adapters.records import ComplaintSnapshot, load_complaint
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput, checked_limit
 from workflow.domain.sla import business_minutes_between
+from workflow.read.inbound import attachments_of, conversation_of
 from workflow.services import clocks
 from workflow.services.audit import changes_of
 from workflow.services.compensation import steps_of
@@ -47,6 +48,14 @@ def _user_name(session: Session, user_id: int | None) -> str | None:
 
 # The clocks an agent works against; warnings only announce them, and step and survey timers are not SLA clocks.
 _CLOCK_KINDS = ("first_response", "resolution", "escalation")
+
+
+def _number_of(session: Session, complaint_id: int | None) -> str | None:
+    if complaint_id is None:
+        return None
+    number: str | None = session.execute(
+        select_columns(COMPLAINTS.c.number).where(COMPLAINTS.c.id == complaint_id)).scalar()
+    return number
 
 
 def _clocks(app: Redress, complaint: ComplaintSnapshot, sla: dict[str, Any]) -> list[dict[str, Any]]:
@@ -117,6 +126,9 @@ def complaint_detail(app: Redress, ref: str) -> dict[str, Any]:
             "sla": sla,
             "clocks": _clocks(app, complaint, sla),
             "compensation_steps": steps_of(session, complaint.id),
+            "follows": _number_of(session, complaint.follows_id),
+            "conversation": conversation_of(session, complaint.id),
+            "attachments": attachments_of(session, complaint.id),
         }
     return detail
 

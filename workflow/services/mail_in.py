@@ -11,6 +11,7 @@ does nothing. A message that cannot be taken is recorded `failed` with its raw b
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,8 +56,11 @@ class MailboxRun:
     error: str | None = None  # the mailbox could not be read (the others still were)
 
 
-def fetch(app: Redress, *, mailbox: str | None = None, limit: int | None = None) -> list[MailboxRun]:
-    """Read every configured mailbox (or one), taking each new message; a bad message never stops the others."""
+def fetch(app: Redress, *, mailbox: str | None = None, limit: int | None = None,
+          should_stop: Callable[[], bool] = lambda: False) -> list[MailboxRun]:
+    """Read every configured mailbox (or one), taking each new message; a bad message never stops the others.
+
+    `should_stop` is asked between messages (SIGTERM, a scheduler that lost its lock)."""
     boxes = app.config.mail.mailboxes
     if mailbox is not None:
         boxes = [box for box in boxes if box.name == mailbox]
@@ -68,22 +72,26 @@ def fetch(app: Redress, *, mailbox: str | None = None, limit: int | None = None)
         run = MailboxRun(settings.name)
         runs.append(run)
         try:
-            _fetch_one(app, settings, run, limit)
+            _fetch_one(app, settings, run, limit, should_stop)
         except MailboxUnavailable as error:
             run.error = str(error)
     return runs
 
 
-def _fetch_one(app: Redress, settings: Any, run: MailboxRun, limit: int | None) -> None:
+def _fetch_one(app: Redress, settings: Any, run: MailboxRun, limit: int | None,
+               should_stop: Callable[[], bool]) -> None:
     box = open_mailbox(app, settings)
     try:
         for fetched in box.pending(limit):
+            if should_stop():
+                break
             try:
                 taken = take(app, settings.name, fetched.key, fetched.raw)
             except DatabaseUnavailable:
                 raise  # nothing can be recorded: the message stays in the mailbox for the next run
             except Exception as error:  # noqa: BLE001 - one bad message is recorded and the others go on
-                taken = _record_failure(app, settings.name, fetched.key, fetched.raw, error)
+                taken = _earlier(app, settings.name, fetched.key) or _record_failure(
+                    app, settings.name, fetched.key, fetched.raw, error)
             box.mark_taken(fetched.key)
             run.taken.append(taken)
     finally:
@@ -129,6 +137,14 @@ def take(app: Redress, mailbox: str, key: str, raw: bytes) -> Taken:
         return Taken(inbound_id, outcome, number, mail.sender, mail.subject, detail)
 
 
+def _earlier(app: Redress, mailbox: str, key: str) -> Taken | None:
+    """The record of a message another fetcher took at the same moment (its commit won the unique key)."""
+    with app.uow(write=False) as uow:
+        row = uow.session.execute(select(INBOUND.c.id, INBOUND.c.outcome, INBOUND.c.sender, INBOUND.c.subject)
+                                  .where(INBOUND.c.mailbox == mailbox, INBOUND.c.mailbox_key == key)).first()
+    return None if row is None else Taken(row.id, row.outcome, None, row.sender, row.subject, already=True)
+
+
 def retry(app: Redress, inbound_id: int) -> Taken:
     """Take a message recorded `failed` again, from the raw bytes kept for it."""
     with app.uow(write=False) as uow:
@@ -151,7 +167,7 @@ def _act(app: Redress, session: Session, mail: Any) -> tuple[str, int | None, st
     if session.execute(select(INBOUND.c.id).where(INBOUND.c.message_id == mail.message_id[:255],
                                                   INBOUND.c.outcome != "failed").limit(1)).first():
         return "duplicate", None, f"Message-ID {mail.message_id[:80]} was taken before"
-    if _blocked(mail.sender, config.blocked_senders):
+    if is_blocked(mail.sender, config.blocked_senders):
         return "blocked", None, f"{mail.sender} is on mail.blocked_senders"
     if mail.automatic == "bounce":
         return "bounce", _bounced(app, session, mail), f"bounced: {', '.join(mail.bounced) or 'unknown address'}"
@@ -159,19 +175,15 @@ def _act(app: Redress, session: Session, mail: Any) -> tuple[str, int | None, st
         return "automatic", None, f"{mail.automatic}: not answered, not filed"
     if not mail.sender:
         return "failed", None, "the message has no sender address to answer"
-    now = app.clock.now()
-    since = now - timedelta(minutes=config.sender_limit.per_minutes)
-    recent = session.execute(select(func.count()).select_from(INBOUND).where(
-        INBOUND.c.sender == mail.sender, INBOUND.c.taken_at >= since, INBOUND.c.outcome.in_(ACTED))).scalar_one()
-    if recent >= config.sender_limit.messages:
-        return "limited", None, (f"{mail.sender} sent {recent} messages in {config.sender_limit.per_minutes:g} "
-                                 "minutes (mail.sender_limit); kept here, not filed")
+    flood = over_sender_limit(app, session, mail.sender)
+    if flood:
+        return "limited", None, flood
     session.execute(update(CUSTOMERS).where(CUSTOMERS.c.email == mail.sender, CUSTOMERS.c.email_bounced_at.is_not(None))
                     .values(email_bounced_at=None, email_bounce=None))  # mail from it: the address works again
     actor = system_user(app, session, config.actor, "Mail")
     complaint = _thread(session, mail)
-    words = _storable(mail.reply, app.config.limits.note)
-    facts = {"via": "email", "inbound_subject": _storable(mail.subject, 200)}
+    words = storable(mail.reply, app.config.limits.note)
+    facts = {"via": "email", "inbound_subject": storable(mail.subject, 200)}
     if complaint is None:
         filed = _file(app, session, actor, mail, facts)
         return "filed", filed.id, ""
@@ -179,7 +191,7 @@ def _act(app: Redress, session: Session, mail: Any) -> tuple[str, int | None, st
     if score is not None:
         from workflow.services.surveys import record_answer
 
-        record_answer(app, session, complaint, actor, score[0], _storable(score[1], app.config.limits.note),
+        record_answer(app, session, complaint, actor, score[0], storable(score[1], app.config.limits.note),
                       via="email")
         return "survey", complaint.id, f"score {score[0]}"
     heard = replies.hear(app, session, complaint, actor, words, channel="email", data=facts,
@@ -192,9 +204,9 @@ def _file(app: Redress, session: Session, actor: Row, mail: Any, facts: dict[str
           follows: ComplaintSnapshot | None = None) -> Any:
     subject = " ".join(mail.subject.split())
     body = mail.reply.strip()
-    summary = _storable("\n\n".join(part for part in (subject, body) if part) or "(an empty email)",
+    summary = storable("\n\n".join(part for part in (subject, body) if part) or "(an empty email)",
                         app.config.limits.summary)
-    name = _storable(mail.sender_name or mail.sender.partition("@")[0], 128) or mail.sender
+    name = storable(mail.sender_name or mail.sender.partition("@")[0], 128) or mail.sender
     return file_in_session(
         app, session, actor, channel="email", category=app.config.mail.category, summary=summary, phone=None,
         email=mail.sender, name=name, tier=None, language=mail.language, order_ref=None, severity=None,
@@ -231,16 +243,20 @@ def _thread(session: Session, mail: Any) -> ComplaintSnapshot | None:
 
 
 def _survey_score(session: Session, complaint: ComplaintSnapshot, mail: Any) -> tuple[int, str] | None:
-    """A score in a reply to a complaint whose survey went out and is not yet answered."""
     from notifications.inbound import find_score
 
+    return find_score(mail.reply) if awaits_survey_answer(session, complaint) else None
+
+
+def awaits_survey_answer(session: Session, complaint: ComplaintSnapshot) -> bool:
+    """Resolved or closed, its survey went out, and no answer yet: a reply that is a score answers it."""
     if complaint.state not in (RESOLVED, CLOSED):
-        return None
+        return False
     asked = session.execute(select(MESSAGES.c.id).where(
         MESSAGES.c.complaint_id == complaint.id, MESSAGES.c.kind == "survey", MESSAGES.c.status == "sent")
         .limit(1)).first()
     answered = session.execute(select(SURVEYS.c.id).where(SURVEYS.c.complaint_id == complaint.id)).first()
-    return find_score(mail.reply) if asked and not answered else None
+    return asked is not None and answered is None
 
 
 def _bounced(app: Redress, session: Session, mail: Any) -> int | None:
@@ -249,7 +265,7 @@ def _bounced(app: Redress, session: Session, mail: Any) -> int | None:
     Returns the complaint the bounced message was about, noted on its timeline, when the bounce names it.
     """
     now = app.clock.now()
-    reason = _storable(mail.bounce_reason or "delivery failed", 500)
+    reason = storable(mail.bounce_reason or "delivery failed", 500)
     for address in mail.bounced:
         address = normalize_email(address)
         session.execute(update(CUSTOMERS).where(CUSTOMERS.c.email == address)
@@ -288,9 +304,9 @@ def _record(session: Session, mailbox: str, key: str, mail: Any, now: datetime, 
             complaint_id: int | None, detail: str, raw: bytes | None = None) -> int:
     return insert_returning_id(session, insert(INBOUND), {
         "mailbox": mailbox, "mailbox_key": key[:255], "message_id": mail.message_id[:255],
-        "sender": mail.sender[:254], "subject": _storable(mail.subject, 1000), "sent_at": mail.sent_at,
+        "sender": mail.sender[:254], "subject": storable(mail.subject, 1000), "sent_at": mail.sent_at,
         "taken_at": now, "outcome": outcome, "detail": detail, "complaint_id": complaint_id,
-        "text": _storable(mail.text, 200_000), "raw": raw,
+        "text": storable(mail.text, 200_000), "raw": raw,
     })
 
 
@@ -306,11 +322,23 @@ def _record_failure(app: Redress, mailbox: str, key: str, raw: bytes, error: Bas
     return Taken(inbound_id, "failed", None, mail.sender, mail.subject, detail)
 
 
-def _blocked(sender: str, blocked: list[str]) -> bool:
+def over_sender_limit(app: Redress, session: Session, sender: str) -> str | None:
+    """Why a sender who wrote too often lately is not heard now (a flood), or None."""
+    limit = app.config.mail.sender_limit
+    since = app.clock.now() - timedelta(minutes=limit.per_minutes)
+    recent = session.execute(select(func.count()).select_from(INBOUND).where(
+        INBOUND.c.sender == sender, INBOUND.c.taken_at >= since, INBOUND.c.outcome.in_(ACTED))).scalar_one()
+    if recent < limit.messages:
+        return None
+    return f"{sender} sent {recent} messages in {limit.per_minutes:g} minutes (mail.sender_limit); kept, not filed"
+
+
+def is_blocked(sender: str, blocked: list[str]) -> bool:
+    """On `mail.blocked_senders`: the address itself, or its domain given as "@example.com"."""
     return sender in blocked or any(entry.startswith("@") and sender.endswith(entry) for entry in blocked)
 
 
-def _storable(text: str, limit: int) -> str:
+def storable(text: str, limit: int) -> str:
     """Text any database keeps: no NUL or lone surrogates, at most `limit` characters (cut with an ellipsis)."""
     text = text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -33,6 +33,8 @@ COMMANDS: dict[str, str] = {
     "db": "operations",
     "escalation": "supervision",
     "outbox": "outbox",
+    "mail": "mail",
+    "attachment": "mail",
     "deadlines": "supervision",
     "compensation": "compensation",
     "templates": "templates",

@@ -27,7 +27,7 @@ PasswordStdin = Annotated[bool, typer.Option(
     "--password-stdin", help="Read the password from standard input (for scripts), not the terminal.")]
 Scopes = Annotated[list[str], typer.Option(
     "--scope", help="What it may do (repeat): read, file, file:CHANNEL, work, compensation, supervise, staff, "
-                    "lookup, account.")]
+                    "lookup, account, inbound.")]
 
 
 def _read_password(prompt: str, from_stdin: bool) -> str:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from rich import box
 from rich.cells import cell_len
-from rich.console import Console, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -154,6 +154,8 @@ def print_complaint(detail: dict[str, Any], tz: str, now: datetime | None = None
         rows.append(("clocks", _plain(detail["sla"]["problem"])))
     if detail["cancel_reason"]:
         rows.append(("cancelled", _plain(f"{detail['cancel_reason']} {detail['duplicate_of'] or ''}")))
+    if detail.get("follows"):
+        rows.append(("follows", _plain(f"{detail['follows']} (the customer wrote again after it was closed)")))
     for key, value in rows:
         facts.add_row(key, value if isinstance(value, Text) else Text(value))
     parts: list[RenderableType] = [facts]
@@ -162,9 +164,44 @@ def print_complaint(detail: dict[str, Any], tz: str, now: datetime | None = None
     if detail.get("compensation_steps"):
         steps = detail["compensation_steps"]
         parts.append(_table(f"Compensation steps ({len(steps)})", _step_columns(moments, whose=False), steps))
+    if detail.get("conversation"):
+        parts.append(_conversation(detail["conversation"], moments))
+    if detail.get("attachments"):
+        files = detail["attachments"]
+        parts.append(_table(f"Attachments ({len(files)})", _attachment_columns(), files))
     parts.append(Text("Next actions", style="italic"))
     parts.extend(Text(f"  {command}") for command in next_commands(detail))
     _print(*parts)
+
+
+_SAID_LINES = 6  # of each thing the customer wrote; `redress mail show` has the whole message
+
+
+def _conversation(entries: list[dict[str, Any]], moments: Moments) -> RenderableType:
+    """The customer's words (<-) and what Redress sent them (->), oldest first: the customer's in full (a few
+    lines), ours by subject."""
+    lines = [Text(f"Conversation ({len(entries)})", style="italic")]
+    for entry in entries:
+        arrow = "<-" if entry["direction"] == "in" else "->"
+        head = Text(f"  {arrow} {moments.short(entry['at'])} {entry['channel']} ")
+        if entry["direction"] == "in":
+            said = (entry["text"] or "").strip().splitlines()
+            shown = said[:_SAID_LINES] + (["..."] if len(said) > _SAID_LINES else [])
+            lines.append(head + Text("customer", style="bold"))
+            lines.extend(Text("       ") + inert(line) for line in shown)
+        else:
+            lines.append(head + inert(f"{entry['subject']}") + Text(f"  [{entry['status']}]", style="dim"))
+    return Group(*lines)
+
+
+def _attachment_columns() -> list[Column]:
+    return [
+        Column("id", lambda a: str(a["id"]), most=8, right=True),
+        Column("file", lambda a: a["filename"], most=40),
+        Column("type", lambda a: a["content_type"], most=30),
+        Column("size", lambda a: f"{a['size']:,}", most=12, right=True),
+        Column("kept", lambda a: "yes" if a["kept"] else a["note"] or "no", most=40),
+    ]
 
 
 def _clock_columns(moments: Moments) -> list[Column]:
@@ -277,6 +314,21 @@ def print_outbox(rows: list[dict[str, Any]], tz: str, now: datetime | None = Non
         Column("subject", lambda m: m["subject"], flexible=True, least=36),
     ]
     _print(_table(f"Outbox ({len(rows)})", columns, rows))
+
+
+def print_inbound(rows: list[dict[str, Any]], tz: str, now: datetime | None = None) -> None:
+    moments = Moments(tz, now)
+    columns = [
+        Column("id", lambda m: str(m["id"]), most=7, right=True),
+        Column("taken", lambda m: moments.short(m["taken_at"]), drop=5, most=11),
+        Column("mailbox", lambda m: m["mailbox"], drop=6, most=10),
+        Column("from", lambda m: m["sender"], drop=2, most=26),
+        Column("became", lambda m: m["outcome"], most=10),
+        Column("complaint", lambda m: m["complaint"] or "-", most=16),
+        Column("why", lambda m: m["detail"], drop=3, most=30),
+        Column("subject", lambda m: m["subject"], flexible=True, least=20),
+    ]
+    _print(_table(f"Mail taken in ({len(rows)})", columns, rows))
 
 
 def print_history(trail: dict[str, Any], tz: str, now: datetime | None = None) -> None:

@@ -120,6 +120,12 @@ class ComplaintScreen(RedressScreen[None]):
         if v["resolution"]:
             head.append("\nResolution: " + inert(v["resolution"], multiline=True))
         head.append("\nSeverity: " + inert(v["severity_reason"]), style="dim")
+        if v.get("follows"):
+            head.append(f"\nFollows {v['follows']} (the customer wrote again after it was closed)")
+        for file in v.get("attachments", []):
+            kept = "" if file["kept"] else f"  {file['note']}"
+            head.append("\n" + inert(f"Attachment {file['id']}: {file['filename']} ({file['content_type']}, "
+                                      f"{file['size']:,} bytes){kept}"), style="cyan")
         self.query_one("#summary", Static).update(head)
 
         customer = v["customer"] or {}
@@ -154,7 +160,9 @@ class ComplaintScreen(RedressScreen[None]):
         timeline = Table(title="Timeline", title_justify="left", expand=True, box=None)
         for column in ("at", "who", "what", "note"):
             timeline.add_column(column)
-        entries = [(e["at"], e["actor"], e["trigger"], e["note"]) for e in v["events"]]
+        # The customer's own words (a reply by mail or text) are said to be theirs, next to what we sent them.
+        entries = [(e["at"], f"customer ({e['data']['channel']})" if e["data"].get("from_customer") else e["actor"],
+                    e["trigger"], e["note"]) for e in v["events"]]
         entries += [(m["created_at"], "outbox", f"{m['kind']} ({m['status']})", m["subject"]) for m in v["messages"]]
         for at, who_, what, note in sorted(entries, key=lambda entry: entry[0]):
             timeline.add_row(local(timezone, at), Text(inert(who_)), Text(inert(what)), Text(inert(note)))

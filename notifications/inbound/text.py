@@ -119,15 +119,18 @@ _CUT_LINE = re.compile("|".join([
     r"--$",                                                        # the "-- " signature delimiter
     r"[-_=—]{2,}\s*(?:原始邮件|原始郵件|原始信息|原始訊息|转发邮件|轉寄郵件|Original Message|Forwarded message)"
     r"\s*[-_=—]{2,}$",                                             # -----原始邮件----- and QQ Mail's long form
-    r"On\b.{0,300}\bwrote\s*:$",                                   # On Mon, 30 Nov 2026 ... wrote:
-    r"(?:在|.{0,150}(?:于|於|@)).{0,200}(?:写道|寫道)\s*[:：]$",      # 在 …写道： and Gmail's 于…写道：
+    # Attributions carry the earlier mail's date, which tells them from a sentence that merely ends in "wrote:".
+    r"On\s(?=[^\n]*\d).{0,300}\bwrote\s*:$",                        # On Mon, 30 Nov 2026 ... wrote:
+    r"(?:在|.{0,150}(?:于|於|@))(?=[^\n]*\d).{0,200}(?:写道|寫道)\s*[:：]$",  # 在 …写道： and Gmail's 于…写道：
     r"(?:Sent from my|Sent from (?:Mail|Outlook|Yahoo Mail) for|Get Outlook for)\b.{0,40}$",
-    r"(?:发自|發自)\s*.{1,30}$",                                    # 发自我的iPhone, 發自我的 iPhone, 发自网易邮箱大师
+    # 发自我的iPhone, 發自我的 iPhone, 发自网易邮箱大师; not 发自内心 ("from the heart").
+    r"(?:发自|發自)\s*(?:我的|网易|網易|QQ|腾讯|騰訊|Outlook|iPhone|iPad|Android|华为|華為|小米|手机|手機|移动|"
+    r"Mail|邮箱|郵箱).{0,30}$",
     r"(?:来自|來自)我的\s*(?:iPhone|iPad|Android|华为|華為|小米|荣耀|手机|手機).{0,20}$",
     r"(?:从|從)我的.{1,30}(?:发送|發送|傳送)$",                      # 从我的 iPhone 发送
-]), re.IGNORECASE)
+]))
 # Attributions that a mail client wrapped over two or three lines start this way.
-_WRAPPED_START = re.compile(r"(?:On\s|在)", re.IGNORECASE)
+_WRAPPED_START = re.compile(r"(?:On\s|在)")
 # Outlook-style header blocks: a From line followed by Sent/Date, To or Subject lines.
 _FROM_FIELD = re.compile(r"\*?\s*(?:From|发件人|發件人|寄件者|寄件人)\s*\*?\s*[:：]", re.IGNORECASE)
 _OTHER_FIELD = re.compile(r"\*?\s*(?:Sent|Date|To|Cc|Subject|发送时间|發送時間|寄件日期|日期|时间|時間|收件人|收件者|"

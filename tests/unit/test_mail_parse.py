@@ -217,6 +217,11 @@ def test_unknown_and_lying_charsets_degrade_to_replacement_characters():
     assert parse_mail(message("Content-Type: text/plain; charset=base64", b"aGk=")).text == "aGk="
 
 
+def test_an_escape_codec_label_cannot_smuggle_a_lone_surrogate_into_the_text():
+    mail = parse_mail(message("Content-Type: text/plain; charset=unicode_escape", b"ok \\ud83d"))
+    assert mail.text == "ok ?"
+
+
 def test_subject_whitespace_folds_and_references_dedupe_in_order():
     mail = parse_mail(message("Subject: Re:\n  refund\t  please\nIn-Reply-To: <b@x>\n"
                               "References: <a@x> <b@x>\n <c@x>\nMessage-ID: bare-id@x"))
@@ -269,6 +274,8 @@ def test_a_long_attachment_name_is_cut_to_255_characters_keeping_its_extension()
     ("Subject: 自動回覆: 您的投訴", "auto-reply"),
     ("Subject: 【休假】张三", "out-of-office"),
     ("Subject: I am on vacation\nX-Auto-Response-Suppress: All", "out-of-office"),
+    ("Subject: Out of Office AutoReply: complaint", "out-of-office"),
+    ("Subject: 外出中", "out-of-office"),
     ("Subject: hello\nAuto-Submitted: auto-generated", "auto-generated"),
     ("Subject: hello\nX-Autorespond: yes", "auto-reply"),
     ("Subject: hello\nPrecedence: junk", "bulk"),
@@ -285,6 +292,9 @@ def test_machine_mail_is_named(headers, reason):
 @pytest.mark.parametrize("headers", [
     "Subject: 休假期间快递丢了，谁负责？",  # a customer's words, not an away notice
     "Subject: I was out of office when the courier came",
+    "Subject: I was out of office when the courier came\nX-Auto-Response-Suppress: All",  # Outlook, a person
+    "Subject: 外出时快递被放在门口丢了",
+    "Subject: Out of office hours nobody answers the phone",
     "Subject: hello\nAuto-Submitted: no",
     "Subject: hello\nX-Auto-Response-Suppress: All",
     "From: postmaster@small-shop.example\nReturn-Path: <owner@small-shop.example>\nSubject: my order",
@@ -348,6 +358,9 @@ def test_each_clients_quote_and_signature_marker_cuts_the_rest(earlier):
     "From: my home address the parcel never left",
     "我在邮件里写道：请退款",
     "Once I wrote: nothing happened",
+    "On Monday your agent wrote:",
+    "在邮件里我写道：",
+    "发自内心感谢你们的帮助",
     "-- me",
     "2 -- 3",
 ])

@@ -20,7 +20,7 @@ from email.policy import Compat32
 from email.utils import parseaddr, parsedate_to_datetime
 from functools import lru_cache
 
-from notifications.inbound.text import detect_language, find_complaint_numbers, html_to_text, strip_quoted
+from notifications.inbound.text import detect_language, find_complaint_numbers, html_to_text, strip_quoted, unflow
 
 
 @dataclass(frozen=True)
@@ -233,7 +233,11 @@ def _words(part: Message, depth: int, chosen: set[int]) -> str:
     if content_type in ("text/plain", "text/html"):
         chosen.add(id(part))
         text = _part_text(part)
-        return html_to_text(text) if content_type == "text/html" else text
+        if content_type == "text/html":
+            return html_to_text(text)
+        if str(part.get_param("format") or "").lower() == "flowed":
+            return unflow(text, delete_space=str(part.get_param("delsp") or "").lower() == "yes")
+        return text
     if part.get_content_maintype() != "multipart":
         return ""
     children = _children(part)

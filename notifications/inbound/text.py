@@ -111,6 +111,30 @@ def html_to_text(html: str) -> str:
     return writer.text()
 
 
+# --- format=flowed ---------------------------------------------------------------------------------------------
+
+def unflow(text: str, delete_space: bool = False) -> str:
+    """format=flowed text (RFC 3676) with its soft line breaks joined, so paragraphs read as the sender typed them
+    (Thunderbird and others wrap at 72 columns, which would split an attribution line)."""
+    lines: list[str] = []
+    joining = False
+    previous_depth = -1
+    for line in text.split("\n"):
+        depth = len(line) - len(line.lstrip(">"))
+        body = line[depth:]
+        body = body[1:] if body.startswith(" ") else body  # space-stuffing
+        signature = body == "-- "
+        if joining and depth == previous_depth and not signature:
+            lines[-1] += body
+        else:
+            lines.append(f"{'>' * depth} {body}" if depth else body)
+        joining = body.endswith(" ") and not signature
+        if joining and delete_space:
+            lines[-1] = lines[-1][:-1]
+        previous_depth = depth
+    return "\n".join(lines)
+
+
 # --- Quoted earlier mail and signatures ----------------------------------------------------------------------
 
 # A line where the earlier mail or the signature begins; everything from it on goes. Matched on the stripped line.

@@ -368,6 +368,27 @@ def test_ordinary_lines_are_not_taken_for_quote_markers(kept):
     assert strip_quoted(f"Hello\n{kept}\nBye") == f"Hello\n{kept}\nBye"
 
 
+def test_format_flowed_paragraphs_are_joined_before_quotes_are_cut():
+    body = (b"The courier came but left the parcel \r\nat the wrong door.\r\n\r\n"
+            b"On 30/11/2026 10:05, Redress Customer Centre \r\nwrote:\r\n> Has the parcel \r\n> arrived?\r\n"
+            b"\r\n-- \r\nMark\r\n")
+    mail = parse_mail(message("Content-Type: text/plain; charset=utf-8; format=flowed", body))
+    assert mail.text == ("The courier came but left the parcel at the wrong door.\n\n"
+                         "On 30/11/2026 10:05, Redress Customer Centre wrote:\n> Has the parcel arrived?\n\n-- \nMark")
+    assert mail.reply == "The courier came but left the parcel at the wrong door."
+    delsp = parse_mail(message("Content-Type: text/plain; format=flowed; delsp=yes", b"\xe9\x80\x80 \r\n\xe6\xac\xbe"))
+    assert delsp.text == "退款"
+
+
+def test_absurdly_nested_mime_gives_a_record_not_a_recursion_error():
+    depth = 2000
+    raw = b"Subject: deep\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n" + b"".join(
+        f"--b{level - 1}\r\nContent-Type: multipart/mixed; boundary=b{level}\r\n\r\n".encode()
+        for level in range(1, depth)) + f"--b{depth - 1}\r\nContent-Type: text/plain\r\n\r\nhi\r\n".encode()
+    mail = parse_mail(raw)
+    assert (mail.subject, mail.attachments) == ("deep", ())
+
+
 def test_a_reply_that_is_only_quote_keeps_the_whole_text():
     mail = parse_mail(message("Subject: Fwd", b"-----Original Message-----\r\nFrom: a\r\nold\r\n"))
     assert (mail.reply, strip_quoted(mail.text)) == (mail.text, "")

@@ -20,7 +20,14 @@ from email.policy import Compat32
 from email.utils import parseaddr, parsedate_to_datetime
 from functools import lru_cache
 
-from notifications.inbound.text import detect_language, find_complaint_numbers, html_to_text, strip_quoted, unflow
+from notifications.inbound.text import (
+    detect_language,
+    find_complaint_numbers,
+    html_to_text,
+    strip_quoted,
+    subject_topic,
+    unflow,
+)
 
 
 @dataclass(frozen=True)
@@ -116,8 +123,15 @@ def _raw_bytes(text: str) -> bytes:
         return text.encode("utf-8", "replace")
 
 
-def _text_of_raw(text: str) -> str:
-    return text.replace("\x00", "") if text.isascii() else decode_bytes(_raw_bytes(text))
+def _text_of_raw(text: str, charset: str | None = None) -> str:
+    """Text the parser kept as raw bytes (unencoded 8-bit headers): UTF-8 when valid, else `charset`, else guessed."""
+    if text.isascii():
+        return text.replace("\x00", "")
+    data = _raw_bytes(text)
+    try:
+        return _storable(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return decode_bytes(data, charset)
 
 
 # --- Headers -------------------------------------------------------------------------------------------------
@@ -137,33 +151,33 @@ def _word_bytes(encoding: str, payload: str) -> bytes:
         return data
 
 
-def decode_header_value(value: str) -> str:
+def decode_header_value(value: str, charset: str | None = None) -> str:
     """A header as text: RFC 2047 words decoded (adjacent words of one charset joined, so a character split
-    between them survives), raw 8-bit bytes guessed, folding removed."""
+    between them survives), raw 8-bit bytes read as UTF-8 or `charset` (the body's), folding removed."""
     value = _FOLD.sub("", value)
     if "=?" not in value:
-        return _text_of_raw(value)
+        return _text_of_raw(value, charset)
     pieces: list[str] = []
     pending = b""
     pending_charset: str | None = None
     position = 0
     for word in _ENCODED_WORD.finditer(value):
         between = value[position:word.start()]
-        charset = word[1].split("*", 1)[0]
+        word_charset = word[1].split("*", 1)[0]
         if between and not (pending and between.isspace()):
             if pending:
                 pieces.append(decode_bytes(pending, pending_charset))
                 pending = b""
-            pieces.append(_text_of_raw(between))
-        if pending and charset.lower() != (pending_charset or "").lower():
+            pieces.append(_text_of_raw(between, charset))
+        if pending and word_charset.lower() != (pending_charset or "").lower():
             pieces.append(decode_bytes(pending, pending_charset))
             pending = b""
         pending += _word_bytes(word[2], word[3])
-        pending_charset = charset
+        pending_charset = word_charset
         position = word.end()
     if pending:
         pieces.append(decode_bytes(pending, pending_charset))
-    pieces.append(_text_of_raw(value[position:]))
+    pieces.append(_text_of_raw(value[position:], charset))
     return "".join(pieces)
 
 
@@ -173,9 +187,8 @@ def _header(message: Message, name: str) -> str:
     return _text_of_raw(_FOLD.sub("", value)).strip() if isinstance(value, str) else ""
 
 
-def _decoded_header(message: Message, name: str) -> str:
-    value = message.get(name)
-    return _WHITESPACE.sub(" ", decode_header_value(value)).strip() if isinstance(value, str) else ""
+def _one_line(text: str) -> str:
+    return _WHITESPACE.sub(" ", text).strip()
 
 
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
@@ -203,19 +216,34 @@ def _children(part: Message) -> list[Message]:
     return [child for child in payload if isinstance(child, Message)] if isinstance(payload, list) else []
 
 
-def _filename_param(part: Message) -> str | None:
+def _declared_charset(message: Message) -> str | None:
+    """The charset of the first text part: the best guess for unencoded 8-bit bytes in the headers."""
+    waiting = [message]
+    for _ in range(_MAX_DEPTH):
+        if not waiting:
+            break
+        part = waiting.pop(0)
+        if part.get_content_maintype() == "text":
+            return part.get_content_charset()
+        if part.get_content_maintype() == "multipart":
+            waiting += _children(part)
+    return None
+
+
+def _filename_param(part: Message, charset: str | None) -> str | None:
     for header, param in (("content-disposition", "filename"), ("content-type", "name")):
         value = part.get_param(param, header=header)
         if isinstance(value, tuple):  # RFC 2231: (charset, language, percent-decoded text)
-            charset, _language, text = value
-            return decode_bytes(_raw_bytes(text), charset) if charset else decode_header_value(text)
+            declared, _language, text = value
+            return decode_bytes(_raw_bytes(text), declared) if declared else decode_header_value(text, charset)
         if isinstance(value, str) and value:
-            return decode_header_value(value)
+            return decode_header_value(value, charset)
     return None
 
 
 def _is_attachment(part: Message) -> bool:
-    return part.get_content_disposition() == "attachment" or _filename_param(part) is not None
+    return (part.get_content_disposition() == "attachment" or part.get_param("name") is not None
+            or part.get_param("filename", header="content-disposition") is not None)
 
 
 def _part_text(part: Message) -> str:
@@ -294,8 +322,8 @@ def safe_filename(name: str | None, number: int) -> str:
     return cleaned or f"attachment-{number}"
 
 
-def _attachments(message: Message, chosen: set[int]) -> tuple[Attachment, ...]:
-    return tuple(Attachment(filename=safe_filename(_filename_param(part), number),
+def _attachments(message: Message, chosen: set[int], charset: str | None) -> tuple[Attachment, ...]:
+    return tuple(Attachment(filename=safe_filename(_filename_param(part, charset), number),
                             content_type=part.get_content_type(), content=_content(part))
                  for number, part in enumerate(_attachment_parts(message, 0, chosen), start=1))
 
@@ -365,10 +393,6 @@ _FAILED_ADDRESS = re.compile(r"^[ \t]*<?([^\s<>@:;,]+@[^\s<>@:;,]+\.[^\s<>@:;,]+
 # Where a bounce starts quoting the returned message, whose addresses are not failures.
 _RETURNED_COPY = re.compile(r"^(?:-+ ?(?:This is a copy|Below this line|Original message|Undelivered message|"
                             r"原始邮件|原邮件)|Return-Path:|Received:|Message-ID:)", re.IGNORECASE | re.MULTILINE)
-
-
-def _one_line(text: str) -> str:
-    return _WHITESPACE.sub(" ", text).strip()
 
 
 def _address(field: str) -> str:
@@ -443,7 +467,8 @@ def parse_mail(raw: bytes) -> IncomingMail:
     message = _parse(raw)
     message_ids = _ids(_header(message, "message-id"))
     sender_name, sender = parseaddr(_FOLD.sub("", message.get("from") or ""))
-    subject = _decoded_header(message, "subject")
+    charset = _declared_charset(message)
+    subject = _one_line(decode_header_value(message.get("subject") or "", charset))
     chosen: set[int] = set()
     text = _words(message, 0, chosen).strip()
     reply = strip_quoted(text) or text
@@ -453,13 +478,13 @@ def parse_mail(raw: bytes) -> IncomingMail:
         message_id=message_ids[0] if message_ids else f"sha256-{hashlib.sha256(raw).hexdigest()}",
         references=tuple(dict.fromkeys(_ids(_header(message, "in-reply-to")) + _ids(_header(message, "references")))),
         sender=sender,
-        sender_name=_WHITESPACE.sub(" ", decode_header_value(sender_name)).strip(),
+        sender_name=_one_line(decode_header_value(sender_name, charset)),
         subject=subject,
         sent_at=_sent_at(_header(message, "date")),
         text=text,
         reply=reply,
-        language=detect_language(f"{subject}\n{reply}"),
-        attachments=_attachments(message, chosen),
+        language=detect_language(f"{subject_topic(subject)}\n{reply}"),
+        attachments=_attachments(message, chosen, charset),
         automatic=bounce[0] if bounce else _automatic(message, sender, subject),
         bounced=bounce[1] if bounce else (),
         bounce_reason=bounce[2] if bounce else "",

@@ -267,6 +267,16 @@ def find_score(reply: str) -> tuple[int, str] | None:
 _COMPLAINT_NUMBER = re.compile(r"(?<![A-Za-z0-9])C-(\d{8})-(\d{4,})(?!\d)", re.IGNORECASE)
 
 
+_REPLY_PREFIX = re.compile(r"\s*(?:(?:Re|Fw|Fwd|AW|WG|SV|回复|回覆|答复|答覆|转发|轉寄|轉發)\s*[:：]\s*)+",
+                           re.IGNORECASE)
+
+
+def subject_topic(subject: str) -> str:
+    """A subject without reply and forward prefixes or complaint numbers: what the sender's language shows in
+    ("Re: C-20261130-0001" says nothing about a reply "好的")."""
+    return _COMPLAINT_NUMBER.sub(" ", _REPLY_PREFIX.sub("", subject, count=1)).strip()
+
+
 def find_complaint_numbers(subject: str) -> tuple[str, ...]:
     """Complaint numbers (C-YYYYMMDD-NNNN) named in a subject, in order, each once."""
     found = _COMPLAINT_NUMBER.findall(unicodedata.normalize("NFKC", subject))

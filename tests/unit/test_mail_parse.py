@@ -207,6 +207,19 @@ def test_big5_labelled_subject_with_an_hkscs_character_decodes():
         == "𡃁仔投訴"
 
 
+def test_unencoded_big5_headers_are_read_in_the_charset_the_body_declares():
+    raw = (b"From: " + "林先生".encode("big5") + b" <lin@example.tw>\r\nSubject: " + "包裹還沒到".encode("big5")
+           + b"\r\nContent-Type: text/plain; charset=big5\r\n\r\n" + "請問什麼時候會到？".encode("big5"))
+    mail = parse_mail(raw)
+    assert (mail.sender_name, mail.subject, mail.text, mail.language) == ("林先生", "包裹還沒到", "請問什麼時候會到？",
+                                                                          "zh-TW")
+
+
+def test_a_short_chinese_reply_under_an_english_reply_subject_is_chinese():
+    mail = parse_mail(message("Subject: Re: Your complaint C-20261130-0001", "好的".encode()))
+    assert mail.language == "zh-CN"
+
+
 def test_unknown_and_lying_charsets_degrade_to_replacement_characters():
     body = "退款".encode() + b"\xff"
     raw = message("Content-Type: text/plain; charset=x-no-such-charset\nSubject: =?x-unknown?Q?caf=E9?=", body)
@@ -417,7 +430,6 @@ def test_broken_html_still_gives_text():
     ("這個包裹已經晚了五天，請問什麼時候會到？", "zh-TW"),
     ("The parcel is late.", "en"),
     ("我的iPhone 15 Pro坏了", "zh-CN"),
-    ("Re: Your complaint C-20261130-0001\n好的", "zh-CN"),
     ("Dear team, my name is 王芳 and the courier lost my parcel again", "en"),
     ("好的", "zh-CN"),
     ("", "en"),

@@ -32,27 +32,29 @@ from notifications.inbound.text import (
 
 @dataclass(frozen=True)
 class Attachment:
-    filename: str  # safe: no directory parts, no control characters, at most 255 characters
-    content_type: str  # as declared, lowercased; never sniffed, opened or executed
-    content: bytes
+    filename: str  # safe: no directory parts, no control characters, at most 255; "attachment-N" when none
+    content_type: str  # as declared, lowercased ("image/jpeg"); never sniffed, opened or executed
+    content: bytes  # the decoded payload
 
 
 @dataclass(frozen=True)
 class IncomingMail:
-    message_id: str
-    references: tuple[str, ...]
-    sender: str
-    sender_name: str
-    subject: str
-    sent_at: datetime | None
-    text: str
-    reply: str
-    language: str
+    message_id: str  # without <>; "sha256-<hex of raw>" when absent, so the same bytes dedupe
+    references: tuple[str, ...]  # In-Reply-To then References, without <>, each once, in order
+    sender: str  # From address, lowercased ("" when none)
+    sender_name: str  # decoded display name ("" when none)
+    subject: str  # decoded, whitespace folded to single spaces
+    sent_at: datetime | None  # Date as aware UTC; None when missing or unreadable
+    text: str  # the whole body: text/plain preferred, else HTML made text; \n newlines
+    reply: str  # `text` without quoted earlier mail and signature; `text` when that leaves nothing
+    language: str  # "zh-CN", "zh-TW" or "en", from the subject and the reply
     attachments: tuple[Attachment, ...]
-    automatic: str | None  # why this is machine mail never to answer or file; None for mail a person wrote
-    bounced: tuple[str, ...]
-    bounce_reason: str
-    complaint_numbers: tuple[str, ...]
+    automatic: str | None  # why this is machine mail never to answer or file ("bounce", "auto-reply",
+    # "out-of-office", "auto-generated", "bulk", "mailing-list", "no-reply", "delivery-report", a report type);
+    # None for mail a person wrote
+    bounced: tuple[str, ...]  # for a bounce: the failed recipients, lowercased
+    bounce_reason: str  # for a bounce: the diagnostic on one line ("" otherwise)
+    complaint_numbers: tuple[str, ...]  # C-YYYYMMDD-NNNN numbers in the subject
 
 
 class _RawHeaders(Compat32):

@@ -141,12 +141,13 @@ def unflow(text: str, delete_space: bool = False) -> str:
 _CUT_LINE = re.compile("|".join([
     r">",                                                          # > quoted lines
     r"--$",                                                        # the "-- " signature delimiter
-    r"[-_=—]{2,}\s*(?:原始邮件|原始郵件|原始信息|原始訊息|转发邮件|轉寄郵件|(?i:Original Message|Forwarded message))"
-    r"\s*[-_=—]{2,}$",                                             # -----原始邮件----- and QQ Mail's long form
+    # -----原始邮件-----, -----Original Message-----, QQ Mail's long forms (in its English interface: Original)
+    r"[-_=—]{2,}\s*(?:原始邮件|原始郵件|原始信息|原始訊息|转发邮件|轉寄郵件|"
+    r"(?i:Original(?: Message)?|Forwarded message))\s*[-_=—]{2,}$",
     # Attributions carry the earlier mail's date, which tells them from a sentence that merely ends in "wrote:".
     r"On\s(?=[^\n]*\d).{0,300}\bwrote\s*:$",                        # On Mon, 30 Nov 2026 ... wrote:
     r"(?:在|.{0,150}(?:于|於|@))(?=[^\n]*\d).{0,200}(?:写道|寫道)\s*[:：]$",  # 在 …写道： and Gmail's 于…写道：
-    r"(?:Sent from my|Sent from (?:Mail|Outlook|Yahoo Mail) for|Get Outlook for)\b.{0,40}$",
+    r"(?:Sent from (?:my|Mail|Outlook|Yahoo Mail)|Get Outlook for)\b.{0,40}$",
     # 发自我的iPhone, 發自我的 iPhone, 发自网易邮箱大师; not 发自内心 ("from the heart").
     r"(?:发自|發自)\s*(?:我的|网易|網易|QQ|腾讯|騰訊|Outlook|iPhone|iPad|Android|华为|華為|小米|手机|手機|移动|"
     r"Mail|邮箱|郵箱).{0,30}$",

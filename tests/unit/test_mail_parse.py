@@ -347,6 +347,7 @@ def test_a_read_receipt_is_machine_mail():
     "-----原始邮件-----",
     "-----原始郵件-----",
     "------------------ 原始邮件 ------------------",
+    "------------------ Original ------------------",
     "发件人: 客服中心 <x@y>\n发送时间: 2026年11月30日 10:05\n收件人: 王芳\n主题: 投诉",
     "發件人: 客服中心\n發送時間: 2026年11月30日 10:05\n收件人: 王芳",
     "寄件者: 客服中心\n寄件日期: 2026年11月30日\n收件者: 林先生\n主旨: 投訴",
@@ -362,6 +363,10 @@ def test_a_read_receipt_is_machine_mail():
     "發自我的 iPhone",
     "从我的 iPhone 发送",
     "Get Outlook for iOS",
+    "Sent from Yahoo Mail on Android",
+    "发自我的华为手机",
+    "------------------------------------------------------------------\n发件人：客服中心 <x@y>\n"
+    "发送时间：2026年11月30日(星期一) 10:05\n收件人：王芳\n主\u3000题：投诉",
 ])
 def test_each_clients_quote_and_signature_marker_cuts_the_rest(earlier):
     assert strip_quoted(f"The new words.\n多谢。\n\n{earlier}\nold text\n> older") == "The new words.\n多谢。"

@@ -15,7 +15,7 @@ from workflow.adapters.records import load_complaint
 from workflow.domain.errors import InvalidInput, NotFound, checked_limit
 
 OUTCOMES = ("filed", "joined", "resumed", "reopened", "follow_on", "survey", "automatic", "bounce", "blocked",
-            "limited", "duplicate", "failed")
+            "limited", "duplicate", "failed", "retried")
 _LISTED = (INBOUND.c.id, INBOUND.c.mailbox, INBOUND.c.sender, INBOUND.c.subject, INBOUND.c.taken_at,
            INBOUND.c.outcome, INBOUND.c.detail, COMPLAINTS.c.number)
 

@@ -31,7 +31,7 @@ from workflow.services.people import normalize_email, system_user
 
 # What a message became. The first six acted on a complaint; the others did not.
 ACTED = ("filed", "joined", "resumed", "reopened", "follow_on", "survey")
-OUTCOMES = (*ACTED, "automatic", "bounce", "blocked", "limited", "duplicate", "failed")
+OUTCOMES = (*ACTED, "automatic", "bounce", "blocked", "limited", "duplicate", "failed", "retried")
 
 
 @dataclass(frozen=True)
@@ -155,8 +155,8 @@ def retry(app: Redress, inbound_id: int) -> Taken:
         raise NotFound(f"message {inbound_id} was taken ({row.outcome}); only a failed one is taken again")
     with app.uow() as uow:
         uow.session.execute(update(INBOUND).where(INBOUND.c.id == inbound_id)
-                            .values(mailbox_key=f"{row.mailbox_key}#retried-{inbound_id}", outcome="duplicate",
-                                    detail=f"taken again as a retry: {row.detail}"))
+                            .values(mailbox_key=f"{row.mailbox_key}#retried-{inbound_id}", outcome="retried",
+                                    detail=f"taken again: {row.detail}"))
         uow.commit()
     return take(app, row.mailbox, row.mailbox_key, row.raw)
 
@@ -165,7 +165,7 @@ def _act(app: Redress, session: Session, mail: Any) -> tuple[str, int | None, st
     """The message's fate, in order: duplicate, blocked, bounce, machine mail, flood, thread, survey, new."""
     config = app.config.mail
     if session.execute(select(INBOUND.c.id).where(INBOUND.c.message_id == mail.message_id[:255],
-                                                  INBOUND.c.outcome != "failed").limit(1)).first():
+                                                  INBOUND.c.outcome.not_in(("failed", "retried"))).limit(1)).first():
         return "duplicate", None, f"Message-ID {mail.message_id[:80]} was taken before"
     if is_blocked(mail.sender, config.blocked_senders):
         return "blocked", None, f"{mail.sender} is on mail.blocked_senders"

@@ -59,7 +59,7 @@ def mail_fetch(
 def mail_list(
     outcome: Annotated[Optional[str], typer.Option(
         help="filed, joined, resumed, reopened, follow_on, survey, automatic, bounce, blocked, limited, duplicate, "
-             "failed.")] = None,
+             "failed, retried.")] = None,
     mailbox: Annotated[Optional[str], typer.Option(help="Only this mailbox (sms: texts from the gateway).")] = None,
     complaint: Annotated[Optional[str], typer.Option(help="Only messages about this complaint.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,

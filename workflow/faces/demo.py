@@ -6,16 +6,18 @@ the timeline reads like real work.
 
 from __future__ import annotations
 
+import mailbox
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
+from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from notifications.sender import deliver_due
 from workflow.adapters.db import redact
-from workflow.adapters.models import COMPLAINTS, User
+from workflow.adapters.models import COMPLAINTS, MESSAGES, User
 from workflow.bootstrap import Redress
 from workflow.config import FolderChannel
 from workflow.domain.errors import InvalidInput
@@ -128,12 +130,12 @@ def run_demo(app: Redress, say: Callable[[str], None]) -> None:
     svc.change_severity(app, "liu.yang", letter, "high", "a letter about staff attitude; no legal threat")
     say(f"  {letter}: senior agent lowered the severity to high, with a reason")
 
-    say("\nDay 2: answers come back")
+    say("\nDay 2: answers come back, by phone and by mail")
     at(26)
     svc.owner_feedback(app, "li.na", late, "物流部：包裹在中转站滞留，已改派顺丰加急，明天送达")
     svc.respond(app, "li.na", late, "已告知客户明天送达，并赠送20元优惠券致歉")
     at(27)
-    svc.customer_replied(app, "amy.lin", broken, "Photos received: the jug is cracked along the handle")
+    _mail_day(app, say, broken)
     svc.resolve(app, "amy.lin", broken, "Replacement blender shipped by express; return label sent for the broken one")
     _show_plan(app, say, broken)
     replacement = _step(app, broken, "replacement")
@@ -178,6 +180,53 @@ def run_demo(app: Redress, say: Callable[[str], None]) -> None:
     where = app.config.resolve_path(folder.path) if isinstance(folder, FolderChannel) else "the configured channels"
     say(f"\nOutbox: {report.sent} messages delivered (customer letters and notices written to {where})")
     _summarise(app, say, late)
+
+
+def _mail_day(app: Redress, say: Callable[[str], None], waiting: str) -> None:
+    """Mail comes in: the customer's reply with photos resumes `waiting`, a new customer writes, a robot answers.
+
+    Written into the configured Maildir and taken the way `redress scheduler` takes it; without a Maildir the
+    agent records the reply by hand.
+    """
+    from workflow.config import MaildirMailbox
+    from workflow.services import mail_in
+
+    folder = next((box for box in app.config.mail.mailboxes if isinstance(box, MaildirMailbox)), None)
+    if folder is None:
+        svc.customer_replied(app, "amy.lin", waiting, "Photos received: the jug is cracked along the handle")
+        return
+    with app.uow(write=False) as uow:
+        ours = uow.session.execute(
+            select(MESSAGES.c.idempotency_key).join(COMPLAINTS, COMPLAINTS.c.id == MESSAGES.c.complaint_id)
+            .where(COMPLAINTS.c.number == waiting, MESSAGES.c.audience == "customer")
+            .order_by(col(MESSAGES.c.id).desc())).first()
+    inbox = mailbox.Maildir(app.config.resolve_path(folder.path), create=True)
+    inbox.add(_demo_mail("John Smith <j.smith@example.com>", "Re: Your complaint",
+                         "Here are the photos: the jug is cracked along the handle.\n\n"
+                         "On Mon, 23 Nov 2026 at 10:30, Redress Customer Care wrote:\n> Could you send photos?",
+                         in_reply_to=f"<{ours[0]}@redress>" if ours else None, photo=True))
+    inbox.add(_demo_mail("李华 <li.hua@example.cn>", "空调安装师傅迟到三小时",
+                         "约好上午九点安装，师傅十二点才到，还多收了安装费，太差了！\n\n-- \n李华"))
+    inbox.add(_demo_mail("Jane Doe <jane@example.org>", "Automatic reply: out of office",
+                         "I am out of the office until Monday.", auto=True))
+    runs = mail_in.fetch(app, mailbox=folder.name)
+    for taken in runs[0].taken:
+        say(f"  mail from {taken.sender}: {taken.outcome}{' ' + taken.complaint if taken.complaint else ''}"
+            + (f" ({taken.detail})" if taken.detail else ""))
+
+
+def _demo_mail(sender: str, subject: str, body: str, *, in_reply_to: str | None = None, photo: bool = False,
+               auto: bool = False) -> bytes:
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = sender, "care@redress.example", subject
+    if in_reply_to:
+        mail["In-Reply-To"] = mail["References"] = in_reply_to
+    if auto:
+        mail["Auto-Submitted"] = "auto-replied"
+    mail.set_content(body)
+    if photo:
+        mail.add_attachment(b"\xff\xd8\xff\xe0 demo photo", maintype="image", subtype="jpeg", filename="jug.jpg")
+    return bytes(mail)
 
 
 def _step(app: Redress, number: str, kind: str) -> int:

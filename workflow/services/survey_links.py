@@ -34,6 +34,7 @@ REFUSALS = {
     "answered": 409,  # the complaint already has an answer: a second click, or another score's link
     "commented": 409,  # a comment was already given
     "unanswered": 409,  # a comment sent before any score
+    "comment": 422,  # an empty comment, or one longer than `limits.note`
     "reopened": 409,  # the complaint is being worked on again; a survey is taken once it is resolved
     "expired": 410,
     "unconfigured": 503,  # no secret: this server can check no link

@@ -139,7 +139,10 @@ def comment_by_link(app: Redress, token: str, comment: str | None) -> LinkAnswer
             raise LinkRefused("unanswered", language)
         if given.comment:
             raise LinkRefused("commented", language, given.score)
-        text = required_text(comment, "comment", "what the customer wants to tell us", app.config.limits.note)
+        try:
+            text = required_text(comment, "comment", "what the customer wants to tell us", app.config.limits.note)
+        except InvalidInput:
+            raise LinkRefused("comment", language, given.score) from None
         actor = system_user(app, session, app.config.mail.actor, SYSTEM_NAME)
         now = app.clock.now()
         session.execute(update(SURVEYS).where(SURVEYS.c.id == given.id, SURVEYS.c.comment == "")

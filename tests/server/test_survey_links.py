@@ -194,7 +194,14 @@ def cors_config(folder: Path, origins: list[str]) -> Path:
 
 @pytest.mark.parametrize("origins", [["https://shop.example.cn"], []])
 def test_a_web_form_on_a_listed_origin_may_post_a_complaint_from_the_browser(sqlite_url, tmp_path, origins):
+    from workflow.bootstrap import bootstrap
+    from workflow.domain.clock import Clock
+    from workflow.services.signin import create_api_key, local_principal
+
     staff_database(sqlite_url)
+    app = bootstrap(str(CONFIG), sqlite_url, Clock(PINNED))
+    key = create_api_key(app, local_principal(app, "boss"), "web-form", "file:web").token
+    app.engine.dispose()
     server = start_server(sqlite_url, tmp_path, REDRESS_CONFIG=str(cors_config(tmp_path, origins)))
     try:
         preflight = httpx.options(f"{server.url}/api/v1/complaints", headers={
@@ -202,9 +209,15 @@ def test_a_web_form_on_a_listed_origin_may_post_a_complaint_from_the_browser(sql
             "Access-Control-Request-Headers": "authorization, content-type, idempotency-key"})
         other = httpx.options(f"{server.url}/api/v1/complaints", headers={
             "Origin": "https://evil.example.com", "Access-Control-Request-Method": "POST"})
+        filed = httpx.post(f"{server.url}/api/v1/complaints", headers={
+            "Origin": "https://shop.example.cn", "Authorization": f"Bearer {key}", "Idempotency-Key": "form-1"},
+            json={"channel": "web", "category": "delivery", "summary": "包裹没到", "email": "wf@example.cn",
+                  "name": "王芳"})
     finally:
         stop_server(server)
+    assert filed.status_code == 201, filed.text
     if origins:
+        assert filed.headers["access-control-allow-origin"] == "https://shop.example.cn"
         assert preflight.status_code == 200
         assert preflight.headers["access-control-allow-origin"] == "https://shop.example.cn"
         allowed = preflight.headers["access-control-allow-headers"].lower()
@@ -212,5 +225,5 @@ def test_a_web_form_on_a_listed_origin_may_post_a_complaint_from_the_browser(sql
         assert "POST" in preflight.headers["access-control-allow-methods"]
         assert other.status_code == 400 and "access-control-allow-origin" not in other.headers
     else:
-        assert "access-control-allow-origin" not in preflight.headers
+        assert all("access-control-allow-origin" not in answer.headers for answer in (preflight, filed))
         assert preflight.status_code == 405

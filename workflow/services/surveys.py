@@ -77,12 +77,14 @@ def record_answer(app: Redress, session: Session, complaint: ComplaintSnapshot, 
             f"{complaint.number} is {complaint.state}; a survey answer is taken once it is resolved or closed"
         )
     now = app.clock.now()
+    note = "; ".join(part for part in (_CAME[via], comment) if part)
+    # The version-checked change first: of two answers at the same moment (a double click, a call and a link),
+    # the second waits for the complaint's row and is refused as a concurrent change, never a duplicate row.
+    change_complaint(session, complaint, now, actor.name, "survey_answered", note, {"score": score, "via": via})
     session.execute(insert(SURVEYS), {
         "complaint_id": complaint.id, "score": score, "comment": comment, "agent_id": complaint.assignee_id,
         "category": complaint.category, "recorded_by_id": actor.id, "recorded_at": now, "via": via,
     })
-    note = "; ".join(part for part in (_CAME[via], comment) if part)
-    change_complaint(session, complaint, now, actor.name, "survey_answered", note, {"score": score, "via": via})
     withdraw(session, complaint.id, complaint.state, actor.name, "the customer has answered", now)
     low = score <= policy.low_score
     follow_up = ""

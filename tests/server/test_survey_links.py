@@ -84,6 +84,10 @@ def visit(server: RunningServer, token: str, method: str = "GET", **kwargs: Any)
 def test_a_click_records_the_score_once_and_every_other_link_of_the_complaint_is_refused(linked):
     number = closed_complaint(linked)
     tokens = links(linked, number)
+    for ahead in ({"Sec-Purpose": "prefetch;prerender"}, {"Purpose": "prefetch"}, {"X-Purpose": "preview"}):
+        assert visit(linked, tokens[1], headers=ahead).status_code == 204  # fetched ahead of a click: no answer
+    assert visit(linked, tokens[1], "HEAD").status_code == 405
+    assert answers(linked, number) == []
     page = visit(linked, tokens[4])
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert 'lang="zh-CN"' in page.text and "谢谢您的评分" in page.text and "4 分" in page.text
@@ -119,7 +123,6 @@ def test_forged_expired_garbage_and_unknown_links_are_refused_with_their_status_
         page = visit(linked, token)
         assert page.status_code == status, (token, page.status_code)
         assert 'lang="zh-CN"' in page.text  # nothing trusted names the customer: the default language
-    assert visit(linked, genuine, "HEAD").status_code == 405  # a link checker's HEAD records nothing
     assert answers(linked, number) == []
 
     stop_server(linked)

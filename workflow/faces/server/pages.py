@@ -1,10 +1,12 @@
 """The survey page `redress serve` answers a one-click score link with: small, self-contained, in the customer's
 language, open to anyone holding a link (the link's signature is the authority, not a sign-in).
 
-`GET /survey/{token}` records the score; `POST /survey/{token}/comment` adds the optional comment once. Only GET
-records: a HEAD (which a link checker sends) is 405 and writes nothing. Every answer is a page, never JSON, and
-is not cached, indexed or sent on as a referrer, so the token stays with the customer. The token is never logged
-(the access log names the route template, `/survey/{token}`).
+`GET /survey/{token}` records the score; `POST /survey/{token}/comment` adds the optional comment once. Only a
+GET a person makes records: a HEAD (which a link checker sends) is 405, and a GET marked as a prefetch or preview
+(`Sec-Purpose: prefetch`, `Purpose`, `X-Purpose`, `X-Moz`) is 204; neither writes anything. A mail scanner that
+opens links just as a person does still records the score of the first one it opens: the price of one click.
+Every answer is a page, never JSON, and is not cached, indexed or sent on as a referrer, so the token stays with
+the customer. The token is never logged (the access log names the route template, `/survey/{token}`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.concurrency import run_in_threadpool
 
@@ -40,10 +42,12 @@ def add_survey_pages(api: FastAPI, redress: Redress) -> None:
     """The two survey routes, outside the API's prefix and its sign-in, and out of its OpenAPI schema."""
 
     @api.get("/survey/{token}", include_in_schema=False, response_class=HTMLResponse)
-    def survey_link(token: str) -> HTMLResponse:
+    def survey_link(token: str, request: Request) -> Response:
         from workflow.services.survey_links import LinkRefused
         from workflow.services.surveys import answer_by_link
 
+        if _prefetch(request):
+            return Response(status_code=204, headers=HEADERS)
         try:
             answer = answer_by_link(redress, token)
         except (LinkRefused, RedressError) as refused:
@@ -62,6 +66,12 @@ def add_survey_pages(api: FastAPI, redress: Redress) -> None:
             return _refusal(redress, refused, token)
         return page(redress, "commented", answer.language, 200, token=token, score=answer.score,
                     comment=answer.comment)
+
+
+def _prefetch(request: Request) -> bool:
+    """A browser or mail client fetching ahead of a click (it says so in one of these headers): not an answer."""
+    return any(word in request.headers.get(header, "").lower()
+               for header in ("sec-purpose", "purpose", "x-purpose", "x-moz") for word in ("prefetch", "preview"))
 
 
 def page(redress: Redress, name: str, language: str | None, status: int, **values: Any) -> HTMLResponse:

@@ -70,9 +70,10 @@ def record_answer(app: Redress, session: Session, complaint: ComplaintSnapshot, 
         raise InvalidInput(f"'{via}' is not a way a survey answer comes; ways: {', '.join(_CAME)}")
     comment = optional_text(comment, "comment", app.config.limits.note)
     policy = app.config.compensation.survey
-    if _answer(session, complaint.id) is not None:
+    why, _ = why_not_answerable(session, complaint)
+    if why == "answered":
         raise InvalidInput(f"{complaint.number} already has a survey answer; one answer per complaint")
-    if complaint.state not in (RESOLVED, CLOSED):
+    if why == "reopened":
         raise InvalidTransition(
             f"{complaint.number} is {complaint.state}; a survey answer is taken once it is resolved or closed"
         )
@@ -100,13 +101,27 @@ def record_answer(app: Redress, session: Session, complaint: ComplaintSnapshot, 
     return SurveyOutcome(complaint.number, score, low, follow_up)
 
 
+def why_not_answerable(session: Session, complaint: ComplaintSnapshot) -> tuple[str, Row | None]:
+    """Why the complaint takes no survey answer now, with the answer it has: "answered" (one answer per
+    complaint), "reopened" (answers are taken once it is resolved or closed), or "" when it takes one."""
+    given = session.execute(select(SURVEYS.c.id, SURVEYS.c.score, SURVEYS.c.comment)
+                            .where(SURVEYS.c.complaint_id == complaint.id)).first()
+    if given is not None:
+        return "answered", given
+    return ("" if complaint.state in (RESOLVED, CLOSED) else "reopened"), None
+
+
+# The system user that answers links (and, by `mail.actor`, takes mail), named the first time it acts.
+SYSTEM_NAME = "Customer replies (mail and survey links)"
+
+
 @dataclass(frozen=True)
 class LinkAnswer:
     """What the survey page shows: the score kept, in the customer's language (a template locale)."""
 
     language: str
     score: int
-    low: bool
+    low: bool = False
     comment: str = ""
 
 
@@ -119,11 +134,9 @@ def answer_by_link(app: Redress, token: str) -> LinkAnswer:
     with app.uow() as uow:
         session = uow.session
         complaint, language = _linked(app, session, claim)
-        given = _answer(session, complaint.id)
-        if given is not None:
-            raise LinkRefused("answered", language, given.score)
-        if complaint.state not in (RESOLVED, CLOSED):
-            raise LinkRefused("reopened", language)
+        why, given = why_not_answerable(session, complaint)
+        if why:
+            raise LinkRefused(why, language, given.score if given else None)
         actor = system_user(app, session, app.config.mail.actor, SYSTEM_NAME)
         outcome = record_answer(app, session, complaint, actor, claim.score, "", via="link")
         uow.commit()
@@ -136,7 +149,7 @@ def comment_by_link(app: Redress, token: str, comment: str | None) -> LinkAnswer
     with app.uow() as uow:
         session = uow.session
         complaint, language = _linked(app, session, claim)
-        given = _answer(session, complaint.id)
+        _, given = why_not_answerable(session, complaint)
         if given is None:
             raise LinkRefused("unanswered", language)
         if given.comment:
@@ -152,10 +165,7 @@ def comment_by_link(app: Redress, token: str, comment: str | None) -> LinkAnswer
         change_complaint(session, complaint, now, actor.name, "survey_commented",
                          f"comment on the survey page: {text}", {"via": "link"})
         uow.commit()
-    return LinkAnswer(language, given.score, given.score <= app.config.compensation.survey.low_score, text)
-
-
-SYSTEM_NAME = "Customer replies (mail and survey links)"
+    return LinkAnswer(language, given.score, comment=text)
 
 
 def _linked(app: Redress, session: Session, claim: LinkClaim) -> tuple[ComplaintSnapshot, str]:
@@ -169,11 +179,6 @@ def _linked(app: Redress, session: Session, claim: LinkClaim) -> tuple[Complaint
     if claim.expires_at <= app.clock.now():
         raise LinkRefused("expired", locale)
     return complaint, locale
-
-
-def _answer(session: Session, complaint_id: int) -> Row | None:
-    return session.execute(select(SURVEYS.c.id, SURVEYS.c.score, SURVEYS.c.comment)
-                           .where(SURVEYS.c.complaint_id == complaint_id)).first()
 
 
 def scores(app: Redress, by: str) -> list[dict[str, Any]]:

@@ -1,8 +1,8 @@
 """Every route of the API × every role, generated from the operations table and the permissions table.
 
-A route is either one of the few open ones (signing in, health, the docs) or an operation with a permission:
-a route with neither fails, so a new endpoint cannot be added without deciding who may call it. For each route
-and role: a role the permission allows is never refused by the route's check; a lower role is 403 with the
+A route is either one of the few open ones (signing in, health, the docs, the survey page) or an operation with a
+permission: a route with neither fails, so a new endpoint cannot be added without deciding who may call it. For
+each route and role: a role the permission allows is never refused by the route's check; a lower role is 403 with the
 permission's one-line refusal. Likewise for each scope a token may be limited to: it reaches the operations of
 its scope and no other.
 
@@ -34,7 +34,9 @@ from workflow.faces.operations import BY_NAME, OPERATIONS, Operation
 from workflow.faces.server.app import PREFIX, create_app
 
 DOCS_ASSETS = "/static-offline-docs"
-OPEN_ROUTES = {f"{PREFIX}/sign-in", "/health", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
+OPEN_ROUTES = {f"{PREFIX}/sign-in", "/health", "/docs", "/docs/oauth2-redirect", "/openapi.json",
+               # the survey page: a customer's signed link is its authority (workflow/faces/server/pages.py)
+               "/survey/{token}", "/survey/{token}/comment"}
 NAME_OF_ROLE = {role: name for name, role in STAFF}
 
 # A value for each path, query or body argument an operation requires: things that do not exist, or that the use

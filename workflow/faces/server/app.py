@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from workflow.domain.errors import NotSignedIn, RedressError, TooManyAttempts
 from workflow.faces.operations import OPERATIONS, Operation, perform
 from workflow.faces.server.guard import Guard
+from workflow.faces.server.pages import add_survey_pages
 from workflow.faces.wire import to_wire
 
 if TYPE_CHECKING:
@@ -81,9 +82,21 @@ def create_app(redress: Redress) -> FastAPI:
         api.add_api_route(PREFIX + operation.path, _endpoint(redress, operation, principal),
                           methods=[operation.method], status_code=operation.status, name=operation.name,
                           summary=operation.summary, tags=[_tag(operation)])
+    add_survey_pages(api, redress)
     _handle_errors(api, redress)
-    api.add_middleware(Guard, max_body_bytes=redress.config.server.max_body_bytes)
+    _allow_web_forms(api, redress.config.server.cors_origins)
+    api.add_middleware(Guard, max_body_bytes=redress.config.server.max_body_bytes)  # outermost: logs every request
     return api
+
+
+def _allow_web_forms(api: FastAPI, origins: list[str]) -> None:
+    """Let pages on `server.cors_origins` call the API from a browser (a web form filing with an intake key)."""
+    if not origins:
+        return
+    from starlette.middleware.cors import CORSMiddleware
+
+    api.add_middleware(CORSMiddleware, allow_origins=list(origins), allow_methods=["POST"],
+                       allow_headers=["Authorization", "Content-Type", "Idempotency-Key"], max_age=600)
 
 
 THREADS = 8  # requests served at once per worker; more only contend for one interpreter and one SQLite writer

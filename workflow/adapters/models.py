@@ -105,7 +105,9 @@ class Complaint(SQLModel, table=True):
     # The hash of the complaint's last event, written with it: the end of its chain, so a removed last event shows.
     event_head: Optional[str] = Field(default=None, max_length=64)
     # Filed from the customer's reply to this complaint after it was closed: the conversation goes on here.
-    follows_id: Optional[int] = Field(default=None, foreign_key="complaint.id")
+    # The id of the complaint it follows (no foreign key: complaints are never deleted, and adding one would
+    # rebuild this table on SQLite).
+    follows_id: Optional[int] = None
 
 
 class Event(SQLModel, table=True):

@@ -53,26 +53,21 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index(op.f('ix_attachment_complaint_id'), 'attachment', ['complaint_id'], unique=False)
-    with op.batch_alter_table('customer', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('email_bounced_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
-        batch_op.add_column(sa.Column('email_bounce', sa.Text(), nullable=True))
-    with op.batch_alter_table('complaint', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('follows_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key('fk_complaint_follows_id', 'complaint', ['follows_id'], ['id'])
-    with op.batch_alter_table('survey_answer', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('via', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False,
-                                      server_default='call'))
+    op.add_column('customer', sa.Column('email_bounced_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
+    op.add_column('customer', sa.Column('email_bounce', sa.Text(), nullable=True))
+    # Plain columns added in place (ALTER TABLE ... ADD COLUMN): rebuilding `complaint` or `customer` on SQLite
+    # would drop tables the others' foreign keys point at, which a database holding complaints refuses.
+    op.add_column('complaint', sa.Column('follows_id', sa.Integer(), nullable=True))
+    op.add_column('survey_answer', sa.Column('via', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False,
+                                             server_default='call'))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('survey_answer', schema=None) as batch_op:
-        batch_op.drop_column('via')
-    with op.batch_alter_table('complaint', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_complaint_follows_id', type_='foreignkey')
-        batch_op.drop_column('follows_id')
-    with op.batch_alter_table('customer', schema=None) as batch_op:
-        batch_op.drop_column('email_bounce')
-        batch_op.drop_column('email_bounced_at')
+    # Dropped in place (SQLite 3.35 and later drop a plain column), for the reason given above.
+    op.drop_column('survey_answer', 'via')
+    op.drop_column('complaint', 'follows_id')
+    op.drop_column('customer', 'email_bounce')
+    op.drop_column('customer', 'email_bounced_at')
     op.drop_index(op.f('ix_attachment_complaint_id'), table_name='attachment')
     op.drop_table('attachment')
     op.drop_index(op.f('ix_inbound_message_complaint_id'), table_name='inbound_message')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mailbox
 import os
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -202,6 +203,13 @@ def test_the_folder_read_cannot_be_the_done_folder():
         ImapMailbox("support", "imap.example.cn", 993, "support", "secret", done_folder="INBOX")
 
 
+def test_imap_done_folder_the_server_refuses_is_named_at_once(imap):
+    text = refusal(support_box(imap, done_folder="Done..2026"))
+
+    assert text.startswith(f"mailbox 'support' (127.0.0.1:{imap.port}): done folder 'Done..2026' cannot be "
+                           "created: [CANNOT] Invalid mailbox name")
+
+
 def test_imap_reconnects_after_close(imap):
     imap.append("support", message(1))
     box = support_box(imap)
@@ -237,6 +245,13 @@ def test_imap_wrong_port_is_refused(imap):
     box = support_box(imap, port=free_port())
 
     assert refusal(box) == f"mailbox 'support' (127.0.0.1:{box.port}): connection refused"
+
+
+def test_imap_server_that_never_answers_is_a_timeout(imap):
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # connections wait in its backlog, never greeted
+        box = support_box(imap, port=silent.getsockname()[1], timeout=0.3)
+
+        assert refusal(box) == f"mailbox 'support' (127.0.0.1:{box.port}): no answer within 0.3 s"
 
 
 def test_imap_missing_folder_is_named(imap):

@@ -20,7 +20,15 @@ from typing import Protocol
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.consts import UID_PATTERN
-from imap_tools.errors import ImapToolsError, MailboxFolderSelectError, MailboxLoginError
+from imap_tools.errors import (
+    ImapToolsError,
+    MailboxFetchError,
+    MailboxFlagError,
+    MailboxFolderCreateError,
+    MailboxFolderSelectError,
+    MailboxLoginError,
+    UnexpectedCommandStatusError,
+)
 from imap_tools.utils import check_command_status
 
 from workflow.domain.errors import MailboxUnavailable, describe_error
@@ -160,7 +168,6 @@ class ImapMailbox:
         self._box: BaseMailBox | None = None
         self._uidvalidity = ""
         self._to_move: set[str] = set()  # UIDs taken, not yet moved to done_folder
-        self._done_folder_ready = False
 
     def pending(self, limit: int | None = None) -> Iterator[Fetched]:
         """Messages without `$RedressTaken`, by UID ascending, fetched in chunks without setting \\Seen."""
@@ -171,8 +178,11 @@ class ImapMailbox:
         for start in range(0, len(uids), FETCH_CHUNK):
             chunk = uids[start:start + FETCH_CHUNK]
             with self._talking():
-                answer = self._connected().client.uid("FETCH", ",".join(map(str, chunk)), "(UID BODY.PEEK[])")
-                check_command_status(answer, ImapToolsError)
+                box = self._connected()
+                if self._uidvalidity != validity:
+                    return  # renumbered since the listing began (after a reconnect): these UIDs name other mail
+                answer = box.client.uid("FETCH", ",".join(map(str, chunk)), "(UID BODY.PEEK[])")
+                check_command_status(answer, MailboxFetchError)
             for uid, raw in sorted(_bodies(answer[1])):
                 yield Fetched(key=f"{validity}:{uid}", raw=raw)
 
@@ -185,7 +195,7 @@ class ImapMailbox:
             if validity != self._uidvalidity:
                 return
             answer = box.client.uid("STORE", uid, "+FLAGS.SILENT", f"({TAKEN_KEYWORD} \\Seen)")
-            check_command_status(answer, ImapToolsError)
+            check_command_status(answer, MailboxFlagError)
             if self.done_folder:
                 self._to_move.add(uid)
                 if len(self._to_move) >= MOVE_BATCH:
@@ -215,9 +225,11 @@ class ImapMailbox:
             _refresh_capabilities(box)  # after login the server may offer more (MOVE, UIDPLUS)
             box.folder.set(self.folder)
             self._uidvalidity = _uidvalidity(box, self.folder)
-            self._box, self._done_folder_ready = box, False
-            if self.done_folder:  # taken before a crash or a lost connection, and not moved yet
-                self._to_move = set(box.uids(f"KEYWORD {TAKEN_KEYWORD}"))
+            if self.done_folder:
+                if not box.folder.exists(self.done_folder):  # made now, so a name the server refuses shows at once
+                    box.folder.create(self.done_folder)
+                self._to_move = set(box.uids(f"KEYWORD {TAKEN_KEYWORD}"))  # taken before a crash, not moved yet
+            self._box = box
         return self._box
 
     def _open(self) -> BaseMailBox:
@@ -232,13 +244,9 @@ class ImapMailbox:
         return MailBoxStartTls(self.host, self.port, timeout=self.timeout, ssl_context=context)
 
     def _move_taken(self, box: BaseMailBox) -> None:
-        """One MOVE for every message taken so far; the folder is created when missing."""
+        """One MOVE for every message taken so far."""
         if not (self.done_folder and self._to_move):
             return
-        if not self._done_folder_ready:
-            if not box.folder.exists(self.done_folder):
-                box.folder.create(self.done_folder)
-            self._done_folder_ready = True
         box.move(sorted(self._to_move, key=int), self.done_folder, chunks=MOVE_BATCH)
         self._to_move.clear()
 
@@ -259,6 +267,8 @@ class ImapMailbox:
             return f"login refused for {self.username}"
         if isinstance(error, MailboxFolderSelectError):
             return f"folder {self.folder!r} cannot be opened: {_server_text(error.command_result)}"
+        if isinstance(error, MailboxFolderCreateError):
+            return f"done folder {self.done_folder!r} cannot be created: {_server_text(error.command_result)}"
         if isinstance(error, ssl.SSLCertVerificationError):
             return f"the server's TLS certificate is not trusted: {error.verify_message}"
         if isinstance(error, ssl.SSLError):
@@ -271,6 +281,8 @@ class ImapMailbox:
             return f"host not found: {error.strerror}"
         if isinstance(error, OSError) and error.strerror:
             return f"connection failed: {error.strerror}"
+        if isinstance(error, UnexpectedCommandStatusError):
+            return f"the server refused: {_server_text(error.command_result)}"
         return f"the server failed: {describe_error(error, first_line=True)}"
 
     def _unavailable(self, reason: str) -> MailboxUnavailable:
@@ -289,7 +301,7 @@ class ImapMailbox:
 
 def _refresh_capabilities(box: BaseMailBox) -> None:
     answer = box.client.capability()
-    check_command_status(answer, ImapToolsError)
+    check_command_status(answer, UnexpectedCommandStatusError)
     box.client.capabilities = tuple(answer[1][-1].decode().upper().split())
 
 

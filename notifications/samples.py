@@ -18,5 +18,6 @@ def sample_values(now: datetime) -> dict[str, Any]:
         "step": {"kind": "refund", "amount_minor": 12850, "currency": "CNY", "due_at": now,
                  "done_at": now, "note": "SF1234567890"},
         "agent_message": "您好，我们已联系快递公司加急处理。",
+        "links": {score: f"https://care.example.cn/survey/sample-{score}" for score in range(1, 6)},
         "alert": {"headline": "resolution deadline breached, escalated to supervisor", "level": "supervisor"},
     }

@@ -16,7 +16,6 @@ from workflow.domain.errors import MailboxUnavailable
 if TYPE_CHECKING:
     from tests.dovecot import ImapServer
 
-pytest_plugins = ["tests.dovecot"]  # until tests/conftest.py lists it with the other server plugins
 
 
 def message(number: int, subject: str = "parcel is late") -> bytes:

@@ -106,7 +106,8 @@ def test_an_overriding_template_cannot_reach_into_python(tmp_path):
 
 
 _MAILBOX = re.compile(r"e-?mail|mailbox|inbox|邮件|邮箱|郵件|信箱|電郵", re.IGNORECASE)
-# An invitation to answer by message: nothing reads a customer's reply yet. ("Our reply about ..." is no invitation.)
+# An invitation to answer by message: only the survey asks for one, and its reply is read as the score; the other
+# messages keep the phone as the way to reach an agent. ("Our reply about ..." is no invitation.)
 _REPLY = re.compile(r"reply (to|with|and)|reply \d|just reply|回复|回覆|回信", re.IGNORECASE)
 _WE_CALL = re.compile(r"call you|致电向您|致電向您")
 _CALL_US = re.compile(r"call us|致电|致電")
@@ -131,6 +132,6 @@ def test_no_template_claims_a_mailbox_a_call_or_a_reply_the_customer_does_not_ha
             assert not _MAILBOX.search(text), f"{where} mentions a mailbox: {text!r}"
         if phone is None:
             assert not _WE_CALL.search(text), f"{where} promises a call: {text!r}"
-        assert not _REPLY.search(text), f"{where} invites a reply nobody reads: {text!r}"
+        assert name == "survey" or not _REPLY.search(text), f"{where} invites a reply nobody reads: {text!r}"
         if name == "survey":
             assert _CALL_US.search(text), f"{where} gives no way to answer that reaches an agent: {text!r}"

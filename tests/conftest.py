@@ -16,7 +16,8 @@ from workflow.bootstrap import Redress, bootstrap
 from workflow.config import FolderChannel
 from workflow.domain.clock import Clock
 
-pytest_plugins = ["tests.servers", "tests.pgserver", "tests.apiserver", "tests.dovecot"]  # smtp, webhook, PostgreSQL, redress serve, IMAP
+# smtp and webhook, PostgreSQL, redress serve, IMAP
+pytest_plugins = ["tests.servers", "tests.pgserver", "tests.apiserver", "tests.dovecot"]
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.yaml"

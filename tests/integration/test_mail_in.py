@@ -233,3 +233,26 @@ def test_a_text_from_the_gateway_files_once_and_a_second_text_joins(sqlite_app):
     assert take_text(app, "gateway", "13800138000", "还有发票", "gw-2") == type(first)("joined", first.complaint)
     assert complaint_of(app, first.complaint).channel == "sms"
     assert file_one(app, phone="13900000000")  # the agent's own filing is untouched
+
+
+def test_a_reply_to_the_survey_that_is_a_score_is_the_answer_and_a_low_one_acts(app):
+    from notifications.sender import deliver_due
+    from workflow.adapters.models import SURVEYS
+
+    number = take(app, "inbox", "k1", mail()).complaint
+    take_up(app, number)
+    lifecycle.resolve(app, "amy", number, "已补发")
+    lifecycle.close(app, "amy", number)
+    app.clock.pin(app.clock.now() + timedelta(days=1))
+    deliver_due(app)
+    survey = rows(app, select(MESSAGES.c.idempotency_key, MESSAGES.c.status).where(MESSAGES.c.kind == "survey"))[0]
+    assert survey.status == "sent"
+    taken = take(app, "inbox", "k2", mail(subject="Re: 满意度调查", body="2分 等太久了\n\n-----原始邮件-----\n请打分",
+                                          in_reply_to=f"<{survey.idempotency_key}@redress>"))
+    assert (taken.outcome, taken.complaint, taken.detail) == ("survey", number, "score 2")
+    answer = rows(app, select(SURVEYS))[0]
+    assert (answer.score, answer.comment, answer.via) == (2, "等太久了", "email")
+    assert complaint_of(app, number).state == "in_progress"  # a low score reopens it for the follow-up call
+    ours = f"<{survey.idempotency_key}@redress>"
+    again = take(app, "inbox", "k3", mail(subject="Re: 满意度调查", body="5", in_reply_to=ours))
+    assert again.outcome == "joined" and len(rows(app, select(SURVEYS))) == 1

@@ -28,6 +28,7 @@ from workflow.domain.errors import DatabaseUnavailable, MailboxUnavailable, NotF
 from workflow.services import replies
 from workflow.services.lifecycle import file_in_session
 from workflow.services.people import normalize_email, system_user
+from workflow.services.surveys import SYSTEM_NAME, record_answer
 
 # What a message became. The first six acted on a complaint; the others did not.
 ACTED = ("filed", "joined", "resumed", "reopened", "follow_on", "survey")
@@ -180,7 +181,7 @@ def _act(app: Redress, session: Session, mail: Any) -> tuple[str, int | None, st
         return "limited", None, flood
     session.execute(update(CUSTOMERS).where(CUSTOMERS.c.email == mail.sender, CUSTOMERS.c.email_bounced_at.is_not(None))
                     .values(email_bounced_at=None, email_bounce=None))  # mail from it: the address works again
-    actor = system_user(app, session, config.actor, "Mail")
+    actor = system_user(app, session, config.actor, SYSTEM_NAME)
     complaint = _thread(session, mail)
     words = storable(mail.reply, app.config.limits.note)
     facts = {"via": "email", "inbound_subject": storable(mail.subject, 200)}
@@ -189,8 +190,6 @@ def _act(app: Redress, session: Session, mail: Any) -> tuple[str, int | None, st
         return "filed", filed.id, ""
     score = _survey_score(session, complaint, mail)
     if score is not None:
-        from workflow.services.surveys import record_answer
-
         record_answer(app, session, complaint, actor, score[0], storable(score[1], app.config.limits.note),
                       via="email")
         return "survey", complaint.id, f"score {score[0]}"

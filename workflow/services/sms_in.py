@@ -21,6 +21,7 @@ from workflow.services import replies
 from workflow.services.lifecycle import file_in_session
 from workflow.services.mail_in import awaits_survey_answer, is_blocked, over_sender_limit, storable
 from workflow.services.people import acting_user, normalize_phone
+from workflow.services.surveys import record_answer
 
 SMS_MAILBOX = "sms"  # the inbound records of texts, beside the mailboxes'
 
@@ -72,8 +73,6 @@ def _act(app: Redress, session: Session, user: Row, phone: str, words: str) -> t
     if complaint is not None and awaits_survey_answer(session, complaint):
         score = find_score(words)
         if score is not None:
-            from workflow.services.surveys import record_answer
-
             record_answer(app, session, complaint, user, score[0], storable(score[1], app.config.limits.note),
                           via="sms")
             return "survey", complaint.id, f"score {score[0]}"

@@ -54,7 +54,7 @@ PROBE: dict[str, Any] = {
     "feedback": "probe", "resolution": "probe", "kind": "voucher", "score": 3, "to_level": "agent",
     "which": {}, "role": "emperor", "current": "not-the-password", "new": "x", "scopes": "bogus",
 }
-BODY_PROBE = {**PROBE, "name": "Probe", "by": "2h"}  # a token's or user's name; extend's duration
+BODY_PROBE = {**PROBE, "name": "Probe", "by": "2h", "message_id": "gw-probe"}  # a name; a duration; a gateway id
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,7 @@ class DeadlineScheduler:
         self._sweeps = Backoff()
         self._deliveries = Backoff()
         self._mail = Backoff()
+        self._mailbox_errors: dict[str, str | None] = {}  # what each mailbox said last, so a fault is said once
 
     @staticmethod
     def _new_scheduler() -> Any:
@@ -193,8 +194,9 @@ class DeadlineScheduler:
         if taken:
             self.say(f"scheduler: took {taken} message(s) from the mailboxes")
         for run in runs:
-            if run.error:
-                self.say(f"scheduler: mail: {run.error}")
+            if run.error != self._mailbox_errors.get(run.mailbox):
+                self.say(f"scheduler: mail: {run.error or run.mailbox + ' is read again'}")
+            self._mailbox_errors[run.mailbox] = run.error
 
     def run(self) -> int:
         """Stand by until the lock is ours, work while it stays ours, and stand by again if it is lost.

@@ -114,3 +114,24 @@ def test_killing_the_fetcher_mid_batch_takes_every_message_exactly_once(maildb, 
     assert len({row["complaint"] for row in taken}) == count
     assert len(as_json(redress("queue", "--json", "--limit", "1000", db=maildb, config=config, user="amy"))) == count
     assert not list(new.iterdir()) and len(list((tmp_path / "inbox" / "cur").iterdir())) == count
+
+
+def test_the_scheduler_takes_new_mail_on_its_own_and_says_once_that_a_mailbox_cannot_be_read(maildb, tmp_path):
+    from tests.e2e.scheduling import Scheduler, wait_for
+
+    config = mail_config(tmp_path, fetch_every_seconds=5)
+    settings = yaml.safe_load(config.read_text(encoding="utf-8"))
+    settings["mail"]["mailboxes"].append({"name": "support", "type": "imap", "host": "127.0.0.1", "port": 9,
+                                          "ssl": False, "username": "support", "password_env": "NO_SUCH_SECRET"})
+    config.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    mailbox.Maildir(tmp_path / "inbox", create=True).add(customer_mail(1))
+    scheduler = Scheduler(config, maildb)
+    try:
+        assert wait_for(lambda: scheduler.said("took 1 message(s)"), 20), scheduler.lines
+        mailbox.Maildir(tmp_path / "inbox").add(customer_mail(2))
+        assert wait_for(lambda: sum("took 1 message(s)" in line for line in scheduler.lines) == 2, 20)
+    finally:
+        output = scheduler.stop()
+    assert output.count("NO_SUCH_SECRET") == 1 and "Traceback" not in output
+    taken = as_json(redress("mail", "list", "--json", db=maildb, config=config, user="amy"))
+    assert sorted(row["outcome"] for row in taken) == ["filed", "filed"]

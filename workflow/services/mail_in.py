@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlmodel import Session
 
 from states.definition import CLOSED, RESOLVED
@@ -33,6 +33,30 @@ from workflow.services.surveys import SYSTEM_NAME, record_answer
 # What a message became. The first six acted on a complaint; the others did not.
 ACTED = ("filed", "joined", "resumed", "reopened", "follow_on", "survey")
 OUTCOMES = (*ACTED, "automatic", "bounce", "blocked", "limited", "duplicate", "failed", "retried")
+
+# Statements built once and executed with parameters: each message runs a dozen, and building a statement
+# costs more than SQLite takes to run it.
+_EARLIER = (select(INBOUND.c.id, INBOUND.c.outcome, COMPLAINTS.c.number)
+            .outerjoin(COMPLAINTS, COMPLAINTS.c.id == INBOUND.c.complaint_id)
+            .where(INBOUND.c.mailbox == bindparam("mailbox"), INBOUND.c.mailbox_key == bindparam("key")))
+_TAKEN_BEFORE = select(INBOUND.c.id).where(INBOUND.c.message_id == bindparam("message_id"),
+                                           INBOUND.c.outcome.not_in(("failed", "retried"))).limit(1)
+_RECENT_FROM = select(func.count()).select_from(INBOUND).where(
+    INBOUND.c.sender == bindparam("sender"), INBOUND.c.taken_at >= bindparam("since"), INBOUND.c.outcome.in_(ACTED))
+_WORKS_AGAIN = (update(CUSTOMERS).where(CUSTOMERS.c.email == bindparam("sender"),
+                                        CUSTOMERS.c.email_bounced_at.is_not(None))
+                .values(email_bounced_at=None, email_bounce=None))
+_NUMBER = select(COMPLAINTS.c.number).where(COMPLAINTS.c.id == bindparam("complaint_id"))
+_SENT_ABOUT = (select(MESSAGES.c.complaint_id)
+               .where(MESSAGES.c.idempotency_key.in_(bindparam("keys", expanding=True)),
+                      MESSAGES.c.complaint_id.is_not(None))
+               .order_by(MESSAGES.c.id.desc()).limit(1))
+_BY_NUMBER = (select(COMPLAINTS.c.id, CUSTOMERS.c.email).join(CUSTOMERS, CUSTOMERS.c.id == COMPLAINTS.c.customer_id)
+              .where(COMPLAINTS.c.number == bindparam("number")))
+_SURVEY_SENT = select(MESSAGES.c.id).where(MESSAGES.c.complaint_id == bindparam("complaint_id"),
+                                           MESSAGES.c.kind == "survey", MESSAGES.c.status == "sent").limit(1)
+_ANSWERED = select(SURVEYS.c.id).where(SURVEYS.c.complaint_id == bindparam("complaint_id"))
+_INSERT_INBOUND = insert(INBOUND)
 
 
 @dataclass(frozen=True)
@@ -124,16 +148,14 @@ def take(app: Redress, mailbox: str, key: str, raw: bytes) -> Taken:
     mail = parse_mail(raw)
     with app.uow() as uow:
         session = uow.session
-        earlier = session.execute(select(INBOUND.c.id, INBOUND.c.outcome, COMPLAINTS.c.number)
-                                  .outerjoin(COMPLAINTS, COMPLAINTS.c.id == INBOUND.c.complaint_id)
-                                  .where(INBOUND.c.mailbox == mailbox, INBOUND.c.mailbox_key == key)).first()
+        earlier = session.execute(_EARLIER, {"mailbox": mailbox, "key": key}).first()
         if earlier is not None:
             return Taken(earlier.id, earlier.outcome, earlier.number, mail.sender, mail.subject, already=True)
         outcome, complaint_id, detail = _act(app, session, mail)
         inbound_id = _record(session, mailbox, key, mail, app.clock.now(), outcome, complaint_id, detail)
         if complaint_id is not None and outcome in ACTED:
             _keep_attachments(app, session, complaint_id, inbound_id, mail)
-        number = session.execute(select(COMPLAINTS.c.number).where(COMPLAINTS.c.id == complaint_id)).scalar()
+        number = session.execute(_NUMBER, {"complaint_id": complaint_id}).scalar()
         uow.commit()
         return Taken(inbound_id, outcome, number, mail.sender, mail.subject, detail)
 
@@ -165,8 +187,7 @@ def retry(app: Redress, inbound_id: int) -> Taken:
 def _act(app: Redress, session: Session, mail: Any) -> tuple[str, int | None, str]:
     """The message's fate, in order: duplicate, blocked, bounce, machine mail, flood, thread, survey, new."""
     config = app.config.mail
-    if session.execute(select(INBOUND.c.id).where(INBOUND.c.message_id == mail.message_id[:255],
-                                                  INBOUND.c.outcome.not_in(("failed", "retried"))).limit(1)).first():
+    if session.execute(_TAKEN_BEFORE, {"message_id": mail.message_id[:255]}).first():
         return "duplicate", None, f"Message-ID {mail.message_id[:80]} was taken before"
     if is_blocked(mail.sender, config.blocked_senders):
         return "blocked", None, f"{mail.sender} is on mail.blocked_senders"
@@ -179,8 +200,7 @@ def _act(app: Redress, session: Session, mail: Any) -> tuple[str, int | None, st
     flood = over_sender_limit(app, session, mail.sender)
     if flood:
         return "limited", None, flood
-    session.execute(update(CUSTOMERS).where(CUSTOMERS.c.email == mail.sender, CUSTOMERS.c.email_bounced_at.is_not(None))
-                    .values(email_bounced_at=None, email_bounce=None))  # mail from it: the address works again
+    session.execute(_WORKS_AGAIN, {"sender": mail.sender})  # mail from a bounced address: it works again
     actor = system_user(app, session, config.actor, SYSTEM_NAME)
     complaint = _thread(session, mail)
     words = storable(mail.reply, app.config.limits.note)
@@ -226,16 +246,11 @@ def _thread(session: Session, mail: Any) -> ComplaintSnapshot | None:
 
     keys = [key for key in (sent_key(ref) for ref in mail.references) if key]
     if keys:
-        complaint_id = session.execute(
-            select(MESSAGES.c.complaint_id).where(MESSAGES.c.idempotency_key.in_(keys[:50]),
-                                                  MESSAGES.c.complaint_id.is_not(None))
-            .order_by(MESSAGES.c.id.desc()).limit(1)).scalar()
+        complaint_id = session.execute(_SENT_ABOUT, {"keys": keys[:50]}).scalar()
         if complaint_id is not None:
             return load_complaint(session, complaint_id)
     for number in mail.complaint_numbers:
-        found = session.execute(select(COMPLAINTS.c.id, CUSTOMERS.c.email)
-                                .join(CUSTOMERS, CUSTOMERS.c.id == COMPLAINTS.c.customer_id)
-                                .where(COMPLAINTS.c.number == number)).first()
+        found = session.execute(_BY_NUMBER, {"number": number}).first()
         if found is not None and found.email in (None, mail.sender):
             return load_complaint(session, found.id)
     return None
@@ -251,10 +266,8 @@ def awaits_survey_answer(session: Session, complaint: ComplaintSnapshot) -> bool
     """Resolved or closed, its survey went out, and no answer yet: a reply that is a score answers it."""
     if complaint.state not in (RESOLVED, CLOSED):
         return False
-    asked = session.execute(select(MESSAGES.c.id).where(
-        MESSAGES.c.complaint_id == complaint.id, MESSAGES.c.kind == "survey", MESSAGES.c.status == "sent")
-        .limit(1)).first()
-    answered = session.execute(select(SURVEYS.c.id).where(SURVEYS.c.complaint_id == complaint.id)).first()
+    asked = session.execute(_SURVEY_SENT, {"complaint_id": complaint.id}).first()
+    answered = session.execute(_ANSWERED, {"complaint_id": complaint.id}).first()
     return asked is not None and answered is None
 
 
@@ -301,7 +314,7 @@ def _keep_attachments(app: Redress, session: Session, complaint_id: int, inbound
 
 def _record(session: Session, mailbox: str, key: str, mail: Any, now: datetime, outcome: str,
             complaint_id: int | None, detail: str, raw: bytes | None = None) -> int:
-    return insert_returning_id(session, insert(INBOUND), {
+    return insert_returning_id(session, _INSERT_INBOUND, {
         "mailbox": mailbox, "mailbox_key": key[:255], "message_id": mail.message_id[:255],
         "sender": mail.sender[:254], "subject": storable(mail.subject, 1000), "sent_at": mail.sent_at,
         "taken_at": now, "outcome": outcome, "detail": detail, "complaint_id": complaint_id,
@@ -325,8 +338,7 @@ def over_sender_limit(app: Redress, session: Session, sender: str) -> str | None
     """Why a sender who wrote too often lately is not heard now (a flood), or None."""
     limit = app.config.mail.sender_limit
     since = app.clock.now() - timedelta(minutes=limit.per_minutes)
-    recent = session.execute(select(func.count()).select_from(INBOUND).where(
-        INBOUND.c.sender == sender, INBOUND.c.taken_at >= since, INBOUND.c.outcome.in_(ACTED))).scalar_one()
+    recent = session.execute(_RECENT_FROM, {"sender": sender, "since": since}).scalar_one()
     if recent < limit.messages:
         return None
     return f"{sender} sent {recent} messages in {limit.per_minutes:g} minutes (mail.sender_limit); kept, not filed"

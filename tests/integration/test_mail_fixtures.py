@@ -374,3 +374,26 @@ def test_saving_an_attachment_where_no_folder_is_a_one_line_error(sqlite_app, tm
                      user="amy", check=False)
     assert result.returncode == 7 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.xfail(strict=True, reason="a flood's messages are recorded `limited` without their raw bytes: the files "
+                                       "they brought are dropped and nothing can file them after the flood")
+def test_a_message_held_back_by_the_sender_limit_keeps_its_bytes(sqlite_app):
+    app = sqlite_app
+    app.config = app.config.model_copy(update={"mail": app.config.mail.model_copy(update={
+        "sender_limit": app.config.mail.sender_limit.model_copy(update={"messages": 1})})})
+    take(app, "inbox", "f1", plain("busy@example.cn"))
+    raw = plain("busy@example.cn", subject="第二封", body="照片见附件")
+    held = take(app, "inbox", "f2", raw)
+    assert held.outcome == "limited"
+    assert rows(app, select(INBOUND.c.raw).where(INBOUND.c.id == held.inbound_id))[0].raw == raw
+
+
+@pytest.mark.xfail(strict=True, reason="take_text acts as any user with `take_inbound` (an agent): a member of staff "
+                                       "can post words that the timeline shows as the customer's")
+def test_only_a_gateway_system_user_may_post_a_customers_text(sqlite_app):
+    from workflow.domain.errors import PermissionDenied
+    from workflow.services.sms_in import take_text
+
+    with pytest.raises(PermissionDenied):
+        take_text(sqlite_app, "amy", "13800138000", "我撤回投诉", "forged-1")

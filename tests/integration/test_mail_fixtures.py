@@ -216,10 +216,8 @@ def test_a_subject_with_terminal_escapes_and_bidi_overrides_is_shown_escaped_by_
     assert "\\x1b[2J" in shown and "\\u202egnp.exe" in shown and "\\x1b[31m红" in shown
 
 
-# --- What could still go wrong (each xfail names a bug and its fix in the review) -------------------------------
+# --- What went wrong once, and must not again -------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="_thread accepts a number in the subject from anyone when the complaint's "
-                                       "customer has no email (every complaint filed by phone)")
 def test_a_stranger_naming_a_phone_complaints_number_cannot_write_into_it(sqlite_app):
     app = sqlite_app
     from tests.conftest import file_one
@@ -229,8 +227,6 @@ def test_a_stranger_naming_a_phone_complaints_number_cannot_write_into_it(sqlite
     assert taken.complaint != number and customer_words(app, number) == []
 
 
-@pytest.mark.xfail(strict=True, reason="_thread follows In-Reply-To to any message with a complaint_id, staff "
-                                       "alerts included: a colleague answering an alert writes as the customer")
 def test_staff_answering_an_alert_by_mail_is_not_taken_as_the_customers_reply(sqlite_app):
     app = sqlite_app
     number = take(app, "inbox", "k1", plain("wang@example.cn")).complaint
@@ -247,7 +243,6 @@ def test_staff_answering_an_alert_by_mail_is_not_taken_as_the_customers_reply(sq
     assert customer_words(app, number)[-1] == "SO-1"
 
 
-@pytest.mark.xfail(strict=True, reason="replies.hear reopens to the assignee who left, and _alert mails them")
 def test_a_reply_reopening_a_complaint_whose_assignee_left_goes_to_people_still_here(sqlite_app):
     app = sqlite_app
     from workflow.services.handover import deactivate_user
@@ -264,8 +259,6 @@ def test_a_reply_reopening_a_complaint_whose_assignee_left_goes_to_people_still_
     assert alerts and "amy" not in [alert.recipient for alert in alerts]
 
 
-@pytest.mark.xfail(strict=True, reason="retry marks the record `retried` and commits before taking again: a "
-                                       "message that still fails leaves no `failed` record to retry")
 def test_a_retry_that_fails_again_leaves_the_message_failed_and_retryable(sqlite_app, monkeypatch):
     app = sqlite_app
 
@@ -279,8 +272,6 @@ def test_a_retry_that_fails_again_leaves_the_message_failed_and_retryable(sqlite
     assert [m["outcome"] for m in list_inbound(app, outcome="failed")] == ["failed"]
 
 
-@pytest.mark.xfail(strict=True, reason="take records a message with no sender `failed` without its raw bytes: its "
-                                       "files are lost and `mail retry` refuses it as not failed")
 def test_a_message_with_no_sender_address_is_kept_raw_like_any_failure(sqlite_app):
     app = sqlite_app
     raw = plain("", subject="无地址", body="附件在此", name="")
@@ -300,8 +291,6 @@ DSN = (b"From: MAILER-DAEMON@mx.example.cn\r\nTo: service@redress.example\r\nSub
        b"Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n--b1--\r\n")
 
 
-@pytest.mark.xfail(strict=True, reason="_bounced calls normalize_email on every reported recipient: one that is not "
-                                       "an email address raises, and the real bounce is recorded `failed`")
 def test_a_bounce_listing_one_odd_recipient_still_marks_the_real_one(sqlite_app):
     app = sqlite_app
     number = take(app, "inbox", "k1", plain("wang@example.cn")).complaint
@@ -309,8 +298,6 @@ def test_a_bounce_listing_one_odd_recipient_still_marks_the_real_one(sqlite_app)
     assert taken.outcome == "bounce" and customer_of(app, number).email_bounced_at is not None
 
 
-@pytest.mark.xfail(strict=True, reason="replies.hear files a follow-on for any cancelled complaint, even one "
-                                       "cancelled as a duplicate of a complaint that is still open")
 def test_a_reply_to_a_complaint_cancelled_as_a_duplicate_joins_the_original(sqlite_app):
     app = sqlite_app
     original = take(app, "inbox", "k1", plain("wang@example.cn", subject="冰箱坏了")).complaint
@@ -323,8 +310,6 @@ def test_a_reply_to_a_complaint_cancelled_as_a_duplicate_joins_the_original(sqli
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(strict=True, reason="on PostgreSQL `mail fetch` takes no lock and the Message-ID check is a "
-                                       "plain read: two fetchers taking one message from two mailboxes file it twice")
 def test_one_message_in_two_mailboxes_taken_at_once_files_one_complaint(postgres_url):
     from tests.conftest import _staffed
 
@@ -355,8 +340,6 @@ def test_one_message_in_two_mailboxes_taken_at_once_files_one_complaint(postgres
     assert sorted(outcomes) == ["duplicate", "filed"]
 
 
-@pytest.mark.xfail(strict=True, reason="take looks its record up by the whole key but stores key[:255]: a longer "
-                                       "key is acted on again and its record collides, so every fetch stops on it")
 def test_a_mailbox_key_longer_than_the_column_is_still_taken_once(sqlite_app):
     app = sqlite_app
     key = "1733020000.M1P2." + "h" * 300
@@ -365,8 +348,6 @@ def test_a_mailbox_key_longer_than_the_column_is_still_taken_once(sqlite_app):
     assert again.already and again.inbound_id == first.inbound_id
 
 
-@pytest.mark.xfail(strict=True, reason="`attachment save` writes with Path.write_bytes unguarded: a folder that does "
-                                       "not exist (or no permission) ends in a traceback")
 def test_saving_an_attachment_where_no_folder_is_a_one_line_error(sqlite_app, tmp_path):
     app = sqlite_app
     take(app, "inbox", "a1", fixture("attachments.eml"))
@@ -376,8 +357,6 @@ def test_saving_an_attachment_where_no_folder_is_a_one_line_error(sqlite_app, tm
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="a flood's messages are recorded `limited` without their raw bytes: the files "
-                                       "they brought are dropped and nothing can file them after the flood")
 def test_a_message_held_back_by_the_sender_limit_keeps_its_bytes(sqlite_app):
     app = sqlite_app
     app.config = app.config.model_copy(update={"mail": app.config.mail.model_copy(update={
@@ -389,8 +368,6 @@ def test_a_message_held_back_by_the_sender_limit_keeps_its_bytes(sqlite_app):
     assert rows(app, select(INBOUND.c.raw).where(INBOUND.c.id == held.inbound_id))[0].raw == raw
 
 
-@pytest.mark.xfail(strict=True, reason="take_text acts as any user with `take_inbound` (an agent): a member of staff "
-                                       "can post words that the timeline shows as the customer's")
 def test_only_a_gateway_system_user_may_post_a_customers_text(sqlite_app):
     from workflow.domain.errors import PermissionDenied
     from workflow.services.sms_in import take_text

@@ -28,7 +28,7 @@ from tests.conftest import CONFIG, PINNED
 from tests.server.answers import MISSING
 from workflow.bootstrap import bootstrap
 from workflow.domain.clock import Clock
-from workflow.domain.permissions import PERMISSIONS, allows, refusal
+from workflow.domain.permissions import PERMISSIONS, SYSTEMS_ONLY, allows, person_refusal, refusal
 from workflow.domain.vocabulary import ROLES, SCOPES
 from workflow.faces.operations import BY_NAME, OPERATIONS, Operation
 from workflow.faces.server.app import PREFIX, create_app
@@ -152,7 +152,10 @@ def test_each_role_is_allowed_or_refused_by_the_permissions_table_on_every_route
                 body = answer.json()
                 line = refusal(Staff(NAME_OF_ROLE[role], role), operation.permission)
                 where = f"{role} {method} {route.path}: {answer.status_code} {body}"
-                if allows(role, operation.permission):
+                if operation.permission in SYSTEMS_ONLY:  # every role here is a person
+                    assert answer.status_code == 403 and body["error"] == person_refusal(
+                        NAME_OF_ROLE[role], operation.permission), where
+                elif allows(role, operation.permission):
                     assert answer.status_code not in (403, 500), where
                     if answer.status_code == 401:  # set_password's wrong current password, not the token
                         assert body["error"] == "the current password is wrong", where
@@ -175,7 +178,9 @@ def test_a_token_limited_to_one_scope_reaches_exactly_the_operations_of_that_sco
         for scope in SCOPES:
             answer = probe(client, route, operation, tokens[scope])
             where = f"{scope} token, {operation.name}: {answer.status_code} {answer.text}"
-            if scope == operation.scope or operation.scope == "":  # "": any token (who am I)
+            if operation.permission in SYSTEMS_ONLY and scope == operation.scope:  # a person's token
+                assert answer.status_code == 403 and "is for a system with an API key" in answer.text, where
+            elif scope == operation.scope or operation.scope == "":  # "": any token (who am I)
                 assert answer.status_code not in (403, 500), where
             else:
                 line = answer.json()["error"]

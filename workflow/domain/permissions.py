@@ -80,6 +80,16 @@ PERMISSIONS: dict[str, Permission] = {
 }
 
 
+# What only a system with an API key does, whatever a person's role: a gateway posting a customer's own words,
+# which the timeline shows as the customer's. A person records what a customer said as a note or a reply.
+SYSTEMS_ONLY: frozenset[str] = frozenset({"take_inbound"})
+
+
+def person_refusal(name: str, action: str) -> str:
+    """Why a member of staff may not do what only a system does."""
+    return f"{name} is a member of staff; {PERMISSIONS[action].wording} is for a system with an API key"
+
+
 def rank(role: str) -> int:
     """A role's place in the ladder: agent 0 up to manager."""
     return ROLES.index(role)

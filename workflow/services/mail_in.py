@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, text, update
 from sqlmodel import Session
 
 from states.definition import CLOSED, RESOLVED
@@ -24,7 +24,7 @@ from workflow.adapters.db import insert_returning_id
 from workflow.adapters.models import ATTACHMENTS, COMPLAINTS, CUSTOMERS, INBOUND, MESSAGES, SURVEYS
 from workflow.adapters.records import ComplaintSnapshot, append_event, load_complaint
 from workflow.bootstrap import Redress
-from workflow.domain.errors import DatabaseUnavailable, MailboxUnavailable, NotFound, describe_error
+from workflow.domain.errors import DatabaseUnavailable, InvalidInput, MailboxUnavailable, NotFound, describe_error
 from workflow.services import replies
 from workflow.services.lifecycle import file_in_session
 from workflow.services.people import normalize_email, system_user
@@ -32,6 +32,7 @@ from workflow.services.surveys import SYSTEM_NAME, record_answer
 
 # What a message became. The first six acted on a complaint; the others did not.
 ACTED = ("filed", "joined", "resumed", "reopened", "follow_on", "survey")
+KEPT_RAW = ("failed", "limited")  # not acted on yet: the bytes are kept so `mail retry` can take them
 OUTCOMES = (*ACTED, "automatic", "bounce", "blocked", "limited", "duplicate", "failed", "retried")
 
 # Statements built once and executed with parameters: each message runs a dozen, and building a statement
@@ -47,9 +48,9 @@ _WORKS_AGAIN = (update(CUSTOMERS).where(CUSTOMERS.c.email == bindparam("sender")
                                         CUSTOMERS.c.email_bounced_at.is_not(None))
                 .values(email_bounced_at=None, email_bounce=None))
 _NUMBER = select(COMPLAINTS.c.number).where(COMPLAINTS.c.id == bindparam("complaint_id"))
-_SENT_ABOUT = (select(MESSAGES.c.complaint_id)
+_SENT_ABOUT = (select(MESSAGES.c.complaint_id)  # to the customer: a colleague answering a staff alert is no reply
                .where(MESSAGES.c.idempotency_key.in_(bindparam("keys", expanding=True)),
-                      MESSAGES.c.complaint_id.is_not(None))
+                      MESSAGES.c.audience == "customer", MESSAGES.c.complaint_id.is_not(None))
                .order_by(MESSAGES.c.id.desc()).limit(1))
 _BY_NUMBER = (select(COMPLAINTS.c.id, CUSTOMERS.c.email).join(CUSTOMERS, CUSTOMERS.c.id == COMPLAINTS.c.customer_id)
               .where(COMPLAINTS.c.number == bindparam("number")))
@@ -141,18 +142,28 @@ def open_mailbox(app: Redress, settings: Any) -> Any:
                        done_folder=settings.done_folder)
 
 
-def take(app: Redress, mailbox: str, key: str, raw: bytes) -> Taken:
-    """Take one message in one transaction: decide what it is, act, and record that it was taken."""
+def take(app: Redress, mailbox: str, key: str, raw: bytes, *, replacing: int | None = None) -> Taken:
+    """Take one message in one transaction: decide what it is, act, and record that it was taken.
+
+    `replacing` is the failed record of a retry: it steps aside in the same transaction, so a retry that fails
+    again leaves it failed."""
     from notifications.inbound import parse_mail
 
     mail = parse_mail(raw)
     with app.uow() as uow:
         session = uow.session
-        earlier = session.execute(_EARLIER, {"mailbox": mailbox, "key": key}).first()
+        if app.engine.dialect.name == "postgresql":  # fetchers at once: one decides a Message-ID, then the other
+            session.execute(text("SELECT pg_advisory_xact_lock(15, hashtext(:id))"), {"id": mail.message_id[:255]})
+        if replacing is not None:
+            session.execute(update(INBOUND).where(INBOUND.c.id == replacing).values(
+                mailbox_key=func.substr(INBOUND.c.mailbox_key, 1, 220) + f"#retried-{replacing}", outcome="retried",
+                detail="taken again: " + INBOUND.c.detail))
+        earlier = session.execute(_EARLIER, {"mailbox": mailbox, "key": key[:255]}).first()
         if earlier is not None:
             return Taken(earlier.id, earlier.outcome, earlier.number, mail.sender, mail.subject, already=True)
         outcome, complaint_id, detail = _act(app, session, mail)
-        inbound_id = _record(session, mailbox, key, mail, app.clock.now(), outcome, complaint_id, detail)
+        inbound_id = _record(session, mailbox, key, mail, app.clock.now(), outcome, complaint_id, detail,
+                             raw if outcome in KEPT_RAW else None)
         if complaint_id is not None and outcome in ACTED:
             _keep_attachments(app, session, complaint_id, inbound_id, mail)
         number = session.execute(_NUMBER, {"complaint_id": complaint_id}).scalar()
@@ -164,7 +175,7 @@ def _earlier(app: Redress, mailbox: str, key: str) -> Taken | None:
     """The record of a message another fetcher took at the same moment (its commit won the unique key)."""
     with app.uow(write=False) as uow:
         row = uow.session.execute(select(INBOUND.c.id, INBOUND.c.outcome, INBOUND.c.sender, INBOUND.c.subject)
-                                  .where(INBOUND.c.mailbox == mailbox, INBOUND.c.mailbox_key == key)).first()
+                                  .where(INBOUND.c.mailbox == mailbox, INBOUND.c.mailbox_key == key[:255])).first()
     return None if row is None else Taken(row.id, row.outcome, None, row.sender, row.subject, already=True)
 
 
@@ -174,14 +185,9 @@ def retry(app: Redress, inbound_id: int) -> Taken:
         row = uow.session.execute(select(INBOUND).where(INBOUND.c.id == inbound_id)).first()
     if row is None:
         raise NotFound(f"no message {inbound_id} taken in; see `redress mail list`")
-    if row.outcome != "failed" or row.raw is None:
+    if row.outcome not in KEPT_RAW or row.raw is None:
         raise NotFound(f"message {inbound_id} was taken ({row.outcome}); only a failed one is taken again")
-    with app.uow() as uow:
-        uow.session.execute(update(INBOUND).where(INBOUND.c.id == inbound_id)
-                            .values(mailbox_key=f"{row.mailbox_key}#retried-{inbound_id}", outcome="retried",
-                                    detail=f"taken again: {row.detail}"))
-        uow.commit()
-    return take(app, row.mailbox, row.mailbox_key, row.raw)
+    return take(app, row.mailbox, row.mailbox_key, row.raw, replacing=inbound_id)
 
 
 def _act(app: Redress, session: Session, mail: Any) -> tuple[str, int | None, str]:
@@ -251,7 +257,7 @@ def _thread(session: Session, mail: Any) -> ComplaintSnapshot | None:
             return load_complaint(session, complaint_id)
     for number in mail.complaint_numbers:
         found = session.execute(_BY_NUMBER, {"number": number}).first()
-        if found is not None and found.email in (None, mail.sender):
+        if found is not None and found.email == mail.sender:
             return load_complaint(session, found.id)
     return None
 
@@ -279,7 +285,10 @@ def _bounced(app: Redress, session: Session, mail: Any) -> int | None:
     now = app.clock.now()
     reason = storable(mail.bounce_reason or "delivery failed", 500)
     for address in mail.bounced:
-        address = normalize_email(address)
+        try:
+            address = normalize_email(address)
+        except InvalidInput:
+            continue  # an X.400 or garbled recipient: no customer of ours has it
         session.execute(update(CUSTOMERS).where(CUSTOMERS.c.email == address)
                         .values(email_bounced_at=now, email_bounce=reason))
         session.execute(update(MESSAGES).where(MESSAGES.c.recipient == address, MESSAGES.c.audience == "customer",

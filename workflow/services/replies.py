@@ -11,14 +11,14 @@ them next to what Redress sent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Row, select
 from sqlmodel import Session
 
-from states.definition import CLOSED, RESOLVED, WAITING_CUSTOMER, Trigger
+from states.definition import CANCELLED, CLOSED, RESOLVED, WAITING_CUSTOMER, Trigger
 from workflow.adapters.models import EVENTS, USERS
 from workflow.adapters.records import ComplaintSnapshot, change_complaint, load_complaint
 from workflow.bootstrap import Redress
@@ -49,13 +49,20 @@ def hear(
     the caller knows how (the channel's customer, language and attachments).
     """
     now = app.clock.now()
+    if complaint.state == CANCELLED and complaint.duplicate_of_id is not None:
+        complaint = load_complaint(session, complaint.duplicate_of_id)  # the words belong with the original
     facts = {"from_customer": True, "channel": channel, **(data or {})}
     note = words or "(no text)"
     if complaint.state == WAITING_CUSTOMER:
         apply_transition(app, session, complaint, actor, Trigger.CUSTOMER_REPLIED, note=note, data=facts)
         heard = Heard("resumed", complaint.id, complaint.number)
     elif complaint.state in _REOPENABLE and _within_reopen_window(app, session, complaint, now):
-        apply_transition(app, session, complaint, actor, Trigger.REOPEN, note=note, data=facts, closed_at=None)
+        if _gone(session, complaint.assignee_id):  # reopened to the team, not to someone who left
+            complaint = replace(complaint, assignee_id=None)
+            apply_transition(app, session, complaint, actor, Trigger.REOPEN, note=note, data=facts, closed_at=None,
+                             assignee_id=None)
+        else:
+            apply_transition(app, session, complaint, actor, Trigger.REOPEN, note=note, data=facts, closed_at=None)
         heard = Heard("reopened", complaint.id, complaint.number)
     elif not complaint.is_open:
         follows_id, number = file_follow_on(complaint)
@@ -80,13 +87,19 @@ def _within_reopen_window(app: Redress, session: Session, complaint: ComplaintSn
     return bool(now - ended <= timedelta(days=app.config.mail.reopen_within_days))
 
 
+def _gone(session: Session, user_id: int | None) -> bool:
+    """The user left (deactivated): work and alerts go to the staff still here."""
+    return user_id is not None and session.execute(
+        select(USERS.c.deactivated_at).where(USERS.c.id == user_id)).scalar() is not None
+
+
 def _alert(app: Redress, session: Session, complaint: ComplaintSnapshot, headline: str, now: Any) -> None:
     """Tell the assignee; a complaint nobody holds yet tells the staff at its level, as an SLA alert would."""
     from notifications.outbox import queue_staff_alert  # deferred: templates load only to queue
 
-    if complaint.assignee_id is not None:
-        person = session.execute(select(USERS.c.name, USERS.c.email, USERS.c.role)
-                                 .where(USERS.c.id == complaint.assignee_id)).one()
+    person = session.execute(select(USERS.c.name, USERS.c.email, USERS.c.role).where(
+        USERS.c.id == complaint.assignee_id, USERS.c.deactivated_at.is_(None))).first()
+    if person is not None:
         recipients, level = Recipients([(person.name, person.email)]), person.role
     else:
         fallback = app.config.alerts.fallback_email

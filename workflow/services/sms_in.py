@@ -17,6 +17,8 @@ from workflow.adapters.db import insert_returning_id
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, INBOUND
 from workflow.adapters.records import ComplaintSnapshot, checked_text, load_complaint, required_text
 from workflow.bootstrap import Redress
+from workflow.domain.errors import PermissionDenied
+from workflow.domain.permissions import person_refusal
 from workflow.services import replies
 from workflow.services.lifecycle import file_in_session
 from workflow.services.mail_in import awaits_survey_answer, is_blocked, over_sender_limit, storable
@@ -41,6 +43,8 @@ def take_text(app: Redress, actor: str | None, sender: str, text: str, message_i
     with app.uow() as uow:
         session = uow.session
         user = acting_user(session, actor)
+        if not user.is_system:
+            raise PermissionDenied(person_refusal(user.name, "take_inbound"))
         earlier = session.execute(select(INBOUND.c.outcome, COMPLAINTS.c.number)
                                   .outerjoin(COMPLAINTS, COMPLAINTS.c.id == INBOUND.c.complaint_id)
                                   .where(INBOUND.c.mailbox == SMS_MAILBOX, INBOUND.c.mailbox_key == message_id)).first()

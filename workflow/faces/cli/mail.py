@@ -118,8 +118,12 @@ def attachment_save(
     """Write a file a customer sent to disk, as it came: Redress never opens it; open it with care."""
     from workflow.domain.errors import InvalidInput
 
-    if to.exists():
-        raise InvalidInput(f"{to} exists; name a new file")
     file = seat(as_user).call("attachment", attachment_id)
-    to.write_bytes(base64.b64decode(file["content_base64"]))
+    try:
+        with to.open("xb") as out:  # x: never over a file that exists, even one made a moment ago
+            out.write(base64.b64decode(file["content_base64"]))
+    except FileExistsError:
+        raise InvalidInput(f"{to} exists; name a new file") from None
+    except OSError as error:
+        raise InvalidInput(f"cannot write {to}: {error.strerror}") from None
     say(f"wrote {to} ({file['size']:,} bytes, declared {file['content_type']}) from {file['complaint']}")

@@ -573,6 +573,8 @@ class Config(_Strict):
             raise ValueError(f"mail.category: '{self.mail.category}' is not a category; "
                              f"allowed: {', '.join(self.category_names)}")
         names = [box.name for box in self.mail.mailboxes]
+        if "sms" in names:
+            raise ValueError("mail.mailboxes: 'sms' names the texts an SMS gateway posts; name the mailbox otherwise")
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"mail.mailboxes: duplicate names {', '.join(duplicates)}")

@@ -268,7 +268,7 @@ def test_a_retry_that_fails_again_leaves_the_message_failed_and_retryable(sqlite
     monkeypatch.setattr(mail_in, "file_in_session", broken)
     failed = mail_in._record_failure(app, "inbox", "b1", plain("wang@example.cn"), RuntimeError("disk on fire"))
     with contextlib.suppress(RuntimeError):
-        mail_in.retry(app, failed.inbound_id)
+        mail_in.retry(app, "sup", failed.inbound_id)
     assert [m["outcome"] for m in list_inbound(app, outcome="failed")] == ["failed"]
 
 

@@ -214,7 +214,7 @@ def test_a_message_that_cannot_be_taken_is_kept_raw_and_taken_again_on_retry(sql
     failed = mail_in._record_failure(app, "inbox", "b1", mail(), RuntimeError("disk on fire"))
     assert failed.outcome == "failed" and "disk on fire" in failed.detail
     monkeypatch.setattr(mail_in, "file_in_session", real)
-    again = mail_in.retry(app, failed.inbound_id)
+    again = mail_in.retry(app, "sup", failed.inbound_id)
     assert again.outcome == "filed"
     assert sorted(r.outcome for r in rows(app, select(INBOUND.c.outcome))) == ["filed", "retried"]
 
@@ -256,3 +256,27 @@ def test_a_reply_to_the_survey_that_is_a_score_is_the_answer_and_a_low_one_acts(
     ours = f"<{survey.idempotency_key}@redress>"
     again = take(app, "inbox", "k3", mail(subject="Re: 满意度调查", body="5", in_reply_to=ours))
     assert again.outcome == "joined" and len(rows(app, select(SURVEYS))) == 1
+
+
+def test_a_reply_to_a_complaint_cancelled_as_spam_is_never_answered(app):
+    number = take(app, "inbox", "k1", mail(sender="bulk@spam.example", subject="便宜发票", body="代开发票")).complaint
+    lifecycle.cancel(app, "sen", number, "spam")
+    before = len(rows(app, select(MESSAGES.c.id)))
+    again = take(app, "inbox", "k2", mail(sender="bulk@spam.example", subject=f"Re: {number}", body="代开发票"))
+    assert (again.outcome, again.complaint) == ("blocked", number)
+    assert len(rows(app, select(MESSAGES.c.id))) == before and len(rows(app, select(COMPLAINTS.c.id))) == 1
+
+
+def test_a_text_after_a_withdrawn_complaint_files_one_that_follows_it(sqlite_app):
+    from workflow.services.people import system_user
+    from workflow.services.sms_in import take_text
+
+    app = sqlite_app
+    with app.uow() as uow:
+        system_user(app, uow.session, "gateway", "SMS gateway")
+        uow.commit()
+    first = take_text(app, "gateway", "13800138000", "快递丢了", "gw-1")
+    lifecycle.cancel(app, "amy", first.complaint, "withdrawn")
+    later = take_text(app, "gateway", "13800138000", "又丢了一个", "gw-2")
+    assert later.outcome == "follow_on" and later.complaint != first.complaint
+    assert complaint_detail(app, later.complaint)["follows"] == first.complaint

@@ -167,7 +167,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("mail_message", "GET", "/mail/{inbound_id}", "workflow.read.inbound:show_inbound", "read_mail", "read",
               actor="none", summary="One message taken in, with its whole text and its files"),
     Operation("retry_mail", "POST", "/mail/{inbound_id}/retry", "workflow.services.mail_in:retry", "retry_mail",
-              "supervise", actor="none", result="workflow.services.mail_in:Taken",
+              "supervise", result="workflow.services.mail_in:Taken",
               summary="Take a message that failed again, from its kept bytes"),
     Operation("attachment", "GET", "/attachments/{attachment_id}", "workflow.read.inbound:attachment_file",
               "read_complaints", "read", actor="none", summary="A file a customer sent (base64; never opened)"),

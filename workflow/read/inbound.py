@@ -13,9 +13,8 @@ from sqlmodel import Session
 from workflow.adapters.models import ATTACHMENTS, COMPLAINTS, EVENTS, INBOUND, MESSAGES
 from workflow.adapters.records import load_complaint
 from workflow.domain.errors import InvalidInput, NotFound, checked_limit
+from workflow.services.mail_in import OUTCOMES
 
-OUTCOMES = ("filed", "joined", "resumed", "reopened", "follow_on", "survey", "automatic", "bounce", "blocked",
-            "limited", "duplicate", "failed", "retried")
 _LISTED = (INBOUND.c.id, INBOUND.c.mailbox, INBOUND.c.sender, INBOUND.c.subject, INBOUND.c.taken_at,
            INBOUND.c.outcome, INBOUND.c.detail, COMPLAINTS.c.number)
 

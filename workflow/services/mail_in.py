@@ -25,9 +25,10 @@ from workflow.adapters.models import ATTACHMENTS, COMPLAINTS, CUSTOMERS, INBOUND
 from workflow.adapters.records import ComplaintSnapshot, append_event, load_complaint
 from workflow.bootstrap import Redress
 from workflow.domain.errors import DatabaseUnavailable, InvalidInput, MailboxUnavailable, NotFound, describe_error
+from workflow.domain.permissions import require
 from workflow.services import replies
 from workflow.services.lifecycle import file_in_session
-from workflow.services.people import normalize_email, system_user
+from workflow.services.people import acting_user, normalize_email, system_user
 from workflow.services.surveys import SYSTEM_NAME, record_answer
 
 # What a message became. The first six acted on a complaint; the others did not.
@@ -142,7 +143,8 @@ def open_mailbox(app: Redress, settings: Any) -> Any:
                        done_folder=settings.done_folder)
 
 
-def take(app: Redress, mailbox: str, key: str, raw: bytes, *, replacing: int | None = None) -> Taken:
+def take(app: Redress, mailbox: str, key: str, raw: bytes, *, replacing: int | None = None,
+         retried_by: str = "") -> Taken:
     """Take one message in one transaction: decide what it is, act, and record that it was taken.
 
     `replacing` is the failed record of a retry: it steps aside in the same transaction, so a retry that fails
@@ -157,7 +159,7 @@ def take(app: Redress, mailbox: str, key: str, raw: bytes, *, replacing: int | N
         if replacing is not None:
             session.execute(update(INBOUND).where(INBOUND.c.id == replacing).values(
                 mailbox_key=func.substr(INBOUND.c.mailbox_key, 1, 220) + f"#retried-{replacing}", outcome="retried",
-                detail="taken again: " + INBOUND.c.detail))
+                detail=f"taken again by {retried_by}: " + INBOUND.c.detail))
         earlier = session.execute(_EARLIER, {"mailbox": mailbox, "key": key[:255]}).first()
         if earlier is not None:
             return Taken(earlier.id, earlier.outcome, earlier.number, mail.sender, mail.subject, already=True)
@@ -179,15 +181,17 @@ def _earlier(app: Redress, mailbox: str, key: str) -> Taken | None:
     return None if row is None else Taken(row.id, row.outcome, None, row.sender, row.subject, already=True)
 
 
-def retry(app: Redress, inbound_id: int) -> Taken:
+def retry(app: Redress, actor: str | None, inbound_id: int) -> Taken:
     """Take a message recorded `failed` again, from the raw bytes kept for it."""
     with app.uow(write=False) as uow:
+        user = acting_user(uow.session, actor)
+        require(user, "retry_mail")
         row = uow.session.execute(select(INBOUND).where(INBOUND.c.id == inbound_id)).first()
     if row is None:
         raise NotFound(f"no message {inbound_id} taken in; see `redress mail list`")
     if row.outcome not in KEPT_RAW or row.raw is None:
         raise NotFound(f"message {inbound_id} was taken ({row.outcome}); only a failed one is taken again")
-    return take(app, row.mailbox, row.mailbox_key, row.raw, replacing=inbound_id)
+    return take(app, row.mailbox, row.mailbox_key, row.raw, replacing=inbound_id, retried_by=user.name)
 
 
 def _act(app: Redress, session: Session, mail: Any) -> tuple[str, int | None, str]:

@@ -32,7 +32,8 @@ _REOPENABLE = (RESOLVED, CLOSED)
 
 @dataclass(frozen=True)
 class Heard:
-    """What the customer's words did: resumed, reopened, joined or follow_on (a new complaint), and where."""
+    """What the customer's words did: resumed, reopened, joined, follow_on (a new complaint), or blocked (a reply
+    to a complaint cancelled as spam, never answered), and where."""
 
     outcome: str
     complaint_id: int
@@ -49,6 +50,8 @@ def hear(
     the caller knows how (the channel's customer, language and attachments).
     """
     now = app.clock.now()
+    if complaint.state == CANCELLED and complaint.cancel_reason == "spam":
+        return Heard("blocked", complaint.id, complaint.number)  # never answered: that would feed the spammer
     if complaint.state == CANCELLED and complaint.duplicate_of_id is not None:
         complaint = load_complaint(session, complaint.duplicate_of_id)  # the words belong with the original
     facts = {"from_customer": True, "channel": channel, **(data or {})}
@@ -56,7 +59,7 @@ def hear(
     if complaint.state == WAITING_CUSTOMER:
         apply_transition(app, session, complaint, actor, Trigger.CUSTOMER_REPLIED, note=note, data=facts)
         heard = Heard("resumed", complaint.id, complaint.number)
-    elif complaint.state in _REOPENABLE and _within_reopen_window(app, session, complaint, now):
+    elif complaint.state in _REOPENABLE and within_reopen_window(app, session, complaint, now):
         if _gone(session, complaint.assignee_id):  # reopened to the team, not to someone who left
             complaint = replace(complaint, assignee_id=None)
             apply_transition(app, session, complaint, actor, Trigger.REOPEN, note=note, data=facts, closed_at=None,
@@ -66,8 +69,9 @@ def hear(
         heard = Heard("reopened", complaint.id, complaint.number)
     elif not complaint.is_open:
         follows_id, number = file_follow_on(complaint)
-        change_complaint(session, complaint, now, actor.name, CUSTOMER_MESSAGE,
-                         f"the customer wrote again; filed as {number}", {**facts, "follow_on": number})
+        change_complaint(session, complaint, now, actor.name, CUSTOMER_MESSAGE,  # our note, not their words
+                         f"the customer wrote again; filed as {number}",
+                         {**facts, "from_customer": False, "follow_on": number})
         _alert(app, session, load_complaint(session, follows_id), f"the customer wrote again about {complaint.number}",
                now)
         return Heard("follow_on", follows_id, number)
@@ -78,7 +82,7 @@ def hear(
     return heard
 
 
-def _within_reopen_window(app: Redress, session: Session, complaint: ComplaintSnapshot, now: Any) -> bool:
+def within_reopen_window(app: Redress, session: Session, complaint: ComplaintSnapshot, now: Any) -> bool:
     """Resolved or closed at most `mail.reopen_within_days` ago (measured from the last resolve or close)."""
     ended = complaint.closed_at or session.execute(
         select(EVENTS.c.at).where(EVENTS.c.complaint_id == complaint.id, EVENTS.c.to_state == RESOLVED)

@@ -8,7 +8,6 @@ went out is the score. The gateway's message id makes a repeat post harmless (ta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import Row, insert, select
 from sqlmodel import Session
@@ -80,16 +79,18 @@ def _act(app: Redress, session: Session, user: Row, phone: str, words: str) -> t
             record_answer(app, session, complaint, user, score[0], storable(score[1], app.config.limits.note),
                           via="sms")
             return "survey", complaint.id, f"score {score[0]}"
-    if complaint is not None and (complaint.is_open or _recent(app, complaint)):
-        heard = replies.hear(app, session, complaint, user, words, channel="sms", data=facts)
+
+    def file_text(follows: ComplaintSnapshot | None = None) -> tuple[int, str]:
+        filed = file_in_session(
+            app, session, user, channel="sms", category=app.config.mail.category,
+            summary=storable(words, app.config.limits.summary), phone=phone, email=None, name=phone, tier=None,
+            language=None, order_ref=None, severity=None, follows_id=follows.id if follows else None,
+            data={**facts, **({"follows": follows.number} if follows else {})})
+        return filed.id, filed.number
+
+    if complaint is not None and (complaint.is_open or replies.within_reopen_window(app, session, complaint,
+                                                                                     app.clock.now())):
+        heard = replies.hear(app, session, complaint, user, words, channel="sms", data=facts,
+                             file_follow_on=file_text)
         return heard.outcome, heard.complaint_id, ""
-    filed = file_in_session(
-        app, session, user, channel="sms", category=app.config.mail.category,
-        summary=storable(words, app.config.limits.summary), phone=phone, email=None, name=phone, tier=None,
-        language=None, order_ref=None, severity=None, data=facts)
-    return "filed", filed.id, ""
-
-
-def _recent(app: Redress, complaint: ComplaintSnapshot) -> bool:
-    ended = complaint.closed_at or complaint.updated_at
-    return bool(app.clock.now() - ended <= timedelta(days=app.config.mail.reopen_within_days))
+    return "filed", file_text()[0], ""

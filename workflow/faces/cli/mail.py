@@ -33,9 +33,11 @@ def mail_fetch(
     from dataclasses import asdict
 
     from workflow.adapters.scheduler_lock import one_off_run
-    from workflow.domain.errors import MailboxUnavailable
+    from workflow.domain.errors import MailboxUnavailable, checked_limit
     from workflow.services.mail_in import fetch
 
+    if limit is not None:
+        checked_limit(limit)
     wired = redress()
     with one_off_run(wired, "mail fetch"):
         runs = fetch(wired, mailbox=mailbox, limit=limit)

@@ -44,6 +44,7 @@ CLI = {
     "lower_escalation": ["escalation", "lower", "{n}", "--to", "agent", "--reason", "handled"],
     "retry_messages": ["outbox", "retry", "1"],
     "retry_deadline": ["deadlines", "retry", "1"],
+    "retry_mail": ["mail", "retry", "1"],
     "add_user": ["user", "add", "carl", "--role", "agent"],
     "change_role": ["user", "role", "bob", "--to", "senior"],
     "edit_user": ["user", "edit", "bob", "--email", "bob@example.cn"],

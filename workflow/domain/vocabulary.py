@@ -11,8 +11,8 @@ from states.compensation import STEP_KINDS, StepKind
 from workflow.domain.errors import InvalidInput
 
 __all__ = [
-    "CHANNELS", "LANGUAGES", "ROLES", "SCOPES", "STEP_KINDS", "Channel", "Language", "Role", "Scope", "StepKind",
-    "checked_language",
+    "ACTED_ON", "CHANNELS", "INBOUND_OUTCOMES", "LANGUAGES", "ROLES", "SCOPES", "STEP_KINDS", "Channel", "Language",
+    "Role", "Scope", "StepKind", "checked_language",
 ]
 
 # Staff roles, lowest first: a role may do what every role below it may.
@@ -29,6 +29,12 @@ LANGUAGES: tuple[str, ...] = get_args(Language)
 # files complaints from the web channel only.
 Scope = Literal["read", "file", "work", "compensation", "supervise", "staff", "lookup", "account", "inbound"]
 SCOPES: tuple[str, ...] = get_args(Scope)
+
+
+# What a message taken in became (workflow/services/mail_in.py); the first six acted on a complaint.
+ACTED_ON: tuple[str, ...] = ("filed", "joined", "resumed", "reopened", "follow_on", "survey")
+INBOUND_OUTCOMES: tuple[str, ...] = (*ACTED_ON, "automatic", "bounce", "blocked", "limited", "duplicate", "failed",
+                                     "retried")
 
 
 def checked_language(language: str | None, what: str = "language") -> str | None:

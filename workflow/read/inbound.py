@@ -13,7 +13,7 @@ from sqlmodel import Session
 from workflow.adapters.models import ATTACHMENTS, COMPLAINTS, EVENTS, INBOUND, MESSAGES
 from workflow.adapters.records import load_complaint
 from workflow.domain.errors import InvalidInput, NotFound, checked_limit
-from workflow.services.mail_in import OUTCOMES
+from workflow.domain.vocabulary import INBOUND_OUTCOMES as OUTCOMES
 
 _LISTED = (INBOUND.c.id, INBOUND.c.mailbox, INBOUND.c.sender, INBOUND.c.subject, INBOUND.c.taken_at,
            INBOUND.c.outcome, INBOUND.c.detail, COMPLAINTS.c.number)
@@ -99,7 +99,7 @@ def conversation_of(session: Session, complaint_id: int) -> list[dict[str, Any]]
             row.trigger == "file" and data.get("via") in ("email", "sms"))
     ]
     sent = [
-        {"at": (row.sent_at or row.created_at).isoformat(), "direction": "out", "channel": row.channel,
+        {"at": row.created_at.isoformat(), "direction": "out", "channel": row.channel,
          "subject": row.subject, "text": row.body, "status": row.status}
         for row in session.execute(select(MESSAGES.c.created_at, MESSAGES.c.sent_at, MESSAGES.c.channel,
                                           MESSAGES.c.subject, MESSAGES.c.body, MESSAGES.c.status)

@@ -26,15 +26,15 @@ from workflow.adapters.records import ComplaintSnapshot, append_event, load_comp
 from workflow.bootstrap import Redress
 from workflow.domain.errors import DatabaseUnavailable, InvalidInput, MailboxUnavailable, NotFound, describe_error
 from workflow.domain.permissions import require
+from workflow.domain.vocabulary import ACTED_ON
 from workflow.services import replies
 from workflow.services.lifecycle import file_in_session
 from workflow.services.people import acting_user, normalize_email, system_user
 from workflow.services.surveys import SYSTEM_NAME, record_answer
 
-# What a message became. The first six acted on a complaint; the others did not.
-ACTED = ("filed", "joined", "resumed", "reopened", "follow_on", "survey")
+# What a message became (the vocabulary's); those in ACTED acted on a complaint, the others did not.
+ACTED = ACTED_ON
 KEPT_RAW = ("failed", "limited")  # not acted on yet: the bytes are kept so `mail retry` can take them
-OUTCOMES = (*ACTED, "automatic", "bounce", "blocked", "limited", "duplicate", "failed", "retried")
 
 # Statements built once and executed with parameters: each message runs a dozen, and building a statement
 # costs more than SQLite takes to run it.

@@ -155,7 +155,8 @@ METAVARS: dict[str, str] = {
     "complaint": "REF", "duplicate_of": "REF", "answer": "ANSWER", "answer_id": "ANSWER", "phone": "PHONE",
     "email": "EMAIL", "order": "ORDER", "config": "FILE", "db": "URL", "message_id": "ID", "deadline_id": "ID",
     "escalation extend:by": "DURATION", "survey scores:by": "GROUP", "customer show:ref": "CUSTOMER",
-    "templates preview:name": "TEMPLATE", "kb search:text": "WORDS",
+    "templates preview:name": "TEMPLATE", "kb search:text": "WORDS", "inbound_id": "ID", "attachment_id": "ID",
+    "attachment save:to": "FILE", "mailbox": "MAILBOX",
 }
 
 _REQUIRED_IN_HELP = re.compile(r"\s*\((required|optional)\)")

@@ -56,7 +56,7 @@ for _action in ACTIONS:
 
 @app.command()
 def new(
-    channel: Annotated[str, typer.Option(help="phone, web, email, chat, fax or letter.")],
+    channel: Annotated[str, typer.Option(help="phone, web, email, chat, sms, fax or letter.")],
     category: Annotated[str, typer.Option(help="A category from config.yaml.")],
     summary: Annotated[str, typer.Option(help="What the customer complains about, in their words.")],
     phone: Annotated[Optional[str], typer.Option(help="Customer phone: finds the customer or creates one.")] = None,

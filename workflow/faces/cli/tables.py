@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from rich import box
 from rich.cells import cell_len
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -178,20 +178,22 @@ _SAID_LINES = 6  # of each thing the customer wrote; `redress mail show` has the
 
 
 def _conversation(entries: list[dict[str, Any]], moments: Moments) -> RenderableType:
-    """The customer's words (<-) and what Redress sent them (->), oldest first: the customer's in full (a few
-    lines), ours by subject."""
-    lines = [Text(f"Conversation ({len(entries)})", style="italic")]
+    """The customer's words (<-) and what Redress sent them (->), oldest first: theirs in full (a few lines),
+    ours by subject and status."""
+    table = Table(title=f"Conversation ({len(entries)})", title_justify="left", box=None, show_header=False,
+                  pad_edge=False, padding=(0, 1, 0, 0))
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
     for entry in entries:
-        arrow = "<-" if entry["direction"] == "in" else "->"
-        head = Text(f"  {arrow} {moments.short(entry['at'])} {entry['channel']} ")
         if entry["direction"] == "in":
             said = (entry["text"] or "").strip().splitlines()
-            shown = said[:_SAID_LINES] + (["..."] if len(said) > _SAID_LINES else [])
-            lines.append(head + Text("customer", style="bold"))
-            lines.extend(Text("       ") + inert(line) for line in shown)
+            shown = "\n".join(said[:_SAID_LINES] + (["..."] if len(said) > _SAID_LINES else []))
+            what = Text.assemble(("customer: ", "bold"), inert(shown, multiline=True))
         else:
-            lines.append(head + inert(f"{entry['subject']}") + Text(f"  [{entry['status']}]", style="dim"))
-    return Group(*lines)
+            what = Text.assemble(inert(entry["subject"]), (f"  [{entry['status']}]", "dim"))
+        table.add_row("<-" if entry["direction"] == "in" else "->", moments.short(entry["at"]), what)
+    return table
 
 
 def _attachment_columns() -> list[Column]:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from workflow.domain.errors import ConfigError
 from workflow.domain.sla import parse_duration, parse_hours
-from workflow.domain.vocabulary import ROLES, Language, Role, StepKind
+from workflow.domain.vocabulary import LOCAL_HOSTS, ROLES, Language, Role, StepKind
 
 Labels = dict[Language, str]
 
@@ -579,6 +579,9 @@ class Config(_Strict):
         if duplicates:
             raise ValueError(f"mail.mailboxes: duplicate names {', '.join(duplicates)}")
         for index, box in enumerate(self.mail.mailboxes):
+            if isinstance(box, ImapMailbox) and not (box.ssl or box.starttls) and box.host not in LOCAL_HOSTS:
+                raise ValueError(f"mail.mailboxes[{index}]: plain IMAP (ssl and starttls both off) would send the "
+                                 f"password to {box.host} unencrypted; allowed only to 127.0.0.1 or localhost")
             if isinstance(box, ImapMailbox) and box.ca_file and not self.resolve_path(box.ca_file).is_file():
                 raise ValueError(f"mail.mailboxes[{index}].ca_file: no file {self.resolve_path(box.ca_file)}")
 

@@ -280,3 +280,32 @@ def test_a_text_after_a_withdrawn_complaint_files_one_that_follows_it(sqlite_app
     later = take_text(app, "gateway", "13800138000", "又丢了一个", "gw-2")
     assert later.outcome == "follow_on" and later.complaint != first.complaint
     assert complaint_detail(app, later.complaint)["follows"] == first.complaint
+
+
+def test_a_score_after_the_survey_was_answered_is_kept_and_reopens_nothing_and_systems_get_no_alerts(app):
+    from workflow.adapters.models import SURVEYS
+    from workflow.services.alert_recipients import StaffByLevel
+
+    number = take(app, "inbox", "k1", mail()).complaint
+    take_up(app, number)
+    lifecycle.resolve(app, "amy", number, "已补发")
+    first = take(app, "inbox", "k2", mail(subject=f"Re: {number}", body="4分"))
+    assert (first.outcome, first.detail) == ("survey", "score 4")  # answered before the survey even went out
+    again = take(app, "inbox", "k3", mail(subject=f"Re: {number}", body="5分"))
+    assert (again.outcome, again.detail) == ("survey", "score 5 kept: the survey was answered before")
+    assert complaint_of(app, number).state == "resolved" and len(rows(app, select(SURVEYS))) == 1
+    with app.uow(write=False) as uow:
+        agents = [name for name, _ in StaffByLevel(uow.session)(0)]
+    assert app.config.mail.actor not in agents and {"amy", "bob"} <= set(agents)
+
+
+def test_a_gateway_number_in_international_form_finds_the_customer_an_agent_typed(sqlite_app):
+    from workflow.services.people import system_user
+    from workflow.services.sms_in import take_text
+
+    app = sqlite_app
+    number = file_one(app, phone="13800138001")
+    with app.uow() as uow:
+        system_user(app, uow.session, "gateway", "SMS gateway")
+        uow.commit()
+    assert take_text(app, "gateway", "+86 138 0013 8001", "还有一件事", "gw-9").complaint == number

@@ -182,3 +182,19 @@ def test_the_alerts_fallback_address_must_be_an_email_address(tmp_path):
         .alerts.fallback_email == "duty@example.cn"
     with pytest.raises(ConfigError, match=r"alerts.fallback_email: 'duty manager' is not an email address$"):
         load_config(write(tmp_path, MINIMAL + "alerts: {fallback_email: duty manager}\n"))
+
+
+def test_plain_imap_is_refused_at_load_unless_to_this_machine(tmp_path):
+    import yaml
+
+    settings = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    settings["policy_manual"] = str(CONFIG.parent / "policy_manual.yaml")
+    settings["mail"]["mailboxes"] = [{"name": "support", "type": "imap", "host": "imap.example.cn", "ssl": False,
+                                      "username": "support", "password_env": "PW"}]
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError, match="plain IMAP .* unencrypted; allowed only to 127.0.0.1 or localhost"):
+        load_config(path)
+    settings["mail"]["mailboxes"][0]["host"] = "localhost"
+    path.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    assert load_config(path).mail.mailboxes[0].host == "localhost"

@@ -32,11 +32,11 @@ from imap_tools.errors import (
 from imap_tools.utils import check_command_status
 
 from workflow.domain.errors import MailboxUnavailable, describe_error
+from workflow.domain.vocabulary import LOCAL_HOSTS
 
 TAKEN_KEYWORD = "$RedressTaken"  # not \Seen: an agent reading the mailbox in a mail client must not hide mail
 FETCH_CHUNK = 50  # messages per FETCH: few round trips, bounded memory when messages carry attachments
 MOVE_BATCH = 500  # taken messages per MOVE: Dovecot spends ~0.5 s on one MOVE in a 10,000-message maildir folder
-LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 @dataclass(frozen=True)
@@ -288,7 +288,9 @@ class ImapMailbox:
     def _unavailable(self, reason: str) -> MailboxUnavailable:
         # A hostile server could quote the password back in its answer: it never reaches a log or a screen.
         line = " ".join(f"mailbox {self.name!r} ({self.host}:{self.port}): {reason}".split())
-        return MailboxUnavailable(line.replace(self._password, "***") if self._password else line)
+        # Masked only where a password this long could be told apart from the words around it ("x" is in them).
+        masked = len(self._password or "") >= 4
+        return MailboxUnavailable(line.replace(self._password, "***") if masked else line)
 
     def _drop(self) -> None:
         box, self._box = self._box, None

@@ -11,8 +11,8 @@ from states.compensation import STEP_KINDS, StepKind
 from workflow.domain.errors import InvalidInput
 
 __all__ = [
-    "ACTED_ON", "CHANNELS", "INBOUND_OUTCOMES", "LANGUAGES", "ROLES", "SCOPES", "STEP_KINDS", "Channel", "Language",
-    "Role", "Scope", "StepKind", "checked_language",
+    "ACTED_ON", "CHANNELS", "INBOUND_OUTCOMES", "LANGUAGES", "LOCAL_HOSTS", "ROLES", "SCOPES", "STEP_KINDS",
+    "Channel", "Language", "Role", "Scope", "StepKind", "checked_language",
 ]
 
 # Staff roles, lowest first: a role may do what every role below it may.
@@ -30,6 +30,9 @@ LANGUAGES: tuple[str, ...] = get_args(Language)
 Scope = Literal["read", "file", "work", "compensation", "supervise", "staff", "lookup", "account", "inbound"]
 SCOPES: tuple[str, ...] = get_args(Scope)
 
+
+# Hosts that never leave this machine: the only ones a password may be sent to unencrypted (plain IMAP).
+LOCAL_HOSTS: frozenset[str] = frozenset({"127.0.0.1", "localhost", "::1"})
 
 # What a message taken in became (workflow/services/mail_in.py); the first six acted on a complaint.
 ACTED_ON: tuple[str, ...] = ("filed", "joined", "resumed", "reopened", "follow_on", "survey")

@@ -19,7 +19,7 @@ from workflow.domain.vocabulary import ROLES
 Person = tuple[str, str | None]  # (name, email address or None)
 _STAFF_AT = (  # those still here: a leaver's alerts would reach nobody
     select(USERS.c.name, USERS.c.email)
-    .where(USERS.c.role == bindparam("role"), USERS.c.deactivated_at.is_(None))
+    .where(USERS.c.role == bindparam("role"), USERS.c.deactivated_at.is_(None), USERS.c.is_system.is_(False))
     .order_by(USERS.c.name)
 )
 

@@ -55,8 +55,6 @@ _SENT_ABOUT = (select(MESSAGES.c.complaint_id)  # to the customer: a colleague a
                .order_by(MESSAGES.c.id.desc()).limit(1))
 _BY_NUMBER = (select(COMPLAINTS.c.id, CUSTOMERS.c.email).join(CUSTOMERS, CUSTOMERS.c.id == COMPLAINTS.c.customer_id)
               .where(COMPLAINTS.c.number == bindparam("number")))
-_SURVEY_SENT = select(MESSAGES.c.id).where(MESSAGES.c.complaint_id == bindparam("complaint_id"),
-                                           MESSAGES.c.kind == "survey", MESSAGES.c.status == "sent").limit(1)
 _ANSWERED = select(SURVEYS.c.id).where(SURVEYS.c.complaint_id == bindparam("complaint_id"))
 _INSERT_INBOUND = insert(INBOUND)
 
@@ -190,7 +188,8 @@ def retry(app: Redress, actor: str | None, inbound_id: int) -> Taken:
     if row is None:
         raise NotFound(f"no message {inbound_id} taken in; see `redress mail list`")
     if row.outcome not in KEPT_RAW or row.raw is None:
-        raise NotFound(f"message {inbound_id} was taken ({row.outcome}); only a failed one is taken again")
+        raise InvalidInput(f"message {inbound_id} was taken ({row.outcome}); only a failed or held-back (limited) "
+                           "one is taken again")
     return take(app, row.mailbox, row.mailbox_key, row.raw, replacing=inbound_id, retried_by=user.name)
 
 
@@ -218,11 +217,9 @@ def _act(app: Redress, session: Session, mail: Any) -> tuple[str, int | None, st
     if complaint is None:
         filed = _file(app, session, actor, mail, facts)
         return "filed", filed.id, ""
-    score = _survey_score(session, complaint, mail)
-    if score is not None:
-        record_answer(app, session, complaint, actor, score[0], storable(score[1], app.config.limits.note),
-                      via="email")
-        return "survey", complaint.id, f"score {score[0]}"
+    scored = answer_by_score(app, session, complaint, actor, mail.reply, via="email")
+    if scored is not None:
+        return "survey", complaint.id, scored
     heard = replies.hear(app, session, complaint, actor, words, channel="email", data=facts,
                          file_follow_on=lambda old: _follow_on(app, session, actor, mail, facts, old))
     detail = "" if heard.complaint_id == complaint.id else f"follows {complaint.number}"
@@ -266,19 +263,22 @@ def _thread(session: Session, mail: Any) -> ComplaintSnapshot | None:
     return None
 
 
-def _survey_score(session: Session, complaint: ComplaintSnapshot, mail: Any) -> tuple[int, str] | None:
+def answer_by_score(app: Redress, session: Session, complaint: ComplaintSnapshot, actor: Row, words: str, *,
+                    via: str) -> str | None:
+    """A reply that is just a score ("5", "5分", "★★★★") to a resolved or closed complaint answers its survey,
+    whether or not the survey has gone out; once answered, another score is kept and changes nothing (a satisfied
+    customer's "5" must not reopen the complaint). None when the words are not a score."""
     from notifications.inbound import find_score
 
-    return find_score(mail.reply) if awaits_survey_answer(session, complaint) else None
-
-
-def awaits_survey_answer(session: Session, complaint: ComplaintSnapshot) -> bool:
-    """Resolved or closed, its survey went out, and no answer yet: a reply that is a score answers it."""
     if complaint.state not in (RESOLVED, CLOSED):
-        return False
-    asked = session.execute(_SURVEY_SENT, {"complaint_id": complaint.id}).first()
-    answered = session.execute(_ANSWERED, {"complaint_id": complaint.id}).first()
-    return asked is not None and answered is None
+        return None
+    score = find_score(words)
+    if score is None:
+        return None
+    if session.execute(_ANSWERED, {"complaint_id": complaint.id}).first() is not None:
+        return f"score {score[0]} kept: the survey was answered before"
+    record_answer(app, session, complaint, actor, score[0], storable(score[1], app.config.limits.note), via=via)
+    return f"score {score[0]}"
 
 
 def _bounced(app: Redress, session: Session, mail: Any) -> int | None:

@@ -20,11 +20,12 @@ from workflow.domain.errors import PermissionDenied
 from workflow.domain.permissions import person_refusal
 from workflow.services import replies
 from workflow.services.lifecycle import file_in_session
-from workflow.services.mail_in import awaits_survey_answer, is_blocked, over_sender_limit, storable
+from workflow.services.mail_in import answer_by_score, is_blocked, over_sender_limit, storable
 from workflow.services.people import acting_user, normalize_phone
-from workflow.services.surveys import record_answer
 
 SMS_MAILBOX = "sms"  # the inbound records of texts, beside the mailboxes'
+# Gateways send numbers in international form (+8613800138000); agents type the mainland form (13800138000).
+HOME_COUNTRY_CODE = "+86"
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ def take_text(app: Redress, actor: str | None, sender: str, text: str, message_i
     phone = normalize_phone(checked_text(sender.strip(), "sender", 32))
     with app.uow() as uow:
         session = uow.session
+        phone = _as_stored(session, phone)
         user = acting_user(session, actor)
         if not user.is_system:
             raise PermissionDenied(person_refusal(user.name, "take_inbound"))
@@ -60,8 +62,17 @@ def take_text(app: Redress, actor: str | None, sender: str, text: str, message_i
         return TextTaken(outcome, number)
 
 
+def _as_stored(session: Session, phone: str) -> str:
+    """The number as the customer's profile keeps it: an international number of the home country matches a
+    profile written without the country code."""
+    if phone.startswith(HOME_COUNTRY_CODE):
+        national = phone[len(HOME_COUNTRY_CODE):]
+        if session.execute(select(CUSTOMERS.c.id).where(CUSTOMERS.c.phone == national)).first() is not None:
+            return national
+    return phone
+
+
 def _act(app: Redress, session: Session, user: Row, phone: str, words: str) -> tuple[str, int | None, str]:
-    from notifications.inbound import find_score
 
     if is_blocked(phone, app.config.mail.blocked_senders):
         return "blocked", None, f"{phone} is on mail.blocked_senders"
@@ -73,12 +84,9 @@ def _act(app: Redress, session: Session, user: Row, phone: str, words: str) -> t
         select(COMPLAINTS.c.id).join(CUSTOMERS, CUSTOMERS.c.id == COMPLAINTS.c.customer_id)
         .where(CUSTOMERS.c.phone == phone).order_by(COMPLAINTS.c.id.desc()).limit(1)).scalar()
     complaint = load_complaint(session, latest) if latest is not None else None
-    if complaint is not None and awaits_survey_answer(session, complaint):
-        score = find_score(words)
-        if score is not None:
-            record_answer(app, session, complaint, user, score[0], storable(score[1], app.config.limits.note),
-                          via="sms")
-            return "survey", complaint.id, f"score {score[0]}"
+    scored = answer_by_score(app, session, complaint, user, words, via="sms") if complaint is not None else None
+    if scored is not None:
+        return "survey", complaint.id if complaint else None, scored
 
     def file_text(follows: ComplaintSnapshot | None = None) -> tuple[int, str]:
         filed = file_in_session(

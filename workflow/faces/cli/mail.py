@@ -51,7 +51,8 @@ def mail_fetch(
             for taken in run.taken:
                 counts[taken.outcome] = counts.get(taken.outcome, 0) + 1
             summary = ", ".join(f"{outcome} {count}" for outcome, count in counts.items()) or "nothing new"
-            say(f"{run.mailbox}: {summary}" + (f" (error: {run.error})" if run.error else ""))
+            say(f"{run.mailbox}: " + (f"{summary}; then not read further (below)" if run.error and counts
+                                      else "not read (below)" if run.error else summary))
     failed = [run.error for run in runs if run.error]
     if failed:
         raise MailboxUnavailable(failed[0])
@@ -109,6 +110,8 @@ def mail_retry(inbound_id: InboundId, as_user: As = None, as_json: Json = False)
         return
     say(f"message {taken.inbound_id}: {taken.outcome}" + (f" {taken.complaint}" if taken.complaint else "")
         + (f" ({taken.detail})" if taken.detail else ""))
+    if taken.outcome == "failed":
+        raise typer.Exit(1)  # still not taken: a script must see it
 
 
 @attachment_app.command("save")

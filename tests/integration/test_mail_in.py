@@ -15,6 +15,8 @@ from workflow.adapters.models import ATTACHMENTS, COMPLAINTS, CUSTOMERS, EVENTS,
 from workflow.read.queries import complaint_detail
 from workflow.services import lifecycle, mail_in
 from workflow.services.mail_in import take
+from workflow.services.people import system_user
+from workflow.services.sms_in import take_text
 
 
 def mail(sender="wang.fang@example.cn", subject="快递十天没到", body="我的包裹十天没到，请尽快处理。", *,
@@ -53,6 +55,13 @@ def sent_message_id(app, number) -> str:
                .where(COMPLAINTS.c.number == number, MESSAGES.c.audience == "customer")
                .order_by(MESSAGES.c.id.desc()))[0][0]
     return f"<{key}@redress>"
+
+
+def add_gateway(app) -> None:
+    """The system user an SMS gateway's API key acts as."""
+    with app.uow() as uow:
+        system_user(app, uow.session, "gateway", "SMS gateway")
+        uow.commit()
 
 
 def take_up(app, number) -> None:
@@ -220,13 +229,8 @@ def test_a_message_that_cannot_be_taken_is_kept_raw_and_taken_again_on_retry(sql
 
 
 def test_a_text_from_the_gateway_files_once_and_a_second_text_joins(sqlite_app):
-    from workflow.services.people import system_user
-    from workflow.services.sms_in import take_text
-
     app = sqlite_app
-    with app.uow() as uow:
-        system_user(app, uow.session, "gateway", "SMS gateway")
-        uow.commit()
+    add_gateway(app)
     first = take_text(app, "gateway", "138 0013 8000", "快递丢了", "gw-1")
     assert first.outcome == "filed"
     assert take_text(app, "gateway", "13800138000", "快递丢了", "gw-1").already
@@ -268,13 +272,8 @@ def test_a_reply_to_a_complaint_cancelled_as_spam_is_never_answered(app):
 
 
 def test_a_text_after_a_withdrawn_complaint_files_one_that_follows_it(sqlite_app):
-    from workflow.services.people import system_user
-    from workflow.services.sms_in import take_text
-
     app = sqlite_app
-    with app.uow() as uow:
-        system_user(app, uow.session, "gateway", "SMS gateway")
-        uow.commit()
+    add_gateway(app)
     first = take_text(app, "gateway", "13800138000", "快递丢了", "gw-1")
     lifecycle.cancel(app, "amy", first.complaint, "withdrawn")
     later = take_text(app, "gateway", "13800138000", "又丢了一个", "gw-2")
@@ -300,12 +299,7 @@ def test_a_score_after_the_survey_was_answered_is_kept_and_reopens_nothing_and_s
 
 
 def test_a_gateway_number_in_international_form_finds_the_customer_an_agent_typed(sqlite_app):
-    from workflow.services.people import system_user
-    from workflow.services.sms_in import take_text
-
     app = sqlite_app
     number = file_one(app, phone="13800138001")
-    with app.uow() as uow:
-        system_user(app, uow.session, "gateway", "SMS gateway")
-        uow.commit()
+    add_gateway(app)
     assert take_text(app, "gateway", "+86 138 0013 8001", "还有一件事", "gw-9").complaint == number

@@ -25,23 +25,24 @@ def _cache_file(country: str, years: range) -> Path | None:
     return cache_folder() / f"holidays-{country}-{years.start}-{years.stop}-{stamp}.json"
 
 
-def public_days(country: str, years: range) -> tuple[set[date], set[date]]:
-    """(public holidays, weekend days worked instead) for `country` in `years`."""
+def public_days(country: str, years: range) -> tuple[dict[date, str], set[date]]:
+    """(public holidays with their names, weekend days worked instead) for `country` in `years`."""
     path = _cache_file(country, years)
     if path is not None:
         try:
             cached = json.loads(path.read_text(encoding="utf-8"))
-            return ({date.fromisoformat(d) for d in cached["closed"]},
+            return ({date.fromisoformat(d): name for d, name in cached["named"].items()},
                     {date.fromisoformat(d) for d in cached["worked"]})
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, AttributeError):
             pass
     import holidays
 
     calendar = holidays.country_holidays(country, years=list(years))
-    closed = set(calendar.keys())
+    closed = {day: str(name) for day, name in sorted(calendar.items())}
     worked = {d for d in getattr(calendar, "weekend_workdays", set()) if d.year in years}
     if path is not None:
-        keep(path, json.dumps({"closed": sorted(map(str, closed)), "worked": sorted(map(str, worked))}))
+        keep(path, json.dumps({"named": {str(d): n for d, n in closed.items()}, "worked": sorted(map(str, worked))},
+                              ensure_ascii=False))
     return closed, worked
 
 

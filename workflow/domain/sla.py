@@ -9,7 +9,7 @@ deadline never falls inside closed hours.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -45,6 +45,8 @@ class BusinessCalendar:
     closed_dates: frozenset[date] = frozenset()
     extra_working_days: Mapping[date, tuple[Interval, ...]] = field(default_factory=dict)
     always_open: bool = False
+    # Names of public holidays and of the weekend days worked instead of them, for explanations only.
+    day_names: Mapping[date, str] = field(default_factory=dict)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -60,6 +62,20 @@ class BusinessCalendar:
         if day in self.closed_dates:
             return ()
         return self.weekly[day.weekday()]
+
+    def why_closed(self, day: date) -> str:
+        """Why no minute of `day` counts: a named public holiday, a company closed day, or a day without hours."""
+        if day in self.closed_dates:
+            name = self.day_names.get(day)
+            return f"public holiday: {name}" if name else "company closed day"
+        return f"no working hours on {day.strftime('%A')}s"
+
+    def why_open(self, day: date) -> str | None:
+        """Why a day that is normally closed counts (an adjusted working day), or None for an ordinary one."""
+        if day not in self.extra_working_days or self.always_open:
+            return None
+        name = self.day_names.get(day)
+        return f"adjusted working day ({name})" if name else "adjusted working day"
 
 
 @cache
@@ -93,26 +109,56 @@ def _open_periods(calendar: BusinessCalendar, start: datetime, until: datetime |
         raise CalendarNeverOpens("the business calendar has no working hours within three years")
 
 
+def walk(start: datetime, minutes: float, calendar: BusinessCalendar) -> Iterator[tuple[datetime, datetime]]:
+    """The working stretches (UTC start, UTC end) that `minutes` of business time from `start` count, in order.
+
+    The last one ends at the instant the time is used up. This is the one walk every due time is computed by,
+    and the one `redress explain` shows, so an explanation cannot tell a different story from the deadline.
+    Zero minutes from a closed moment is a stretch of no length at the next opening.
+    """
+    if minutes < 0:
+        raise ValueError("cannot add negative business time")
+    if calendar.always_open:
+        yield start, start + timedelta(minutes=minutes)
+        return
+    if minutes == 0 and is_open(start, calendar):
+        return
+    remaining = timedelta(minutes=minutes)
+    for period_start, period_end in _open_periods(calendar, start):
+        available = period_end - period_start
+        if remaining <= available:
+            yield period_start, period_start + remaining
+            return
+        yield period_start, period_end
+        remaining -= available
+
+
 def add_business_time(start: datetime, minutes: float, calendar: BusinessCalendar) -> datetime:
-    """The instant `minutes` of working time after `start`.
+    """The instant `minutes` of working time after `start` (the end of the last stretch `walk` counts).
 
     Zero minutes from a closed moment is the next opening, so a deadline is
     never inside closed hours: a complaint filed Friday 17:50 with 30 minutes
     in 09:00-18:00 is due Monday 09:20.
     """
-    if minutes < 0:
-        raise ValueError("cannot add negative business time")
+    due = start
+    for _, due in walk(start, minutes, calendar):  # noqa: B007 (the last stretch's end is the answer)
+        pass
+    return due
+
+
+def stretches_between(
+    start: datetime, end: datetime, calendar: BusinessCalendar,
+) -> Iterator[tuple[datetime, datetime]]:
+    """The working stretches within [start, end), in order: what `business_minutes_between` adds up."""
+    if end <= start:
+        return
     if calendar.always_open:
-        return start + timedelta(minutes=minutes)
-    if minutes == 0 and is_open(start, calendar):
-        return start
-    remaining = timedelta(minutes=minutes)
-    for period_start, period_end in _open_periods(calendar, start):
-        available = period_end - period_start
-        if remaining <= available:
-            return period_start + remaining
-        remaining -= available
-    raise AssertionError("unreachable")  # pragma: no cover
+        yield start, end
+        return
+    for period_start, period_end in _open_periods(calendar, start, until=end):
+        if period_start >= end:
+            break
+        yield period_start, min(period_end, end)
 
 
 def business_minutes_between(start: datetime, end: datetime, calendar: BusinessCalendar) -> float:
@@ -122,10 +168,8 @@ def business_minutes_between(start: datetime, end: datetime, calendar: BusinessC
     if calendar.always_open:
         return (end - start).total_seconds() / 60
     total = timedelta()
-    for period_start, period_end in _open_periods(calendar, start, until=end):
-        if period_start >= end:
-            break
-        total += min(period_end, end) - period_start
+    for stretch_start, stretch_end in stretches_between(start, end, calendar):
+        total += stretch_end - stretch_start
     return total.total_seconds() / 60
 
 
@@ -177,18 +221,20 @@ def build_calendar(
     working_days: list[date],
     working_day_hours: list[str],
     years: range,
-    public_days: Callable[[str, range], tuple[set[date], set[date]]] | None = None,
+    public_days: Callable[[str, range], tuple[dict[date, str], set[date]]] | None = None,
 ) -> BusinessCalendar:
-    """A calendar from configuration; `public_days(country, years)` supplies public holidays and adjusted
-    workdays (the holiday cache, handed in by the wiring so the rules here stay free of I/O)."""
+    """A calendar from configuration; `public_days(country, years)` supplies public holidays (with their names)
+    and adjusted workdays (the holiday cache, handed in by the wiring so the rules here stay free of I/O)."""
     weekdays = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     weekly = tuple(tuple(parse_hours(span) for span in hours.get(day, [])) for day in weekdays)
     closed = set(closed_dates)
     worked = set(working_days)
+    names: dict[date, str] = {}
     if holidays_country:
         if public_days is None:
             raise ConfigError(f"calendar with holidays_country {holidays_country} needs a holiday source")
         public, substituted = public_days(holidays_country, years)
+        names.update(public)
         closed.update(public)
         worked.update(substituted)
     extra_hours = tuple(parse_hours(span) for span in working_day_hours)
@@ -198,6 +244,7 @@ def build_calendar(
         closed_dates=frozenset(closed - worked),
         extra_working_days={day: extra_hours for day in worked},
         always_open=always_open,
+        day_names={day: name for day, name in names.items() if name},
     )
 
 
@@ -238,3 +285,9 @@ def plan_for(config: Config, severity: str, tier: str) -> ClockPlan:
         start_level=ROLES.index(policy.start_level),
         climb_every=policy.climb_every,
     )
+
+
+def business_time(minutes: float) -> str:
+    """Business minutes as '45m' or '26h 05m' (a business day is the calendar's, so no days)."""
+    whole = round(minutes)
+    return f"{whole}m" if whole < 60 else f"{whole // 60}h {whole % 60:02d}m"

@@ -6,6 +6,10 @@ import re
 
 from rich.cells import cell_len
 
+from workflow.domain.sla import business_time
+
+__all__ = ["business_time", "shorten"]
+
 _LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*")
 
 
@@ -45,7 +49,3 @@ def _inside_word(line: str, end: int) -> bool:
     return 0 < end < len(line) and _word_char(line[end - 1]) and _word_char(line[end])
 
 
-def business_time(minutes: float) -> str:
-    """Business minutes as '45m' or '26h 05m' (a business day is the calendar's, so no days)."""
-    whole = round(minutes)
-    return f"{whole}m" if whole < 60 else f"{whole // 60}h {whole % 60:02d}m"

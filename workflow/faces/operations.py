@@ -87,6 +87,8 @@ OPERATIONS: tuple[Operation, ...] = (
               "read", actor="none", summary="A complaint with its clocks, steps and next actions"),
     Operation("history", "GET", "/complaints/{ref}/history", "workflow.read.queries:history", "read_complaints",
               "read", actor="none", summary="A complaint's timeline"),
+    Operation("explain", "GET", "/complaints/{ref}/explain", "workflow.read.explain:explain", "read_complaints",
+              "read", actor="none", summary="How each deadline was reached: policy, calendar, counted time, pauses"),
     Operation("related", "GET", "/complaints/{ref}/related", "workflow.read.intake:related_to", "read_complaints",
               "read", actor="none", result="workflow.read.intake:Related",
               summary="The customer's other open complaints and earlier ones about the same order"),

@@ -127,7 +127,8 @@ def extend_deadline(app: Redress, actor: str | None, ref: str, by: str, reason: 
         raise InvalidInput("by must be a positive duration, e.g. 2h")
 
     def change(session: Session, complaint: ComplaintSnapshot, _now: datetime) -> SupervisorOutcome:
-        if not complaint.is_open or complaint.sla_started_at is None:
+        if (not complaint.is_open or complaint.sla_started_at is None
+                or not clocks.pending_kinds(session, complaint.id, clocks.RESOLUTION_KINDS)):
             raise InvalidInput(f"{complaint.number} has no running clock to extend")
         clocks.extend(app, session, complaint, minutes)
         return {}, {"by_minutes": minutes}

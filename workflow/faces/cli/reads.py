@@ -53,6 +53,26 @@ def queue_command(
 app.command("list", help="Same as `queue`.")(queue_command)
 
 
+@app.command("explain")
+def explain_command(
+    ref: Ref,
+    deadline: Annotated[Optional[str], typer.Option(
+        "--deadline", help="Only this kind: first_response, resolution, escalation, step, or a warning.")] = None,
+    as_user: As = None,
+    as_json: Json = False,
+) -> None:
+    """How each deadline was reached: the policy and calendar, every stretch of working time counted, every day
+    skipped and why, every pause and re-plan."""
+    here = seat(as_user)
+    story = here.call("explain", ref, deadline=deadline)
+    if as_json:
+        print_json(story)
+    else:
+        from workflow.faces.cli.explaining import print_explanation
+
+        print_explanation(story, here.timezone, here.now())
+
+
 @app.command("history")
 def history_command(ref: Ref, as_user: As = None, as_json: Json = False) -> None:
     """The complaint's audit trail."""

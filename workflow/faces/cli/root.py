@@ -23,7 +23,7 @@ from workflow.faces.cli import common, helptext
 COMMANDS: dict[str, str] = {
     **dict.fromkeys(("new", "triage", "severity", "take", "assign", "start", "respond", "wait", "replied",
                      "route", "feedback", "resolve", "close", "reopen", "cancel", "answer", "note"), "lifecycle"),
-    **dict.fromkeys(("show", "queue", "list", "history"), "reads"),
+    **dict.fromkeys(("show", "queue", "list", "history", "explain"), "reads"),
     **dict.fromkeys(("tick", "scheduler"), "operations"),
     "escalations": "reads",
     **dict.fromkeys(("states", "tui", "demo"), "operations"),

@@ -90,7 +90,7 @@ def _layout(columns: Sequence[Column], cells: list[list[str]], width: int) -> li
     return [(i, min(natural[i], share) if columns[i].flexible else natural[i]) for i in kept]
 
 
-def _table(title: str, columns: Sequence[Column], rows: Sequence[dict[str, Any]]) -> Table:
+def fitted_table(title: str, columns: Sequence[Column], rows: Sequence[dict[str, Any]]) -> Table:
     """The rows as a table that fits the console, one line per row."""
     cells = [[_plain(column.cell(row)) for column in columns] for row in rows]
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
@@ -109,7 +109,7 @@ def _styled(text: str, style: Callable[[str], str | None] | None) -> Text:
     return Text(text, style=(style(text) if style else None) or "")
 
 
-def _print(*renderables: RenderableType) -> None:
+def print_fitted(*renderables: RenderableType) -> None:
     """Print without the spaces Rich pads each line with to the table's width."""
     with _console.capture() as captured:
         for renderable in renderables:
@@ -160,18 +160,18 @@ def print_complaint(detail: dict[str, Any], tz: str, now: datetime | None = None
         facts.add_row(key, value if isinstance(value, Text) else Text(value))
     parts: list[RenderableType] = [facts]
     if detail.get("clocks"):
-        parts.append(_table("Clocks (business time)", _clock_columns(moments), detail["clocks"]))
+        parts.append(fitted_table("Clocks (business time)", _clock_columns(moments), detail["clocks"]))
     if detail.get("compensation_steps"):
         steps = detail["compensation_steps"]
-        parts.append(_table(f"Compensation steps ({len(steps)})", _step_columns(moments, whose=False), steps))
+        parts.append(fitted_table(f"Compensation steps ({len(steps)})", _step_columns(moments, whose=False), steps))
     if detail.get("conversation"):
         parts.append(_conversation(detail["conversation"], moments))
     if detail.get("attachments"):
         files = detail["attachments"]
-        parts.append(_table(f"Attachments ({len(files)})", _attachment_columns(), files))
+        parts.append(fitted_table(f"Attachments ({len(files)})", _attachment_columns(), files))
     parts.append(Text("Next actions", style="italic"))
     parts.extend(Text(f"  {command}") for command in next_commands(detail))
-    _print(*parts)
+    print_fitted(*parts)
 
 
 _SAID_LINES = 6  # of each thing the customer wrote; `redress mail show` has the whole message
@@ -259,7 +259,7 @@ def print_queue(rows: list[dict[str, Any]], tz: str, now: datetime | None = None
         Column("filed", lambda r: moments.short(r["created_at"]), drop=6, most=11),
         Column("summary", lambda r: r["summary"], flexible=True, least=24),
     ]
-    _print(_table(f"Queue ({len(rows)})", columns, rows))
+    print_fitted(fitted_table(f"Queue ({len(rows)})", columns, rows))
 
 
 def print_escalations(rows: list[dict[str, Any]]) -> None:
@@ -276,7 +276,7 @@ def print_escalations(rows: list[dict[str, Any]]) -> None:
         Column("acked", lambda r: "yes" if r["acknowledged"] else "", drop=2, most=5),
         Column("summary", lambda r: r["summary"], flexible=True, least=24),
     ]
-    _print(_table(f"Escalations ({len(rows)})", columns, rows))
+    print_fitted(fitted_table(f"Escalations ({len(rows)})", columns, rows))
 
 
 def _amount(step: dict[str, Any]) -> str:
@@ -298,7 +298,7 @@ def _step_columns(moments: Moments, *, whose: bool) -> list[Column]:
 
 
 def print_steps(rows: list[dict[str, Any]], tz: str, now: datetime | None = None) -> None:
-    _print(_table(f"Compensation steps ({len(rows)})", _step_columns(Moments(tz, now), whose=True), rows))
+    print_fitted(fitted_table(f"Compensation steps ({len(rows)})", _step_columns(Moments(tz, now), whose=True), rows))
 
 
 def print_outbox(rows: list[dict[str, Any]], tz: str, now: datetime | None = None) -> None:
@@ -315,7 +315,7 @@ def print_outbox(rows: list[dict[str, Any]], tz: str, now: datetime | None = Non
         Column("last error", lambda m: m["last_error"], drop=3, most=20),
         Column("subject", lambda m: m["subject"], flexible=True, least=36),
     ]
-    _print(_table(f"Outbox ({len(rows)})", columns, rows))
+    print_fitted(fitted_table(f"Outbox ({len(rows)})", columns, rows))
 
 
 def print_inbound(rows: list[dict[str, Any]], tz: str, now: datetime | None = None) -> None:
@@ -330,7 +330,7 @@ def print_inbound(rows: list[dict[str, Any]], tz: str, now: datetime | None = No
         Column("why", lambda m: m["detail"], drop=3, most=30),
         Column("subject", lambda m: m["subject"], flexible=True, least=20),
     ]
-    _print(_table(f"Mail taken in ({len(rows)})", columns, rows))
+    print_fitted(fitted_table(f"Mail taken in ({len(rows)})", columns, rows))
 
 
 def print_history(trail: dict[str, Any], tz: str, now: datetime | None = None) -> None:
@@ -343,7 +343,7 @@ def print_history(trail: dict[str, Any], tz: str, now: datetime | None = None) -
         Column("to", lambda e: e["to_state"], drop=1, most=16),
         Column("note", _event_note, flexible=True, least=20),
     ]
-    _print(_table(f"History of {trail['number']}", columns, trail["events"]))
+    print_fitted(fitted_table(f"History of {trail['number']}", columns, trail["events"]))
 
 
 def _event_note(event: dict[str, Any]) -> str:
@@ -367,11 +367,11 @@ def print_customer(detail: dict[str, Any], tz: str, now: datetime | None = None)
         Column("filed", lambda c: moments.short(c["created_at"]), drop=2, most=11),
         Column("summary", lambda c: c["summary"], flexible=True, least=30),
     ]
-    _print(Text(heading), _table(f"Complaints ({len(detail['complaints'])})", columns, detail["complaints"]))
+    print_fitted(Text(heading), fitted_table(f"Complaints ({len(detail['complaints'])})", columns, detail["complaints"]))
     if detail["changes"]:
         from workflow.services.audit import describe
 
-        _print(_table("Profile changes", [
+        print_fitted(fitted_table("Profile changes", [
             Column("at", lambda c: moments.short(c["at"]), most=11),
             Column("by", lambda c: c["actor"], most=12),
             Column("changes", lambda c: describe(c["changes"]), flexible=True, least=30),
@@ -392,7 +392,7 @@ def print_rows(title: str, rows: list[dict[str, Any]]) -> None:
     """Any rows, one column per key, each cut at 30 cells."""
     keys = list(rows[0].keys()) if rows else ["(none)"]
     columns = [Column(str(key), _field(key), most=30) for key in keys]
-    _print(_table(title, columns, rows))
+    print_fitted(fitted_table(title, columns, rows))
 
 
 def _field(key: str) -> Callable[[dict[str, Any]], Any]:

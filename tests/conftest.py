@@ -27,8 +27,16 @@ PINNED = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # Friday 10:00 in Shanghai
 PG_ADMIN_URL = os.environ.get("REDRESS_TEST_PG_URL")
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by the marks added here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without a server, PostgreSQL tests are skipped locally but fail in CI (REDRESS_REQUIRE_PG=1)."""
+    """The PostgreSQL runs of end-to-end tests marked `full_run_on_postgres` are `slow` (their use cases run on
+    PostgreSQL in tests/integration; `pytest -m slow` runs them). Without a server, PostgreSQL tests are skipped
+    locally but fail in CI (REDRESS_REQUIRE_PG=1)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if (item.get_closest_marker("full_run_on_postgres") and callspec is not None
+                and callspec.params.get("database_url") == "postgres"):
+            item.add_marker(pytest.mark.slow)
     if PG_ADMIN_URL:
         return
     if os.environ.get("REDRESS_REQUIRE_PG"):

@@ -81,6 +81,7 @@ def test_a_complaint_goes_from_new_to_close_and_reopen(db):
     assert [c["number"] for c in customer["complaints"]] == [number]
 
 
+@pytest.mark.full_run_on_postgres
 def test_human_output_is_a_table(db):
     number = file_complaint(db)
     shown = redress("show", number, db=db)
@@ -89,6 +90,7 @@ def test_human_output_is_a_table(db):
     assert "file" in redress("history", number, db=db).stdout
 
 
+@pytest.mark.full_run_on_postgres
 def test_kb_search_finds_chinese_and_answer_closes_on_the_line(db):
     hits = as_json(redress("kb", "search", "退款多久到账", "--json", db=db))
     assert hits[0]["id"] == "refund-timeline"
@@ -99,6 +101,7 @@ def test_kb_search_finds_chinese_and_answer_closes_on_the_line(db):
     assert as_json(result)["to_state"] == "closed"
 
 
+@pytest.mark.full_run_on_postgres
 def test_states_prints_the_mermaid_diagram(db):
     diagram = redress("states", db=db).stdout
     assert "stateDiagram-v2" in diagram and "routed --> in_progress: owner_feedback" in diagram
@@ -120,6 +123,7 @@ def trail(db: str, number: str) -> list:
     return as_json(redress("history", number, "--json", db=db, user="boss"))["events"]
 
 
+@pytest.mark.full_run_on_postgres
 def test_each_bad_input_is_one_line_a_distinct_code_and_changes_nothing(db, tmp_path):
     number = file_complaint(db)
     before = trail(db, number)
@@ -146,6 +150,7 @@ def test_each_bad_input_is_one_line_a_distinct_code_and_changes_nothing(db, tmp_
     assert trail(db, number) == before
 
 
+@pytest.mark.full_run_on_postgres
 def test_a_malformed_config_names_file_key_and_what_is_allowed(db, tmp_path):
     bad = tmp_path / "config.yaml"
     bad.write_text(CONFIG.read_text(encoding="utf-8").replace("default_severity: low", "default_severity: urgent"),

@@ -12,6 +12,9 @@ import yaml
 from tests.conftest import CONFIG, OS_ACCOUNT
 from tests.e2e.test_cli import as_json, redress
 
+# The PostgreSQL run of each test here is in the full run only (`pytest -m slow`).
+pytestmark = pytest.mark.full_run_on_postgres
+
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
@@ -73,7 +76,7 @@ def test_an_agent_requests_a_refund_a_supervisor_approves_and_the_customer_gets_
     assert {m["status"] for m in listed} == {"sent"} and len(listed) == len(files)
 
 
-@pytest.mark.parametrize("args, code, message", [
+BAD_INPUT = [
     (["compensation", "add", "{n}", "cash", "--reason", "r"], 7,
      "step kind 'cash' is not allowed; kinds: apology_letter, replacement, refund, voucher, gift, follow_up_call"),
     (["compensation", "add", "{n}", "refund", "--amount", "1.234", "--reason", "r"], 7,
@@ -83,13 +86,19 @@ def test_an_agent_requests_a_refund_a_supervisor_approves_and_the_customer_gets_
     (["templates", "preview", "nonsense", "--complaint", "{n}"], 7, "template 'nonsense' does not exist"),
     (["templates", "preview", "survey", "--complaint", "{n}", "--locale", "fr"], 7, "locale 'fr' is not allowed"),
     (["outbox", "list", "--status", "lost"], 7, "status 'lost' is not allowed"),
-])
-def test_bad_input_gets_one_line_and_a_distinct_exit_code(db, config, args, code, message):
+]
+
+
+def test_bad_input_gets_one_line_and_a_distinct_exit_code(db, config):
+    """Every case against one resolved complaint (none of them may change it, so they cannot disturb each other)."""
     number = resolved(db, config)
-    result = redress(*[a.replace("{n}", number) for a in args], db=db, user="amy", config=config, check=False)
-    assert result.returncode == code, result.stderr
-    assert result.stderr.startswith(f"error: {message}") and result.stderr.count("\n") == 1
-    assert "Traceback" not in result.stderr
+    before = redress("history", number, "--json", db=db, config=config).stdout
+    for args, code, message in BAD_INPUT:
+        result = redress(*[a.replace("{n}", number) for a in args], db=db, user="amy", config=config, check=False)
+        assert result.returncode == code, (args, result.stderr)
+        assert result.stderr.startswith(f"error: {message}") and result.stderr.count("\n") == 1, args
+        assert "Traceback" not in result.stderr
+    assert redress("history", number, "--json", db=db, config=config).stdout == before
 
 
 def test_templates_check_passes_and_a_broken_override_fails_with_exit_11(db, config, tmp_path):

@@ -14,6 +14,9 @@ import yaml
 from tests.conftest import CONFIG, OS_ACCOUNT
 from tests.e2e.test_cli import as_json, assert_one_line_error, redress
 
+# The PostgreSQL run of each test here is in the full run only (`pytest -m slow`).
+pytestmark = pytest.mark.full_run_on_postgres
+
 UNTRUSTED = "--as and REDRESS_USER are not trusted by this config (identity.trust_claims is false)"
 UNMAPPED = f"no acting user: the operating-system account '{OS_ACCOUNT}' is not mapped to any member of staff"
 FIX = f"ask a manager to run `redress user edit NAME --os-user {OS_ACCOUNT}`"

@@ -24,6 +24,7 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.full_run_on_postgres
 def test_a_supervisor_retries_failed_messages_by_filter_and_the_complaint_records_it(database_url, config):
     db = database_url
     redress("db", "upgrade", db=db, config=config)

@@ -9,6 +9,9 @@ import pytest
 from tests.conftest import OS_ACCOUNT
 from tests.e2e.test_cli import as_json, redress
 
+# The PostgreSQL run of each test here is in the full run only (`pytest -m slow`).
+pytestmark = pytest.mark.full_run_on_postgres
+
 
 @pytest.fixture
 def db(database_url: str) -> str:

@@ -127,9 +127,9 @@ def test_long_summaries_end_in_an_ellipsis_on_one_line_and_numbers_stay_whole(sh
         for number, summary in zip(numbers, (ZH_SUMMARY, EN_SUMMARY, TW_SUMMARY), strict=True):
             shown = rows[number].rstrip()
             assert shown.endswith("…")
-            kept = shown[:-1].split("   ")[-1]
+            kept = shown[:-1].split("   ")[-1].lstrip()
             assert summary.startswith(kept) and len(kept) > 8
-        english = rows[numbers[1]].rstrip()[:-1].split("   ")[-1]
+        english = rows[numbers[1]].rstrip()[:-1].split("   ")[-1].lstrip()
         assert EN_SUMMARY[len(english)] == " ", "an English summary is cut between words"
 
 

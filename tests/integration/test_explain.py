@@ -88,7 +88,7 @@ def test_a_friday_evening_complaint_across_weekends_two_pauses_a_severity_change
         ("counted", "09-22 10:00", "09-22 15:00", 300.0),
         ("paused", "09-22 15:00", "09-24 16:00", 3 * 60 + 9 * 60 + 7 * 60),
         ("counted", "09-24 16:00", "09-24 18:00", 120.0),
-        ("skipped", "2026-09-25", "public holiday: Mid-Autumn Festival"),
+        ("skipped", "2026-09-25", "holiday: Mid-Autumn Festival"),
         ("skipped", "2026-09-26", "no working hours on Saturdays"),
         ("skipped", "2026-09-27", "no working hours on Sundays"),
         ("counted", "09-28 09:00", "09-28 11:42", 162.0),

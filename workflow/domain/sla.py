@@ -67,7 +67,7 @@ class BusinessCalendar:
         """Why no minute of `day` counts: a named public holiday, a company closed day, or a day without hours."""
         if day in self.closed_dates:
             name = self.day_names.get(day)
-            return f"public holiday: {name}" if name else "company closed day"
+            return f"holiday: {name}" if name else "company closed day"
         return f"no working hours on {day.strftime('%A')}s"
 
     def why_open(self, day: date) -> str | None:

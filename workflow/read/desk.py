@@ -11,16 +11,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from workflow.adapters.models import COMPLAINTS, CUSTOMERS, DEADLINES, EVENTS, USERS
+from workflow.adapters.models import COMPLAINTS, CUSTOMERS, EVENTS, USERS
 from workflow.bootstrap import Redress
-from workflow.domain.sla import NoPolicy, business_minutes_between, plan_for
 from workflow.domain.vocabulary import ROLES
-from workflow.read.queries import MOST_URGENT_FIRST
-from workflow.services import clocks
+from workflow.read.countdown import MOST_URGENT_FIRST, countdown, countdown_text, pending_deadlines
 from workflow.services.people import acting_user
-
-# The deadlines a countdown counts down to (warnings only colour the row).
-TARGET_KINDS = ("first_response", "resolution", "escalation", "step")
 
 
 def change_marker(app: Redress) -> int:
@@ -47,59 +42,20 @@ def desk_queue(app: Redress, actor: str, *, mine: bool, limit: int = 100) -> lis
         if mine:
             query = query.where(COMPLAINTS.c.assignee_id == acting_user(session, actor).id)
         rows = list(session.execute(query))
-        pending = _pending_deadlines(session, [r.id for r in rows])
+        pending = pending_deadlines(session, [r.id for r in rows])
     return [_with_countdown(app, row, pending.get(row.id, []), now) for row in rows]
 
 
-def _pending_deadlines(session: Any, ids: list[int]) -> dict[int, list[Any]]:
-    if not ids:
-        return {}
-    found: dict[int, list[Any]] = {}
-    for row in session.execute(
-        select(DEADLINES.c.complaint_id, DEADLINES.c.kind, DEADLINES.c.due_at)
-        .where(DEADLINES.c.complaint_id.in_(ids), DEADLINES.c.fired_at.is_(None),
-               DEADLINES.c.cancelled_at.is_(None))
-    ):
-        found.setdefault(row.complaint_id, []).append(row)
-    return found
-
-
 def _with_countdown(app: Redress, row: Any, pending: list[Any], now: datetime) -> dict[str, Any]:
-    """The nearest target deadline in business minutes, and how urgent it looks: ok, warning, breached."""
-    targets = [d for d in pending if d.kind in TARGET_KINDS and d.due_at is not None]
-    warned = {d.kind.removesuffix("_warning") for d in pending if d.kind.endswith("_warning")}
-    nearest = min(targets, key=lambda d: d.due_at) if targets else None
-    remaining = None
-    try:
-        clock_plan = plan_for(app.config, row.severity, row.tier)
-    except NoPolicy:  # a row from an older config: listed, with no countdown, rather than hiding the queue
-        clock_plan = None
-    if nearest is not None and clock_plan is not None:
-        remaining = business_minutes_between(now, nearest.due_at, app.calendar(clock_plan.calendar))
-    start_level = clock_plan.start_level if clock_plan else 0
-    if row.escalation_level > start_level or (remaining is not None and remaining < 0):
-        urgency = "breached"
-    elif nearest is not None and nearest.kind in clocks.BREACH_KINDS and nearest.kind not in warned:
-        urgency = "warning"  # its warning has already fired
-    else:
-        urgency = "ok"
     return {
         "id": row.id, "number": row.number, "state": row.state, "severity": row.severity,
         "level": ROLES[row.escalation_level], "category": row.category, "summary": row.summary,
         "customer": row.customer, "assignee": row.assignee, "version": row.version,
-        "paused": row.sla_paused_at is not None,
-        "next_deadline": nearest.kind if nearest is not None else None,
-        "remaining_minutes": None if remaining is None else round(remaining, 1),
-        "urgency": urgency,
+        **countdown(app, row, pending, now),
     }
 
 
-def countdown_text(remaining_minutes: float | None, paused: bool) -> str:
-    """'2h05m', '-0h40m' (past due), 'paused' or '-': business time, as the agent reads it."""
-    if paused:
-        return "paused"
-    if remaining_minutes is None:
-        return "-"
-    sign = "-" if remaining_minutes < 0 else ""
-    minutes = int(abs(remaining_minutes))
-    return f"{sign}{minutes // 60}h{minutes % 60:02d}m"
+__all__ = ["change_marker", "countdown_text", "desk_queue"]
+
+
+

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from states.definition import CANCELLED, CLOSED, RESOLVED, Trigger
+from states.definition import Trigger
 from workflow.adapters.models import CUSTOMERS, EVENTS, STEPS
 from workflow.adapters.records import load_complaint
 from workflow.bootstrap import Redress
@@ -32,7 +32,7 @@ from workflow.domain.sla import (
 from workflow.domain.vocabulary import ROLES
 from workflow.services import clocks
 
-STOPPED_STATES = (RESOLVED, CLOSED, CANCELLED)
+STOPPED_STATES = clocks.STOPPED_STATES
 # The events that arm the next ladder step (workflow/services/firing.py, supervision.lower_escalation).
 LADDER_TRIGGERS = ("sla_breach", "escalate", "lower_escalation")
 # The events the scheduler writes as it fires a deadline, naming its kind.

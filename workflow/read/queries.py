@@ -17,6 +17,7 @@ from workflow.adapters.records import ComplaintSnapshot, load_complaint
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput, checked_limit
 from workflow.domain.sla import business_minutes_between
+from workflow.read.countdown import MOST_URGENT_FIRST, countdown, pending_deadlines
 from workflow.read.inbound import attachments_of, conversation_of
 from workflow.services import clocks
 from workflow.services.audit import changes_of
@@ -134,7 +135,8 @@ def complaint_detail(app: Redress, ref: str) -> dict[str, Any]:
 
 
 # The one queue order, for `redress queue` and the terminal app's queues alike.
-MOST_URGENT_FIRST = (COMPLAINTS.c.escalation_level.desc(), COMPLAINTS.c.severity_rank.desc(), COMPLAINTS.c.created_at)
+# A closed or cancelled complaint's clock has stopped: nothing to count down, nothing urgent.
+_NO_COUNTDOWN = {"paused": False, "next_deadline": None, "remaining_minutes": None, "urgency": None}
 
 
 def queue(
@@ -146,10 +148,11 @@ def queue(
     include_closed: bool = False,
     limit: int = 50,
 ) -> list[dict[str, Any]]:
-    """Complaints, most urgent first: escalation level, then severity, then age."""
+    """Complaints by risk (workflow/read/countdown.py), each with business time left to its next deadline."""
     if state is not None and state not in STATES:
         raise InvalidInput(f"state '{state}' is not allowed; states: {', '.join(STATES)}")
     checked_limit(limit)
+    now = app.clock.now()
     with app.uow(write=False) as uow:
         session = uow.session
         assignee = aliased(User)
@@ -159,7 +162,8 @@ def queue(
                 *(col(getattr(Complaint, name)) for name in (
                     "id", "number", "state", "severity", "escalation_level", "category", "channel")),
                 col(Customer.name).label("customer"), col(assignee.name).label("assignee"),
-                *(col(getattr(Complaint, name)) for name in ("owner", "summary", "created_at", "updated_at")))
+                *(col(getattr(Complaint, name)) for name in ("owner", "summary", "created_at", "updated_at")),
+                col(Customer.tier), col(Complaint.sla_paused_at), col(Complaint.is_open))
             .join(Customer, col(Customer.id) == Complaint.customer_id)
             .outerjoin(assignee, col(assignee.id) == Complaint.assignee_id)
         )
@@ -171,11 +175,16 @@ def queue(
             query = query.where(col(Complaint.is_open) == True)  # noqa: E712 - SQL, not Python
         if include_closed or state is not None:
             query = query.order_by(col(Complaint.is_open).desc())
-        query = query.order_by(*MOST_URGENT_FIRST).limit(limit)
-        return [
-            {**row._mapping, "created_at": _iso(row.created_at), "updated_at": _iso(row.updated_at)}
-            for row in session.execute(query)
-        ]
+        rows = list(session.execute(query.order_by(*MOST_URGENT_FIRST).limit(limit)))
+        pending = pending_deadlines(session, [row.id for row in rows if row.is_open])
+    shown = ("id", "number", "state", "severity", "escalation_level", "category", "channel", "customer", "assignee",
+             "owner", "summary")
+    return [
+        {**{key: getattr(row, key) for key in shown}, "created_at": _iso(row.created_at),
+         "updated_at": _iso(row.updated_at),
+         **(countdown(app, row, pending.get(row.id, []), now) if row.is_open else _NO_COUNTDOWN)}
+        for row in rows
+    ]
 
 
 def history(app: Redress, ref: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, insert, select, update
 from sqlmodel import Session
 
+from states.definition import CANCELLED, CLOSED, RESOLVED
 from workflow.adapters.models import CUSTOMERS, DEADLINES
 from workflow.adapters.records import ComplaintChanges, ComplaintSnapshot
 from workflow.bootstrap import Redress
@@ -35,6 +36,8 @@ RESOLUTION_KINDS = ("resolution_warning", "resolution", "escalation")
 BREACH_KINDS = ("first_response", "resolution")
 # The clocks a pause stops and a resume moves; compensation and survey timers run on regardless.
 SLA_KINDS = FIRST_RESPONSE_KINDS + RESOLUTION_KINDS
+# States in which the clock has stopped: it counts nothing until a reopen starts a fresh one.
+STOPPED_STATES = (RESOLVED, CLOSED, CANCELLED)
 
 _PENDING = (DEADLINES.c.fired_at.is_(None)) & (DEADLINES.c.cancelled_at.is_(None))
 # Built once: the scheduler runs these for every deadline it fires.
@@ -130,9 +133,12 @@ class Checkpoint:
 
 
 def elapsed(app: Redress, complaint: ComplaintSnapshot, clock_plan: ClockPlan, now: datetime) -> float:
-    """Business minutes the clock has run at `now` (frozen while paused)."""
+    """Business minutes the clock has run at `now` (frozen while paused, and where it stopped once resolved,
+    closed or cancelled: `stop` keeps that as the checkpoint)."""
     if complaint.sla_started_at is None:
         return 0.0
+    if complaint.state in STOPPED_STATES:
+        return float(complaint.sla_clock_minutes)
     since = complaint.sla_clock_at or complaint.sla_started_at
     until = complaint.sla_paused_at or now
     if until <= since:
@@ -189,10 +195,14 @@ def stop_first_response(session: Session, complaint: ComplaintSnapshot, now: dat
     return {"first_responded_at": now}
 
 
-def stop(session: Session, complaint: ComplaintSnapshot, now: datetime) -> ComplaintChanges:
-    """Resolved, closed or cancelled: no SLA clock runs on."""
+def stop(app: Redress, session: Session, complaint: ComplaintSnapshot, now: datetime) -> ComplaintChanges:
+    """Resolved, closed or cancelled: no SLA clock runs on; the time it ran is kept where it stopped."""
     cancel(session, complaint.id, SLA_KINDS, now)
-    return {"sla_paused_at": None}
+    try:
+        here = checkpoint_at(app, complaint, plan(app, session, complaint.severity, complaint.customer_id), now)
+    except NoPolicy:  # a row from an older config: the clock still stops, its last checkpoint stands
+        return {"sla_paused_at": None}
+    return here.columns() | {"sla_paused_at": None}
 
 
 def pause(app: Redress, session: Session, complaint: ComplaintSnapshot, now: datetime) -> ComplaintChanges:
@@ -393,7 +403,7 @@ def _deadline(row: Row, remaining: float | None) -> dict[str, Any]:
         "fired_at": _iso(row.fired_at), "cancelled_at": _iso(row.cancelled_at),
         "pending": row.fired_at is None and row.cancelled_at is None,
         "remaining_business_minutes": round(remaining, 1) if remaining is not None else None,
-        "failed_to_fire": row.fire_error,
+        "failed_to_fire": row.fire_error, "step_id": row.step_id,
     }
 
 

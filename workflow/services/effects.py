@@ -62,7 +62,7 @@ def _stop_first_response_clock(h: Happened) -> ComplaintChanges:
 
 
 def _stop_clocks(h: Happened) -> ComplaintChanges:
-    return clocks.stop(h.session, h.complaint, h.now)
+    return clocks.stop(h.app, h.session, h.complaint, h.now)
 
 
 def _pause_clock(h: Happened) -> ComplaintChanges:

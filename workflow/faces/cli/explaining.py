@@ -25,18 +25,27 @@ def _span(line: dict[str, Any], moments: Moments, zone: ZoneInfo) -> str:
 def _when(line: dict[str, Any], moments: Moments, zone: ZoneInfo) -> str:
     if line["type"] == "skipped":
         return datetime.fromisoformat(line["day"]).strftime("%m-%d %a")
-    return _span(line, moments, zone)
+    if line["type"] == "counted":
+        return _span(line, moments, zone)
+    return moments.short(line["start"])  # a pause or a stop: its end is in `why`
 
 
-def _why(line: dict[str, Any]) -> str:
+def _time(line: dict[str, Any]) -> str:
+    """Business time counted, or (for a pause) the working time it held back."""
+    if line["type"] == "counted":
+        return business_time(line["minutes"])
+    return business_time(line["business_minutes"]) if line.get("business_minutes") else ""
+
+
+def _why(line: dict[str, Any], moments: Moments) -> str:
     if line["type"] == "counted":
         return line["note"] or ""
     if line["type"] == "skipped":
         return line["why"]
-    held = f", {business_time(line['business_minutes'])} of working time held" if line["business_minutes"] else ""
     if line["type"] == "stopped":
         return f"{line['reason']} by {line['by']}: the clock stops"
-    return f"{line['reason']} (by {line['by']}){held}"
+    until = f"until {moments.short(line['end'])}" if line["end"] else "still waiting"
+    return f"{line['reason']} (by {line['by']}) {until}"
 
 
 def _heading(deadline: dict[str, Any], moments: Moments) -> str:
@@ -71,11 +80,10 @@ def print_explanation(story: dict[str, Any], tz: str, now: datetime | None = Non
     columns = [
         Column("when", lambda line: _when(line, moments, zone), most=25),
         Column("what", lambda line: line["type"], most=8),
-        Column("counted", lambda line: business_time(line["minutes"]) if line["type"] == "counted" else "",
-               right=True, most=8, drop=2),
+        Column("time", _time, right=True, most=8, drop=2),
         Column("total", lambda line: business_time(line["total"]) if line["type"] == "counted" else "",
                right=True, most=8, drop=1),
-        Column("why", _why, flexible=True, least=20),
+        Column("why", lambda line: _why(line, moments), flexible=True, least=20),
     ]
     for deadline in story["deadlines"]:
         if deadline.get("problem"):

@@ -253,6 +253,7 @@ def print_queue(rows: list[dict[str, Any]], tz: str, now: datetime | None = None
         Column("state", lambda r: r["state"], most=16),
         Column("severity", lambda r: r["severity"], drop=2, most=8, style=_severity_style),
         Column("level", lambda r: str(r["escalation_level"]), drop=3, most=5, right=True),
+        Column("left", _queue_time_left, most=16, right=True, style=_urgency_style),
         Column("category", lambda r: r["category"], drop=7, most=12),
         Column("customer", lambda r: r["customer"], drop=5, most=12),
         Column("assignee", lambda r: r["assignee"], drop=4, most=12),
@@ -260,6 +261,25 @@ def print_queue(rows: list[dict[str, Any]], tz: str, now: datetime | None = None
         Column("summary", lambda r: r["summary"], flexible=True, least=24),
     ]
     print_fitted(fitted_table(f"Queue ({len(rows)})", columns, rows))
+
+
+_URGENCY_STYLE = {"overdue": "bold red", "paused": "dim"}
+
+
+def _queue_time_left(row: dict[str, Any]) -> str:
+    """Business time to the next deadline: '2h 05m', 'overdue 40m', 'paused' or '-'."""
+    if row["paused"]:
+        return "paused"
+    left = row["remaining_minutes"]
+    if left is None:
+        return "breached" if row["urgency"] == "breached" else "-"
+    return f"overdue {business_time(-left)}" if left < 0 else business_time(left)
+
+
+def _urgency_style(text: str) -> str | None:
+    if text.startswith("overdue") or text == "breached":
+        return "bold red"
+    return _URGENCY_STYLE.get(text)
 
 
 def print_escalations(rows: list[dict[str, Any]]) -> None:
@@ -367,7 +387,8 @@ def print_customer(detail: dict[str, Any], tz: str, now: datetime | None = None)
         Column("filed", lambda c: moments.short(c["created_at"]), drop=2, most=11),
         Column("summary", lambda c: c["summary"], flexible=True, least=30),
     ]
-    print_fitted(Text(heading), fitted_table(f"Complaints ({len(detail['complaints'])})", columns, detail["complaints"]))
+    complaints = fitted_table(f"Complaints ({len(detail['complaints'])})", columns, detail["complaints"])
+    print_fitted(Text(heading), complaints)
     if detail["changes"]:
         from workflow.services.audit import describe
 

@@ -21,6 +21,7 @@ from textual.widgets import Footer, Header, Static
 from workflow.domain.inert import inert
 from workflow.domain.vocabulary import ROLES
 from workflow.faces.seat import Seat
+from workflow.faces.text import business_time
 from workflow.faces.tui.actions import Action, offered
 from workflow.faces.tui.common import attempt, local
 from workflow.faces.tui.forms import FormScreen
@@ -34,10 +35,45 @@ def load_view(seat: Seat, number: str) -> dict[str, Any]:
     detail["steps"] = seat.call("compensation", number)
     detail["events"] = seat.call("history", number)["events"]
     detail["messages"] = seat.call("outbox", complaint=number, limit=200)
+    detail["explained"] = seat.call("explain", number)
     customer = detail["customer"] or {}
     ref = customer.get("phone") or customer.get("email") or str(customer.get("id", ""))
     detail["past"] = [c for c in seat.call("customer", ref)["complaints"] if c["number"] != number] if ref else []
     return detail
+
+
+# How often the view's countdowns are read again though nothing changed: they are business minutes.
+COUNTDOWN_SECONDS = 60.0
+
+
+def explained_lines(explained: dict[str, Any], timezone: str) -> Text:
+    """`redress explain` for the view: each pending deadline's policy, then what counted, skipped and paused."""
+    told = Text()
+    told.append("Why each deadline is due then (redress explain)", style="bold")
+    if explained.get("problem"):
+        told.append("\n" + inert(explained["problem"]))
+        return told
+    for deadline in explained["deadlines"]:
+        if deadline.get("problem") or deadline["status"] != "pending":
+            continue
+        policy = deadline["policy"]
+        due = local(timezone, deadline["replayed_due_at"]) if deadline["replayed_due_at"] else "-"
+        told.append(f"\n{deadline['kind']} due {due}: ", style="bold")
+        told.append(inert(f"{policy['how']} on '{policy['calendar']}'"))
+        if not deadline["agrees"]:
+            told.append("  (does not land on the stored due time: config.yaml changed since)", style="red")
+        for line in deadline["lines"]:
+            if line["type"] == "counted":
+                told.append(f"\n  {local(timezone, line['start'])}-{local(timezone, line['end'], '%H:%M')}"
+                            f"  +{business_time(line['minutes'])} = {business_time(line['total'])}"
+                            + (f"  {line['note']}" if line["note"] else ""))
+            elif line["type"] == "skipped":
+                told.append(f"\n  {line['day']}  skipped: {line['why']}", style="dim")
+            else:
+                held = f", {business_time(line['business_minutes'])} held" if line.get("business_minutes") else ""
+                told.append("\n  " + inert(f"{local(timezone, line['start'])}  {line['type']}: {line['reason']} "
+                                           f"(by {line['by']}){held}"), style="yellow")
+    return told
 
 
 class ComplaintScreen(RedressScreen[None]):
@@ -60,11 +96,13 @@ class ComplaintScreen(RedressScreen[None]):
             yield Static(id="deadlines", classes="section")
             yield Static(id="steps", classes="section")
             yield Static(id="timeline", classes="section")
+            yield Static(id="explained", classes="section")
         yield Footer()
 
     def on_mount(self) -> None:
         self.action_reload()
         self.set_interval(self.redress_app.refresh_seconds, self._refresh_if_changed)
+        self.set_interval(COUNTDOWN_SECONDS, self.action_reload)  # time left moves on when nothing else does
 
     def _refresh_if_changed(self) -> None:
         marker = attempt(self, lambda: self.redress_app.seat.call("change_marker"))
@@ -141,12 +179,15 @@ class ComplaintScreen(RedressScreen[None]):
         clocks = Table(title="Deadlines (business time)", title_justify="left", expand=True, box=None)
         for column in ("kind", "due", "left", "status"):
             clocks.add_column(column)
+        step_kinds = {s["id"]: s["kind"] for s in v["steps"]}
         for d in v["sla"]["deadlines"]:
             status = "pending" if d["pending"] else ("fired" if d["fired_at"] else "cancelled")
-            clocks.add_row(d["kind"], local(timezone, d["due_at"]),
+            kind = f"step: {step_kinds.get(d.get('step_id'), '?')}" if d["kind"] == "step" else d["kind"]
+            clocks.add_row(kind, local(timezone, d["due_at"]),
                            countdown_text(d["remaining_business_minutes"], v["sla"]["paused"] and d["pending"]),
                            status, style="" if d["pending"] else "dim")
         self.query_one("#deadlines", Static).update(clocks)
+        self.query_one("#explained", Static).update(explained_lines(v["explained"], timezone))
 
         steps = Table(title="Compensation", title_justify="left", expand=True, box=None)
         for column in ("id", "kind", "amount", "state", "due", "by", "reason"):

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The tests left out of the default run (marked `slow`): the PostgreSQL runs of end-to-end CLI tests whose use
+# cases are already tested on PostgreSQL in tests/integration. Starts the same throwaway PostgreSQL as CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=.ci/postgres.sh
+source .ci/postgres.sh
+start_postgres
+trap stop_postgres EXIT
+.venv/bin/pytest -q -n auto -m slow "$@"

@@ -28,6 +28,7 @@ class Trigger(StrEnum):
     RESPOND = "respond"
     WAIT_FOR_CUSTOMER = "wait_for_customer"
     CUSTOMER_REPLIED = "customer_replied"
+    PAUSE_LIMIT_REACHED = "pause_limit_reached"  # the scheduler's: the policy's longest wait on the customer ran out
     ROUTE = "route"
     OWNER_FEEDBACK = "owner_feedback"
     RESOLVE = "resolve"
@@ -85,6 +86,7 @@ TRANSITIONS: list[dict] = [
     {"trigger": Trigger.RESPOND, "source": [TRIAGED, ASSIGNED, IN_PROGRESS, ROUTED], "dest": None},
     {"trigger": Trigger.WAIT_FOR_CUSTOMER, "source": IN_PROGRESS, "dest": WAITING_CUSTOMER},
     {"trigger": Trigger.CUSTOMER_REPLIED, "source": WAITING_CUSTOMER, "dest": IN_PROGRESS},
+    {"trigger": Trigger.PAUSE_LIMIT_REACHED, "source": WAITING_CUSTOMER, "dest": IN_PROGRESS},
     {"trigger": Trigger.ROUTE, "source": IN_PROGRESS, "dest": ROUTED},
     {"trigger": Trigger.OWNER_FEEDBACK, "source": ROUTED, "dest": IN_PROGRESS},
     {"trigger": Trigger.RESOLVE, "source": IN_PROGRESS, "dest": RESOLVED},
@@ -115,6 +117,7 @@ CAUSES: dict[Trigger, tuple[Event, ...]] = {
     Trigger.RESPOND: (Event.FIRST_RESPONSE_GIVEN, Event.FIRST_REPLY_WRITTEN),
     Trigger.WAIT_FOR_CUSTOMER: (),
     Trigger.CUSTOMER_REPLIED: (),
+    Trigger.PAUSE_LIMIT_REACHED: (),
     Trigger.ROUTE: (),
     Trigger.OWNER_FEEDBACK: (),
     Trigger.RESOLVE: (Event.FIRST_RESPONSE_GIVEN, Event.RESOLVED),

@@ -152,6 +152,9 @@ class SlaPolicy(_Strict):
     warn_at: float = Field(default=0.75, gt=0, lt=1)
     start_level: Role = "agent"
     climb_every: TargetMinutes = 120
+    # The longest a complaint may wait on the customer: then the clock runs again by itself and the assignee and
+    # the supervisors are alerted. None: no limit.
+    max_pause: Optional[TargetMinutes] = None
 
 
 class LogChannel(_Strict):
@@ -461,6 +464,8 @@ class SchedulerConfig(_Strict):
 
 class SlaConfig(_Strict):
     pause_states: list[str] = ["waiting_customer"]
+    # Why a complaint may wait on the customer: waiting needs one of these. Empty: any reason, or none.
+    pause_reasons: list[Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]] = []
     policies: dict[str, SlaPolicy]
 
 
@@ -521,8 +526,9 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _names_refer_to_defined_things(self) -> Config:
-        for field in ("severities", "categories", "member_tiers"):
-            names = [item.name for item in getattr(self, field)]
+        for field in ("severities", "categories", "member_tiers", "sla.pause_reasons"):
+            names = (self.sla.pause_reasons if field == "sla.pause_reasons"
+                     else [item.name for item in getattr(self, field)])
             duplicates = sorted({n for n in names if names.count(n) > 1})
             if duplicates:
                 raise ValueError(f"{field}: duplicate names {', '.join(duplicates)}")

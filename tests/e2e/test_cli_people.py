@@ -36,7 +36,7 @@ def shift(db: str) -> Iterator[tuple[str, list[str]]]:
         number = file_one(app, "li.na", phone=f"1380013800{i}", summary=f"快递第{i}件")
         for step in ["triage", "assign", *steps]:
             if step == "wait":
-                svc.wait_for_customer(app, "li.na", number, "照片")
+                svc.wait_for_customer(app, "li.na", number, "照片", reason="photos_or_documents")
             elif step == "resolve":
                 svc.resolve(app, "li.na", number, "已补发")
             else:

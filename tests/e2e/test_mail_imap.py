@@ -46,7 +46,7 @@ def test_new_mail_files_a_reply_resumes_by_message_id_and_one_naming_the_number_
     imap.append("support", customer_mail("快递十天没到", "订单 SO-1 的快递十天没到，请尽快处理。"))
     assert run("mail", "fetch").stdout == "support: filed 1\n"
     number = as_json(run("mail", "list", "--json", user="amy"))[0]["complaint"]
-    for step in (["triage"], ["take"], ["start"], ["wait", "-m", "请提供快递单号"]):
+    for step in (["triage"], ["take"], ["start"], ["wait", "-m", "请提供快递单号", "--reason", "photos_or_documents"]):
         run(step[0], number, *step[1:], user="amy")
     sent = as_json(run("outbox", "list", "--complaint", number, "--json", user="amy"))
     acknowledgement = next(m for m in sent if m["kind"] == "acknowledgement")

@@ -58,7 +58,7 @@ ACTIONS = {
     "take": lambda app, n, who: svc.assign(app, who, n),
     "start": lambda app, n, who: svc.start(app, who, n),
     "respond": lambda app, n, who: svc.respond(app, who, n, "we are on it"),
-    "wait": lambda app, n, who: svc.wait_for_customer(app, who, n, "photos please"),
+    "wait": lambda app, n, who: svc.wait_for_customer(app, who, n, "photos please", reason="photos_or_documents"),
     "replied": lambda app, n, who: svc.customer_replied(app, who, n, "photos sent"),
     "route": lambda app, n, who: svc.route(app, who, n, "仓库", "check stock"),
     "feedback": lambda app, n, who: svc.owner_feedback(app, who, n, "stock found"),

@@ -59,13 +59,13 @@ def test_a_friday_evening_complaint_across_weekends_two_pauses_a_severity_change
     svc.start(app, "amy", number)
     svc.respond(app, "amy", number, "we are looking into it")
     at(app, "2026-09-20 11:00")
-    svc.wait_for_customer(app, "amy", number, "photos of the parcel please")
+    svc.wait_for_customer(app, "amy", number, "photos of the parcel please", reason="photos_or_documents")
     at(app, "2026-09-21 14:00")
     svc.customer_replied(app, "amy", number, "photos sent")
     at(app, "2026-09-22 10:00")
     svc.change_severity(app, "amy", number, "medium", "second parcel late too")
     at(app, "2026-09-22 15:00")
-    svc.wait_for_customer(app, "amy", number, "the courier's reference please")
+    svc.wait_for_customer(app, "amy", number, "the courier's reference please", reason="photos_or_documents")
     at(app, "2026-09-24 16:00")
     svc.customer_replied(app, "amy", number, "reference given")
     at(app, "2026-09-24 16:30")
@@ -94,7 +94,7 @@ def test_a_friday_evening_complaint_across_weekends_two_pauses_a_severity_change
         ("counted", "09-28 09:00", "09-28 11:42", 162.0),
     ]
     assert resolution["lines"][2]["note"] == "adjusted working day"
-    assert resolution["lines"][3]["reason"] == "photos of the parcel please"
+    assert resolution["lines"][3]["reason"] == "photos_or_documents: photos of the parcel please"
     assert resolution["lines"][3]["by"] == "amy"
     assert sum(line["minutes"] for line in resolution["lines"] if line["type"] == "counted") == 1032
     assert resolution["replayed_due_at"] == local("2026-09-28 11:42").isoformat()
@@ -116,7 +116,7 @@ def test_a_paused_clock_says_what_is_left_and_has_no_due_time(sqlite_app):
     svc.assign(app, "amy", number)
     svc.start(app, "amy", number)
     app.clock.pin(app.clock.now() + timedelta(hours=2))
-    svc.wait_for_customer(app, "amy", number, "order number please")
+    svc.wait_for_customer(app, "amy", number, "order number please", reason="photos_or_documents")
     app.clock.pin(app.clock.now() + timedelta(days=3))
     [resolution] = explain(app, number, "resolution")["deadlines"]
     assert resolution["status"] == "paused" and resolution["due_at"] is None
@@ -136,7 +136,7 @@ COMMANDS = {
     "take": lambda app, n: svc.assign(app, "amy", n),
     "start": lambda app, n: svc.start(app, "amy", n),
     "respond": lambda app, n: svc.respond(app, "amy", n, "on it"),
-    "wait": lambda app, n: svc.wait_for_customer(app, "amy", n, "photos please"),
+    "wait": lambda app, n: svc.wait_for_customer(app, "amy", n, "photos please", reason="photos_or_documents"),
     "replied": lambda app, n: svc.customer_replied(app, "amy", n, "photos sent"),
     "route": lambda app, n: svc.route(app, "amy", n, "仓储部", "check stock"),
     "feedback": lambda app, n: svc.owner_feedback(app, "amy", n, "found"),

@@ -128,7 +128,7 @@ def test_pausing_and_resuming_moves_the_deadlines_by_the_working_time_spent_wait
     svc.assign(app, "amy", number, "amy")
     svc.start(app, "amy", number)
     app.clock.pin(T0 + timedelta(hours=1))
-    svc.wait_for_customer(app, "amy", number, "need the receipt")
+    svc.wait_for_customer(app, "amy", number, "need the receipt", reason="photos_or_documents")
     assert complaint_detail(app, number)["sla"]["paused"]
     app.clock.pin(T0 + timedelta(days=3))  # Monday 10:00: paused Friday 11-18 and Monday 9-10, 8 working hours
     svc.customer_replied(app, "amy", number)

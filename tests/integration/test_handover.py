@@ -21,7 +21,8 @@ from workflow.services.people import change_role, edit_user, list_users
 STEPS = {
     "assigned": [svc.triage, svc.assign],
     "in_progress": [svc.triage, svc.assign, svc.start],
-    "waiting_customer": [svc.triage, svc.assign, svc.start, lambda a, u, n: svc.wait_for_customer(a, u, n, "照片")],
+    "waiting_customer": [svc.triage, svc.assign, svc.start, lambda a, u, n: svc.wait_for_customer(a, u, n, "照片",
+                                                                                        reason="photos_or_documents")],
     "routed": [svc.triage, svc.assign, svc.start, lambda a, u, n: svc.route(a, u, n, "物流部")],
     "resolved": [svc.triage, svc.assign, svc.start, lambda a, u, n: svc.resolve(a, u, n, "已补发")],
     "closed": [svc.triage, svc.assign, svc.start, lambda a, u, n: svc.resolve(a, u, n, "已补发"), svc.close],

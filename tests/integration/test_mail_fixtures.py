@@ -233,10 +233,10 @@ def test_staff_answering_an_alert_by_mail_is_not_taken_as_the_customers_reply(sq
     lifecycle.triage(app, "amy", number)
     lifecycle.assign(app, "amy", number)
     lifecycle.start(app, "amy", number)
-    lifecycle.wait_for_customer(app, "amy", number, "请提供订单号")
+    lifecycle.wait_for_customer(app, "amy", number, "请提供订单号", reason="photos_or_documents")
     take(app, "inbox", "k2", plain("wang@example.cn", subject="Re: 订单", body="SO-1",
                                    in_reply_to=our_message_id(app, number)))  # resumes, and alerts amy
-    lifecycle.wait_for_customer(app, "amy", number, "请提供照片")
+    lifecycle.wait_for_customer(app, "amy", number, "请提供照片", reason="photos_or_documents")
     staff = take(app, "inbox", "k3", plain("amy@shop.example", subject="Re: [Redress] alert", body="收到，我来跟进",
                                            in_reply_to=our_message_id(app, number, audience="staff")))
     assert staff.complaint != number and complaint_of(app, number).state == "waiting_customer"

@@ -116,7 +116,7 @@ def test_a_number_in_the_subject_from_a_stranger_does_not_reach_that_complaint(a
 def test_a_reply_resumes_a_complaint_waiting_on_the_customer_and_tells_its_assignee(app):
     number = take(app, "inbox", "k1", mail()).complaint
     take_up(app, number)
-    lifecycle.wait_for_customer(app, "amy", number, "请提供订单号")
+    lifecycle.wait_for_customer(app, "amy", number, "请提供订单号", reason="photos_or_documents")
     app.clock.pin(app.clock.now() + timedelta(hours=3))
     body = "订单号是 SO-77\n\n在 2026年11月23日 10:00，客服中心 写道：\n> 请提供订单号"
     taken = take(app, "inbox", "k2", mail(subject="Re: 请提供订单号", body=body,

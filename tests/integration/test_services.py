@@ -38,7 +38,7 @@ def test_a_complaint_goes_from_first_call_to_closed_and_reopened(app):
     svc.assign(app, "amy", number)
     svc.start(app, "amy", number)
     svc.respond(app, "amy", number, "we are checking with the courier")
-    svc.wait_for_customer(app, "amy", number, "need the tracking screenshot")
+    svc.wait_for_customer(app, "amy", number, "need the tracking screenshot", reason="photos_or_documents")
     svc.customer_replied(app, "amy", number, "screenshot received")
     svc.route(app, "amy", number, "物流部", "find the parcel")
     svc.owner_feedback(app, "amy", number, "parcel found at the depot")

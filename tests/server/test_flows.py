@@ -40,7 +40,7 @@ def test_an_agent_works_a_complaint_from_filing_to_survey(server):
         ("assign", {}, "assigned"),
         ("start", {}, "in_progress"),
         ("respond", {"message": "已联系快递公司"}, "in_progress"),
-        ("wait", {"note": "等客户确认地址"}, "waiting_customer"),
+        ("wait", {"note": "等客户确认地址", "reason": "customer_decision"}, "waiting_customer"),
         ("replied", {"note": "地址已确认"}, "in_progress"),
         ("resolve", {"resolution": "重新发货"}, "resolved"),
     ):

@@ -34,9 +34,10 @@ def _name(row: LifecycleAction) -> str:
 
 def test_every_trigger_of_the_machine_is_a_row_but_answering_from_the_manual_and_a_leavers_hand_over():
     # Answering from the manual picks from a search in each face, so it is written out there. Handing work over
-    # and back to the queue happen only as a leaver is deactivated (`redress user deactivate`), never by an agent.
+    # and back to the queue happen only as a leaver is deactivated (`redress user deactivate`), never by an agent;
+    # a wait on the customer ends at its limit only by the scheduler.
     assert {row.trigger for row in ACTIONS} == set(Trigger) - {Trigger.ANSWER_FROM_MANUAL, Trigger.HAND_OVER,
-                                                               Trigger.UNASSIGN}
+                                                               Trigger.UNASSIGN, Trigger.PAUSE_LIMIT_REACHED}
 
 
 def test_each_key_of_the_complaint_view_does_one_thing():

@@ -55,6 +55,7 @@ CLI = {
     "manage_api_keys": ["apikey", "create", "web-form", "--scope", "file:web"],
     "read_failed_deadlines": ["deadlines", "failed"],
     "survey_scores": ["survey", "scores"],
+    "pause_report": ["sla", "pauses"],
 }
 
 

@@ -31,7 +31,7 @@ def desk(sqlite_app):
         svc.triage(app, "amy", number)
         svc.assign(app, "amy", number)
     svc.start(app, "amy", wait)
-    svc.wait_for_customer(app, "amy", wait, "需要訂單截圖")
+    svc.wait_for_customer(app, "amy", wait, "需要訂單截圖", reason="photos_or_documents")
     add_step(app, "amy", jug, "refund", amount="120", reason="price difference")
     app.clock.pin(PINNED + timedelta(minutes=40))
     fire_due(app)

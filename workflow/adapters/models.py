@@ -160,6 +160,28 @@ class Deadline(SQLModel, table=True):
     set_aside_at: Optional[datetime] = None
 
 
+class Pause(SQLModel, table=True):
+    """One wait on the customer: who parked the complaint, why, until when at most, and how it ended.
+
+    Repeated pauses on one complaint and paused time per agent are read from here.
+    """
+
+    model_config = _DEFERRED  # type: ignore[assignment]
+
+    __table_args__ = (Index("ix_pause_by_started", "paused_by", "started_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    paused_by: str = Field(max_length=64)
+    reason: Optional[str] = Field(default=None, max_length=32)
+    started_at: datetime
+    limit_at: Optional[datetime] = None  # the policy's longest pause ends here: the clock runs again by itself
+    ended_at: Optional[datetime] = None
+    ended_by: Optional[str] = Field(default=None, max_length=64)
+    ended_how: Optional[str] = Field(default=None, max_length=32)  # the trigger that ended it
+    business_minutes: Optional[float] = None  # how long it held the clock, on the clock's calendar
+
+
 class CompensationStep(SQLModel, table=True):
     """One step of making it right: an apology letter, a replacement, a refund, a voucher, a gift or a call.
 
@@ -420,3 +442,4 @@ TOKENS = SQLModel.metadata.tables["access_token"]
 IDEMPOTENT = SQLModel.metadata.tables["idempotent_request"]
 INBOUND = SQLModel.metadata.tables["inbound_message"]
 ATTACHMENTS = SQLModel.metadata.tables["attachment"]
+PAUSES = SQLModel.metadata.tables["pause"]

@@ -68,3 +68,17 @@ def _as_utc(instant: datetime) -> datetime:
     if instant.tzinfo is None:
         return instant.replace(tzinfo=UTC)
     return instant.astimezone(UTC)
+
+
+def parse_period_edge(value: str, name: str, timezone: str) -> datetime:
+    """A period's edge as a manager types it: a day (YYYY-MM-DD, its local midnight) or an ISO 8601 time."""
+    from zoneinfo import ZoneInfo
+
+    text = value.strip()
+    if len(text) == 10:
+        try:
+            day = datetime.strptime(text, "%Y-%m-%d")
+        except ValueError:
+            raise ConfigError(f"{name}: '{value}' is not a day; use e.g. 2026-11-01") from None
+        return parse_instant(day.replace(tzinfo=ZoneInfo(timezone)).isoformat(), name)
+    return parse_instant(text, name)

@@ -258,6 +258,7 @@ class ClockPlan:
     warn_at: float
     start_level: int
     climb_every: float
+    max_pause: float | None = None  # business minutes a wait on the customer may last; None: no limit
 
     def arming(self, *, first_response: bool) -> list[tuple[str, float]]:
         """(kind, offset) of the deadlines a fresh clock arms; reopened clocks skip the first response."""
@@ -284,6 +285,7 @@ def plan_for(config: Config, severity: str, tier: str) -> ClockPlan:
         warn_at=policy.warn_at,
         start_level=ROLES.index(policy.start_level),
         climb_every=policy.climb_every,
+        max_pause=policy.max_pause,
     )
 
 

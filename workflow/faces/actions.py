@@ -63,6 +63,10 @@ def _severities(about: Mapping[str, Any]) -> Sequence[str]:
     return about["severities"]
 
 
+def _pause_reasons(about: Mapping[str, Any]) -> Sequence[str]:
+    return about["pause_reasons"]
+
+
 def _cancel_reasons(about: Mapping[str, Any]) -> Sequence[str]:
     return about["cancel_reasons"]
 
@@ -83,8 +87,12 @@ ACTIONS: tuple[LifecycleAction, ...] = (
     ), "start", "Start working on an assigned complaint.", "s", "Start work"),
     LifecycleAction("respond", "respond", (_text("What the customer was told"),), "respond",
                     "Record what the customer was told.", "r", "Respond"),
-    LifecycleAction("wait_for_customer", "wait_for_customer", (_text("What we wait for"),), "wait",
-                    "Wait for the customer (say what for).", "w", "Wait for customer"),
+    LifecycleAction("wait_for_customer", "wait_for_customer", (
+        _text("What we wait for"),
+        Ask("reason", "Why the clock stops", ("--reason",), "Why the clock stops while we wait.",
+            keyword="reason", choices=_pause_reasons, typed_label="Why the clock stops (a word)"),
+    ), "wait", "Wait for the customer (say what for, and why); the clock stops, at most for the policy's longest "
+               "pause.", "w", "Wait for customer"),
     LifecycleAction("customer_replied", "customer_replied", (_text("What they sent", required=False),), "replied",
                     "The customer came back; work resumes.", "c", "Customer replied"),
     LifecycleAction("route", "route", (

@@ -122,7 +122,8 @@ def run_demo(app: Redress, say: Callable[[str], None]) -> None:
     svc.route(app, "li.na", late, "物流部", "请核查快递单 SF1234567890 的位置")
     say(f"  {late}: routed to 物流部 (logistics) to investigate")
     svc.start(app, "amy.lin", broken)
-    svc.wait_for_customer(app, "amy.lin", broken, "Asked the customer for photos of the jug and the box")
+    svc.wait_for_customer(app, "amy.lin", broken, "Asked the customer for photos of the jug and the box",
+                          reason="photos_or_documents")
     say(f"  {broken}: waiting for the customer's photos")
     svc.start(app, "zhang.wei", billing)
     svc.route(app, "zhang.wei", billing, "财务部", "核对支付流水，确认重复扣款")

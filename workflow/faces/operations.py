@@ -154,6 +154,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("record_survey", "POST", "/complaints/{ref}/survey", "workflow.services.surveys:record",
               "record_survey", "work", result="workflow.services.surveys:SurveyOutcome", status=201,
               summary="Record the customer's satisfaction score"),
+    Operation("paused_time", "GET", "/reports/paused-time", "workflow.read.pauses:paused_time_by_agent",
+              "pause_report", "supervise", summary="Waits on the customer per agent: how many, repeated, at the "
+              "limit, time held"),
     Operation("survey_scores", "GET", "/surveys/scores", "workflow.services.surveys:scores", "survey_scores",
               "supervise", actor="none", summary="Average scores by agent, category or month"),
     # The outbox.
@@ -285,5 +288,6 @@ def about(app: Redress) -> dict[str, Any]:
         "languages": list(LANGUAGES),
         "default_language": config.default_language,
         "cancel_reasons": list(CANCEL_REASONS),
+        "pause_reasons": list(config.sla.pause_reasons),
         "step_kinds": list(STEP_KINDS),
     }

@@ -145,7 +145,8 @@ class _Clock:
             self.gap = (event.at, "stopped", f"{now}", event.actor)
         elif now in self.pause_states and was not in self.pause_states and self.open_at is not None:
             self._close_span(event.at)
-            self.gap = (event.at, "paused", event.note or "no reason given", event.actor)
+            reason = ": ".join(part for part in (data.get("pause_reason"), event.note) if part)
+            self.gap = (event.at, "paused", reason or "no reason given", event.actor)
             life.paused.append((event.at, event.id))
         elif was in self.pause_states and now not in self.pause_states and now not in STOPPED_STATES:
             self._close_gap(event.at)

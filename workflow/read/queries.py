@@ -19,6 +19,7 @@ from workflow.domain.errors import InvalidInput, checked_limit
 from workflow.domain.sla import business_minutes_between
 from workflow.read.countdown import MOST_URGENT_FIRST, countdown, pending_deadlines
 from workflow.read.inbound import attachments_of, conversation_of
+from workflow.read.pauses import complaint_pauses
 from workflow.services import clocks
 from workflow.services.audit import changes_of
 from workflow.services.compensation import steps_of
@@ -127,6 +128,7 @@ def complaint_detail(app: Redress, ref: str) -> dict[str, Any]:
             "sla": sla,
             "clocks": _clocks(app, complaint, sla),
             "compensation_steps": steps_of(session, complaint.id),
+            "pauses": complaint_pauses(session, complaint.id),
             "follows": _number_of(session, complaint.follows_id),
             "conversation": conversation_of(session, complaint.id),
             "attachments": attachments_of(session, complaint.id),

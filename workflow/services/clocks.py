@@ -18,7 +18,7 @@ from sqlalchemy import Row, bindparam, insert, select, update
 from sqlmodel import Session
 
 from states.definition import CANCELLED, CLOSED, RESOLVED
-from workflow.adapters.models import CUSTOMERS, DEADLINES
+from workflow.adapters.models import CUSTOMERS, DEADLINES, PAUSES
 from workflow.adapters.records import ComplaintChanges, ComplaintSnapshot
 from workflow.bootstrap import Redress
 from workflow.domain.sla import (
@@ -36,6 +36,8 @@ RESOLUTION_KINDS = ("resolution_warning", "resolution", "escalation")
 BREACH_KINDS = ("first_response", "resolution")
 # The clocks a pause stops and a resume moves; compensation and survey timers run on regardless.
 SLA_KINDS = FIRST_RESPONSE_KINDS + RESOLUTION_KINDS
+# The longest wait on the customer the policy allows: when it fires the clock runs again by itself.
+PAUSE_LIMIT = "pause_limit"
 # States in which the clock has stopped: it counts nothing until a reopen starts a fresh one.
 STOPPED_STATES = (RESOLVED, CLOSED, CANCELLED)
 
@@ -195,33 +197,62 @@ def stop_first_response(session: Session, complaint: ComplaintSnapshot, now: dat
     return {"first_responded_at": now}
 
 
-def stop(app: Redress, session: Session, complaint: ComplaintSnapshot, now: datetime) -> ComplaintChanges:
+def stop(app: Redress, session: Session, complaint: ComplaintSnapshot, now: datetime, *, by: str,
+         how: str) -> ComplaintChanges:
     """Resolved, closed or cancelled: no SLA clock runs on; the time it ran is kept where it stopped."""
-    cancel(session, complaint.id, SLA_KINDS, now)
+    cancel(session, complaint.id, SLA_KINDS + (PAUSE_LIMIT,), now)
     try:
-        here = checkpoint_at(app, complaint, plan(app, session, complaint.severity, complaint.customer_id), now)
+        clock_plan = plan(app, session, complaint.severity, complaint.customer_id)
     except NoPolicy:  # a row from an older config: the clock still stops, its last checkpoint stands
+        _end_pause(session, complaint.id, now, by, how, None)
         return {"sla_paused_at": None}
-    return here.columns() | {"sla_paused_at": None}
+    if complaint.sla_paused_at is not None:
+        _end_pause(session, complaint.id, now, by, how,
+                   business_minutes_between(complaint.sla_paused_at, now, app.calendar(clock_plan.calendar)))
+    return checkpoint_at(app, complaint, clock_plan, now).columns() | {"sla_paused_at": None}
 
 
-def pause(app: Redress, session: Session, complaint: ComplaintSnapshot, now: datetime) -> ComplaintChanges:
-    """The clock stops where it stands; its pending deadlines have no due time until it runs again."""
-    here = checkpoint_at(app, complaint, plan(app, session, complaint.severity, complaint.customer_id), now)
+def pause(app: Redress, session: Session, complaint: ComplaintSnapshot, now: datetime, *, by: str,
+          reason: str | None, limited: bool) -> ComplaintChanges:
+    """The clock stops where it stands; its pending deadlines have no due time until it runs again.
+
+    The pause is kept with who and why. A wait on the customer (`limited`) under a policy with a longest pause
+    gets its limit armed, in the clock's own business time.
+    """
+    clock_plan = plan(app, session, complaint.severity, complaint.customer_id)
+    here = checkpoint_at(app, complaint, clock_plan, now)
     suspend(session, complaint.id)
+    limit_at = None
+    if limited and clock_plan.max_pause is not None:
+        limit_at = add_business_time(now, clock_plan.max_pause, app.calendar(clock_plan.calendar))
+        session.execute(_INSERT, {
+            "complaint_id": complaint.id, "kind": PAUSE_LIMIT, "level": None, "offset_minutes": clock_plan.max_pause,
+            "due_at": limit_at, "fired_at": None, "cancelled_at": None, "created_at": now})
+    session.execute(insert(PAUSES).values(complaint_id=complaint.id, paused_by=by, reason=reason, started_at=now,
+                                          limit_at=limit_at))
     return here.columns() | {"sla_paused_at": now}
 
 
-def resume(app: Redress, session: Session, complaint: ComplaintSnapshot, now: datetime) -> ComplaintChanges:
+def resume(app: Redress, session: Session, complaint: ComplaintSnapshot, now: datetime, *, by: str,
+           how: str) -> ComplaintChanges:
     """The clock runs on from where it stopped; pending deadlines fall due again, later by the pause."""
     if complaint.sla_paused_at is None:
         return {}
     clock_plan = plan(app, session, complaint.severity, complaint.customer_id)
     here = checkpoint_at(app, complaint, clock_plan, now)
     calendar = app.calendar(clock_plan.calendar)
-    paused = complaint.sla_paused_minutes + business_minutes_between(complaint.sla_paused_at, now, calendar)
+    held = business_minutes_between(complaint.sla_paused_at, now, calendar)
+    cancel(session, complaint.id, (PAUSE_LIMIT,), now)
+    _end_pause(session, complaint.id, now, by, how, held)
     _move_pending(app, session, complaint.id, clock_plan, here)
-    return here.columns() | {"sla_paused_at": None, "sla_paused_minutes": paused}
+    return here.columns() | {"sla_paused_at": None, "sla_paused_minutes": complaint.sla_paused_minutes + held}
+
+
+def _end_pause(session: Session, complaint_id: int, now: datetime, by: str, how: str, held: float | None) -> None:
+    """The complaint's open pause (if any) ends now, by `how` (the trigger), having held the clock `held` minutes."""
+    session.execute(
+        update(PAUSES).where(PAUSES.c.complaint_id == complaint_id, PAUSES.c.ended_at.is_(None))
+        .values(ended_at=now, ended_by=by, ended_how=how, business_minutes=held))
 
 
 def restart(app: Redress, session: Session, complaint: ComplaintSnapshot, now: datetime) -> ComplaintChanges:

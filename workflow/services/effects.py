@@ -15,10 +15,10 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
-from states.definition import CAUSES, INITIAL_STATE, OPEN_STATES, STATES, TRANSITIONS, Event
+from states.definition import CAUSES, INITIAL_STATE, OPEN_STATES, STATES, TRANSITIONS, WAITING_CUSTOMER, Event
 from workflow.adapters.models import COMPLAINTS
 from workflow.adapters.records import ComplaintChanges, ComplaintSnapshot
 from workflow.bootstrap import Redress
@@ -35,12 +35,14 @@ class Happened:
     app: Redress
     session: Session
     complaint: ComplaintSnapshot
-    actor: Row
+    actor: Any  # the acting user's row, or the engine itself (transition.SystemActor)
     to_state: str
     note: str
     changes: Mapping[str, Any]
     now: datetime
     planned: list[compensation.PlannedStep] = field(default_factory=list)
+    trigger: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)  # what the transition's audit event records
 
 
 ClockEffect = Callable[[Happened], ComplaintChanges]
@@ -62,15 +64,16 @@ def _stop_first_response_clock(h: Happened) -> ComplaintChanges:
 
 
 def _stop_clocks(h: Happened) -> ComplaintChanges:
-    return clocks.stop(h.app, h.session, h.complaint, h.now)
+    return clocks.stop(h.app, h.session, h.complaint, h.now, by=h.actor.name, how=h.trigger)
 
 
 def _pause_clock(h: Happened) -> ComplaintChanges:
-    return clocks.pause(h.app, h.session, h.complaint, h.now)
+    return clocks.pause(h.app, h.session, h.complaint, h.now, by=h.actor.name, reason=h.data.get("pause_reason"),
+                        limited=h.to_state == WAITING_CUSTOMER)
 
 
 def _resume_clock(h: Happened) -> ComplaintChanges:
-    return clocks.resume(h.app, h.session, h.complaint, h.now)
+    return clocks.resume(h.app, h.session, h.complaint, h.now, by=h.actor.name, how=h.trigger)
 
 
 def _restart_clock(h: Happened) -> ComplaintChanges:

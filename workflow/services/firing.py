@@ -16,18 +16,20 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
 from notifications.outbox import queue_staff_alert
+from states.definition import WAITING_CUSTOMER, Trigger
 from workflow.adapters.db import is_lock_conflict
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, USERS
 from workflow.adapters.records import ComplaintChanges, ComplaintSnapshot, change_complaint
 from workflow.bootstrap import Redress
 from workflow.domain.clock import local_minute
 from workflow.domain.errors import ConcurrentChange
-from workflow.domain.sla import plan_for
+from workflow.domain.sla import business_time, plan_for
 from workflow.domain.vocabulary import ROLES
 from workflow.services import clocks, compensation, survey_messages
 from workflow.services.alert_recipients import Recipients, StaffByLevel, alert_recipients
 from workflow.services.clocks import claim_due, due_ids
 from workflow.services.failed_deadlines import record_failure
+from workflow.services.transition import SystemActor, apply_transition
 
 SCHEDULER = "scheduler"
 
@@ -157,6 +159,8 @@ def _fire_one(app: Redress, session: Session, people: StaffByLevel, deadline_id:
             _climb(app, session, people, complaint, tier, deadline, now, f"{step} not done by its deadline")
     elif deadline.kind == survey_messages.SURVEY:
         survey_messages.send(app, session, complaint, now)
+    elif deadline.kind == clocks.PAUSE_LIMIT:
+        _pause_ran_out(app, session, people, complaint, deadline, now)
     elif deadline.kind.endswith("_warning"):
         _warn(app, session, people, complaint, deadline, now)
     else:
@@ -195,6 +199,24 @@ def _warn(
                      conflict=_CONFLICT.format(complaint.number))
     _alert(app, session, complaint, complaint.escalation_level, "sla_warning", f"{target} due {due}",
            recipients, now)
+
+
+def _pause_ran_out(app: Redress, session: Session, people: StaffByLevel, complaint: ComplaintSnapshot,
+                   deadline: Row, now: datetime) -> None:
+    """The longest wait on the customer ran out: the clock runs again, and the assignee and supervisors know."""
+    if complaint.state != WAITING_CUSTOMER:
+        return  # left the wait in the same instant: resuming cancels the limit, so nothing is left to do
+    supervisor = ROLES.index("supervisor")
+    found = [_assignee(app, session, people, complaint),
+             alert_recipients(people, supervisor, app.config.alerts.fallback_email)]
+    people_told = list(dict.fromkeys(person for recipients in found for person in recipients.people))
+    recipients = Recipients(people_told) if people_told else found[-1]
+    headline = (f"waited on the customer for {business_time(deadline.offset_minutes)}, the longest pause of its "
+                "policy: the clock runs again")
+    apply_transition(app, session, complaint, SystemActor(SCHEDULER), Trigger.PAUSE_LIMIT_REACHED, note=headline,
+                     data={"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(),
+                           "max_pause_minutes": deadline.offset_minutes, **_alerted(recipients)})
+    _alert(app, session, complaint, supervisor, "pause_limit", headline, recipients, now)
 
 
 def _climb(app: Redress, session: Session, people: StaffByLevel, complaint: ComplaintSnapshot, tier: str,

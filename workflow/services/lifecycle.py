@@ -18,7 +18,7 @@ from typing_extensions import Unpack
 
 from states.definition import ASSIGNED, RECEIVED, RESOLVED, Trigger
 from workflow.adapters.db import insert_returning_id
-from workflow.adapters.models import COMPLAINTS, CUSTOMERS, NumberSequence
+from workflow.adapters.models import COMPLAINTS, CUSTOMERS, PAUSES, NumberSequence
 from workflow.adapters.records import (
     SNAPSHOT_FIELDS,
     ComplaintChanges,
@@ -309,11 +309,21 @@ def respond(
 
 
 def wait_for_customer(
-    app: Redress, actor: str | None, ref: str | int, note: str | None, *, expected_version: int | None = None
+    app: Redress, actor: str | None, ref: str | int, note: str | None, *, reason: str | None = None,
+    expected_version: int | None = None,
 ) -> Outcome:
-    """Park the complaint until the customer sends what is needed."""
+    """Park the complaint until the customer sends what is needed; the clock stops, for one of the configured
+    reasons (sla.pause_reasons) and at most for the policy's longest pause."""
     note = required_text(note, "note", "what we are waiting for from the customer", app.config.limits.note)
-    return _act(app, actor, ref, Trigger.WAIT_FOR_CUSTOMER, expected_version=expected_version, note=note)
+    reasons = app.config.sla.pause_reasons
+    reason = (reason or "").strip() or None
+    if reasons and reason not in reasons:
+        given = f"'{reason}' is not a pause reason" if reason else "a reason is required to wait on the customer"
+        raise InvalidInput(f"{given}; allowed: {', '.join(reasons)}")
+    if reason is not None and len(reason) > column_limit(PAUSES.c.reason):
+        raise InvalidInput(f"the reason is longer than {column_limit(PAUSES.c.reason)} characters")
+    return _act(app, actor, ref, Trigger.WAIT_FOR_CUSTOMER, expected_version=expected_version, note=note,
+                data={"pause_reason": reason} if reason else None)
 
 
 def customer_replied(

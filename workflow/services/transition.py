@@ -45,6 +45,15 @@ class Outcome:
     planned_steps: tuple[PlannedStep, ...] = ()  # compensation steps the transition planned
 
 
+@dataclass(frozen=True)
+class SystemActor:
+    """The engine itself acting (the scheduler): a name in the trail, no account, no role to check."""
+
+    name: str
+    id: None = None
+    role: str = "system"
+
+
 def check_version(complaint: ComplaintSnapshot, expected: int | None) -> None:
     """Refuse to act on a complaint that changed since the caller read it at version `expected`."""
     if expected is not None and expected != complaint.version:
@@ -55,9 +64,10 @@ def check_version(complaint: ComplaintSnapshot, expected: int | None) -> None:
         )
 
 
-def _refuse_someone_elses(session: Session, complaint: ComplaintSnapshot, actor: Row, trigger: str, note: str) -> None:
+def _refuse_someone_elses(session: Session, complaint: ComplaintSnapshot, actor: Row | SystemActor, trigger: str,
+                          note: str) -> None:
     """The assignee rule (workflow/domain/permissions.py) for the triggers that are the assignee's own."""
-    if trigger not in ASSIGNEES_OWN or complaint.assignee_id is None:
+    if trigger not in ASSIGNEES_OWN or complaint.assignee_id is None or isinstance(actor, SystemActor):
         return
     assignee = session.execute(select(USERS.c.name, USERS.c.role).where(USERS.c.id == complaint.assignee_id)).one()
     refused = others_complaint_refusal(Person(actor.id, actor.name, actor.role),
@@ -71,7 +81,7 @@ def apply_transition(
     app: Redress,
     session: Session,
     complaint: ComplaintSnapshot,
-    actor: Row,
+    actor: Row | SystemActor,
     trigger: str,
     *,
     note: str = "",
@@ -97,7 +107,8 @@ def apply_transition(
     values: ComplaintChanges = {**changes, "state": to_state, "is_open": to_state not in FINAL_STATES}
     if to_state in FINAL_STATES and from_state not in FINAL_STATES:
         values["closed_at"] = now
-    happened = effects.Happened(app, session, complaint, actor, to_state, note, changes, now)
+    happened = effects.Happened(app, session, complaint, actor, to_state, note, changes, now, trigger=trigger,
+                                data=data or {})
     values.update(effects.before_write(moved.events, happened))
     version = change_complaint(session, complaint, now, actor.name, trigger, note, data, to_state=to_state,
                                **values)

@@ -146,6 +146,7 @@ VOCABULARIES: dict[str, Vocabulary] = {
     "escalations:level": Vocabulary("LEVEL", _roles(1, None), "Only complaints escalated to this level."),
     "escalation lower:to": Vocabulary("LEVEL", _roles(0, -1), "The level to lower the escalation to."),
     "cancel:reason": Vocabulary("REASON", _cancel_reasons, "Why the complaint is cancelled."),
+    "wait:reason": Vocabulary("REASON", lambda: _config().sla.pause_reasons, "Why the clock stops while we wait."),
 }
 
 # What to type, where the parameter's name or type alone does not say it well; by the same keys.

@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     **dict.fromkeys(("login", "logout", "whoami", "password", "token", "apikey"), "signing"),
     "serve": "operations",
     "audit": "audit",
+    "sla": "sla",
 }
 
 

@@ -161,6 +161,11 @@ def print_complaint(detail: dict[str, Any], tz: str, now: datetime | None = None
     parts: list[RenderableType] = [facts]
     if detail.get("clocks"):
         parts.append(fitted_table("Clocks (business time)", _clock_columns(moments), detail["clocks"]))
+    if detail.get("pauses"):
+        pauses = detail["pauses"]
+        held = business_time(sum(p["business_minutes"] or 0 for p in pauses))
+        parts.append(fitted_table(f"Waits on the customer ({len(pauses)}, {held} held)", _pause_columns(moments),
+                                  pauses))
     if detail.get("compensation_steps"):
         steps = detail["compensation_steps"]
         parts.append(fitted_table(f"Compensation steps ({len(steps)})", _step_columns(moments, whose=False), steps))
@@ -194,6 +199,42 @@ def _conversation(entries: list[dict[str, Any]], moments: Moments) -> Renderable
             what = Text.assemble(inert(entry["subject"]), (f"  [{entry['status']}]", "dim"))
         table.add_row("<-" if entry["direction"] == "in" else "->", moments.short(entry["at"]), what)
     return table
+
+
+def _pause_ended(pause: dict[str, Any], moments: Moments) -> str:
+    if pause["ended_at"] is None:
+        return f"waiting (limit {moments.short(pause['limit_at'])})" if pause["limit_at"] else "waiting"
+    how = "at the limit" if pause["ended_how"] == "pause_limit_reached" else f"by {pause['ended_by']}"
+    return f"{moments.short(pause['ended_at'])} {how}"
+
+
+def _pause_columns(moments: Moments) -> list[Column]:
+    return [
+        Column("since", lambda p: moments.short(p["started_at"]), most=11),
+        Column("by", lambda p: p["by"], most=12),
+        Column("reason", lambda p: p["reason"] or "-", most=20),
+        Column("held", lambda p: "" if p["business_minutes"] is None else business_time(p["business_minutes"]),
+               most=8, right=True),
+        Column("ended", lambda p: _pause_ended(p, moments), most=30),
+    ]
+
+
+def print_pauses_by_agent(rows: list[dict[str, Any]]) -> None:
+    """`redress sla pauses`: one row per agent who parked complaints, most time held first."""
+    columns = [
+        Column("agent", lambda r: r["agent"], most=16),
+        Column("pauses", lambda r: str(r["pauses"]), most=7, right=True),
+        Column("complaints", lambda r: str(r["complaints"]), most=10, right=True),
+        Column("repeated", lambda r: str(r["repeated"]), drop=3, most=8, right=True),
+        Column("at limit", lambda r: str(r["ran_to_limit"]), drop=2, most=8, right=True),
+        Column("waiting", lambda r: str(r["still_waiting"]), drop=4, most=7, right=True),
+        Column("held", lambda r: business_time(r["business_minutes"]), most=9, right=True),
+        Column("longest", lambda r: business_time(r["longest_minutes"] or 0), drop=1, most=9, right=True),
+    ]
+    if not rows:
+        print_fitted(Text("No waits on the customer began in that period."))
+        return
+    print_fitted(fitted_table("Waits on the customer per agent (business time)", columns, rows))
 
 
 def _attachment_columns() -> list[Column]:

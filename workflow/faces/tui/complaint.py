@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.cells import cell_len
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import events
@@ -44,6 +45,21 @@ def load_view(seat: Seat, number: str) -> dict[str, Any]:
 
 # How often the view's countdowns are read again though nothing changed: they are business minutes.
 COUNTDOWN_SECONDS = 60.0
+
+
+def pause_lines(pauses: list[dict[str, Any]], timezone: str) -> Text:
+    """Every wait on the customer, so a complaint parked again and again shows it."""
+    held = business_time(sum(p["business_minutes"] or 0 for p in pauses))
+    told = Text(f"Waited on the customer {len(pauses)} time{'s' * (len(pauses) > 1)} ({held} held)",
+                style="bold yellow" if len(pauses) > 1 else "bold")
+    for p in pauses:
+        if p["ended_at"] is None:
+            ended = f"waiting, limit {local(timezone, p['limit_at'])}" if p["limit_at"] else "waiting"
+        else:
+            ended = business_time(p["business_minutes"] or 0) + (", ran to the limit"
+                                                                 if p["ended_how"] == "pause_limit_reached" else "")
+        told.append("\n" + inert(f"  {local(timezone, p['started_at'])}  {p['reason'] or '-'} by {p['by']}: {ended}"))
+    return told
 
 
 def explained_lines(explained: dict[str, Any], timezone: str) -> Text:
@@ -183,10 +199,11 @@ class ComplaintScreen(RedressScreen[None]):
         for d in v["sla"]["deadlines"]:
             status = "pending" if d["pending"] else ("fired" if d["fired_at"] else "cancelled")
             kind = f"step: {step_kinds.get(d.get('step_id'), '?')}" if d["kind"] == "step" else d["kind"]
-            clocks.add_row(kind, local(timezone, d["due_at"]),
-                           countdown_text(d["remaining_business_minutes"], v["sla"]["paused"] and d["pending"]),
-                           status, style="" if d["pending"] else "dim")
-        self.query_one("#deadlines", Static).update(clocks)
+            suspended = v["sla"]["paused"] and d["pending"] and d["due_at"] is None  # a pause limit runs on
+            left = countdown_text(d["remaining_business_minutes"], suspended)
+            clocks.add_row(kind, local(timezone, d["due_at"]), left, status, style="" if d["pending"] else "dim")
+        pauses = v.get("pauses", [])
+        self.query_one("#deadlines", Static).update(Group(clocks, pause_lines(pauses, timezone)) if pauses else clocks)
         self.query_one("#explained", Static).update(explained_lines(v["explained"], timezone))
 
         steps = Table(title="Compensation", title_justify="left", expand=True, box=None)

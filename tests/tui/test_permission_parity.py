@@ -56,6 +56,7 @@ CLI = {
     "read_failed_deadlines": ["deadlines", "failed"],
     "survey_scores": ["survey", "scores"],
     "pause_report": ["sla", "pauses"],
+    "replan_clocks": ["sla", "replan", "--dry-run"],
 }
 
 

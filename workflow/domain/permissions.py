@@ -73,6 +73,7 @@ PERMISSIONS: dict[str, Permission] = {
     "read_failed_deadlines": Permission("supervisor", "the failed deadlines"),
     "survey_scores": Permission("supervisor", "the survey scores"),
     "pause_report": Permission("supervisor", "paused time per agent"),
+    "replan_clocks": Permission("manager", "re-planning the clocks"),
     # Signing in.
     "own_account": Permission("agent", "one's own password and tokens"),
     "reset_password": Permission("manager", "resetting someone's password"),

@@ -31,6 +31,7 @@ from workflow.domain.sla import (
 )
 from workflow.domain.vocabulary import ROLES
 from workflow.services import clocks
+from workflow.services.replan import REPLAN
 
 STOPPED_STATES = clocks.STOPPED_STATES
 # The events that arm the next ladder step (workflow/services/firing.py, supervision.lower_escalation).
@@ -56,6 +57,7 @@ class _Life:
     fired: dict[tuple[str, datetime], int] = field(default_factory=dict)  # (kind, at) -> the firing's event id
     ladder: list[tuple[datetime, str]] = field(default_factory=list)  # ladder steps armed, with the severity then
     arming: list[tuple[datetime, int, str]] = field(default_factory=list)  # (at, event id, "sla" or "ladder")
+    replanned: list[tuple[datetime, int]] = field(default_factory=list)  # (at, event id): `redress sla replan`
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -132,6 +134,12 @@ class _Clock:
         if event.trigger in LADDER_TRIGGERS:
             life.ladder.append((event.at, self.severity))
             life.arming.append((event.at, event.id, "ladder"))
+        if event.trigger == REPLAN:
+            life.replanned.append((event.at, event.id))
+            life.changes.append({"at": _iso(event.at), "event": event.id, "what": "replan", "by": event.actor,
+                                 "reason": event.note, "detail": f"re-planned under a changed policy, "
+                                 f"{business_time(data.get('used_minutes') or 0)} used kept"})
+            return
         if event.trigger == "extend_deadline":
             life.changes.append({"at": _iso(event.at), "event": event.id, "what": "extension", "by": event.actor,
                                  "reason": event.note,
@@ -277,6 +285,8 @@ def _explain_sla(app: Redress, row: Any, life: _Life, tier: str) -> dict[str, An
     # A deadline is planned when armed and again at each resume and extension, on the calendar of that moment;
     # a later severity change re-arms the SLA targets but leaves a ladder step on the calendar it was planned on.
     replans = [*((m, event) for m, event in life.resumed if _while_pending(life, row, m, event)),
+               *((m, event) for m, event in life.replanned
+                 if _running_at(life, m) and _while_pending(life, row, m, event)),
                *((datetime.fromisoformat(c["at"]), c["event"]) for c in target["extensions"]
                  if _running_at(life, datetime.fromisoformat(c["at"])))]  # while paused it moves no due time
     planned_at, planned_under = row.created_at, severity

@@ -10,6 +10,7 @@ What a transition's events do to the clocks is in workflow/services/effects.py.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy import Row, bindparam, insert, select, update
 from sqlmodel import Session
 
 from states.definition import CANCELLED, CLOSED, RESOLVED
-from workflow.adapters.models import CUSTOMERS, DEADLINES, PAUSES
+from workflow.adapters.models import CUSTOMERS, DEADLINES, EVENTS, PAUSES
 from workflow.adapters.records import ComplaintChanges, ComplaintSnapshot
 from workflow.bootstrap import Redress
 from workflow.domain.sla import (
@@ -268,7 +269,8 @@ def retarget(
 ) -> ComplaintChanges:
     """New targets for the deadlines still pending, counted on from where the clock stands now.
 
-    One that fired stays fired (its breach was alerted and climbed once, and is not re-armed under new targets).
+    One that fired stays fired (its breach was alerted and climbed once, and is not re-armed under new targets);
+    a supervisor's extensions of the resolution clock are kept.
     """
     tier = tier_of(session, complaint.customer_id)
     running_plan = plan_for(app.config, complaint.severity, tier)
@@ -277,11 +279,24 @@ def retarget(
     running = pending_kinds(session, complaint.id, FIRST_RESPONSE_KINDS + RESOLUTION_KINDS[:2])
     if running:
         cancel(session, complaint.id, running, now)
-    kinds = [(k, o) for k, o in clock_plan.arming(first_response=True) if k in running]
+    extended = extended_minutes(session, complaint)
+    kinds = [(k, o + (extended if k in RESOLUTION_KINDS else 0.0))
+             for k, o in clock_plan.arming(first_response=True) if k in running]
     arm(app, session, complaint.id, clock_plan, kinds, checkpoint=here, now=now)
     if complaint.sla_paused_at is not None:
         suspend(session, complaint.id)
     return here.columns()
+
+
+_EXTENSIONS = (
+    select(EVENTS.c.data)
+    .where(EVENTS.c.complaint_id == bindparam("complaint_id"), EVENTS.c.trigger == "extend_deadline",
+           EVENTS.c.at >= bindparam("since"))
+)
+def extended_minutes(session: Session, complaint: ComplaintSnapshot) -> float:
+    """Business minutes supervisors added to the clock now running (since it started or was reopened)."""
+    rows = session.execute(_EXTENSIONS, {"complaint_id": complaint.id, "since": complaint.sla_started_at})
+    return float(sum(json.loads(data or "{}").get("by_minutes") or 0 for data in rows.scalars()))
 
 
 def extend(app: Redress, session: Session, complaint: ComplaintSnapshot, minutes: float) -> None:

@@ -28,3 +28,37 @@ def pauses(since: Since = None, until: Until = None, as_user: As = None, as_json
     from workflow.faces.cli.tables import print_pauses_by_agent
 
     print_pauses_by_agent(rows)
+
+
+@sla_app.command("replan")
+def replan_command(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List every deadline that would move; write nothing.")]
+    = False,
+    was: Annotated[Optional[str], typer.Option(
+        "--was", help="The config.yaml the clocks ran under until now, so the time they used is counted on its "
+                      "calendars (default: the calendars now configured).")] = None,
+    as_user: As = None,
+    as_json: Json = False,
+) -> None:
+    """After config.yaml's policies or calendars change: keep the business time each running clock has used and
+    re-plan what is left under the new policy (manager or above). Each complaint moved is audited."""
+    from pathlib import Path
+
+    from workflow.config import load_config
+    from workflow.domain.errors import UsageError
+    from workflow.faces.seat import DirectSeat
+    from workflow.services.replan import replan
+
+    here = seat(as_user)
+    if not isinstance(here, DirectSeat):
+        raise UsageError("sla replan runs at the database (--db), not through a sign-in to a server")
+    previous = load_config(Path(was)) if was else None
+    report = replan(here.app, here.user, dry_run=dry_run, previous=previous)
+    if as_json:
+        from dataclasses import asdict
+
+        print_json(asdict(report))
+        return
+    from workflow.faces.cli.tables import print_replan
+
+    print_replan(report, here.timezone)

@@ -237,6 +237,35 @@ def print_pauses_by_agent(rows: list[dict[str, Any]]) -> None:
     print_fitted(fitted_table("Waits on the customer per agent (business time)", columns, rows))
 
 
+def print_replan(report: Any, tz: str) -> None:
+    """`redress sla replan`: every deadline that moves (or would), complaint by complaint, then what failed."""
+    moments = Moments(tz, None)
+    rows = [{"number": done.number, "severity": done.severity, "used": done.used_minutes, "move": move}
+            for done in report.replanned for move in done.moves]
+
+    def due(moment: Any) -> str:
+        return "paused" if moment is None else moments.short(moment.isoformat())
+
+    columns = [
+        _number(),
+        Column("severity", lambda r: r["severity"], drop=3, most=8),
+        Column("used", lambda r: business_time(r["used"]), drop=2, most=8, right=True),
+        Column("deadline", lambda r: r["move"].kind, most=22),
+        Column("target", lambda r: f"{business_time(r['move'].from_target)} -> {business_time(r['move'].to_target)}",
+               drop=1, most=20),
+        Column("due", lambda r: f"{due(r['move'].from_due)} -> {due(r['move'].to_due)}", most=26),
+    ]
+    verb = "would move" if report.dry_run else "moved"
+    parts: list[RenderableType] = [Text(
+        f"{report.checked} running clocks checked; {len(rows)} deadlines of {len(report.replanned)} complaints "
+        f"{verb}. Time used counted on {report.counted_on}.")]
+    if rows:
+        parts.append(fitted_table("Deadlines re-planned (business time)", columns, rows))
+    for failed in report.failed:
+        parts.append(Text(inert(f"{failed['number']}: not re-planned: {failed['error']}"), style="red"))
+    print_fitted(*parts)
+
+
 def _attachment_columns() -> list[Column]:
     return [
         Column("id", lambda a: str(a["id"]), most=8, right=True),

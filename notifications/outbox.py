@@ -14,7 +14,8 @@ from workflow.adapters.models import MESSAGES
 if TYPE_CHECKING:
     from workflow.services.alert_recipients import Recipients
 
-STATUSES = ("pending", "sending", "sent", "failed", "uncertain", "withdrawn")
+# held: raised in a level's quiet hours, waiting for its calendar to open; digested: sent inside a digest.
+STATUSES = ("pending", "held", "sending", "sent", "failed", "uncertain", "withdrawn", "digested")
 RETRYABLE = ("failed", "uncertain")  # what an operator may queue again
 _INSERT = insert(MESSAGES)
 
@@ -46,6 +47,7 @@ def queue_staff_alert(
         subject = f"[Redress] {complaint.number} {headline}"
         text = html = short = ""
         error = str(failure)
+    opens = quiet_until(app, level, now)
     rows = []
     for channel, channel_kind, is_mail in zip(channels, channel_kinds, mail_like, strict=True):
         unreached = recipients.nobody_because
@@ -58,13 +60,25 @@ def queue_staff_alert(
             {"complaint_id": complaint.id, "kind": kind, "audience": "staff", "locale": locale,
              "channel": channel.type, "recipient": target, "subject": subject,
              "body": text if is_mail else short, "body_html": html if is_mail else None,
-             "idempotency_key": uuid.uuid4().hex, "status": "failed" if problem else "pending", "attempts": 0,
-             "next_attempt_at": now, "last_error": problem, "created_at": now, "sent_at": None}
+             "idempotency_key": uuid.uuid4().hex,
+             "status": "failed" if problem else "held" if opens else "pending", "attempts": 0,
+             "next_attempt_at": opens or now, "last_error": problem, "created_at": now, "sent_at": None}
             for target in targets
         ]
     if rows:
         session.execute(_INSERT, rows)
     return len(rows)
+
+
+def quiet_until(app: Any, level: str, now: datetime) -> datetime | None:
+    """When the staff calendar of `level` next opens, if it is closed at `now`; None: tell them now."""
+    from workflow.domain.sla import add_business_time
+
+    calendar = app.config.alerts.staff_hours.get(level)
+    if calendar is None:
+        return None
+    opens: datetime = add_business_time(now, 0.0, app.calendar(calendar))
+    return opens if opens > now else None
 
 
 class _Nobody:

@@ -306,9 +306,12 @@ def deliver_due(
     `limit` caps the messages handed to channels in this call; `should_stop` is asked before each claim.
     One SMTP connection per server serves the whole drain.
     """
+    from notifications.digest import release_held
+
     tally: Counter[str] = Counter()
     due_by = app.clock.now()  # what was due when the call began: a failing message is not retried within it
     settle_interrupted(app, tally)
+    release_held(app)
     sender = sender_name()
     keeper = _LeaseKeeper(app)
     handed = 0

@@ -213,6 +213,9 @@ class AlertsConfig(_Strict):
         Annotated[LogChannel | EmailChannel | WebhookChannel | FolderChannel, Field(discriminator="type")]
     ] = [LogChannel(type="log")]
     fallback_email: Optional[str] = None
+    # Quiet hours: the staff calendar of each level (role). An alert raised outside it is held and goes out in
+    # one digest per person when the calendar opens; a level not named is told at once, day or night.
+    staff_hours: dict[Role, str] = {}
 
     @field_validator("fallback_email")
     @classmethod
@@ -307,6 +310,9 @@ class CompensationConfig(_Strict):
     """Which steps a resolved complaint gets, how long each may take, and who may grant how much money."""
 
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    # The business calendar steps fall due in (the people who carry them out keep office hours); None: the
+    # complaint's own SLA calendar.
+    calendar: Optional[str] = None
     # The most money a role grants without approval, per step, per complaint (the sum of its steps not cancelled)
     # and per requester in a local day; above any of them a higher role whose own limits allow it approves.
     approval_limits: dict[Role, Decimal] = {"agent": Decimal(50), "senior": Decimal(200),
@@ -563,6 +569,13 @@ class Config(_Strict):
                     f"sla.policies.{name}.calendar: '{policy.calendar}' is not a calendar; "
                     f"allowed: {', '.join(self.calendars)}"
                 )
+        if self.compensation.calendar is not None and self.compensation.calendar not in self.calendars:
+            raise ValueError(f"compensation.calendar: '{self.compensation.calendar}' is not a calendar; "
+                             f"allowed: {', '.join(self.calendars)}")
+        for level, calendar in self.alerts.staff_hours.items():
+            if calendar not in self.calendars:
+                raise ValueError(f"alerts.staff_hours.{level}: '{calendar}' is not a calendar; "
+                                 f"allowed: {', '.join(self.calendars)}")
         for state in self.sla.pause_states:
             if state not in STATES:
                 raise ValueError(f"sla.pause_states: '{state}' is not a state; allowed: {', '.join(STATES)}")

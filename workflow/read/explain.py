@@ -314,7 +314,7 @@ def _explain_sla(app: Redress, row: Any, life: _Life, tier: str) -> dict[str, An
 
 
 def _explain_step(app: Redress, session: Any, row: Any, life: _Life, tier: str, reminder: bool) -> dict[str, Any]:
-    """A compensation step's timer: due a fixed business time after it was planned on the complaint's calendar,
+    """A compensation step's timer: due a fixed business time after it was planned on the steps' calendar,
     at once when the step is carried out at once, or `climb_every` after it was found overdue (a reminder)."""
     step = session.execute(select(STEPS.c.kind).where(STEPS.c.id == row.step_id)).one()
     severity = _severity_at(life, row.created_at)
@@ -324,12 +324,13 @@ def _explain_step(app: Redress, session: Any, row: Any, life: _Life, tier: str, 
     else:
         minutes = app.config.compensation.due_after(step.kind)
         how = f"step '{step.kind}': due {business_time(minutes)} of business time after it was planned"
-    target = {"severity": severity, "tier": tier, "calendar": plan.calendar, "policy_minutes": minutes,
+    calendar_name = app.config.compensation.calendar or plan.calendar  # compensation.step_calendar
+    target = {"severity": severity, "tier": tier, "calendar": calendar_name, "policy_minutes": minutes,
               "step": step.kind, "extensions": [], "matches_policy": True, "how": how}
     if row.due_at == row.created_at:  # carried out at once (money within the agent's limit, a letter now)
         target["how"] = f"step '{step.kind}': carried out at once"
         return {"target_minutes": 0.0, "target": target, "story": Story((), 0.0, row.created_at, 0.0)}
-    story = count([Span(row.created_at, None, plan.calendar, app.calendar(plan.calendar))], minutes)
+    story = count([Span(row.created_at, None, calendar_name, app.calendar(calendar_name))], minutes)
     return {"target_minutes": minutes, "target": target, "story": story}
 
 

@@ -52,7 +52,7 @@ from workflow.domain.permissions import (
     removal_refusal,
     require,
 )
-from workflow.domain.sla import add_business_time
+from workflow.domain.sla import BusinessCalendar, add_business_time
 from workflow.domain.vocabulary import ROLES
 from workflow.services import clocks
 from workflow.services.people import acting_user
@@ -194,9 +194,16 @@ def _due_at(
 ) -> datetime:
     if at_once:
         return now
-    clock_plan = clocks.plan(app, session, complaint.severity, complaint.customer_id)
     minutes = app.config.compensation.due_after(kind)
-    return add_business_time(now, minutes, app.calendar(clock_plan.calendar))
+    return add_business_time(now, minutes, step_calendar(app, session, complaint))
+
+
+def step_calendar(app: Redress, session: Session, complaint: ComplaintSnapshot) -> BusinessCalendar:
+    """The calendar steps fall due in: compensation.calendar, else the complaint's SLA calendar."""
+    name = app.config.compensation.calendar
+    if name is None:
+        name = clocks.plan(app, session, complaint.severity, complaint.customer_id).calendar
+    return app.calendar(name)
 
 
 def create_step(
@@ -495,7 +502,7 @@ def on_step_due(app: Redress, session: Session, step_id: int, now: datetime) -> 
 def remind_again(app: Redress, session: Session, complaint: ComplaintSnapshot, step_id: int, now: datetime) -> None:
     """An overdue step gets a new timer `climb_every` later: while it stays undone it keeps climbing."""
     clock_plan = clocks.plan(app, session, complaint.severity, complaint.customer_id)
-    due = add_business_time(now, clock_plan.climb_every, app.calendar(clock_plan.calendar))
+    due = add_business_time(now, clock_plan.climb_every, step_calendar(app, session, complaint))
     clocks.arm_step_timer(session, complaint.id, step_id, due, now)
 
 

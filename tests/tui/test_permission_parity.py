@@ -57,6 +57,7 @@ CLI = {
     "survey_scores": ["survey", "scores"],
     "pause_report": ["sla", "pauses"],
     "replan_clocks": ["sla", "replan", "--dry-run"],
+    "what_if": ["whatif", "--config", str(CONFIG), "--from", "2026-11-01", "--to", "2026-12-01"],
 }
 
 

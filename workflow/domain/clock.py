@@ -81,4 +81,10 @@ def parse_period_edge(value: str, name: str, timezone: str) -> datetime:
         except ValueError:
             raise ConfigError(f"{name}: '{value}' is not a day; use e.g. 2026-11-01") from None
         return parse_instant(day.replace(tzinfo=ZoneInfo(timezone)).isoformat(), name)
-    return parse_instant(text, name)
+    try:
+        return parse_instant(text, name)
+    except ConfigError as error:
+        if "outside the years" in str(error):
+            raise
+        raise ConfigError(f"{name}: '{value}' is neither a day (2026-11-01) nor an ISO 8601 time "
+                          "(2026-11-01T09:30:00+08:00)") from None

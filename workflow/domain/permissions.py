@@ -74,6 +74,7 @@ PERMISSIONS: dict[str, Permission] = {
     "survey_scores": Permission("supervisor", "the survey scores"),
     "pause_report": Permission("supervisor", "paused time per agent"),
     "replan_clocks": Permission("manager", "re-planning the clocks"),
+    "what_if": Permission("manager", "trying a policy on past complaints"),
     # Signing in.
     "own_account": Permission("agent", "one's own password and tokens"),
     "reset_password": Permission("manager", "resetting someone's password"),

@@ -44,6 +44,7 @@ COMMANDS: dict[str, str] = {
     "serve": "operations",
     "audit": "audit",
     "sla": "sla",
+    "whatif": "sla",
 }
 
 

@@ -62,3 +62,33 @@ def replan_command(
     from workflow.faces.cli.tables import print_replan
 
     print_replan(report, here.timezone)
+
+
+@app.command("whatif")
+def whatif_command(
+    config: Annotated[str, typer.Option("--config", help="The proposed config.yaml to replay the period under.")],
+    since: Annotated[str, typer.Option("--from", help="First day filed (YYYY-MM-DD, local) or ISO time.")],
+    until: Annotated[str, typer.Option("--to", help="Filed before this day (YYYY-MM-DD, local) or ISO time.")],
+    as_user: As = None,
+    as_json: Json = False,
+) -> None:
+    """Every complaint filed in the period replayed through a proposed config.yaml from its recorded history, next
+    to what actually happened: deadlines met and breached per clock and severity, escalations per level, staff
+    alerts, and the complaints whose fate would change (manager or above)."""
+    from pathlib import Path
+
+    from workflow.config import load_config
+    from workflow.domain.errors import UsageError
+    from workflow.faces.seat import DirectSeat
+    from workflow.read.whatif import what_if
+
+    here = seat(as_user)
+    if not isinstance(here, DirectSeat):
+        raise UsageError("whatif runs at the database (--db), not through a sign-in to a server")
+    report = what_if(here.app, here.user, load_config(Path(config)), since, until)
+    if as_json:
+        print_json(report)
+        return
+    from workflow.faces.cli.policy_report import print_what_if
+
+    print_what_if(report, here.timezone)

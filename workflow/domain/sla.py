@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -91,6 +91,13 @@ def _local_bounds(calendar: BusinessCalendar, day: date, interval: Interval) -> 
     return start, end
 
 
+@lru_cache(maxsize=65536)
+def _periods_on(calendar: BusinessCalendar, day: date) -> tuple[tuple[datetime, datetime], ...]:
+    """A day's working periods as UTC instants, worked out once per calendar and day: every due time, countdown
+    and replay walks the same few weeks again and again."""
+    return tuple(_local_bounds(calendar, day, interval) for interval in calendar.intervals_on(day))
+
+
 def _open_periods(calendar: BusinessCalendar, start: datetime, until: datetime | None = None):
     """Working periods (UTC start, UTC end) that end after `start`, in order, up to `until` when given.
 
@@ -100,8 +107,7 @@ def _open_periods(calendar: BusinessCalendar, start: datetime, until: datetime |
     day = start.astimezone(zone).date() - timedelta(days=1)
     last = day + timedelta(days=_MAX_DAYS) if until is None else until.astimezone(zone).date() + timedelta(days=1)
     while day <= last:
-        for interval in calendar.intervals_on(day):
-            period_start, period_end = _local_bounds(calendar, day, interval)
+        for period_start, period_end in _periods_on(calendar, day):
             if period_end > start:
                 yield max(period_start, start), period_end
         day += timedelta(days=1)

@@ -29,11 +29,12 @@ from workflow.domain.vocabulary import ROLES
 from workflow.services.people import acting_user
 
 CLOCKS = (FIRST_RESPONSE, RESOLUTION)
-_STOPPED = (RESOLVED, CLOSED, CANCELLED)
-_FIRST_ANSWERS = (Trigger.RESPOND, Trigger.RESOLVE, Trigger.ANSWER_FROM_MANUAL)
+_STOPPED = frozenset(state.value for state in (RESOLVED, CLOSED, CANCELLED))
+_FIRST_ANSWERS = frozenset(t.value for t in (Trigger.RESPOND, Trigger.RESOLVE, Trigger.ANSWER_FROM_MANUAL))
 _ALERTING = ("sla_warning", "sla_breach", "escalate", Trigger.PAUSE_LIMIT_REACHED.value)
 _CLIMBING = ("sla_breach", "escalate")
 _AGREES_WITHIN = timedelta(seconds=1)
+_SEVERITY, _EXTEND, _REOPEN = Trigger.CHANGE_SEVERITY.value, "extend_deadline", Trigger.REOPEN.value
 
 
 def _edge(app: Redress, value: str, option: str) -> datetime:
@@ -45,29 +46,31 @@ def _edge(app: Redress, value: str, option: str) -> datetime:
 
 def moments_of(events: list[Any], first_responded_at: datetime | None, pause_states: frozenset[str]
                ) -> tuple[str, tuple[Moment, ...]]:
-    """A complaint's events as the clock sees them (pause states are the policy's); its severity at filing."""
+    """A complaint's events as the clock sees them (pause states are the policy's); its severity at filing.
+
+    Read as plain tuples and strings: a period of 100,000 complaints is millions of events."""
     severity, moments, answered = "", [], False
-    for event in events:
-        data = json.loads(event.data or "{}")
-        order = event.id * 2
-        if event.trigger == "file":
-            severity = data.get("severity", severity)
-            continue
-        if not answered and first_responded_at == event.at and event.trigger in _FIRST_ANSWERS:
-            moments.append(Moment(event.at, order, "responded"))
+    for event_id, _, at, trigger, from_state, to_state, data in events:
+        order = event_id * 2
+        if not answered and at == first_responded_at and trigger in _FIRST_ANSWERS:
+            moments.append(Moment(at, order, "responded"))
             answered = True
-        if event.trigger == Trigger.CHANGE_SEVERITY:
-            moments.append(Moment(event.at, order, "severity", data.get("to")))
-        elif event.trigger == "extend_deadline":
-            moments.append(Moment(event.at, order, "extend", float(data.get("by_minutes") or 0)))
-        elif event.trigger == Trigger.REOPEN:
-            moments.append(Moment(event.at, order + 1, "reopen"))
-        elif event.to_state in _STOPPED and event.from_state not in _STOPPED:
-            moments.append(Moment(event.at, order + 1, "stop", event.to_state))
-        elif event.to_state in pause_states and event.from_state not in pause_states:
-            moments.append(Moment(event.at, order + 1, "pause"))
-        elif event.from_state in pause_states and event.to_state not in pause_states:
-            moments.append(Moment(event.at, order + 1, "resume"))
+        if from_state == to_state:  # recorded beside the state: only its data can matter
+            if trigger == _SEVERITY:
+                moments.append(Moment(at, order, "severity", json.loads(data).get("to")))
+            elif trigger == _EXTEND:
+                moments.append(Moment(at, order, "extend", float(json.loads(data).get("by_minutes") or 0)))
+            continue
+        if trigger == "file":
+            severity = json.loads(data or "{}").get("severity", severity)
+        elif trigger == _REOPEN:
+            moments.append(Moment(at, order + 1, "reopen"))
+        elif to_state in _STOPPED and from_state not in _STOPPED:
+            moments.append(Moment(at, order + 1, "stop", to_state))
+        elif to_state in pause_states and from_state not in pause_states:
+            moments.append(Moment(at, order + 1, "pause"))
+        elif from_state in pause_states and to_state not in pause_states:
+            moments.append(Moment(at, order + 1, "resume"))
     return severity, tuple(sorted(moments, key=lambda m: (m.at, m.order)))
 
 
@@ -85,10 +88,12 @@ class _Policy:
             self._plans[key] = plan_for(self.app.config, severity, tier)
         return self._plans[key]
 
-    def replay(self, complaint: Any, events: list[Any], until: datetime) -> Fate:
+    def history(self, complaint: Any, events: list[Any]) -> History:
         severity, moments = moments_of(events, complaint.first_responded_at, self.pause_states)
-        history = History(complaint.id, complaint.number, complaint.tier, complaint.created_at,
-                          severity or complaint.severity, moments)
+        return History(complaint.id, complaint.number, complaint.tier, complaint.created_at,
+                       severity or complaint.severity, moments)
+
+    def replay(self, history: History, until: datetime) -> Fate:
         return replay(history, self.plan, self.app.calendar, until)
 
 
@@ -156,6 +161,7 @@ def what_if(app: Redress, actor: str | None, proposed: Config, since: str, until
     complaints, events, recorded = _load(app, start, end)
     current = _Policy(app)
     proposal = _Policy(dataclasses.replace(app, config=proposed, _calendars={}))
+    same_pauses = proposal.pause_states == current.pause_states  # then one reading of each history serves both
     table: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     climbs: dict[str, Counter[int]] = {"actual": Counter(), "what_if": Counter()}
     alerts = Counter[str]()
@@ -164,9 +170,10 @@ def what_if(app: Redress, actor: str | None, proposed: Config, since: str, until
     problems: list[dict[str, str]] = []
     for complaint in complaints:
         trail = events.get(complaint.id, [])
+        history = current.history(complaint, trail)
         try:
-            now_fate = current.replay(complaint, trail, now)
-            new_fate = proposal.replay(complaint, trail, now)
+            now_fate = current.replay(history, now)
+            new_fate = proposal.replay(history if same_pauses else proposal.history(complaint, trail), now)
         except NoPolicy as error:
             problems.append({"number": complaint.number, "error": str(error)})
             continue

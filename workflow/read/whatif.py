@@ -1,5 +1,9 @@
 """`redress whatif`: every complaint filed in a period replayed through a proposed config.yaml, next to what
-actually happened.
+actually happened (`actual`, from the trail) and to the same replay under the config now loaded (`current`).
+
+The current replay fires every deadline on time, as a live scheduler does; where the trail has fewer climbs or
+alerts than it, the scheduler was not running (a demo database, a stopped server). Compare `what_if` with
+`current` for the policy's effect, and with `actual` for what the customers lived through.
 
 The recorded history (workflow/domain/replay.py) is read in two queries; what actually happened is the trail's
 own breaches, climbs and alerts. The same replay under the config now loaded must land on the recorded due
@@ -163,7 +167,7 @@ def what_if(app: Redress, actor: str | None, proposed: Config, since: str, until
     proposal = _Policy(dataclasses.replace(app, config=proposed, _calendars={}))
     same_pauses = proposal.pause_states == current.pause_states  # then one reading of each history serves both
     table: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    climbs: dict[str, Counter[int]] = {"actual": Counter(), "what_if": Counter()}
+    climbs: dict[str, Counter[int]] = {"actual": Counter(), "current": Counter(), "what_if": Counter()}
     alerts = Counter[str]()
     changed: list[dict[str, Any]] = []
     reproduced = compared = 0
@@ -192,6 +196,8 @@ def what_if(app: Redress, actor: str | None, proposed: Config, since: str, until
             row = table[(kind, complaint.severity)]
             row["actual_met"] += kind in met
             row["actual_breached"] += kind in breached
+            row["current_met"] += kind in now_fate.met and kind not in now_fate.breached
+            row["current_breached"] += kind in now_fate.breached
             row["what_if_met"] += kind in new_fate.met and kind not in new_fate.breached
             row["what_if_breached"] += kind in new_fate.breached
             if (kind in breached) != (kind in new_fate.breached):
@@ -200,8 +206,10 @@ def what_if(app: Redress, actor: str | None, proposed: Config, since: str, until
                                 "what_if": "breached" if kind in new_fate.breached else "met",
                                 "what_if_due": _iso(new_fate.due.get(kind))})
         climbs["actual"].update(climbed)
+        climbs["current"].update(now_fate.climbs)
         climbs["what_if"].update(new_fate.climbs)
         alerts["actual"] += raised
+        alerts["current"] += now_fate.alerts
         alerts["what_if"] += new_fate.alerts
     return {
         "from": start.isoformat(), "to": end.isoformat(), "complaints": len(complaints),
@@ -210,7 +218,7 @@ def what_if(app: Redress, actor: str | None, proposed: Config, since: str, until
                    for (kind, severity), counts in sorted(table.items(), key=lambda item: (
                        CLOCKS.index(item[0][0]), app.config.severity_names.index(item[0][1])
                        if item[0][1] in app.config.severity_names else 99))],
-        "escalations": [{"level": ROLES[level], "actual": climbs["actual"][level], "what_if": climbs["what_if"][level]}
+        "escalations": [{"level": ROLES[level], **{name: counts[level] for name, counts in climbs.items()}}
                         for level in range(1, len(ROLES))],
         "staff_alerts": dict(alerts),
         "changed_fate": changed[:list_limit], "changed_fate_total": len(changed),

@@ -11,9 +11,11 @@ from workflow.domain.inert import inert
 from workflow.faces.cli.tables import Column, Moments, fitted_table, print_fitted
 
 
-def _pair(actual: int, what_if: int) -> str:
-    change = what_if - actual
-    return f"{actual} -> {what_if}" + (f" ({change:+d})" if change else "")
+def _three(row: dict[str, Any], what: str = "") -> str:
+    """happened / replayed under the current policy -> under the proposed one (the change against current)."""
+    actual, current, proposed = (row.get(f"{name}{what}", 0) for name in ("actual", "current", "what_if"))
+    change = proposed - current
+    return f"{actual} / {current} -> {proposed}" + (f" ({change:+d})" if change else "")
 
 
 def print_what_if(report: dict[str, Any], tz: str) -> None:
@@ -26,16 +28,15 @@ def print_what_if(report: dict[str, Any], tz: str) -> None:
     clocks = [
         Column("clock", lambda r: r["clock"], most=16),
         Column("severity", lambda r: r["severity"], most=10),
-        Column("met", lambda r: _pair(r.get("actual_met", 0), r.get("what_if_met", 0)), most=16, right=True),
-        Column("breached", lambda r: _pair(r.get("actual_breached", 0), r.get("what_if_breached", 0)), most=16,
-               right=True),
+        Column("met", lambda r: _three(r, "_met"), most=20, right=True),
+        Column("breached", lambda r: _three(r, "_breached"), most=20, right=True),
     ]
-    parts.append(fitted_table("Deadlines (what happened -> proposed)", clocks, report["clocks"]))
+    parts.append(Text("Counts read: what happened / the current policy replayed -> the proposed one.", style="dim"))
+    parts.append(fitted_table("Deadlines", clocks, report["clocks"]))
     levels = [Column("level", lambda r: r["level"], most=12),
-              Column("climbs", lambda r: _pair(r["actual"], r["what_if"]), most=16, right=True)]
+              Column("climbs", lambda r: _three(r), most=20, right=True)]
     parts.append(fitted_table("Escalations per level", levels, report["escalations"]))
-    alerts = report["staff_alerts"]
-    parts.append(Text(f"Staff alerts: {_pair(alerts.get('actual', 0), alerts.get('what_if', 0))}"))
+    parts.append(Text(f"Staff alerts: {_three(report['staff_alerts'])}"))
     if report["changed_fate"]:
         fates = [Column("number", lambda r: r["number"], most=16),
                  Column("severity", lambda r: r["severity"], drop=2, most=8),

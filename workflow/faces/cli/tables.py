@@ -256,9 +256,12 @@ def print_replan(report: Any, tz: str) -> None:
         Column("due", lambda r: f"{due(r['move'].from_due)} -> {due(r['move'].to_due)}", most=26),
     ]
     verb = "would move" if report.dry_run else "moved"
+    def many(count: int, noun: str) -> str:
+        return f"{count} {noun}{'s' * (count != 1)}"
+
     parts: list[RenderableType] = [Text(
-        f"{report.checked} running clocks checked; {len(rows)} deadlines of {len(report.replanned)} complaints "
-        f"{verb}. Time used counted on {report.counted_on}.")]
+        f"{many(report.checked, 'running clock')} checked; {many(len(rows), 'deadline')} of "
+        f"{many(len(report.replanned), 'complaint')} {verb}. Time used counted on {report.counted_on}.")]
     if rows:
         parts.append(fitted_table("Deadlines re-planned (business time)", columns, rows))
     for failed in report.failed:

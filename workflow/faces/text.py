@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from rich.cells import cell_len
 
@@ -11,6 +12,16 @@ from workflow.domain.sla import business_time
 __all__ = ["business_time", "shorten"]
 
 _LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*")
+
+
+def past_deadline(row: dict[str, Any]) -> str:
+    """The board's time past a deadline: business time, with the wall-clock time beside it ('11h 18m / 2d 03h')."""
+    if not row["deadline_passed"]:
+        return ""
+    wall = round(row["wall_minutes_past_deadline"])
+    days, minutes = divmod(wall, 24 * 60)
+    beside = f"{days}d {minutes // 60:02d}h" if days else business_time(wall)
+    return f"{business_time(row['minutes_past_deadline'])} / {beside}"
 
 
 def shorten(text: str, width: int) -> str:

@@ -74,6 +74,7 @@ def escalation_board(app: Redress, actor: str | None, *, level: str | None = Non
                 "breached_at": row.breached_at.isoformat(), "escalated_at": row.escalated_at.isoformat(),
                 "minutes_past_deadline": round(
                     _business_minutes_past(app, row.severity, row.customer_tier, row.breached_at, now), 1),
+                "wall_minutes_past_deadline": round(max((now - row.breached_at).total_seconds() / 60, 0.0), 1),
                 "deadline_passed": now >= row.breached_at,
                 "acknowledged": row.escalation_acked_at is not None,
             }

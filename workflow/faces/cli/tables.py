@@ -23,7 +23,7 @@ from rich.text import Text
 
 from workflow.domain.inert import inert
 from workflow.faces.actions import ACTIONS
-from workflow.faces.text import business_time, shorten
+from workflow.faces.text import business_time, past_deadline, shorten
 
 _console = Console()
 _SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "green"}
@@ -364,12 +364,11 @@ def print_escalations(rows: list[dict[str, Any]]) -> None:
         Column("state", lambda r: r["state"], drop=5, most=16),
         Column("assignee", lambda r: r["assignee"], drop=4, most=12),
         Column("customer", lambda r: r["customer"], drop=6, most=12),
-        Column("past deadline", lambda r: business_time(r["minutes_past_deadline"]) if r["deadline_passed"]
-               else "", most=13, right=True),
+        Column("past due", past_deadline, most=18, right=True),
         Column("acked", lambda r: "yes" if r["acknowledged"] else "", drop=2, most=5),
         Column("summary", lambda r: r["summary"], flexible=True, least=24),
     ]
-    print_fitted(fitted_table(f"Escalations ({len(rows)})", columns, rows))
+    print_fitted(fitted_table(f"Escalations ({len(rows)}; past due in business / wall time)", columns, rows))
 
 
 def _amount(step: dict[str, Any]) -> str:

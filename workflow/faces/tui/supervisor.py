@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Label
 
 from workflow.domain.inert import inert
-from workflow.faces.text import business_time
+from workflow.faces.text import past_deadline
 from workflow.faces.tui.common import attempt
 from workflow.faces.tui.forms import Field, FormScreen, text
 from workflow.faces.tui.screen import RedressScreen
@@ -29,11 +29,11 @@ class SupervisorScreen(RedressScreen[None]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         with Vertical():
-            yield Label("Escalations (highest level first, longest past deadline first; business time)")
+            yield Label("Escalations (highest level first, longest past deadline first; business / wall time)")
             board: DataTable[Any] = DataTable(id="board", cursor_type="row", zebra_stripes=True)
-            for key, label, width in (("number", "Number", 15), ("level", "Level", 10), ("past", "Past due", 9),
+            for key, label, width in (("number", "Number", 15), ("level", "Level", 10), ("past", "Past due", 16),
                                       ("ack", "Ack", 3), ("sev", "Sev", 8), ("assignee", "Assignee", 9),
-                                      ("summary", "Summary", 40)):
+                                      ("summary", "Summary", 33)):
                 board.add_column(label, key=key, width=width)
             yield board
             yield Label("Compensation waiting for your approval")
@@ -60,7 +60,7 @@ class SupervisorScreen(RedressScreen[None]):
             keep = table.cursor_row
             table.clear()
             for row in board:
-                past = business_time(row["minutes_past_deadline"]) if row["deadline_passed"] else ""
+                past = past_deadline(row)
                 table.add_row(Text(row["number"], style="bold red" if not row["acknowledged"] else ""),
                               row["level"], past, "yes" if row["acknowledged"]
                               else "no", row["severity"], Text(inert(row["assignee"] or "-")),

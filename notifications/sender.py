@@ -309,9 +309,9 @@ def deliver_due(
     from notifications.digest import release_held
 
     tally: Counter[str] = Counter()
+    release_held(app)  # first, so what quiet hours held is sent in this pass
     due_by = app.clock.now()  # what was due when the call began: a failing message is not retried within it
     settle_interrupted(app, tally)
-    release_held(app)
     sender = sender_name()
     keeper = _LeaseKeeper(app)
     handed = 0

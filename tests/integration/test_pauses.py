@@ -113,3 +113,14 @@ def test_repeated_pauses_show_on_the_complaint_and_add_up_per_agent(app):
         paused_time_by_agent(app, "sup", since="2026-11-21", until="2026-11-20")
     with pytest.raises(PermissionDenied, match="amy is a agent|amy is an agent"):
         paused_time_by_agent(app, "amy")
+
+
+def test_a_scheduler_late_to_the_limit_still_runs_the_clock_from_the_limit(app):
+    number = started(app)  # critical, 24x7: the limit is 24h after the wait began at 1h
+    app.clock.pin(T0 + timedelta(hours=1))
+    svc.wait_for_customer(app, "amy", number, "photos please", reason=REASON)
+    at(app, hours=26)  # the scheduler was down for the hour after the limit
+    [pause] = complaint_detail(app, number)["pauses"]
+    assert (pause["ended_at"], pause["business_minutes"]) == ((T0 + timedelta(hours=25)).isoformat(), 1440.0)
+    # From the limit at 25h the 3h left run out at 28h, not at 29h: the late hour is not lost.
+    assert pending(app, number)["resolution"] == (T0 + timedelta(hours=28)).isoformat()

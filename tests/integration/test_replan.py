@@ -125,6 +125,32 @@ def test_a_severity_change_keeps_a_supervisors_extension(app):
     assert rows[0]["remaining_business_minutes"] == 8 * 60 + 60 - 60  # high's 8h, plus the hour given, less 1h used
 
 
+def test_the_command_line_lists_the_moves_as_json(app, database_url, tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    from tests.conftest import CONFIG
+
+    answered(app)
+    settings = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    settings["sla"]["policies"]["medium"]["resolution"] = "12h"
+    settings["policy_manual"] = str(CONFIG.parent / "policy_manual.yaml")
+    new = tmp_path / "new.yaml"
+    new.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    redress = Path(sys.executable).parent / "redress"
+    shown = subprocess.run([str(redress), "--config", str(new), "--db", database_url, "sla", "replan", "--dry-run",
+                            "--was", str(CONFIG), "--json", "--as", "boss"], capture_output=True, text=True,
+                           env={"PATH": "/usr/bin:/bin", "REDRESS_NOW": "2026-11-20T13:00:00+08:00"}, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    [done] = json.loads(shown.stdout)["replanned"]
+    assert [(m["kind"], m["to_due"]) for m in done["moves"]] == [
+        ("resolution_warning", local(2026, 11, 23, 10)), ("resolution", local(2026, 11, 23, 13))]
+
+
 def test_only_a_manager_re_plans(app):
     with pytest.raises(PermissionDenied, match="re-planning the clocks needs manager or above"):
         replan(app, "sup")

@@ -29,8 +29,10 @@ _LADDER = "escalation"
 
 @dataclass(frozen=True)
 class Moment:
-    """One recorded change that matters to the clock: pause, resume, severity (value: the new one), extend
-    (value: business minutes), responded, stop (value: the state it stopped in), reopen."""
+    """One recorded change that matters to the clock: pause (value: whether a longest pause applies), resume,
+    limit (the scheduler ended a wait at the limit of its day), severity (value: the new one), extend (value:
+    business minutes), lower (value: the level a supervisor lowered to), responded, stop (value: the state it
+    stopped in), reopen."""
 
     at: datetime
     order: int  # the event's id: same-instant moments keep their recorded order
@@ -72,6 +74,8 @@ class _Life:
         self.severity, self.level = severity, level
         self.at, self.used, self.running, self.extended = start, 0.0, True, 0.0
         self.paused_at: datetime | None = None
+        self.limit_at: datetime | None = None  # the wait's longest end, fixed when it began (clocks.pause)
+        self.kept_waiting = False  # the trail's wait ended at a shorter limit than this policy's
         self.targets: dict[str, float] = {}
         self.ladder: float | None = None
         self.retarget(first_response=first_response)
@@ -136,30 +140,39 @@ class _Life:
                 return
             self.fate.due[kind] = at
             self.fate.breached.add(kind)
-        self.level = min(self.level + 1, TOP_LEVEL)
-        self.fate.climbs[self.level] += 1
+        if self.level < TOP_LEVEL:  # at the top a breach alerts again but climbs nowhere
+            self.level += 1
+            self.fate.climbs[self.level] += 1
         self.ladder = self.used + self.plan.climb_every if self.level < TOP_LEVEL else None
 
     def _pause_limit(self, until: datetime) -> None:
         """A wait longer than the policy's longest pause ends at the limit: the clock runs again, staff told."""
-        limit = self.plan.max_pause
-        if self.paused_at is None or limit is None:
-            return
-        ends = add_business_time(self.paused_at, limit, self.calendar)
-        if ends < until:
+        if self.limit_at is not None and self.limit_at <= until:
             self.fate.alerts += 1
-            self.at, self.running, self.paused_at = ends, True, None
-            self._plan_dues()
+            self._resume(self.limit_at)
             self.run_until(until)
+
+    def _resume(self, at: datetime) -> None:
+        self.at, self.running, self.paused_at, self.limit_at, self.kept_waiting = at, True, None, None, False
+        self._plan_dues()
 
     def apply(self, moment: Moment) -> None:
         what = moment.what
+        if self.kept_waiting and not self.running:  # the first thing done after the trail's limit ends the wait
+            self._resume(moment.at)
         if what == "pause" and self.running:
             self.running, self.paused_at = False, moment.at
+            limit = self.plan.max_pause
+            self.limit_at = (add_business_time(moment.at, limit, self.calendar)
+                             if moment.value and limit is not None else None)
             self._plan_dues()
         elif what == "resume" and not self.running:
-            self.running, self.paused_at = True, None
-            self._plan_dues()
+            self._resume(moment.at)
+        elif what == "limit" and not self.running:
+            self.kept_waiting = True  # this policy's limit is later (or none): the wait goes on
+        elif what == "lower":
+            self.level = int(moment.value or 0)
+            self.ladder = self.used + self.plan.climb_every if self.level < TOP_LEVEL else None
         elif what == "severity":
             self.severity = str(moment.value)
             self.retarget()

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from states.definition import CANCELLED, CLOSED, RESOLVED, Trigger
+from states.definition import CANCELLED, CLOSED, RESOLVED, WAITING_CUSTOMER, Trigger
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, DEADLINES, EVENTS
 from workflow.bootstrap import Redress
 from workflow.config import Config
@@ -39,6 +39,8 @@ _ALERTING = ("sla_warning", "sla_breach", "escalate", Trigger.PAUSE_LIMIT_REACHE
 _CLIMBING = ("sla_breach", "escalate")
 _AGREES_WITHIN = timedelta(seconds=1)
 _SEVERITY, _EXTEND, _REOPEN = Trigger.CHANGE_SEVERITY.value, "extend_deadline", Trigger.REOPEN.value
+_LIMIT, _LOWER, _REPLAN = Trigger.PAUSE_LIMIT_REACHED.value, "lower_escalation", "sla_replan"
+_LIMITED = WAITING_CUSTOMER.value  # the wait a longest pause ends (effects._pause_clock)
 
 
 def _edge(app: Redress, value: str, option: str) -> datetime:
@@ -64,15 +66,19 @@ def moments_of(events: list[Any], first_responded_at: datetime | None, pause_sta
                 moments.append(Moment(at, order, "severity", json.loads(data).get("to")))
             elif trigger == _EXTEND:
                 moments.append(Moment(at, order, "extend", float(json.loads(data).get("by_minutes") or 0)))
+            elif trigger == _LOWER:
+                moments.append(Moment(at, order, "lower", ROLES.index(json.loads(data)["to_level"])))
             continue
         if trigger == "file":
             severity = json.loads(data or "{}").get("severity", severity)
         elif trigger == _REOPEN:
             moments.append(Moment(at, order + 1, "reopen"))
+        elif trigger == _LIMIT:
+            moments.append(Moment(at, order + 1, "limit"))
         elif to_state in _STOPPED and from_state not in _STOPPED:
             moments.append(Moment(at, order + 1, "stop", to_state))
         elif to_state in pause_states and from_state not in pause_states:
-            moments.append(Moment(at, order + 1, "pause"))
+            moments.append(Moment(at, order + 1, "pause", to_state == _LIMITED))
         elif from_state in pause_states and to_state not in pause_states:
             moments.append(Moment(at, order + 1, "resume"))
     return severity, tuple(sorted(moments, key=lambda m: (m.at, m.order)))
@@ -170,7 +176,7 @@ def what_if(app: Redress, actor: str | None, proposed: Config, since: str, until
     climbs: dict[str, Counter[int]] = {"actual": Counter(), "current": Counter(), "what_if": Counter()}
     alerts = Counter[str]()
     changed: list[dict[str, Any]] = []
-    reproduced = compared = 0
+    reproduced = compared = replanned = 0
     problems: list[dict[str, str]] = []
     for complaint in complaints:
         trail = events.get(complaint.id, [])
@@ -182,7 +188,9 @@ def what_if(app: Redress, actor: str | None, proposed: Config, since: str, until
             problems.append({"number": complaint.number, "error": str(error)})
             continue
         rows = recorded.get(complaint.id, {})
-        for kind, row in rows.items():
+        moved = any(event.trigger == _REPLAN for event in trail)
+        replanned += moved  # re-planned under the config.yaml of its day: today's cannot land on its due times
+        for kind, row in rows.items() if not moved else ():
             compared += 1
             due, replayed = row.due_at, now_fate.due.get(kind)
             reproduced += (due is None and replayed is None) or (
@@ -213,7 +221,7 @@ def what_if(app: Redress, actor: str | None, proposed: Config, since: str, until
         alerts["what_if"] += new_fate.alerts
     return {
         "from": start.isoformat(), "to": end.isoformat(), "complaints": len(complaints),
-        "identity": {"compared": compared, "reproduced": reproduced},
+        "identity": {"compared": compared, "reproduced": reproduced, "replanned_not_compared": replanned},
         "clocks": [{"clock": kind, "severity": severity, **dict(counts)}
                    for (kind, severity), counts in sorted(table.items(), key=lambda item: (
                        CLOCKS.index(item[0][0]), app.config.severity_names.index(item[0][1])

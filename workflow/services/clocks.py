@@ -240,13 +240,23 @@ def resume(app: Redress, session: Session, complaint: ComplaintSnapshot, now: da
     if complaint.sla_paused_at is None:
         return {}
     clock_plan = plan(app, session, complaint.severity, complaint.customer_id)
-    here = checkpoint_at(app, complaint, clock_plan, now)
+    resumed_at = now
+    if how == LIMIT_REACHED:  # the clock runs again from the limit, however late the scheduler got to it
+        limit_at = session.execute(_OPEN_LIMIT, {"complaint_id": complaint.id}).scalar()
+        resumed_at = min(limit_at or now, now)
+    here = checkpoint_at(app, complaint, clock_plan, resumed_at)
     calendar = app.calendar(clock_plan.calendar)
-    held = business_minutes_between(complaint.sla_paused_at, now, calendar)
+    held = business_minutes_between(complaint.sla_paused_at, resumed_at, calendar)
     cancel(session, complaint.id, (PAUSE_LIMIT,), now)
-    _end_pause(session, complaint.id, now, by, how, held)
+    _end_pause(session, complaint.id, resumed_at, by, how, held)
     _move_pending(app, session, complaint.id, clock_plan, here)
     return here.columns() | {"sla_paused_at": None, "sla_paused_minutes": complaint.sla_paused_minutes + held}
+
+
+# The trigger by which the scheduler ends a wait at the policy's limit (states.definition.Trigger).
+LIMIT_REACHED = "pause_limit_reached"
+_OPEN_LIMIT = select(PAUSES.c.limit_at).where(PAUSES.c.complaint_id == bindparam("complaint_id"),
+                                              PAUSES.c.ended_at.is_(None))
 
 
 def _end_pause(session: Session, complaint_id: int, now: datetime, by: str, how: str, held: float | None) -> None:
@@ -464,6 +474,7 @@ def report(app: Redress, session: Session, complaint: ComplaintSnapshot) -> dict
                 "problem": str(error), "next_deadline": None,
                 "deadlines": [_deadline(row, None) for row in all_deadlines(session, complaint.id)]}
     calendar = app.calendar(clock_plan.calendar)
+    steps_calendar = app.calendar(app.config.compensation.calendar or clock_plan.calendar)
     now = app.clock.now()
     ran = elapsed(app, complaint, clock_plan, now)
     deadlines = []
@@ -471,7 +482,8 @@ def report(app: Redress, session: Session, complaint: ComplaintSnapshot) -> dict
         remaining = None
         if row.fired_at is None and row.cancelled_at is None:
             remaining = (row.offset_minutes - ran if row.due_at is None
-                         else business_minutes_between(now, row.due_at, calendar))
+                         else business_minutes_between(now, row.due_at,
+                                                       steps_calendar if row.kind == STEP else calendar))
         deadlines.append(_deadline(row, remaining))
     upcoming = [d for d in deadlines if d["pending"]]
     return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Optional
 
 import typer
@@ -57,7 +58,7 @@ def replan_command(
     if as_json:
         from dataclasses import asdict
 
-        print_json(asdict(report))
+        print_json(json.loads(json.dumps(asdict(report), default=lambda moment: moment.isoformat())))
         return
     from workflow.faces.cli.tables import print_replan
 

@@ -129,6 +129,9 @@ def generate(app, count: int, seed: int) -> None:
     deadline at its due time (it runs all the time: a deadline overdue and unfired when a clock is re-planned is
     a lag the replay, like a live scheduler, does not have)."""
     rng = random.Random(seed)
+    # No compensation steps: left undone they would remind every climb, and the clocks are what is replayed.
+    app.config = app.config.model_copy(
+        update={"compensation": app.config.compensation.model_copy(update={"rules": []})})
     plan: list[tuple[datetime, int, str]] = []
     moment = T0
     for index in range(count):

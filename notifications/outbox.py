@@ -22,7 +22,7 @@ _INSERT = insert(MESSAGES)
 
 def queue_staff_alert(
     app: Any, session: Session, *, complaint: Any, kind: str, headline: str, level: str,
-    recipients: Recipients, now: datetime,
+    recipients: Recipients, now: datetime, hours_of: str | None = None,
 ) -> int:
     """One message per channel and recipient, rendered from the staff_alert template in the default language.
 
@@ -47,7 +47,7 @@ def queue_staff_alert(
         subject = f"[Redress] {complaint.number} {headline}"
         text = html = short = ""
         error = str(failure)
-    opens = quiet_until(app, level, now)
+    opens = quiet_until(app, hours_of or level, now)  # the recipients' own hours (an assignee's role), else the level's
     rows = []
     for channel, channel_kind, is_mail in zip(channels, channel_kinds, mail_like, strict=True):
         unreached = recipients.nobody_because

@@ -124,3 +124,23 @@ def test_a_scheduler_late_to_the_limit_still_runs_the_clock_from_the_limit(app):
     assert (pause["ended_at"], pause["business_minutes"]) == ((T0 + timedelta(hours=25)).isoformat(), 1440.0)
     # From the limit at 25h the 3h left run out at 28h, not at 29h: the late hour is not lost.
     assert pending(app, number)["resolution"] == (T0 + timedelta(hours=28)).isoformat()
+
+
+def test_waits_open_when_the_pause_table_arrives_are_kept_by_who_began_them(database_url):
+    from alembic import command
+
+    from tests.conftest import _staffed
+    from workflow.adapters.db import SCHEMA_REVISION
+    from workflow.adapters.migrate import alembic_config, upgrade
+
+    app = next(_staffed(database_url))
+    number = started(app)
+    app.clock.pin(T0 + timedelta(hours=1))
+    svc.wait_for_customer(app, "amy", number, "photos please", reason=REASON)
+    with app.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0009")  # type: ignore[arg-type]
+    assert upgrade(app.engine) == SCHEMA_REVISION
+    [pause] = complaint_detail(app, number)["pauses"]
+    assert (pause["by"], pause["started_at"], pause["limit_at"], pause["ended_at"]) == (
+        "amy", (T0 + timedelta(hours=1)).isoformat(), None, None)
+    app.engine.dispose()

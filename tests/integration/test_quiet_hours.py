@@ -83,3 +83,16 @@ def test_a_critical_complaints_steps_fall_due_in_office_hours(app):
     call = next(s for s in list_steps(app, number) if s["kind"] == "follow_up_call")
     # 9h of office time from Thursday 22:00: Friday 09:00-18:00, not Friday 07:00 on the 24x7 clock.
     assert call["due_at"] == local(20, 18).isoformat()
+
+
+def test_an_assignees_warning_keeps_the_assignees_hours_whatever_the_complaints_level(app):
+    app.clock.pin(local(19, 22, 0))
+    number = file_one(app, severity="critical")
+    for step in (svc.triage, svc.assign):
+        step(app, "amy", number)
+    at(app, local(19, 23, 0))  # first response breached at 22:15, the ladder at 22:45: the manager's level
+    at(app, local(20, 0, 5))  # the resolution warning at midnight goes to amy, an agent, off until 09:00
+    [warning] = [m for m in staff_messages(app) if m.kind == "sla_warning" and "resolution" in m.subject]
+    assert (warning.recipient, warning.status, warning.next_attempt_at) == ("amy", "held", local(20, 9))
+    assert number in warning.subject
+    assert [m.status for m in staff_messages(app) if m.kind == "escalate"] == ["sent"]  # the manager, at once

@@ -142,7 +142,7 @@ _COMPLAINT = (
     .join(CUSTOMERS, CUSTOMERS.c.id == COMPLAINTS.c.customer_id)
     .where(COMPLAINTS.c.id == bindparam("complaint_id"))
 )
-_USER = select(USERS.c.name, USERS.c.email).where(USERS.c.id == bindparam("user_id"))
+_USER = select(USERS.c.name, USERS.c.email, USERS.c.role).where(USERS.c.id == bindparam("user_id"))
 # The version bump with each effect tells agents holding an old view; a conflict rolls the batch back.
 _CONFLICT = "{} changed while its deadline fired; the batch will retry"
 
@@ -183,9 +183,16 @@ def _alerted(recipients: Recipients) -> dict[str, object]:
 
 
 def _alert(app: Redress, session: Session, complaint: ComplaintSnapshot, level: int, kind: str, headline: str,
-           recipients: Recipients, now: datetime) -> None:
+           recipients: Recipients, now: datetime, hours_of: str | None = None) -> None:
     queue_staff_alert(app, session, complaint=complaint, kind=kind, headline=headline, level=ROLES[level],
-                      recipients=recipients, now=now)
+                      recipients=recipients, now=now, hours_of=hours_of)
+
+
+def _assignee_role(session: Session, complaint: ComplaintSnapshot) -> str | None:
+    """The role whose staff hours an alert to the assignee keeps (None: unassigned, the level's people get it)."""
+    if complaint.assignee_id is None:
+        return None
+    return str(session.execute(_USER, {"user_id": complaint.assignee_id}).one().role)
 
 
 def _warn(
@@ -198,7 +205,7 @@ def _warn(
                      {"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(), **_alerted(recipients)},
                      conflict=_CONFLICT.format(complaint.number))
     _alert(app, session, complaint, complaint.escalation_level, "sla_warning", f"{target} due {due}",
-           recipients, now)
+           recipients, now, hours_of=_assignee_role(session, complaint))
 
 
 def _pause_ran_out(app: Redress, session: Session, people: StaffByLevel, complaint: ComplaintSnapshot,

@@ -31,6 +31,13 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_pause_complaint_id'), 'pause', ['complaint_id'], unique=False)
     op.create_index('ix_pause_by_started', 'pause', ['paused_by', 'started_at'], unique=False)
+    # Waits already open are kept too, by whoever last moved the complaint into them; they have no limit.
+    op.execute("""
+        INSERT INTO pause (complaint_id, paused_by, started_at)
+        SELECT c.id, COALESCE((SELECT e.actor FROM event e WHERE e.complaint_id = c.id AND e.at = c.sla_paused_at
+                               ORDER BY e.id DESC LIMIT 1), 'unknown'), c.sla_paused_at
+        FROM complaint c WHERE c.sla_paused_at IS NOT NULL
+    """)
 
 
 def downgrade() -> None:

@@ -28,6 +28,9 @@ class Redress:
     url: str
     engine: Engine
     schema_checked: bool = False
+    # The years calendars hold holidays for; None: the years around the clock's now (a what-if of an older
+    # period asks for its own).
+    calendar_years: range | None = None
     _manual: PolicyManual | None = field(default=None, repr=False)
     _calendars: dict[str, BusinessCalendar] = field(default_factory=dict, repr=False)
     _renderer: Renderer | None = field(default=None, repr=False)
@@ -56,6 +59,7 @@ class Redress:
 
             spec = self.config.calendars[name]
             year = self.clock.now().year
+            years = self.calendar_years or range(year - 1, year + 3)
             self._calendars[name] = build_calendar(
                 timezone_name=spec.timezone or self.config.timezone,
                 always_open=spec.always_open,
@@ -64,7 +68,7 @@ class Redress:
                 closed_dates=spec.closed_dates,
                 working_days=spec.working_days,
                 working_day_hours=spec.working_day_hours,
-                years=range(year - 1, year + 3),
+                years=years,
                 public_days=public_days,
             )
         return self._calendars[name]

@@ -222,3 +222,14 @@ def test_replaying_generated_complaints_under_the_same_config_reproduces_every_r
     # With the scheduler live, the replay climbs and alerts as the engine did.
     assert all(row["actual"] == row["current"] for row in report["escalations"]), report["escalations"]
     assert report["staff_alerts"]["actual"] == report["staff_alerts"]["current"]
+
+
+def test_a_period_two_years_back_is_replayed_with_that_years_public_holidays(app):
+    app.clock.pin(datetime(2024, 9, 13, 8, 0, tzinfo=UTC))  # Friday 16:00 before Mid-Autumn (15-17 September)
+    number = file_one(app, severity="medium")
+    svc.triage(app, "amy", number)
+    svc.respond(app, "amy", number, "on it")
+    app._calendars.clear()
+    app.clock.pin(T0)  # two years on: today's calendars know only the years around now
+    report = what_if(app, "boss", app.config, "2024-09-01", "2024-10-01")
+    assert report["identity"] == {"compared": 2, "reproduced": 2, "replanned_not_compared": 0}

@@ -169,8 +169,9 @@ def what_if(app: Redress, actor: str | None, proposed: Config, since: str, until
         require(acting_user(uow.session, actor), "what_if")
     now = app.clock.now()
     complaints, events, recorded = _load(app, start, end)
-    current = _Policy(app)
-    proposal = _Policy(dataclasses.replace(app, config=proposed, _calendars={}))
+    years = range(min(start.year, now.year) - 1, max(end.year, now.year) + 3)  # holidays of the whole period
+    current = _Policy(dataclasses.replace(app, _calendars={}, calendar_years=years))
+    proposal = _Policy(dataclasses.replace(app, config=proposed, _calendars={}, calendar_years=years))
     same_pauses = proposal.pause_states == current.pause_states  # then one reading of each history serves both
     table: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     climbs: dict[str, Counter[int]] = {"actual": Counter(), "current": Counter(), "what_if": Counter()}

@@ -213,8 +213,7 @@ def _steps(app, number: str, goal: str) -> None:
 def test_replaying_generated_complaints_under_the_same_config_reproduces_every_recorded_deadline(
         sqlite_app, count):
     generate(sqlite_app, count, seed=count)
-    sqlite_app.clock.pin(sqlite_app.clock.now() + timedelta(days=1))
-    fire_due(sqlite_app)
+    advance(sqlite_app, sqlite_app.clock.now() + timedelta(days=1))
     report = what_if(sqlite_app, "boss", sqlite_app.config, "2026-11-01", "2027-12-01")
     assert report["complaints"] == count
     assert report["identity"]["reproduced"] == report["identity"]["compared"] >= count

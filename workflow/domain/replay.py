@@ -8,7 +8,8 @@ The clock rules are the engine's (workflow/services/clocks.py): business time co
 calendar, pauses not counted, a severity change re-targets what is pending and keeps the time used, a
 supervisor's extension moves the resolution clock and the next ladder step, a breach climbs one level and
 arms the ladder, a wait longer than the policy's longest pause resumes the clock by itself. One difference is
-deliberate: the replay fires each deadline at its due instant, as a scheduler that never lags would.
+deliberate: the replay fires each deadline at its due instant, as a scheduler that never lags would, and before
+anything else recorded at that same instant.
 """
 
 from __future__ import annotations
@@ -78,6 +79,11 @@ class _Life:
         self.kept_waiting = False  # the trail's wait ended at a shorter limit than this policy's
         self.targets: dict[str, float] = {}
         self.ladder: float | None = None
+        # A severity change leaves the next ladder step where it was planned (clocks.retarget re-arms only the
+        # SLA targets): its instant, until a pause, resume or extension plans it again on the calendar then.
+        self.ladder_due: datetime | None = None
+        self.armed: dict[str, int] = {}  # the order deadlines were armed in: same-instant ones fire in it (row ids)
+        self._arming = 0
         self.retarget(first_response=first_response)
 
     @property
@@ -96,7 +102,13 @@ class _Life:
                  RESOLUTION: plan.resolution + self.extended}
         kinds = list(every)[0 if first_response else 2:] if first_response is not None else list(self.targets)
         self.targets = {kind: every[kind] for kind in kinds}
+        for kind in kinds:
+            self._arm(kind)
         self._plan_dues()
+
+    def _arm(self, kind: str) -> None:
+        self._arming += 1
+        self.armed[kind] = self._arming
 
     def _plan_dues(self) -> None:
         for kind, target in self.targets.items():
@@ -112,14 +124,13 @@ class _Life:
                 self.at = max(self.at, until)  # paused: the time goes by uncounted
                 return
         calendar = self.calendar
-        while True:
-            due_kind, due_at = None, until
-            for kind, target in self._armed():
-                due = add_business_time(self.at, max(target - self.used, 0.0), calendar)
-                if due < due_at:
-                    due_kind, due_at = kind, due
-            if due_kind is None:
+        while True:  # a deadline due at the very instant of the next change fires first, as the scheduler's does
+            dues = [(self.ladder_due if kind == _LADDER and self.ladder_due is not None
+                     else add_business_time(self.at, max(target - self.used, 0.0), calendar), self.armed[kind], kind)
+                    for kind, target in self._armed()]
+            if not dues or min(dues)[0] > until:
                 break
+            due_at, _, due_kind = min(dues)  # same instant: in the order they were armed, as the scheduler fires
             self.used += business_minutes_between(self.at, due_at, calendar)
             self.at = due_at
             self._fire(due_kind, due_at)
@@ -133,7 +144,7 @@ class _Life:
     def _fire(self, kind: str, at: datetime) -> None:
         self.fate.alerts += 1
         if kind == _LADDER:
-            self.ladder = None
+            self.ladder, self.ladder_due = None, None
         else:
             del self.targets[kind]
             if kind.endswith(_WARNING):
@@ -143,7 +154,12 @@ class _Life:
         if self.level < TOP_LEVEL:  # at the top a breach alerts again but climbs nowhere
             self.level += 1
             self.fate.climbs[self.level] += 1
+        self._arm_ladder()
+
+    def _arm_ladder(self) -> None:
         self.ladder = self.used + self.plan.climb_every if self.level < TOP_LEVEL else None
+        self.ladder_due = None
+        self._arm(_LADDER)
 
     def _pause_limit(self, until: datetime) -> None:
         """A wait longer than the policy's longest pause ends at the limit: the clock runs again, staff told."""
@@ -154,6 +170,7 @@ class _Life:
 
     def _resume(self, at: datetime) -> None:
         self.at, self.running, self.paused_at, self.limit_at, self.kept_waiting = at, True, None, None, False
+        self.ladder_due = None
         self._plan_dues()
 
     def apply(self, moment: Moment) -> None:
@@ -165,6 +182,7 @@ class _Life:
             limit = self.plan.max_pause
             self.limit_at = (add_business_time(moment.at, limit, self.calendar)
                              if moment.value and limit is not None else None)
+            self.ladder_due = None
             self._plan_dues()
         elif what == "resume" and not self.running:
             self._resume(moment.at)
@@ -172,8 +190,10 @@ class _Life:
             self.kept_waiting = True  # this policy's limit is later (or none): the wait goes on
         elif what == "lower":
             self.level = int(moment.value or 0)
-            self.ladder = self.used + self.plan.climb_every if self.level < TOP_LEVEL else None
+            self._arm_ladder()
         elif what == "severity":
+            if self.running and self.ladder is not None and self.ladder_due is None:
+                self.ladder_due = add_business_time(self.at, max(self.ladder - self.used, 0.0), self.calendar)
             self.severity = str(moment.value)
             self.retarget()
         elif what == "extend":
@@ -183,6 +203,7 @@ class _Life:
                 self.targets[kind] += minutes
             if self.ladder is not None:
                 self.ladder += minutes
+            self.ladder_due = None
             self._plan_dues()
         elif what == "responded":
             for kind in (FIRST_RESPONSE + _WARNING, FIRST_RESPONSE):

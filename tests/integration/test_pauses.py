@@ -105,9 +105,10 @@ def test_repeated_pauses_show_on_the_complaint_and_add_up_per_agent(app):
     app.clock.pin(T0 + timedelta(hours=8))
     svc.wait_for_customer(app, "amy", other, "still deciding", reason="customer_decision")
     assert [p["business_minutes"] for p in complaint_detail(app, number)["pauses"]] == [30.0, 30.0]
+    app.clock.pin(T0 + timedelta(hours=10))  # the open wait has held its 24x7 clock for two hours so far
     [row] = paused_time_by_agent(app, "sup")
     assert row == {"agent": "amy", "pauses": 4, "complaints": 2, "repeated": 2, "ran_to_limit": 0,
-                   "still_waiting": 1, "business_minutes": 90.0, "longest_minutes": 30.0}
+                   "still_waiting": 1, "business_minutes": 210.0, "longest_minutes": 120.0}
     assert paused_time_by_agent(app, "sup", since="2026-11-21") == []  # the local day after they began
     with pytest.raises(InvalidInput, match="--since 2026-11-21 is not before --until 2026-11-20"):
         paused_time_by_agent(app, "sup", since="2026-11-21", until="2026-11-20")

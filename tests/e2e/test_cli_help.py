@@ -113,7 +113,8 @@ def test_allowed_values_are_listed_wherever_those_options_are():
     severity = every_help()[("severity",)]
     assert option_lines(severity, "--to") and f"One of: {', '.join(allowed['--severity'])}." in flat(severity)
     assert "One of: apology_letter, replacement, refund" in flat(every_help()[("compensation", "add")])
-    assert "One of: pending, held, sending, sent, failed, uncertain, withdrawn, digested." in flat(every_help()[("outbox", "list")])
+    outbox_statuses = "One of: pending, held, sending, sent, failed, uncertain, withdrawn, digested."
+    assert outbox_statuses in flat(every_help()[("outbox", "list")])
     assert "One of: agent, senior, supervisor, manager." in flat(every_help()[("user", "add")])
     assert "One of: senior, supervisor, manager." in flat(every_help()[("escalations",)])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Column, Index, LargeBinary, Text
+from sqlalchemy import Column, Index, LargeBinary, Text, false
 from sqlmodel import Field, SQLModel
 from sqlmodel.main import SQLModelConfig
 
@@ -64,6 +64,9 @@ class Complaint(SQLModel, table=True):
         Index("ix_complaint_assignee_open", "assignee_id", "is_open"),
         Index("ix_complaint_customer", "customer_id", "created_at"),
         Index("ix_complaint_order_ref", "order_ref"),
+        # Reports read a period's complaints by when they were filed and the backlog by when they closed.
+        Index("ix_complaint_created", "created_at"),
+        Index("ix_complaint_closed", "closed_at"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -108,6 +111,19 @@ class Complaint(SQLModel, table=True):
     # The id of the complaint it follows (no foreign key: complaints are never deleted, and adding one would
     # rebuild this table on SQLite).
     follows_id: Optional[int] = None
+    # Facts for reports, written when they happen so a month's figures are SQL aggregates, not replays:
+    # business minutes the clock had run at the first response and when it stopped resolved (summed over
+    # reopens); when each target was breached; the first climb and the highest level reached; reopens; and
+    # whether the agent answered at first contact from the policy manual.
+    first_response_minutes: Optional[float] = None
+    resolution_minutes: Optional[float] = None
+    resolved_at: Optional[datetime] = None
+    first_response_breached_at: Optional[datetime] = None
+    resolution_breached_at: Optional[datetime] = None
+    first_escalated_at: Optional[datetime] = None
+    peak_level: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    reopens: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    first_contact: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class Event(SQLModel, table=True):
@@ -192,6 +208,7 @@ class CompensationStep(SQLModel, table=True):
 
     __tablename__ = "compensation_step"
     __table_args__ = (Index("ix_step_complaint", "complaint_id"), Index("ix_step_state", "state"),
+                      Index("ix_step_created", "created_at"),  # reports read a period's steps
                       # the daily money limit sums one person's steps since the start of their day
                       Index("ix_step_requested_by_created", "requested_by_id", "created_at"))
 
@@ -228,7 +245,7 @@ class SurveyAnswer(SQLModel, table=True):
     agent_id: Optional[int] = Field(default=None, foreign_key="user.id", index=True)
     category: str = Field(max_length=32, index=True)
     recorded_by_id: int = Field(foreign_key="user.id")
-    recorded_at: datetime
+    recorded_at: datetime = Field(index=True)  # reports read a period's answers
     # How the answer came: "call" (taken by an agent), "link" (the survey page), "email" or "sms" (a reply).
     via: str = Field(default="call", max_length=16, sa_column_kwargs={"server_default": "call"})
 

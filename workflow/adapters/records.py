@@ -75,6 +75,15 @@ class ComplaintSnapshot:
     version: int
     event_head: str | None
     follows_id: int | None
+    first_response_minutes: float | None
+    resolution_minutes: float | None
+    resolved_at: datetime | None
+    first_response_breached_at: datetime | None
+    resolution_breached_at: datetime | None
+    first_escalated_at: datetime | None
+    peak_level: int
+    reopens: int
+    first_contact: bool
 
     @classmethod
     def of(cls, row: Any) -> ComplaintSnapshot:
@@ -109,6 +118,15 @@ class ComplaintChanges(TypedDict, total=False):
     first_responded_at: datetime | None
     escalated_at: datetime | None
     escalation_acked_at: datetime | None
+    first_response_minutes: float | None
+    resolution_minutes: float | None
+    resolved_at: datetime | None
+    first_response_breached_at: datetime | None
+    resolution_breached_at: datetime | None
+    first_escalated_at: datetime | None
+    peak_level: int
+    reopens: int
+    first_contact: bool
 
 
 # Row ids are 32-bit integers on every database; a larger number names no row (and PostgreSQL would refuse it).

@@ -39,6 +39,7 @@ BREACH_KINDS = ("first_response", "resolution")
 SLA_KINDS = FIRST_RESPONSE_KINDS + RESOLUTION_KINDS
 # The longest wait on the customer the policy allows: when it fires the clock runs again by itself.
 PAUSE_LIMIT = "pause_limit"
+CANCEL = "cancel"  # the trigger that stops a clock without resolving anything
 # States in which the clock has stopped: it counts nothing until a reopen starts a fresh one.
 STOPPED_STATES = (RESOLVED, CLOSED, CANCELLED)
 
@@ -192,10 +193,17 @@ def has_clock(complaint: ComplaintSnapshot) -> bool:
 # What the events of a transition do to the clocks. Each returns the complaint columns that change with
 # them, written in the transition's own UPDATE.
 
-def stop_first_response(session: Session, complaint: ComplaintSnapshot, now: datetime) -> ComplaintChanges:
-    """The customer had a first answer: the first-response clock and its warning stop."""
+def stop_first_response(app: Redress, session: Session, complaint: ComplaintSnapshot,
+                        now: datetime) -> ComplaintChanges:
+    """The customer had a first answer: the first-response clock and its warning stop; the business time it
+    took is kept for reports."""
     cancel(session, complaint.id, FIRST_RESPONSE_KINDS, now)
-    return {"first_responded_at": now}
+    try:
+        took: float | None = elapsed(app, complaint, plan(app, session, complaint.severity, complaint.customer_id),
+                                     now) if has_clock(complaint) else None
+    except NoPolicy:
+        took = None
+    return {"first_responded_at": now, "first_response_minutes": took}
 
 
 def stop(app: Redress, session: Session, complaint: ComplaintSnapshot, now: datetime, *, by: str,
@@ -210,7 +218,12 @@ def stop(app: Redress, session: Session, complaint: ComplaintSnapshot, now: date
     if complaint.sla_paused_at is not None:
         _end_pause(session, complaint.id, now, by, how,
                    business_minutes_between(complaint.sla_paused_at, now, app.calendar(clock_plan.calendar)))
-    return checkpoint_at(app, complaint, clock_plan, now).columns() | {"sla_paused_at": None}
+    here = checkpoint_at(app, complaint, clock_plan, now)
+    changes = here.columns() | {"sla_paused_at": None}
+    if how != CANCEL and complaint.state not in STOPPED_STATES and has_clock(complaint):
+        # Resolved (or closed while being worked): the time to resolution, summed over reopens (each starts at 0).
+        changes |= {"resolved_at": now, "resolution_minutes": (complaint.resolution_minutes or 0.0) + here.minutes}
+    return changes
 
 
 def pause(app: Redress, session: Session, complaint: ComplaintSnapshot, now: datetime, *, by: str,
@@ -271,7 +284,8 @@ def restart(app: Redress, session: Session, complaint: ComplaintSnapshot, now: d
     clock_plan = plan(app, session, complaint.severity, complaint.customer_id)
     fresh = Checkpoint(now, 0.0)
     arm(app, session, complaint.id, clock_plan, clock_plan.arming(first_response=False), checkpoint=fresh, now=now)
-    return fresh.columns() | {"sla_started_at": now, "sla_paused_at": None, "sla_paused_minutes": 0.0}
+    return fresh.columns() | {"sla_started_at": now, "sla_paused_at": None, "sla_paused_minutes": 0.0,
+                              "reopens": complaint.reopens + 1}
 
 
 def retarget(

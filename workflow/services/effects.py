@@ -60,7 +60,7 @@ class EffectsTableError(Exception):
 
 
 def _stop_first_response_clock(h: Happened) -> ComplaintChanges:
-    return clocks.stop_first_response(h.session, h.complaint, h.now)
+    return clocks.stop_first_response(h.app, h.session, h.complaint, h.now)
 
 
 def _stop_clocks(h: Happened) -> ComplaintChanges:

@@ -246,7 +246,12 @@ def _climb(app: Redress, session: Session, people: StaffByLevel, complaint: Comp
         clock_plan = plan_for(app.config, complaint.severity, tier)
         checkpoint = clocks.arm_next_step(app, session, complaint, level + 1, now, clock_plan)
     climbed: ComplaintChanges = {**checkpoint, "escalation_level": level, "escalated_at": now,
-                                 "escalation_acked_at": None}
+                                 "escalation_acked_at": None, "peak_level": max(complaint.peak_level, level),
+                                 "first_escalated_at": complaint.first_escalated_at or now}
+    if deadline.kind == "first_response" and complaint.first_response_breached_at is None:
+        climbed["first_response_breached_at"] = now
+    elif deadline.kind == "resolution" and complaint.resolution_breached_at is None:
+        climbed["resolution_breached_at"] = now
     change_complaint(session, complaint, now, SCHEDULER, trigger, headline,
                      {"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(),
                       "from_level": ROLES[complaint.escalation_level], "to_level": ROLES[level],

@@ -171,7 +171,8 @@ def file_in_session(
            "channel": channel, "customer_id": customer.id, "summary": summary, "order_ref": order_ref,
            "escalation_level": clock_plan.start_level, "created_by_id": user.id, "created_at": now,
            "updated_at": now, "version": 1, "sla_started_at": now, "sla_paused_minutes": 0.0,
-           "sla_clock_at": now, "sla_clock_minutes": 0.0, "event_head": filing.hash, "follows_id": follows_id}
+           "sla_clock_at": now, "sla_clock_minutes": 0.0, "event_head": filing.hash, "follows_id": follows_id,
+           "peak_level": clock_plan.start_level, "reopens": 0, "first_contact": False}
     complaint_id = insert_returning_id(session, _INSERT_COMPLAINT, row)
     clocks.start(app, session, complaint_id, clock_plan, now)
     append_filing_event(session, complaint_id, filing)
@@ -454,7 +455,7 @@ def _answer(
     outcome = apply_transition(
         app, session, complaint, user, Trigger.ANSWER_FROM_MANUAL, note=given.answer,
         data={"policy_answer": policy.id, "title": given.title, "language": given.language},
-        resolution=given.answer,
+        resolution=given.answer, first_contact=True,
     )
     return replace(outcome, answer=given.answer)
 

@@ -87,6 +87,23 @@ _OPEN_WAITS = (
 )
 
 
+def held_by_agent(app: Redress, session: Session, conditions: list[Any]) -> dict[str, float]:
+    """Business minutes each agent's waits (those meeting `conditions`, on the pause and its complaint) held the
+    clocks; a wait still open counts up to now, on its complaint's calendar."""
+    ended = (select(PAUSES.c.paused_by, func.coalesce(func.sum(PAUSES.c.business_minutes), 0.0).label("held"))
+             .join(COMPLAINTS, COMPLAINTS.c.id == PAUSES.c.complaint_id)
+             .where(PAUSES.c.ended_at.is_not(None), *conditions).group_by(PAUSES.c.paused_by))
+    held = {row.paused_by: float(row.held) for row in session.execute(ended)}
+    now = app.clock.now()
+    for wait in session.execute(_OPEN_WAITS.where(*conditions)):
+        try:
+            calendar = app.calendar(plan_for(app.config, wait.severity, wait.tier).calendar)
+        except NoPolicy:
+            continue
+        held[wait.paused_by] = held.get(wait.paused_by, 0.0) + business_minutes_between(wait.started_at, now, calendar)
+    return held
+
+
 def _add_open_waits(app: Redress, session: Session, rows: list[dict[str, Any]], period: list[Any]) -> None:
     """Waits still open hold the clock up to now: counted on each complaint's calendar (they are few, and the
     longest, so the ones a supervisor most needs to see)."""

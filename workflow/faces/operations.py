@@ -157,6 +157,11 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("paused_time", "GET", "/reports/paused-time", "workflow.read.pauses:paused_time_by_agent",
               "pause_report", "supervise", summary="Waits on the customer per agent: how many, repeated, at the "
               "limit, time held"),
+    Operation("report", "GET", "/reports/{name}", "workflow.read.reports:report", "read_reports", "supervise",
+              summary="One report for a period and filters: sla, agents, satisfaction, compensation, backlog, "
+              "at_risk"),
+    Operation("report_pack", "GET", "/report-packs/{month}", "workflow.read.reports:monthly_pack", "read_reports",
+              "supervise", summary="Every report for one month (YYYY-MM)"),
     Operation("survey_scores", "GET", "/surveys/scores", "workflow.services.surveys:scores", "survey_scores",
               "supervise", actor="none", summary="Average scores by agent, category or month"),
     # The outbox.

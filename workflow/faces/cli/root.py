@@ -45,6 +45,7 @@ COMMANDS: dict[str, str] = {
     "audit": "audit",
     "sla": "sla",
     "whatif": "sla",
+    "report": "reports",
 }
 
 

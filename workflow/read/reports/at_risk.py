@@ -41,7 +41,7 @@ def at_risk_report(session: Session, scope: Scope, tiers: list[str], low_score: 
     report.tables.append(Table("customers", (
         Column("customer", "text"), Column("contact", "text"), Column("tier", "label"), Column("complaints"),
         Column("low_scores"), Column("reopens"), Column("breaches"), Column("risk"), Column("latest", "text"),
-        Column("why", "text")),
+        Column("why", "reasons")),
         [(r.name, r.phone or r.email or "", r.tier, int(r.complaints), int(r.low_scores), int(r.reopens),
           int(r.breaches), int(r.risk), r.latest, reasons(int(r.complaints), int(r.low_scores), int(r.reopens),
                                                           int(r.breaches)))

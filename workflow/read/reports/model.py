@@ -54,6 +54,9 @@ class Report:
     tables: list[Table] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
     currency: str = "CNY"
+    timezone: str = "Asia/Shanghai"
+    language: str = "zh-CN"  # the call centre's own language: the words a reader gets unless they ask for others
+    names: dict[str, dict[str, str]] = field(default_factory=dict)  # config names (severities, ...) -> their words
 
     def table(self, key: str) -> Table:
         return next(t for t in self.tables if t.key == key)
@@ -62,7 +65,8 @@ class Report:
         """Raw values: minutes and money (minor units) as numbers, ratios 0..1, days and times in ISO 8601;
         `kinds` says what each figure and column is, and `charts` what is drawn from which table."""
         return {"report": self.name, "from": self.since.isoformat(), "to": self.until.isoformat(),
-                "filters": self.filters, "currency": self.currency,
+                "filters": self.filters, "currency": self.currency, "timezone": self.timezone,
+                "language": self.language, "names": self.names,
                 "figures": {key: _plain(value) for key, _, value in self.figures},
                 "tables": {t.key: [{k: _plain(v) for k, v in r.items()} for r in t.records()] for t in self.tables},
                 "kinds": {"figures": {key: kind for key, kind, _ in self.figures},
@@ -81,7 +85,7 @@ class Report:
                    dict(data["filters"]),
                    [(key, kind, _typed(data["figures"][key], kind)) for key, kind in kinds["figures"].items()],
                    tables, [Chart(c["key"], c["table"], c["x"], tuple(c["series"]), c["kind"]) for c in data["charts"]],
-                   data["currency"])
+                   data["currency"], data["timezone"], data["language"], data["names"])
 
 
 def _plain(value: Any) -> Any:

@@ -11,7 +11,6 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from workflow.config import Category, Config, Severity
 from workflow.read.reports.model import Report
 
 BABEL_LOCALES = {"zh-CN": "zh_Hans_CN", "zh-TW": "zh_Hant_TW", "en": "en"}
@@ -173,17 +172,17 @@ _LANGUAGE_INDEX = {"en": 0, "zh-CN": 1, "zh-TW": 2}
 class Words:
     """Labels and formatted values in one language, with the config's own names for severities and categories."""
 
-    def __init__(self, config: Config, language: str) -> None:
+    def __init__(self, report: Report, language: str | None = None) -> None:
+        """The words `report` is read in: `language`, else the call centre's own."""
+        language = language or report.language
         if language not in _LANGUAGE_INDEX:
             from workflow.domain.errors import InvalidInput
 
             raise InvalidInput(f"--lang '{language}' is not allowed; languages: {', '.join(_LANGUAGE_INDEX)}")
         self.language = language
         self.locale = BABEL_LOCALES[language]
-        self.zone = ZoneInfo(config.timezone)
-        named: list[Severity | Category] = [*config.severities, *config.categories]
-        self._named = {item.name: item.label.get(language) or item.label.get("en") or item.name  # type: ignore[call-overload]
-                       for item in named}
+        self.zone = ZoneInfo(report.timezone)
+        self._named = {name: words.get(language) or words.get("en") or name for name, words in report.names.items()}
 
     def label(self, key: Any) -> str:
         """The word for a report, table, column or value key; the key itself when it has none."""

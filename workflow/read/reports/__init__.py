@@ -49,8 +49,8 @@ def _described(app: Redress, built: Report) -> dict[str, Any]:
     and the config's own words for its severities and categories."""
     config = app.config
     built.timezone, built.language = config.timezone, config.default_language
-    built.names = {item.name: dict(item.label) for item in config.severities}
-    built.names |= {item.name: dict(item.label) for item in config.categories}
+    built.names = {item.name: {str(k): v for k, v in item.label.items()} for item in config.severities}
+    built.names |= {item.name: {str(k): v for k, v in item.label.items()} for item in config.categories}
     return built.as_json()
 
 

@@ -136,12 +136,18 @@ class _Flight:
     attempt_id: int
 
 
+# The route of the monthly report pack (workflow/services/report_mail.py).
+REPORT_EMAIL = "report_email"
+
+
 def configured_channel(app: Redress, route: str) -> Any:
     """The configured channel a message's route names (customer email/SMS, or an alert channel by type)."""
     if route == CUSTOMER_EMAIL:
         return app.config.messages.email
     if route == CUSTOMER_SMS:
         return app.config.messages.sms
+    if route == REPORT_EMAIL:
+        return app.config.reports.mail.channel or app.config.messages.email
     return next((c for c in app.config.alerts.channels if c.type == route), None)
 
 

@@ -460,6 +460,30 @@ class MailConfig(_Strict):
         return [value.strip().lower() for value in values if value.strip()]
 
 
+class ReportMailConfig(_Strict):
+    """The monthly pack: on `day` of each month at `at` (local time) the scheduler mails the month before's
+    reports, as one HTML file, to `to` (roles, meaning their active members with an address, and addresses)."""
+
+    day: Optional[int] = Field(default=None, ge=1, le=28)  # None: the pack is not mailed
+    at: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    to: list[str] = ["manager"]
+    language: Optional[Language] = None  # default: default_language
+    # Where it goes; default: the customer mail channel (messages.email).
+    channel: Optional[Annotated[EmailChannel | FolderChannel, Field(discriminator="type")]] = None
+
+    @field_validator("to")
+    @classmethod
+    def _roles_or_addresses(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if value not in ROLES and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+                raise ValueError(f"'{value}' is neither a role ({', '.join(ROLES)}) nor an email address")
+        return values
+
+
+class ReportsConfig(_Strict):
+    mail: ReportMailConfig = ReportMailConfig()
+
+
 class SchedulerConfig(_Strict):
     sweep_seconds: float = Field(default=0.5, gt=0, le=60)
     batch_size: int = Field(default=200, ge=1, le=10_000)
@@ -521,6 +545,7 @@ class Config(_Strict):
     identity: IdentityConfig = IdentityConfig()
     server: ServerConfig = ServerConfig()
     mail: MailConfig = MailConfig()
+    reports: ReportsConfig = ReportsConfig()
     policy_manual: str = "policy_manual.yaml"
     # Departments and people complaints are routed to, offered as a list in the terminal app.
     owners: list[Annotated[str, Field(min_length=1, max_length=NAME_LENGTHS["owner"])]] = []

@@ -47,6 +47,7 @@ from workflow.services.firing import fire_due
 _WATCH_SECONDS = 0.5  # how often the active scheduler checks it still holds the lock
 _RETRY_SECONDS = 1.0  # how often a standby tries the lock, and the first wait after a database error
 _MAX_BACKOFF_SECONDS = 30.0
+_REPORT_CHECK_SECONDS = 300.0  # how often the active scheduler looks whether the monthly report pack is due
 
 
 class Backoff:
@@ -101,6 +102,7 @@ class DeadlineScheduler:
         self._sweeps = Backoff()
         self._deliveries = Backoff()
         self._mail = Backoff()
+        self._reports = Backoff()
         self._mailbox_errors: dict[str, str | None] = {}  # what each mailbox said last, so a fault is said once
 
     @staticmethod
@@ -269,11 +271,26 @@ class DeadlineScheduler:
                         "trying to become active again")
         return None
 
+    def mail_reports(self) -> None:
+        """The monthly report pack, once it is due and until it is queued (a chore for the active scheduler)."""
+        from workflow.read.reports.mailing import mail_due_pack
+
+        if not self._reports.ready():
+            return
+        try:
+            month, queued = mail_due_pack(self.app)
+        except Exception as error:  # noqa: BLE001 - nothing was queued; the next pass tries again
+            self._failed(self._reports, "reports: ", error)
+            return
+        self._recovered(self._reports, "reports: ")
+        if queued:
+            self.say(f"scheduler: the {month} report pack is queued for {queued} reader(s)")
+
     def start(self) -> None:
         """Start the jobs; the first sweep runs at once and catches up what was missed."""
         seconds = self.app.config.scheduler.sweep_seconds
         self.halted.clear()
-        self._sweeps, self._deliveries, self._mail = Backoff(), Backoff(), Backoff()
+        self._sweeps, self._deliveries, self._mail, self._reports = Backoff(), Backoff(), Backoff(), Backoff()
         # At once in real time, which APScheduler keeps: with a clock pinned days back it would first count
         # every interval missed since then (about 3 s of start-up per week at 0.5 s).
         self.scheduler.add_job(self.sweep, "interval", seconds=seconds, id="sweep",
@@ -282,6 +299,9 @@ class DeadlineScheduler:
         if self.app.config.mail.mailboxes:
             self.scheduler.add_job(self.read_mail, "interval", seconds=self.app.config.mail.fetch_every_seconds,
                                    id="mail", executor="mail", next_run_time=datetime.now(UTC))
+        if self.app.config.reports.mail.day is not None:
+            self.scheduler.add_job(self.mail_reports, "interval", seconds=_REPORT_CHECK_SECONDS, id="reports",
+                                   executor="mail", next_run_time=datetime.now(UTC))
         self.scheduler.start()
         self.say(f"scheduler: active on {self.app.engine.url.render_as_string(hide_password=True)}, "
                  f"sweeping every {seconds}s (pid {os.getpid()})")

@@ -7,6 +7,7 @@ from email import policy
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime
+from mimetypes import guess_type
 from typing import Any
 
 
@@ -49,6 +50,12 @@ def build_email(sender: str, message: Any) -> EmailMessage:
         # Left to itself the generator compiles a new regex for every random boundary (a third of a
         # millisecond a message). The message's random key is in no text written before the message existed.
         mail.set_boundary(f"=_redress_{message.idempotency_key}")
+    if getattr(message, "attachment", None) is not None:
+        declared = guess_type(message.attachment_name or "")[0] or "application/octet-stream"
+        maintype, _, subtype = declared.partition("/")
+        mail.add_attachment(bytes(message.attachment), maintype=maintype, subtype=subtype,
+                            filename=message.attachment_name or "attachment")
+        mail.set_boundary(f"=_redress_mixed_{message.idempotency_key[-24:]}")
     if getattr(message, "locale", None):  # after the bodies: setting content clears Content-* headers
         mail["Content-Language"] = message.locale
     return mail

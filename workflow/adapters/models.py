@@ -255,7 +255,8 @@ class Message(SQLModel, table=True):
 
     model_config = _DEFERRED  # type: ignore[assignment]
 
-    __table_args__ = (Index("ix_message_pending", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_message_pending", "status", "next_attempt_at"),
+                      Index("ix_message_kind_created", "kind", "created_at"))  # reports read a period's surveys
 
     id: Optional[int] = Field(default=None, primary_key=True)
     complaint_id: Optional[int] = Field(default=None, foreign_key="complaint.id", index=True)
@@ -276,6 +277,9 @@ class Message(SQLModel, table=True):
     sent_at: Optional[datetime] = None
     # While `sending`: the claim is the sender's until then; a live sender renews it.
     lease_until: Optional[datetime] = None
+    # A file sent with the message (the monthly report pack): its name and bytes.
+    attachment_name: Optional[str] = Field(default=None, max_length=255)
+    attachment: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class MessageAttempt(SQLModel, table=True):

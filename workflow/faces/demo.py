@@ -245,7 +245,8 @@ def _ensure_staff(app: Redress, say: Callable[[str], None]) -> None:
         existing = set(uow.session.exec(select(User.name)).all())
     for name, role, display in STAFF:
         if name not in existing:
-            add_user(app, "zhou.min", name, role, display)
+            # The manager reads the monthly report pack in the demo's mail folder.
+            add_user(app, "zhou.min", name, role, display, email="zhou.min@example.cn" if role == "manager" else None)
     say("Staff: " + ", ".join(f"{display} ({role})" for _, role, display in STAFF))
 
 

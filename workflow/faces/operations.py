@@ -162,6 +162,8 @@ OPERATIONS: tuple[Operation, ...] = (
               "at_risk"),
     Operation("report_pack", "GET", "/report-packs/{month}", "workflow.read.reports:monthly_pack", "read_reports",
               "supervise", summary="Every report for one month (YYYY-MM)"),
+    Operation("mail_report_pack", "POST", "/report-packs/{month}/mail", "workflow.read.reports.mailing:mail_pack",
+              "read_reports", "supervise", summary="Queue one month's report pack for its readers now"),
     Operation("survey_scores", "GET", "/surveys/scores", "workflow.services.surveys:scores", "survey_scores",
               "supervise", actor="none", summary="Average scores by agent, category or month"),
     # The outbox.

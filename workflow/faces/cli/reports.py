@@ -119,6 +119,13 @@ for _name in REPORTS:
 
 @report_app.command("pack")
 def pack(month: Annotated[str, typer.Option("--month", help="The month, YYYY-MM (local).")],
-         lang: Lang = None, as_user: As = None, as_json: Json = False, as_csv: Csv = False, html: Html = None) -> None:
+         lang: Lang = None, as_user: As = None, as_json: Json = False, as_csv: Csv = False, html: Html = None,
+         mail: Annotated[bool, typer.Option("--mail", help="Queue the pack in the outbox for its readers "
+                                                          "(config.yaml reports.mail.to) now.")] = False) -> None:
     """Every report for one month, read together: the monthly pack managers are mailed (supervisor or above)."""
+    if mail:
+        queued = seat(as_user).call("mail_report_pack", month, language=lang)
+        say(f"the {month} report pack is queued for {queued} reader(s)" if queued else
+            f"nothing queued: every reader of reports.mail.to was sent the {month} pack before, or there is none")
+        return
     _show(seat(as_user).call("report_pack", month), lang, as_json, as_csv, html)

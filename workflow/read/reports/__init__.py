@@ -44,7 +44,7 @@ def build(app: Redress, session: Session, name: str, scope: Scope) -> Report:
     raise InvalidInput(f"no report '{name}'; reports: {', '.join(REPORTS)}")
 
 
-def _described(app: Redress, built: Report) -> dict[str, Any]:
+def described(app: Redress, built: Report) -> dict[str, Any]:
     """The report's JSON with what a reader elsewhere needs to word it: the timezone, the call centre's language
     and the config's own words for its severities and categories."""
     config = app.config
@@ -67,7 +67,7 @@ def report(app: Redress, actor: str | None, name: str, since: str | None = None,
     with app.uow(write=False) as uow:
         require(acting_user(uow.session, actor), "read_reports")
         scope = parse_scope(app, uow.session, since, until, month, filters)
-        return _described(app, build(app, uow.session, name, scope))
+        return described(app, build(app, uow.session, name, scope))
 
 
 def monthly_pack(app: Redress, actor: str | None, month: str) -> list[dict[str, Any]]:
@@ -75,4 +75,4 @@ def monthly_pack(app: Redress, actor: str | None, month: str) -> list[dict[str, 
     with app.uow(write=False) as uow:
         require(acting_user(uow.session, actor), "read_reports")
         scope = parse_scope(app, uow.session, None, None, month, {})
-        return [_described(app, build(app, uow.session, name, scope)) for name in REPORTS]
+        return [described(app, build(app, uow.session, name, scope)) for name in REPORTS]

@@ -81,7 +81,7 @@ def agents_report(app: Redress, session: Session, scope: Scope, now: datetime) -
     report = Report("agents", scope.since, scope.until, scope.filters)
     report.tables = [Table("agents", (Column("agent", "text"), *COLUMNS), rows),
                      Table("team_median", COLUMNS, [team_median])]
-    report.figures = [("agents", "count", len(rows))]
+    report.figures = [("agents_counted", "count", len(rows))]
     return report
 
 

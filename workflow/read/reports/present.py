@@ -72,6 +72,7 @@ _WORDS: dict[str, tuple[str, str, str]] = {
     "steps_overdue": ("Steps overdue", "逾期补偿", "逾期補償"),
     "refunds_stalled": ("Refunds stalled", "拖延退款", "拖延退款"),
     "agent": ("Agent", "坐席", "客服"),
+    "agents_counted": ("Agents", "坐席人数", "客服人數"),
     "average": ("Average", "平均分", "平均分"),
     "low": ("Low scores", "低分", "低分"),
     "score": ("Score", "评分", "評分"),

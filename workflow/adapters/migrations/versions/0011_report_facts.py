@@ -1,4 +1,4 @@
-"""Report facts on each complaint, and the indexes a period's reports read by.
+"""Report facts on each complaint, the indexes a period's reports read by, and attachments on messages.
 
 Revision ID: 0011
 Revises: 0010
@@ -38,6 +38,9 @@ def upgrade() -> None:
     op.create_index('ix_complaint_closed', 'complaint', ['closed_at'], unique=False)
     op.create_index('ix_step_created', 'compensation_step', ['created_at'], unique=False)
     op.create_index(op.f('ix_survey_answer_recorded_at'), 'survey_answer', ['recorded_at'], unique=False)
+    op.create_index('ix_message_kind_created', 'message', ['kind', 'created_at'], unique=False)
+    op.add_column('message', sa.Column('attachment_name', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True))
+    op.add_column('message', sa.Column('attachment', sa.LargeBinary(), nullable=True))
     op.execute("""
         UPDATE complaint SET
           resolution_minutes = CASE WHEN state IN ('resolved', 'closed') THEN sla_clock_minutes END,
@@ -56,6 +59,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute('ALTER TABLE message DROP COLUMN attachment')
+    op.execute('ALTER TABLE message DROP COLUMN attachment_name')
+    op.drop_index('ix_message_kind_created', table_name='message')
     op.drop_index(op.f('ix_survey_answer_recorded_at'), table_name='survey_answer')
     op.drop_index('ix_step_created', table_name='compensation_step')
     op.drop_index('ix_complaint_closed', table_name='complaint')

@@ -11,12 +11,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from workflow.bootstrap import Redress
+from workflow.domain.errors import InvalidInput
 from workflow.read.reports import REPORTS, build, described
 from workflow.read.reports.html import render
 from workflow.read.reports.model import Report
 from workflow.read.reports.present import Words
 from workflow.read.reports.scope import parse_scope
-from workflow.domain.errors import InvalidInput
 from workflow.services.report_mail import PackMail, already_queued, queue_pack, readers
 
 

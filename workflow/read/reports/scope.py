@@ -58,8 +58,9 @@ class Scope:
             conditions.append(COMPLAINTS.c.escalation_level == ROLES.index(f["level"]))
         if "tier" in f:
             conditions.append(COMPLAINTS.c.customer_id.in_(select(CUSTOMERS.c.id).where(CUSTOMERS.c.tier == f["tier"])))
-        if agent and self.agent_id is not None:
-            conditions.append(COMPLAINTS.c.assignee_id == self.agent_id)
+        if agent and self.agent_id is not None:  # the agent's own: assigned, or answered by them at first contact
+            conditions.append(func.coalesce(COMPLAINTS.c.assignee_id, case(
+                (COMPLAINTS.c.first_contact.is_(True), COMPLAINTS.c.created_by_id))) == self.agent_id)
         return conditions
 
     def filed(self, *, agent: bool = True) -> list[ColumnElement[bool]]:
@@ -82,7 +83,8 @@ class Scope:
             # SQLite knows no zones: the zone's offset at the period's start (exact for zones without summer time).
             offset = self.since.astimezone(self.zone).utcoffset() or timedelta()
             return func.date(column, f"{int(offset.total_seconds() // 60):+d} minutes")
-        return func.to_char(func.timezone(self.timezone, func.timezone("UTC", column)), text("'YYYY-MM-DD'"))
+        # timestamptz AT TIME ZONE zone: the local wall time there, whatever the session's own zone is
+        return func.to_char(func.timezone(self.timezone, column), text("'YYYY-MM-DD'"))
 
 
 def parse_scope(app: Redress, session: Session, since: str | None, until: str | None, month: str | None,

@@ -200,6 +200,8 @@ class Words:
 
         if value is None or value == "" and kind != "text":
             return "—"
+        if kind in ("day", "time") and isinstance(value, str):  # as the JSON form carries them
+            value = datetime.fromisoformat(value) if kind == "time" else date.fromisoformat(value)
         if kind == "count":
             return format_decimal(value, locale=self.locale)
         if kind == "minutes":

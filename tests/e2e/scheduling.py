@@ -59,8 +59,8 @@ def redress_env(config: Path, url: str) -> dict[str, str]:
 class Scheduler:
     """A `redress scheduler` subprocess whose output is collected by a thread, so tests never block on it."""
 
-    def __init__(self, config: Path, url: str, cwd: Path | None = None) -> None:
-        self.process = subprocess.Popen([str(REDRESS), "scheduler"], env=redress_env(config, url), cwd=cwd,
+    def __init__(self, config: Path, url: str, cwd: Path | None = None, **extra_env: str) -> None:
+        self.process = subprocess.Popen([str(REDRESS), "scheduler"], env=redress_env(config, url) | extra_env, cwd=cwd,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []
         self.stamps: list[float] = []  # time.monotonic() when each line was read

@@ -45,7 +45,7 @@ PROBE: dict[str, Any] = {
     # path
     "ref": MISSING, "step_id": 999_999, "token_id": 999_999, "message_id": 999_999, "deadline_id": 999_999,
     "customer_id": 999_999, "inbound_id": 999_999, "attachment_id": 999_999,
-    "name": "nobody-here", "answer_id": "no-such-answer",
+    "name": "nobody-here", "answer_id": "no-such-answer", "month": "2026-11",
     # query
     "mine": "false", "after": 0, "text": "退款", "by": "agent", "sender": "13800000000",
     # body

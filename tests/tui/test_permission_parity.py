@@ -58,6 +58,7 @@ CLI = {
     "pause_report": ["sla", "pauses"],
     "replan_clocks": ["sla", "replan", "--dry-run"],
     "what_if": ["whatif", "--config", str(CONFIG), "--from", "2026-11-01", "--to", "2026-12-01"],
+    "read_reports": ["report", "sla", "--month", "2026-11"],
 }
 
 

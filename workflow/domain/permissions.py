@@ -75,7 +75,7 @@ PERMISSIONS: dict[str, Permission] = {
     "pause_report": Permission("supervisor", "paused time per agent"),
     "replan_clocks": Permission("manager", "re-planning the clocks"),
     "what_if": Permission("manager", "trying a policy on past complaints"),
-    "read_reports": Permission("supervisor", "reports: SLA compliance, agents' months, satisfaction, money, backlog"),
+    "read_reports": Permission("supervisor", "reading reports"),
     # Signing in.
     "own_account": Permission("agent", "one's own password and tokens"),
     "reset_password": Permission("manager", "resetting someone's password"),

@@ -22,6 +22,7 @@ from workflow.faces.tui.common import attempt
 from workflow.faces.tui.complaint import ComplaintScreen
 from workflow.faces.tui.intake import NewComplaintScreen, PolicyScreen
 from workflow.faces.tui.queue import QueueScreen
+from workflow.faces.tui.reports import ReportsScreen
 from workflow.faces.tui.screen import RedressModal, takes_typing
 from workflow.faces.tui.supervisor import SupervisorScreen
 
@@ -40,7 +41,7 @@ New complaint phone (or email) finds the customer; Ctrl+S files;
               Ctrl+K files and answers from the policy manual
 Policy manual type to search; Enter on an answer gives it to the complaint;
               from the queue, Enter copies it and Ctrl+K files with it
-Supervisors   b board: Enter open, a approve step, j reject step
+Supervisors   b board: Enter open, a approve step, j reject step, r reports
 News          the scheduler's warnings and escalations of your open
               complaints pop up as they happen
 Colours       yellow: a warning fired, the deadline is near;
@@ -132,6 +133,13 @@ class RedressTUI(App[None]):
             self.notify(refusal(self.acting, "escalation_board"), title="Not done", severity="error", markup=False)
             return
         self.push_screen(SupervisorScreen())
+
+    def open_reports(self) -> None:
+        """The month's reports, or the refusal the CLI gives."""
+        if not self.may("read_reports"):
+            self.notify(refusal(self.acting, "read_reports"), title="Not done", severity="error", markup=False)
+            return
+        self.push_screen(ReportsScreen())
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -23,6 +23,7 @@ class SupervisorScreen(RedressScreen[None]):
         Binding("enter", "open", "Open"),
         Binding("a", "approve", "Approve step"),
         Binding("j", "reject", "Reject step"),
+        Binding("r", "reports", "Reports"),
         Binding("f5", "refresh", "Refresh"),
     ]
 
@@ -124,6 +125,9 @@ class SupervisorScreen(RedressScreen[None]):
         return inert(f"Complaint {step['complaint']}, customer {customer.get('name', '-')}\n"
                      f"{step['kind']}{amount}, asked by {step['requested_by']}\n"
                      f"Reason: {step['reason']}", multiline=True)
+
+    def action_reports(self) -> None:
+        self.redress_app.open_reports()
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -60,12 +60,12 @@ def report(app: Redress, actor: str | None, name: str, since: str | None = None,
            level: str | None = None) -> dict[str, Any]:
     """One report for a period (`month` YYYY-MM, or `since`/`until`, `until` not included) and filters
     (supervisor or above)."""
-    if name not in REPORTS:
-        raise InvalidInput(f"no report '{name}'; reports: {', '.join(REPORTS)}")
     filters = {"agent": agent, "category": category, "channel": channel, "severity": severity, "tier": tier,
                "level": level}
     with app.uow(write=False) as uow:
-        require(acting_user(uow.session, actor), "read_reports")
+        require(acting_user(uow.session, actor), "read_reports")  # first: an agent learns nothing of reports
+        if name not in REPORTS:
+            raise InvalidInput(f"no report '{name}'; reports: {', '.join(REPORTS)}")
         scope = parse_scope(app, uow.session, since, until, month, filters)
         return described(app, build(app, uow.session, name, scope))
 

@@ -67,6 +67,8 @@ class Complaint(SQLModel, table=True):
         # Reports read a period's complaints by when they were filed and the backlog by when they closed.
         Index("ix_complaint_created", "created_at"),
         Index("ix_complaint_closed", "closed_at"),
+        # The backlog by state, level and age is read from this index alone.
+        Index("ix_complaint_open_state", "is_open", "state", "escalation_level", "created_at"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)

@@ -27,17 +27,18 @@ def at_risk_report(session: Session, scope: Scope, tiers: list[str], low_score: 
     breaches = count_where(or_(FR_BREACHED, RES_BREACHED))
     risk = ((complaints - 1) * WEIGHTS["repeated"] + low * WEIGHTS["low_scores"] + reopens * WEIGHTS["reopens"]
             + breaches * WEIGHTS["breaches"])
+    # Counted per customer first; only the customers at risk are joined to their profiles.
+    per_customer = (select(C.c.customer_id, complaints.label("complaints"), low.label("low_scores"),
+                           reopens.label("reopens"), breaches.label("breaches"), risk.label("risk"),
+                           func.max(C.c.number).label("latest"))
+                    .select_from(C.outerjoin(SURVEYS, SURVEYS.c.complaint_id == C.c.id))
+                    .where(*scope.filed()).group_by(C.c.customer_id).having(risk > 0).subquery())
     tier_rank = case(*((CUSTOMERS.c.tier == tier, rank) for rank, tier in enumerate(tiers)), else_=-1)
-    query = (select(CUSTOMERS.c.id, CUSTOMERS.c.name, CUSTOMERS.c.phone, CUSTOMERS.c.email, CUSTOMERS.c.tier,
-                    complaints.label("complaints"), low.label("low_scores"), reopens.label("reopens"),
-                    breaches.label("breaches"), risk.label("risk"), func.max(C.c.number).label("latest"))
-             .select_from(C.join(CUSTOMERS, CUSTOMERS.c.id == C.c.customer_id)
-                          .outerjoin(SURVEYS, SURVEYS.c.complaint_id == C.c.id))
-             .where(*scope.filed())
-             .group_by(CUSTOMERS.c.id, CUSTOMERS.c.name, CUSTOMERS.c.phone, CUSTOMERS.c.email, CUSTOMERS.c.tier)
-             .having(risk > 0))
-    counted = select(func.count()).select_from(query.subquery())
-    rows = session.execute(query.order_by(tier_rank.desc(), risk.desc(), CUSTOMERS.c.id).limit(limit))
+    rows = list(session.execute(
+        select(CUSTOMERS.c.name, CUSTOMERS.c.phone, CUSTOMERS.c.email, CUSTOMERS.c.tier, per_customer,
+               func.count().over().label("listed"))
+        .join(CUSTOMERS, CUSTOMERS.c.id == per_customer.c.customer_id)
+        .order_by(tier_rank.desc(), per_customer.c.risk.desc(), per_customer.c.customer_id).limit(limit)))
     report.tables.append(Table("customers", (
         Column("customer", "text"), Column("contact", "text"), Column("tier", "label"), Column("complaints"),
         Column("low_scores"), Column("reopens"), Column("breaches"), Column("risk"), Column("latest", "text"),
@@ -46,7 +47,7 @@ def at_risk_report(session: Session, scope: Scope, tiers: list[str], low_score: 
           int(r.breaches), int(r.risk), r.latest, reasons(int(r.complaints), int(r.low_scores), int(r.reopens),
                                                           int(r.breaches)))
          for r in rows]))
-    report.figures = [("customers_at_risk", "count", session.execute(counted).scalar_one())]
+    report.figures = [("customers_at_risk", "count", rows[0].listed if rows else 0)]
     return report
 
 

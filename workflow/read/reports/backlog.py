@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from states.definition import OPEN_STATES
@@ -44,34 +44,37 @@ def backlog_report(session: Session, scope: Scope, now: datetime) -> Report:
     today = now.astimezone(scope.zone).date()
     filed_day = scope.local_day(C.c.created_at)
     ages: Counter[str] = Counter()
-    for row in session.execute(select(filed_day.label("d"), func.count().label("n")).where(*still_open)
-                               .group_by(filed_day)):
-        ages[age_bucket((today - date.fromisoformat(row.d)).days)] += row.n
+    open_by_day = [(row.d, None, row.n) for row in session.execute(
+        select(filed_day.label("d"), func.count().label("n")).where(*still_open).group_by(filed_day))]
+    for filed, _, n in open_by_day:
+        ages[age_bucket((today - date.fromisoformat(filed)).days)] += n
     report.tables.append(Table("now_by_age", (Column("age", "label"), Column("open")),
                                [(label, ages[label]) for label, _ in AGES]))
     report.figures = [("open_now", "count", sum(ages.values())),
                       ("escalated_now", "count", sum(int(r["total"]) - int(r["l0"]) for r in by_state.values()))]
-    report.tables.append(_daily(session, scope, today))
+    report.tables.append(_daily(session, scope, today, open_by_day))
     report.charts.append(Chart("backlog_ageing", "by_day", "day", tuple(label for label, _ in AGES), "stacked"))
     return report
 
 
-def _daily(session: Session, scope: Scope, today: date) -> Table:
-    """Open at the end of each day of the period (up to today), by age, from one query grouped by the days of
-    filing and closing."""
+def _daily(session: Session, scope: Scope, today: date, open_by_day: list[tuple[str, None, int]]) -> Table:
+    """Open at the end of each day of the period (up to today), by age: the complaints open now (by filing day)
+    and those closed since the period began (by filing and closing day)."""
     filed_day, closed_day = scope.local_day(C.c.created_at), scope.local_day(C.c.closed_at)
-    closing = case((C.c.is_open.is_(True), literal(None)), else_=closed_day)
-    pairs = session.execute(
-        select(filed_day.label("filed"), closing.label("closed"), func.count().label("n"))
-        .where(C.c.created_at < scope.until, or_(C.c.is_open.is_(True), C.c.closed_at >= scope.since),
+    # The closed ones read by the closing index; the open ones came from the backlog index alone.
+    closed = session.execute(
+        select(filed_day.label("filed"), closed_day.label("closed"), func.count().label("n"))
+        # "is not open", not "is closed": read by the closing index, not by the backlog's (all closed ones)
+        .where(C.c.is_open.is_not(True), C.c.closed_at >= scope.since, C.c.created_at < scope.until,
                *scope.matching())
-        .group_by(filed_day, closing)).all()
+        .group_by(filed_day, closed_day))
+    pairs = [*open_by_day, *((row.filed, row.closed, row.n) for row in closed)]
     rows: list[tuple[Any, ...]] = []
     for day in (d for d in scope.days() if d <= today):
         ages: Counter[str] = Counter()
-        for filed, closed, n in pairs:
+        for filed, ended, n in pairs:
             filed_on = date.fromisoformat(filed)
-            if filed_on <= day and (closed is None or date.fromisoformat(closed) > day):
+            if filed_on <= day and (ended is None or date.fromisoformat(ended) > day):
                 ages[age_bucket((day - filed_on).days)] += n
         rows.append((day, *(ages[label] for label, _ in AGES), sum(ages.values())))
     return Table("by_day", (Column("day", "day"), *(Column(label) for label, _ in AGES), Column("open")), rows)

@@ -1,9 +1,9 @@
 """What a report counts: its period, its filters, and the SQL both turn into.
 
-Every report reads complaints through `Scope.complaints()`, so a filter means the same in all of them. The
-dialect helpers keep the arithmetic in the database on SQLite and PostgreSQL alike: minutes between two
-times, the local day of a time, and nearest-rank percentiles (the value at rank ceil(p/100 * n)), which are
-the same on both and can be checked by hand.
+Every report reads complaints through `Scope.filed()` and `Scope.matching()`, so a filter means the same in
+all of them. The dialect helpers keep the arithmetic in the database on SQLite and PostgreSQL alike: minutes
+between two times, the local day of a time, and nearest-rank percentiles (the value at rank ceil(p/100 * n),
+from a histogram the database counts), which are the same on both and can be checked by hand.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, text
+from sqlalchemy import ColumnElement, and_, case, func, literal, select, text
 from sqlmodel import Session
 
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, USERS
@@ -136,28 +136,47 @@ def _edge(value: str, option: str, zone: str) -> datetime:
         raise InvalidInput(str(error)) from None
 
 
-def percentiles(session: Session, value: Any, conditions: list[Any], *, key: Any = None, select_from: Any = None,
-                ranks: tuple[int, ...] = (50, 90)) -> dict[Any, dict[int, float]]:
-    """Nearest-rank percentiles of `value` over the rows meeting `conditions`, per `key` (None: one group).
-
-    One query: each row's rank within its group and the group's size come from window functions, and only the
-    rows at the wanted ranks leave the database.
-    """
+def histograms(session: Session, value: Any, conditions: list[Any], *, key: Any = None, select_from: Any = None,
+               steps: int = 1) -> dict[Any, list[tuple[float, int]]]:
+    """How many rows meeting `conditions` have each value (to 1/`steps` of its unit: whole minutes by default),
+    per `key` (None: one group): one grouped query, so only the counts leave the database, never the rows."""
     group = key if key is not None else literal(1)
-    ranked = (select(group.label("k"), value.label("v"),
-                     func.row_number().over(partition_by=group, order_by=value).label("rn"),
-                     func.count().over(partition_by=group).label("n"))
-              .where(value.is_not(None), *conditions))
+    bucket = func.round(value * steps) if steps != 1 else func.round(value)
+    query = (select(group.label("k"), bucket.label("b"), func.count().label("n"))
+             .where(value.is_not(None), *conditions).group_by(group, bucket))
     if select_from is not None:
-        ranked = ranked.select_from(select_from)
-    inner = ranked.subquery()
-    wanted = [inner.c.rn == (inner.c.n * p + 99) // 100 for p in ranks]
-    found: dict[Any, dict[int, float]] = {}
-    for row in session.execute(select(inner.c.k, inner.c.n, inner.c.rn, inner.c.v).where(or_(*wanted))):
-        for p in ranks:
-            if row.rn == (row.n * p + 99) // 100:
-                found.setdefault(row.k if key is not None else None, {})[p] = float(row.v)
+        query = query.select_from(select_from)
+    counts: dict[Any, list[tuple[float, int]]] = {}
+    for row in session.execute(query):
+        counts.setdefault(row.k if key is not None else None, []).append((float(row.b) / steps, int(row.n)))
+    return counts
+
+
+def ranked(histogram: list[tuple[float, int]], ranks: tuple[int, ...] = (50, 90)) -> dict[int, float]:
+    """Nearest-rank percentiles read off a histogram: the value at rank ceil(p/100 * n)."""
+    ordered = sorted(histogram)
+    total = sum(n for _, n in ordered)
+    found: dict[int, float] = {}
+    for p in ranks:
+        wanted, seen = (total * p + 99) // 100, 0
+        for at, n in ordered:
+            seen += n
+            if seen >= wanted:
+                found[p] = at
+                break
     return found
+
+
+def merged(per_key: dict[Any, list[tuple[float, int]]]) -> list[tuple[float, int]]:
+    """One histogram of every key's: the whole group's, without asking the database again."""
+    return [item for histogram in per_key.values() for item in histogram]
+
+
+def percentiles(session: Session, value: Any, conditions: list[Any], *, key: Any = None, select_from: Any = None,
+                ranks: tuple[int, ...] = (50, 90), steps: int = 1) -> dict[Any, dict[int, float]]:
+    """Nearest-rank percentiles of `value` over the rows meeting `conditions`, per `key` (None: one group)."""
+    return {k: ranked(histogram, ranks) for k, histogram in
+            histograms(session, value, conditions, key=key, select_from=select_from, steps=steps).items()}
 
 
 def count_where(condition: Any) -> Any:

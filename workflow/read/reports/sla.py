@@ -9,6 +9,7 @@ Met means done with its deadline never fired; breached means the deadline fired;
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -18,7 +19,7 @@ from workflow.adapters.models import COMPLAINTS as C
 from workflow.adapters.models import CUSTOMERS
 from workflow.domain.vocabulary import ROLES
 from workflow.read.reports.model import Chart, Column, Report, Table
-from workflow.read.reports.scope import Scope, count_where, percentiles, rounded
+from workflow.read.reports.scope import Scope, count_where, histograms, merged, percentiles, ranked, rounded
 
 FR_MET = and_(C.c.first_responded_at.is_not(None), C.c.first_response_breached_at.is_(None))
 FR_BREACHED = C.c.first_response_breached_at.is_not(None)
@@ -44,39 +45,50 @@ def _counted(row: Any) -> tuple[Any, ...]:
             int(row.res_met), int(row.res_breached), share(row.res_met, row.res_met + row.res_breached))
 
 
+_SUMMED = ("filed", "fr_met", "fr_breached", "res_met", "res_breached")
+
+
 def _count_columns() -> list[Any]:
     return [func.count().label("filed"), count_where(FR_MET).label("fr_met"),
             count_where(FR_BREACHED).label("fr_breached"), count_where(RES_MET).label("res_met"),
             count_where(RES_BREACHED).label("res_breached")]
 
 
-def _times(session: Session, scope: Scope, key: Any = None) -> tuple[dict[Any, dict[int, float]], ...]:
-    first = percentiles(session, C.c.first_response_minutes, scope.filed(), key=key, select_from=_JOINED)
-    resolution = percentiles(session, C.c.resolution_minutes, [*scope.filed(), RESOLVED], key=key,
-                             select_from=_JOINED)
+def _source(key: Any) -> Any:
+    """The complaints, with their customers only where the tier is wanted (the join costs most of a query)."""
+    return _JOINED if key is CUSTOMERS.c.tier else C
+
+
+def _times(session: Session, scope: Scope, key: Any) -> tuple[dict[Any, list[tuple[float, int]]], ...]:
+    """Histograms of the minutes to first response and to resolution, per `key`."""
+    first = histograms(session, C.c.first_response_minutes, scope.filed(), key=key, select_from=_source(key))
+    resolution = histograms(session, C.c.resolution_minutes, [*scope.filed(), RESOLVED], key=key,
+                            select_from=_source(key))
     return first, resolution
 
 
-def _timed(first: dict[Any, dict[int, float]], resolution: dict[Any, dict[int, float]], k: Any) -> tuple[Any, ...]:
-    f, r = first.get(k, {}), resolution.get(k, {})
+def _timed(first: dict[Any, list[tuple[float, int]]], resolution: dict[Any, list[tuple[float, int]]],
+           k: Any) -> tuple[Any, ...]:
+    f, r = ranked(first.get(k, [])), ranked(resolution.get(k, []))
     return f.get(50), f.get(90), r.get(50), r.get(90)
 
 
 def sla_report(session: Session, scope: Scope, now: datetime) -> Report:
     report = Report("sla", scope.since, scope.until, scope.filters)
-    total = session.execute(select(*_count_columns()).select_from(_JOINED).where(*scope.filed())).one()
-    first, resolution = _times(session, scope)
-    counted, timed = _counted(total), _timed(first, resolution, None)
-    report.figures = [(c.key, c.kind, v) for c, v in zip(_COUNTS + _TIMES, counted + timed, strict=True)]
     for name, key in DIMENSIONS.items():
-        rows = session.execute(select(key.label("k"), *_count_columns()).select_from(_JOINED)
-                               .where(*scope.filed()).group_by(key).order_by(key))
+        rows = list(session.execute(select(key.label("k"), *_count_columns()).select_from(_source(key))
+                                    .where(*scope.filed()).group_by(key).order_by(key)))
         first, resolution = _times(session, scope, key)
+        if name == "severity":  # the whole period's figures are the severities' added up
+            total = SimpleNamespace(**{field: sum(getattr(row, field) for row in rows) for field in _SUMMED})
+            whole = {None: merged(first)}, {None: merged(resolution)}
         report.tables.append(Table(f"by_{name}", (Column(name, "label"), *_COUNTS, *_TIMES),
                                    [(row.k, *_counted(row), *_timed(first, resolution, row.k)) for row in rows]))
+    timed = _timed(*whole, None)
+    report.figures = [(c.key, c.kind, v) for c, v in zip(_COUNTS + _TIMES, _counted(total) + timed, strict=True)]
     day = scope.local_day(C.c.created_at)
     daily = {row.k: row for row in session.execute(
-        select(day.label("k"), *_count_columns()).select_from(_JOINED).where(*scope.filed()).group_by(day))}
+        select(day.label("k"), *_count_columns()).where(*scope.filed()).group_by(day))}
     report.tables.append(Table("by_day", (Column("day", "day"), *_COUNTS),
                                [(d, *(_counted(daily[d.isoformat()]) if d.isoformat() in daily
                                       else (0, 0, 0, None, 0, 0, None))) for d in scope.days()]))
@@ -92,7 +104,7 @@ def _escalations(session: Session, scope: Scope, now: datetime) -> Table:
     escalated = C.c.first_escalated_at.is_not(None)
     levels = range(1, len(ROLES))
     row = session.execute(select(*(count_where(and_(escalated, C.c.peak_level >= level)).label(f"l{level}")
-                                   for level in levels)).select_from(_JOINED).where(*scope.filed())).one()
+                                   for level in levels)).where(*scope.filed())).one()
     return Table("escalations", (Column("level", "label"), Column("complaints")),
                  [(ROLES[level], int(row[level - 1])) for level in levels])
 
@@ -101,9 +113,8 @@ def _escalated_time(session: Session, scope: Scope, now: datetime) -> list[tuple
     """Wall time from the first climb until the complaint closed (or until now)."""
     spent = scope.minutes_between(C.c.first_escalated_at, func.coalesce(C.c.closed_at, now)) / 60.0
     conditions = [*scope.filed(), C.c.first_escalated_at.is_not(None)]
-    total = session.execute(select(func.count(), func.coalesce(func.sum(spent), 0.0)).select_from(_JOINED)
-                            .where(*conditions)).one()
-    middle = percentiles(session, spent, conditions, select_from=_JOINED).get(None, {})
+    total = session.execute(select(func.count(), func.coalesce(func.sum(spent), 0.0)).where(*conditions)).one()
+    middle = percentiles(session, spent, conditions, steps=10).get(None, {})  # to 6 minutes
     return [("escalated", "count", int(total[0])), ("escalated_hours", "hours", rounded(float(total[1]))),
             ("escalated_hours_p50", "hours", rounded(middle.get(50))),
             ("escalated_hours_p90", "hours", rounded(middle.get(90)))]

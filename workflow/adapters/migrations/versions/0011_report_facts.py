@@ -36,6 +36,8 @@ def upgrade() -> None:
         op.add_column('complaint', column)
     op.create_index('ix_complaint_created', 'complaint', ['created_at'], unique=False)
     op.create_index('ix_complaint_closed', 'complaint', ['closed_at'], unique=False)
+    op.create_index('ix_complaint_open_state', 'complaint', ['is_open', 'state', 'escalation_level', 'created_at'],
+                    unique=False)
     op.create_index('ix_step_created', 'compensation_step', ['created_at'], unique=False)
     op.create_index(op.f('ix_survey_answer_recorded_at'), 'survey_answer', ['recorded_at'], unique=False)
     op.create_index('ix_message_kind_created', 'message', ['kind', 'created_at'], unique=False)
@@ -64,6 +66,7 @@ def downgrade() -> None:
     op.drop_index('ix_message_kind_created', table_name='message')
     op.drop_index(op.f('ix_survey_answer_recorded_at'), table_name='survey_answer')
     op.drop_index('ix_step_created', table_name='compensation_step')
+    op.drop_index('ix_complaint_open_state', table_name='complaint')
     op.drop_index('ix_complaint_closed', table_name='complaint')
     op.drop_index('ix_complaint_created', table_name='complaint')
     # ALTER TABLE ... DROP COLUMN in place (SQLite 3.35+): a batch rebuild of a referenced table would fail.

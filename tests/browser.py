@@ -42,7 +42,8 @@ class BrowserResult:
 
 def find_chromium() -> str | None:
     """The Chromium (or Chrome) binary to run, or None when the machine has none."""
-    for name in ("chromium", "chromium-browser", "google-chrome"):
+    # Debian's headless shell first: the same engine without the desktop, so CI installs a fraction of it.
+    for name in ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome"):
         if found := shutil.which(name):
             return found
     return "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None

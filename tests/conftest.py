@@ -55,6 +55,11 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database, dropped afterwards."""
+    yield from fresh_postgres()
+
+
+def fresh_postgres() -> Iterator[str]:
+    """Create an empty PostgreSQL database, yield its URL, drop it."""
     import psycopg
 
     assert PG_ADMIN_URL, "REDRESS_TEST_PG_URL is not set"

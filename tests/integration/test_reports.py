@@ -6,11 +6,27 @@ The arithmetic is in the comments: business minutes on the 09:00-18:00 calendar,
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from tests.conftest import _staffed, fresh_postgres
 from tests.report_month import work_the_month
 from workflow.domain.errors import InvalidInput, NotFound, PermissionDenied
 from workflow.read.reports import report
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def month(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
+    """The hand-worked month, worked once per database for the module: reports only read it."""
+    database = (iter([f"sqlite:///{tmp_path_factory.mktemp('month') / 'redress.db'}"]) if request.param == "sqlite"
+                else fresh_postgres())
+    url = next(database)
+    staffed = _staffed(url)
+    app = next(staffed)
+    yield app, work_the_month(app)
+    staffed.close()
+    next(database, None)  # drops the PostgreSQL database
 
 
 def figures(app, name, **options):
@@ -22,8 +38,8 @@ def by(rows, key):
     return {row[key]: {k: v for k, v in row.items() if k != key} for row in rows}
 
 
-def test_sla_compliance_of_the_month_worked_by_hand(app):
-    work_the_month(app)
+def test_sla_compliance_of_the_month_worked_by_hand(month):
+    app, _ = month
     shown, tables = figures(app, "sla")
     # First responses (business minutes): k1 60, k2 300 (breached at Mon 13:00), wait 30, high 30, k4 600
     # (Tue 09:00 to Wed 10:00; breached), k11 30, k12 30, k5 30, k6 30, k7 0 (answered on the line);
@@ -70,8 +86,8 @@ def test_sla_compliance_of_the_month_worked_by_hand(app):
                                      {"level": "manager", "complaints": 0}]
 
 
-def test_each_agents_month_beside_the_team_median(app):
-    work_the_month(app)
+def test_each_agents_month_beside_the_team_median(month):
+    app, _ = month
     shown, tables = figures(app, "agents")
     assert shown == {"agents_counted": 3}
     agents = by(tables["agents"], "agent")
@@ -99,8 +115,8 @@ def test_each_agents_month_beside_the_team_median(app):
     assert [row["agent"] for row in tables["agents"]] == ["bob"] and tables["team_median"][0]["handled"] == 3.0
 
 
-def test_satisfaction_scores_response_rate_and_verbatims(app):
-    n = work_the_month(app)
+def test_satisfaction_scores_response_rate_and_verbatims(month):
+    app, n = month
     shown, tables = figures(app, "satisfaction")
     # Scores: k1 5, k2 2, high 4, k12 1. Surveys sent: k1 k2 high k4 k12 k11 k7 (seven), four answered.
     assert shown == {"answers": 4, "average": 3.0, "surveys_sent": 7, "surveys_answered": 4,
@@ -115,8 +131,8 @@ def test_satisfaction_scores_response_rate_and_verbatims(app):
         (n["k12"], 1, "<b>太差</b> 再也不买了\x1b[31m"), (n["k2"], 2, "回复太慢了")]
 
 
-def test_compensation_spend_approvers_and_overdue_steps(app):
-    n = work_the_month(app)
+def test_compensation_spend_approvers_and_overdue_steps(month):
+    app, n = month
     shown, tables = figures(app, "compensation")
     # Steps: high's replacement, k2's and k12's follow-up calls (all done); k6's refund 30 (open, due Fri 10:00),
     # voucher 100 (approved by sup after 2 h, done) and gift 500 (rejected by boss after 6 h).
@@ -134,8 +150,8 @@ def test_compensation_spend_approvers_and_overdue_steps(app):
         n["k6"], "refund", 3000, 7.0, "amy")
 
 
-def test_backlog_now_and_at_the_end_of_each_day(app):
-    work_the_month(app)
+def test_backlog_now_and_at_the_end_of_each_day(month):
+    app, _ = month
     shown, tables = figures(app, "backlog")
     # Open at Fri 17:00: the wait (filed Mon, 4 days), k5 and k6 (Thu, 1 day; k6 at senior), k10 (today).
     assert shown == {"open_now": 4, "escalated_now": 1}
@@ -152,8 +168,8 @@ def test_backlog_now_and_at_the_end_of_each_day(app):
         ("2026-11-04", 2, 1, 0, 3), ("2026-11-05", 2, 1, 1, 4), ("2026-11-06", 1, 2, 1, 4)]
 
 
-def test_customers_at_risk_best_tier_and_highest_risk_first_with_why(app):
-    n = work_the_month(app)
+def test_customers_at_risk_best_tier_and_highest_risk_first_with_why(month):
+    app, n = month
     shown, tables = figures(app, "at_risk")
     # 乙 (k2): low score 3 + reopen 2 + breach 1 = 6; 己 (k12): low 3 + reopen 2 = 5; 甲 (k1, k11): a second
     # complaint 2 + breach 1 = 3; 戊 (k4, k5): 2 + 1 = 3 (甲 came first). All registered.
@@ -163,9 +179,8 @@ def test_customers_at_risk_best_tier_and_highest_risk_first_with_why(app):
         ("甲", 3, "repeated breached", n["k11"]), ("戊", 3, "repeated breached", n["k5"])]
 
 
-def test_filters_narrow_every_report_to_the_same_complaints(sqlite_app):
-    app = sqlite_app
-    work_the_month(app)
+def test_filters_narrow_every_report_to_the_same_complaints(month):
+    app, _ = month
     shown, _ = figures(app, "sla", severity="medium", channel="phone")  # k1, k11, k12
     assert (shown["filed"], shown["resolution_breached"], shown["first_response_p90"]) == (3, 1, 60.0)
     shown, _ = figures(app, "sla", agent="bob")

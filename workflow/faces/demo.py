@@ -180,7 +180,7 @@ def run_demo(app: Redress, say: Callable[[str], None]) -> None:
     folder = app.config.messages.email
     where = app.config.resolve_path(folder.path) if isinstance(folder, FolderChannel) else "the configured channels"
     say(f"\nOutbox: {report.sent} messages delivered (customer letters and notices written to {where})")
-    _summarise(app, say, late)
+    _summarise(app, say, late, f"{start:%Y-%m}")
 
 
 def _mail_day(app: Redress, say: Callable[[str], None], waiting: str) -> None:
@@ -250,7 +250,7 @@ def _ensure_staff(app: Redress, say: Callable[[str], None]) -> None:
     say("Staff: " + ", ".join(f"{display} ({role})" for _, role, display in STAFF))
 
 
-def _summarise(app: Redress, say: Callable[[str], None], story: str) -> None:
+def _summarise(app: Redress, say: Callable[[str], None], story: str, month: str) -> None:
     from workflow.faces.cli.tables import print_history, print_queue
     from workflow.faces.text import business_time, shorten
     from workflow.read.queries import history, queue
@@ -276,5 +276,7 @@ def _summarise(app: Redress, say: Callable[[str], None], story: str) -> None:
         "  redress kb search 退款多久到账 --as li.na\n"
         "  redress escalations --as chen.jie\n"
         "  redress outbox list --as chen.jie     # customer messages and staff alerts, sent or waiting\n"
+        f"  redress report sla --month {month} --as zhou.min   # also agents, satisfaction, compensation, ...\n"
+        f"  redress report pack --month {month} --html {month}.html --as zhou.min   # all six, charts, one file\n"
         "  redress states"
     )

@@ -21,10 +21,10 @@ class SupervisorScreen(RedressScreen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("enter", "open", "Open"),
-        Binding("a", "approve", "Approve step"),
-        Binding("j", "reject", "Reject step"),
+        Binding("a", "approve", "Approve"),
+        Binding("j", "reject", "Reject"),
         Binding("r", "reports", "Reports"),
-        Binding("f5", "refresh", "Refresh"),
+        Binding("f5", "refresh", "Refresh", show=False),  # in ? help; the footer keeps room for Quit and Help
     ]
 
     def compose(self) -> ComposeResult:

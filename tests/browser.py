@@ -49,6 +49,18 @@ def find_chromium() -> str | None:
     return "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
 
 
+def require_chromium() -> None:
+    """Skip the calling test where no Chromium is installed, unless CI asked for one (REDRESS_REQUIRE_BROWSER): then
+    fail, so a missing browser can never pass as a skipped test."""
+    import pytest
+
+    if find_chromium() is not None:
+        return
+    if os.environ.get("REDRESS_REQUIRE_BROWSER"):
+        pytest.fail("REDRESS_REQUIRE_BROWSER is set but no Chromium is installed")
+    pytest.skip("no Chromium: install the Debian package chromium-headless-shell (or chromium)")
+
+
 def render(html_path: Path, out_png: Path, *, width: int = 1280, height: int = 4000,
            timeout: float = 60) -> BrowserResult:
     """Open `html_path` in a fresh headless Chromium, wait for its load event and two painted frames, and save a

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tests.browser import colour_counts, find_chromium, is_blank, render
+from tests.browser import colour_counts, is_blank, render, require_chromium
 from tests.conftest import _staffed
 from tests.e2e.test_cli import redress
 from tests.report_month import READ_AT, moment, work_the_month
@@ -185,12 +185,7 @@ def test_period_and_output_mistakes_are_one_line_with_their_exit_code(month_db, 
 
 
 def test_the_pack_opens_in_a_real_browser_with_every_chart_drawn(month_db, tmp_path):
-    import os
-
-    if find_chromium() is None:
-        if os.environ.get("REDRESS_REQUIRE_BROWSER"):
-            pytest.fail("REDRESS_REQUIRE_BROWSER is set but no Chromium is installed")
-        pytest.skip("no Chromium: install the Debian package chromium")
+    require_chromium()
     for language in ("zh-CN", "en"):
         page = tmp_path / f"pack-{language}.html"
         run(month_db, "pack", "--month", "2026-11", "--html", str(page), "--lang", language)

@@ -6,7 +6,6 @@ all use."""
 
 from __future__ import annotations
 
-import os
 import random
 import struct
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests import browser
-from tests.browser import BrowserResult, colour_counts, find_chromium, is_blank, pixels, render
+from tests.browser import BrowserResult, colour_counts, is_blank, pixels, render, require_chromium
 
 RED, BLUE, GREEN = (200, 30, 40), (20, 120, 220), (0, 160, 0)
 
@@ -25,11 +24,7 @@ RED, BLUE, GREEN = (200, 30, 40), (20, 120, 220), (0, 160, 0)
 @pytest.fixture
 def page(tmp_path: Path) -> Callable[..., BrowserResult]:
     """Render an HTML body (white, no margin) in a 640x480 viewport."""
-    if find_chromium() is None:
-        reason = "Chromium is not installed"
-        if os.environ.get("REDRESS_REQUIRE_BROWSER"):
-            pytest.fail(f"REDRESS_REQUIRE_BROWSER is set but {reason}")
-        pytest.skip(f"{reason}: install the chromium package to run this test")
+    require_chromium()
 
     def render_body(body: str, **options) -> BrowserResult:
         html = tmp_path / "page.html"

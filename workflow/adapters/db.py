@@ -25,7 +25,7 @@ from workflow.domain.errors import (
 )
 
 # The Alembic revision this code expects; tests check it is the migrations' head.
-SCHEMA_REVISION = "0011"
+SCHEMA_REVISION = "0012"
 
 
 _SUPPORTED = "Redress works with SQLite (a file path or sqlite:///path) and PostgreSQL (postgresql://...)"

@@ -69,6 +69,8 @@ class Complaint(SQLModel, table=True):
         Index("ix_complaint_closed", "closed_at"),
         # The backlog by state, level and age is read from this index alone.
         Index("ix_complaint_open_state", "is_open", "state", "escalation_level", "created_at"),
+        # One row per complaint brought in from another system: importing the same file again adds nothing.
+        Index("ix_complaint_import_ref", "import_ref", unique=True),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -126,6 +128,8 @@ class Complaint(SQLModel, table=True):
     peak_level: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     reopens: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     first_contact: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # Brought in by `redress import`: "<source>:<the source system's id>" (workflow/services/importing.py).
+    import_ref: Optional[str] = Field(default=None, max_length=160)
 
 
 class Event(SQLModel, table=True):

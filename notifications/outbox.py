@@ -24,6 +24,17 @@ def queue_staff_alert(
     app: Any, session: Session, *, complaint: Any, kind: str, headline: str, level: str,
     recipients: Recipients, now: datetime, hours_of: str | None = None,
 ) -> int:
+    """Queue one staff alert (see `staff_alert_rows`); how many messages it made."""
+    rows = staff_alert_rows(app, complaint=complaint, kind=kind, headline=headline, level=level,
+                            recipients=recipients, now=now, hours_of=hours_of)
+    queue_rows(session, rows)
+    return len(rows)
+
+
+def staff_alert_rows(
+    app: Any, *, complaint: Any, kind: str, headline: str, level: str, recipients: Recipients, now: datetime,
+    hours_of: str | None = None,
+) -> list[dict[str, Any]]:
     """One message per channel and recipient, rendered from the staff_alert template in the default language.
 
     An alert a channel can take to nobody (no recipient at all, or no email address for the email channel) is
@@ -65,9 +76,13 @@ def queue_staff_alert(
              "next_attempt_at": opens or now, "last_error": problem, "created_at": now, "sent_at": None}
             for target in targets
         ]
+    return rows
+
+
+def queue_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert the messages of many alerts with one statement (a batch of deadlines fires them together)."""
     if rows:
         session.execute(_INSERT, rows)
-    return len(rows)
 
 
 def quiet_until(app: Any, level: str, now: datetime) -> datetime | None:

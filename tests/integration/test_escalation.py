@@ -206,9 +206,10 @@ def test_a_deadline_read_by_a_batch_but_not_yet_due_is_not_fired(app, monkeypatc
     number = file_one(app, severity="critical")  # warning at 7m30s, breach at 15m
 
     def every_pending_deadline(session, now, limit):  # what a batch read before a supervisor moved them
-        return list(session.execute(select(DEADLINES.c.id).where(DEADLINES.c.fired_at.is_(None))).scalars())
+        pending = select(DEADLINES.c.id, DEADLINES.c.complaint_id, DEADLINES.c.kind)
+        return list(session.execute(pending.where(DEADLINES.c.fired_at.is_(None)).order_by(DEADLINES.c.id)))
 
-    monkeypatch.setattr(firing, "due_ids", every_pending_deadline)
+    monkeypatch.setattr(firing, "due_deadlines", every_pending_deadline)
     app.clock.pin(T0 + timedelta(minutes=8))
     report = fire_due(app, max_batches=1)
     assert report.fired == 1  # the warning; the breach, the resolution clock and its warning wait

@@ -137,21 +137,21 @@ def test_pausing_and_resuming_moves_the_deadlines_by_the_working_time_spent_wait
     assert complaint_detail(app, number)["sla"]["elapsed_business_minutes"] == 60.0  # Friday 10-11
 
 
-def one_complaint_raises(monkeypatch, app, number: str, error: BaseException, where: str = "_warn") -> None:
-    """Make firing any deadline of `number` raise `error` (a stand-in for a bug or a corrupt row)."""
-    import workflow.services.firing as firing
+def one_complaint_raises(monkeypatch, app, number: str, error: BaseException) -> None:
+    """Make deciding any warning of `number` raise `error` (a stand-in for a bug or a corrupt row), whether it
+    fires with its batch or on its own."""
+    import workflow.services.breaches as breaches
 
     with app.uow(write=False) as uow:
         target = uow.session.execute(select(COMPLAINTS.c.id).where(COMPLAINTS.c.number == number)).scalar_one()
-    original = getattr(firing, where)
+    original = breaches.warning
 
-    def failing(*args, **kwargs):
-        complaint = args[3]
+    def failing(app, people, complaint, *args, **kwargs):
         if complaint.id == target:
             raise error
-        return original(*args, **kwargs)
+        return original(app, people, complaint, *args, **kwargs)
 
-    monkeypatch.setattr(firing, where, failing)
+    monkeypatch.setattr(breaches, "warning", failing)
 
 
 def test_an_error_text_with_nul_bytes_and_control_characters_is_stored_readably(app, monkeypatch):

@@ -223,6 +223,44 @@ def change_complaint(
     return version
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One complaint's change for `change_complaints`: what `change_complaint` takes for one."""
+
+    complaint: ComplaintSnapshot
+    trigger: str
+    note: str
+    data: dict[str, Any]
+    values: ComplaintChanges
+
+
+def change_complaints(session: Session, changes: list[Change], at: datetime, actor: str, *,
+                      conflict: str | None = None) -> None:
+    """`change_complaint` for many complaints (each at most once), with one UPDATE per set of columns changed
+    and one INSERT for all their events: the same rows, version checks and chain links, far fewer statements.
+
+    If any complaint was changed since it was read, ConcurrentChange (the caller's transaction rolls back).
+    """
+    events: list[dict[str, Any]] = []
+    updates: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for change in changes:
+        complaint = change.complaint
+        row = _chained(complaint.number, complaint.event_head, at, actor, change.trigger, complaint.state,
+                       complaint.state, change.note, change.data)
+        events.append({**row, "complaint_id": complaint.id})
+        values = {"updated_at": at, **change.values, "version": complaint.version + 1, "event_head": row["hash"],
+                  "where_id": complaint.id, "where_version": complaint.version, "where_head": complaint.event_head}
+        updates.setdefault(frozenset(values), []).append(values)
+    connection = session.connection()
+    for group in updates.values():
+        updated = connection.execute(_UPDATE_IF_VERSION, group)
+        if updated.rowcount != len(group):
+            raise ConcurrentChange(conflict or "a complaint was changed by someone else at the same moment; "
+                                               "nothing was written")
+    if events:
+        connection.execute(_INSERT_EVENT, events)
+
+
 def _hold(session: Session, complaint: ComplaintSnapshot, at: datetime, conflict: str | None,
           new_head: str | None, values: dict[str, Any]) -> int:
     """The version-checked UPDATE; it also moves the chain's head, from the snapshot's to `new_head`."""

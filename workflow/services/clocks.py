@@ -340,15 +340,41 @@ def arm_next_step(
     Returns the clock's new checkpoint columns for the complaint (none when no clock runs).
     """
     cancel(session, complaint.id, ("escalation",), now)
-    if level >= len(ROLES) or complaint.sla_started_at is None or not complaint.is_open:
+    if not _climbs_on(complaint, level):
         return {}
     clock_plan = clock_plan or plan(app, session, complaint.severity, complaint.customer_id)
+    row, columns = next_ladder_step(app, complaint, level, now, clock_plan)
+    if row is not None:
+        session.execute(_INSERT, row)
+    return columns
+
+
+def _climbs_on(complaint: ComplaintSnapshot, level: int) -> bool:
+    """A ladder step to `level` exists below the top, on an open complaint whose clock was started."""
+    return level < len(ROLES) and complaint.sla_started_at is not None and complaint.is_open
+
+
+def next_ladder_step(app: Redress, complaint: ComplaintSnapshot, level: int, now: datetime,
+                     clock_plan: ClockPlan) -> tuple[dict[str, Any] | None, ComplaintChanges]:
+    """The ladder step that climbs to `level` after `climb_every` more business time (no due time while the
+    clock is paused), and the clock's checkpoint columns; (None, {}) at the top or with no clock running."""
+    if not _climbs_on(complaint, level):
+        return None, {}
     here = checkpoint_at(app, complaint, clock_plan, now)
-    arm(app, session, complaint.id, clock_plan, [("escalation", here.minutes + clock_plan.climb_every)],
-        checkpoint=here, now=now, level=level)
-    if complaint.sla_paused_at is not None:
-        suspend(session, complaint.id, ("escalation",))
-    return here.columns()
+    offset = here.minutes + clock_plan.climb_every
+    due = None if complaint.sla_paused_at is not None else here.due(offset, app.calendar(clock_plan.calendar))
+    row = {"complaint_id": complaint.id, "kind": "escalation", "level": level, "offset_minutes": offset,
+           "due_at": due, "fired_at": None, "cancelled_at": None, "created_at": now}
+    return row, here.columns()
+
+
+def replace_ladder_steps(session: Session, complaint_ids: list[int], rows: list[dict[str, Any]],
+                         now: datetime) -> None:
+    """`arm_next_step` for many complaints at once: their pending ladder steps cancelled, the new ones armed."""
+    if complaint_ids:
+        session.execute(_cancel_statement(("escalation",)), [{"of_complaint": i, "now": now} for i in complaint_ids])
+    if rows:
+        session.execute(_INSERT, rows)
 
 
 # A compensation step's timer: a `step` row pointing at its step, due when the step is.
@@ -377,11 +403,12 @@ def cancel_step_timer(session: Session, step_id: int, now: datetime) -> None:
 _READY = DEADLINES.c.set_aside_at.is_(None) & (
     DEADLINES.c.retry_at.is_(None) | (DEADLINES.c.retry_at <= bindparam("ready_at")))
 _DUE = (
-    select(DEADLINES.c.id)
+    select(DEADLINES.c.id, DEADLINES.c.complaint_id, DEADLINES.c.kind)
     .where(DEADLINES.c.fired_at.is_(None), DEADLINES.c.cancelled_at.is_(None),
            DEADLINES.c.due_at <= bindparam("now"), _READY)
     .order_by(DEADLINES.c.due_at, DEADLINES.c.id)
     .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)  # SQLite has no row locks: its one scheduler needs none
 )
 # Marks one deadline fired if it is still pending and due (a supervisor may have moved it since it was
 # read) and returns it: one statement instead of an update and a read.
@@ -392,16 +419,37 @@ _MARK_FIRED = (
     .values(fired_at=bindparam("fired"))
     .returning(*DEADLINES.c)
 )
+_MARK_ALL_FIRED = (
+    update(DEADLINES)
+    .where(DEADLINES.c.id.in_(bindparam("row_ids", expanding=True)), _PENDING, DEADLINES.c.set_aside_at.is_(None),
+           DEADLINES.c.due_at <= bindparam("fired"))
+    .values(fired_at=bindparam("fired"))
+    .returning(*DEADLINES.c)
+)
 
 
-def due_ids(session: Session, now: datetime, limit: int) -> list[int]:
-    """Pending deadlines due at `now`, oldest first (reads the partial index)."""
-    return list(session.execute(_DUE, {"now": now, "ready_at": now, "limit": limit}).scalars())
+def due_deadlines(session: Session, now: datetime, limit: int) -> list[Row]:
+    """Pending deadlines due at `now`, oldest first (reads the partial index): id, complaint and kind.
+
+    On PostgreSQL the rows are locked, skipping those another scheduler's batch holds, so schedulers running
+    side by side each take deadlines of their own; the lock ends with the batch's transaction (or its
+    process: a killed scheduler's batch rolls back and its deadlines are free again).
+    """
+    return list(session.execute(_DUE, {"now": now, "ready_at": now, "limit": limit}))
 
 
 def claim_due(session: Session, deadline_id: int, now: datetime) -> Row | None:
     """Mark the deadline fired and return it, or None if it was cancelled, paused, moved or fired since read."""
     return session.execute(_MARK_FIRED, {"row_id": deadline_id, "fired": now}).first()
+
+
+def claim_all_due(session: Session, deadline_ids: list[int], now: datetime) -> list[Row]:
+    """`claim_due` for many deadlines with one statement: those still pending and due, marked fired, in the
+    order they fall due."""
+    if not deadline_ids:
+        return []
+    rows = session.execute(_MARK_ALL_FIRED, {"row_ids": deadline_ids, "fired": now}).all()
+    return sorted(rows, key=lambda row: (row.due_at, row.id))
 
 
 # Counted in the UPDATE itself, so a concurrent `deadlines retry` (which resets the count) is never lost.
@@ -452,6 +500,23 @@ def due_of_target(session: Session, complaint_id: int, warning_kind: str) -> dat
     return session.execute(
         _DUE_OF_KIND, {"complaint_id": complaint_id, "kind": warning_kind.removesuffix("_warning")}
     ).scalar()
+
+
+_DUES_OF_KINDS = select(DEADLINES.c.complaint_id, DEADLINES.c.kind, DEADLINES.c.due_at).where(
+    DEADLINES.c.complaint_id.in_(bindparam("complaint_ids", expanding=True)),
+    DEADLINES.c.kind.in_(bindparam("kinds", expanding=True)), _PENDING,
+)
+
+
+def dues_of_targets(session: Session, warnings: list[tuple[int, str]]) -> dict[tuple[int, str], datetime | None]:
+    """`due_of_target` for many (complaint id, warning kind) pairs with one statement."""
+    if not warnings:
+        return {}
+    found = {(row.complaint_id, row.kind): row.due_at for row in session.execute(_DUES_OF_KINDS, {
+        "complaint_ids": sorted({complaint_id for complaint_id, _ in warnings}),
+        "kinds": sorted({kind.removesuffix("_warning") for _, kind in warnings})})}
+    return {(complaint_id, kind): found.get((complaint_id, kind.removesuffix("_warning")))
+            for complaint_id, kind in warnings}
 
 
 def all_deadlines(session: Session, complaint_id: int) -> list[Row]:

@@ -3,7 +3,11 @@
 Each batch is one transaction that marks its deadlines fired (`WHERE fired_at
 IS NULL`) together with their effects: a crash loses no deadline (the batch
 rolls back and fires again) and never fires one twice (a fired row is never
-picked again, even by a second scheduler).
+picked again). On PostgreSQL a batch locks its deadlines and complaints and
+skips those another batch holds, so any number of schedulers fire side by side,
+each its own deadlines. A batch's warnings, breaches and ladder steps are
+written set-wise (workflow/services/breaches.py): a handful of statements per
+batch, not several per deadline.
 """
 
 from __future__ import annotations
@@ -19,19 +23,18 @@ from notifications.outbox import queue_staff_alert
 from states.definition import WAITING_CUSTOMER, Trigger
 from workflow.adapters.db import is_lock_conflict
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, USERS
-from workflow.adapters.records import ComplaintChanges, ComplaintSnapshot, change_complaint
+from workflow.adapters.records import ComplaintSnapshot
 from workflow.bootstrap import Redress
-from workflow.domain.clock import local_minute
 from workflow.domain.errors import ConcurrentChange
-from workflow.domain.sla import business_time, plan_for
+from workflow.domain.sla import business_time
 from workflow.domain.vocabulary import ROLES
-from workflow.services import clocks, compensation, survey_messages
+from workflow.services import breaches, clocks, compensation, survey_messages
 from workflow.services.alert_recipients import Recipients, StaffByLevel, alert_recipients
-from workflow.services.clocks import claim_due, due_ids
+from workflow.services.clocks import claim_all_due, claim_due, due_deadlines
 from workflow.services.failed_deadlines import record_failure
 from workflow.services.transition import SystemActor, apply_transition
 
-SCHEDULER = "scheduler"
+SCHEDULER = breaches.SCHEDULER
 
 
 @dataclass(frozen=True)
@@ -87,25 +90,37 @@ def _fire_batch(app: Redress, now: datetime, size: int, skip: set[int], *,
                 isolated: bool, conflict_fails: bool) -> tuple[int, int] | None:
     """Fire one batch in one transaction; (fired, failed), or None when nothing is due.
 
-    Isolated, each deadline runs in a savepoint; a concurrent change leaves it pending for the next batch,
-    unless `conflict_fails` (the batch kept conflicting), when it is set aside like any other failure.
+    Straight through, the batch's warnings, breaches and ladder steps are written together, in rounds of one
+    deadline per complaint (`_split`); the other kinds follow one at a time. Isolated, each deadline runs in a
+    savepoint; a concurrent change leaves it pending for the next batch, unless `conflict_fails` (the batch
+    kept conflicting), when it is set aside like any other failure.
     """
     with app.uow() as uow:
         session = uow.session
-        ids = [i for i in due_ids(session, now, size + len(skip)) if i not in skip][:size]
-        if not ids:
+        due = [row for row in due_deadlines(session, now, size + len(skip)) if row.id not in skip][:size]
+        if not due:
             return None
+        complaints = _lock_complaints(session, {row.complaint_id for row in due})
+        skip.update(row.id for row in due if row.complaint_id not in complaints)  # another batch holds them
+        due = [row for row in due if row.complaint_id in complaints]
         people = StaffByLevel(session)
+        if not isolated:
+            rounds, one_by_one = _split(due)
+            try:
+                fired = 0
+                for place, together in enumerate(rounds):
+                    if place:  # as the round before left them
+                        complaints = _lock_complaints(session, {row.complaint_id for row in due})
+                    fired += _fire_together(app, session, people, together, complaints, now)
+                fired += sum(_fire_one(app, session, people, deadline_id, now) for deadline_id in one_by_one)
+            except (ConcurrentChange, OperationalError, InterfaceError):
+                raise
+            except Exception as error:
+                raise _DeadlineRaised from error
+            uow.commit()
+            return fired, 0
         fired = failed = 0
-        for deadline_id in ids:
-            if not isolated:
-                try:
-                    fired += _fire_one(app, session, people, deadline_id, now)
-                except (ConcurrentChange, OperationalError, InterfaceError):
-                    raise
-                except Exception as error:
-                    raise _DeadlineRaised from error
-                continue
+        for deadline_id in (row.id for row in due):
             try:
                 with session.begin_nested():
                     fired += _fire_one(app, session, people, deadline_id, now)
@@ -121,6 +136,74 @@ def _fire_batch(app: Redress, now: datetime, size: int, skip: set[int], *,
                 failed += _set_aside(app, session, deadline_id, error, now, skip)
         uow.commit()
     return fired, failed
+
+
+# Kinds with effects of their own (a compensation step, a survey, a wait's limit) fire one at a time.
+_ONE_AT_A_TIME = (compensation.STEP, survey_messages.SURVEY, clocks.PAUSE_LIMIT)
+
+
+def _split(due: list[Row]) -> tuple[list[list[int]], list[int]]:
+    """(rounds written together, deadlines fired one at a time after them).
+
+    Round k holds the k-th due deadline of each complaint, so a complaint's deadlines are written in order,
+    each seeing what the one before it wrote, exactly as firing them one by one would. From a complaint's
+    first deadline of a kind with effects of its own, its deadlines go one at a time.
+    """
+    rounds: list[list[int]] = []
+    one_by_one: list[int] = []
+    taken: dict[int, int] = {}
+    alone: set[int] = set()
+    for row in due:
+        if row.complaint_id in alone or row.kind in _ONE_AT_A_TIME:
+            alone.add(row.complaint_id)
+            one_by_one.append(row.id)
+            continue
+        place = taken.get(row.complaint_id, 0)
+        taken[row.complaint_id] = place + 1
+        if place == len(rounds):
+            rounds.append([])
+        rounds[place].append(row.id)
+    return rounds, one_by_one
+
+
+_COMPLAINTS = (
+    select(COMPLAINTS, CUSTOMERS.c.tier.label("customer_tier"))
+    .join(CUSTOMERS, CUSTOMERS.c.id == COMPLAINTS.c.customer_id)
+    .where(COMPLAINTS.c.id.in_(bindparam("complaint_ids", expanding=True)))
+    .order_by(COMPLAINTS.c.id)
+    .with_for_update(of=COMPLAINTS, skip_locked=True)
+)
+_USERS = select(USERS.c.id, USERS.c.name, USERS.c.email, USERS.c.role).where(
+    USERS.c.id.in_(bindparam("user_ids", expanding=True)))
+
+
+def _lock_complaints(session: Session, complaint_ids: set[int]) -> dict[int, tuple[ComplaintSnapshot, str]]:
+    """The batch's complaints with their customers' tiers, locked on PostgreSQL for the batch: a complaint
+    another scheduler's batch (or an agent) holds is skipped, and its deadlines wait for the next sweep."""
+    rows = session.execute(_COMPLAINTS, {"complaint_ids": sorted(complaint_ids)})
+    return {row.id: (ComplaintSnapshot.of(row), row.customer_tier) for row in rows}
+
+
+def _fire_together(app: Redress, session: Session, people: StaffByLevel, deadline_ids: list[int],
+                   complaints: dict[int, tuple[ComplaintSnapshot, str]], now: datetime) -> int:
+    """Claim, decide and write warnings, breaches and ladder steps of distinct complaints set-wise."""
+    deadlines = claim_all_due(session, deadline_ids, now)
+    warnings = [row for row in deadlines if row.kind.endswith("_warning")]
+    targets = clocks.dues_of_targets(session, [(row.complaint_id, row.kind) for row in warnings])
+    assignee_ids = {complaints[row.complaint_id][0].assignee_id for row in warnings} - {None}
+    assignees = ({row.id: row for row in session.execute(_USERS, {"user_ids": sorted(assignee_ids)})}
+                 if assignee_ids else {})
+    firings = []
+    for deadline in deadlines:
+        complaint, tier = complaints[deadline.complaint_id]
+        if deadline.kind.endswith("_warning"):
+            firings.append(breaches.warning(app, people, complaint, deadline,
+                                            targets[(complaint.id, deadline.kind)] or now,
+                                            assignees.get(complaint.assignee_id)))
+        else:
+            firings.append(breaches.climb(app, people, complaint, tier, deadline, now))
+    breaches.write_all(app, session, firings, now)
+    return len(deadlines)
 
 
 def _set_aside(app: Redress, session: Session, deadline_id: int, error: Exception, now: datetime,
@@ -143,8 +226,6 @@ _COMPLAINT = (
     .where(COMPLAINTS.c.id == bindparam("complaint_id"))
 )
 _USER = select(USERS.c.name, USERS.c.email, USERS.c.role).where(USERS.c.id == bindparam("user_id"))
-# The version bump with each effect tells agents holding an old view; a conflict rolls the batch back.
-_CONFLICT = "{} changed while its deadline fired; the batch will retry"
 
 
 def _fire_one(app: Redress, session: Session, people: StaffByLevel, deadline_id: int, now: datetime) -> int:
@@ -156,56 +237,27 @@ def _fire_one(app: Redress, session: Session, people: StaffByLevel, deadline_id:
     if deadline.kind == compensation.STEP:
         if compensation.on_step_due(app, session, deadline.step_id, now) == "overdue":
             step = compensation.describe(session, deadline.step_id)
-            _climb(app, session, people, complaint, tier, deadline, now, f"{step} not done by its deadline")
+            compensation.remind_again(app, session, complaint, deadline.step_id, now)  # climbs again if still stalled
+            breaches.write_one(app, session, breaches.climb(app, people, complaint, tier, deadline, now,
+                                                            f"{step} not done by its deadline"), now)
     elif deadline.kind == survey_messages.SURVEY:
         survey_messages.send(app, session, complaint, now)
     elif deadline.kind == clocks.PAUSE_LIMIT:
         _pause_ran_out(app, session, people, complaint, deadline, now)
     elif deadline.kind.endswith("_warning"):
-        _warn(app, session, people, complaint, deadline, now)
+        target_due = clocks.due_of_target(session, complaint.id, deadline.kind) or now
+        breaches.write_one(app, session, breaches.warning(app, people, complaint, deadline, target_due,
+                                                          _assignee(session, complaint)), now)
     else:
-        _climb(app, session, people, complaint, tier, deadline, now)
+        breaches.write_one(app, session, breaches.climb(app, people, complaint, tier, deadline, now), now)
     return 1
 
 
-def _assignee(app: Redress, session: Session, people: StaffByLevel, complaint: ComplaintSnapshot) -> Recipients:
-    if complaint.assignee_id is None:
-        return alert_recipients(people, complaint.escalation_level, app.config.alerts.fallback_email)
-    row = session.execute(_USER, {"user_id": complaint.assignee_id}).one()
-    return Recipients([(row.name, row.email)])
-
-
-def _alerted(recipients: Recipients) -> dict[str, object]:
-    """What the audit trail says about who was alerted, and why nobody was."""
-    if recipients.nobody_because is None:
-        return {"alerted": recipients.names}
-    return {"alerted": [], "alert_failed": recipients.nobody_because}
-
-
-def _alert(app: Redress, session: Session, complaint: ComplaintSnapshot, level: int, kind: str, headline: str,
-           recipients: Recipients, now: datetime, hours_of: str | None = None) -> None:
-    queue_staff_alert(app, session, complaint=complaint, kind=kind, headline=headline, level=ROLES[level],
-                      recipients=recipients, now=now, hours_of=hours_of)
-
-
-def _assignee_role(session: Session, complaint: ComplaintSnapshot) -> str | None:
-    """The role whose staff hours an alert to the assignee keeps (None: unassigned, the level's people get it)."""
+def _assignee(session: Session, complaint: ComplaintSnapshot) -> Row | None:
+    """The assignee's user row (name, email, role), or None when unassigned."""
     if complaint.assignee_id is None:
         return None
-    return str(session.execute(_USER, {"user_id": complaint.assignee_id}).one().role)
-
-
-def _warn(
-    app: Redress, session: Session, people: StaffByLevel, complaint: ComplaintSnapshot, deadline: Row, now: datetime,
-) -> None:
-    target = deadline.kind.removesuffix("_warning").replace("_", " ")
-    due = local_minute(clocks.due_of_target(session, complaint.id, deadline.kind) or now, app.config.timezone)
-    recipients = _assignee(app, session, people, complaint)
-    change_complaint(session, complaint, now, SCHEDULER, "sla_warning", f"{target} due {due}",
-                     {"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(), **_alerted(recipients)},
-                     conflict=_CONFLICT.format(complaint.number))
-    _alert(app, session, complaint, complaint.escalation_level, "sla_warning", f"{target} due {due}",
-           recipients, now, hours_of=_assignee_role(session, complaint))
+    return session.execute(_USER, {"user_id": complaint.assignee_id}).one()
 
 
 def _pause_ran_out(app: Redress, session: Session, people: StaffByLevel, complaint: ComplaintSnapshot,
@@ -214,7 +266,7 @@ def _pause_ran_out(app: Redress, session: Session, people: StaffByLevel, complai
     if complaint.state != WAITING_CUSTOMER:
         return  # left the wait in the same instant: resuming cancels the limit, so nothing is left to do
     supervisor = ROLES.index("supervisor")
-    found = [_assignee(app, session, people, complaint),
+    found = [breaches.assignee_recipients(app, people, complaint, _assignee(session, complaint)),
              alert_recipients(people, supervisor, app.config.alerts.fallback_email)]
     people_told = list(dict.fromkeys(person for recipients in found for person in recipients.people))
     recipients = Recipients(people_told) if people_told else found[-1]
@@ -222,38 +274,6 @@ def _pause_ran_out(app: Redress, session: Session, people: StaffByLevel, complai
                 "policy: the clock runs again")
     apply_transition(app, session, complaint, SystemActor(SCHEDULER), Trigger.PAUSE_LIMIT_REACHED, note=headline,
                      data={"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(),
-                           "max_pause_minutes": deadline.offset_minutes, **_alerted(recipients)})
-    _alert(app, session, complaint, supervisor, "pause_limit", headline, recipients, now)
-
-
-def _climb(app: Redress, session: Session, people: StaffByLevel, complaint: ComplaintSnapshot, tier: str,
-           deadline: Row, now: datetime, headline: str | None = None) -> None:
-    """A breach, an overdue compensation step or a ladder step: one level up, alert the people there."""
-    top = len(ROLES) - 1
-    level = min(complaint.escalation_level + 1, top)
-    if headline is None:
-        headline = (f"{deadline.kind.replace('_', ' ')} deadline breached" if deadline.kind in clocks.BREACH_KINDS
-                    else "still unresolved: next step of the escalation ladder")
-    if level > complaint.escalation_level:
-        headline += f", escalated to {ROLES[level]}"
-    recipients = alert_recipients(people, level, app.config.alerts.fallback_email)
-    trigger = ("sla_breach" if deadline.kind in clocks.BREACH_KINDS
-               else "step_overdue" if deadline.kind == compensation.STEP else "escalate")
-    checkpoint: ComplaintChanges = {}
-    if deadline.kind == compensation.STEP:
-        compensation.remind_again(app, session, complaint, deadline.step_id, now)  # climbs again if still stalled
-    else:
-        clock_plan = plan_for(app.config, complaint.severity, tier)
-        checkpoint = clocks.arm_next_step(app, session, complaint, level + 1, now, clock_plan)
-    climbed: ComplaintChanges = {**checkpoint, "escalation_level": level, "escalated_at": now,
-                                 "escalation_acked_at": None, "peak_level": max(complaint.peak_level, level),
-                                 "first_escalated_at": complaint.first_escalated_at or now}
-    if deadline.kind == "first_response" and complaint.first_response_breached_at is None:
-        climbed["first_response_breached_at"] = now
-    elif deadline.kind == "resolution" and complaint.resolution_breached_at is None:
-        climbed["resolution_breached_at"] = now
-    change_complaint(session, complaint, now, SCHEDULER, trigger, headline,
-                     {"deadline": deadline.kind, "due_at": deadline.due_at.isoformat(),
-                      "from_level": ROLES[complaint.escalation_level], "to_level": ROLES[level],
-                      **_alerted(recipients)}, conflict=_CONFLICT.format(complaint.number), **climbed)
-    _alert(app, session, complaint, level, trigger, headline, recipients, now)
+                           "max_pause_minutes": deadline.offset_minutes, **breaches.alerted(recipients)})
+    queue_staff_alert(app, session, complaint=complaint, kind="pause_limit", headline=headline,
+                      level=ROLES[supervisor], recipients=recipients, now=now)

@@ -60,6 +60,8 @@ PERMISSIONS: dict[str, Permission] = {
     "reactivate_user": Permission("manager", "reactivating a user"),
     # Customers.
     "edit_customer": Permission("agent", "editing a customer"),
+    # Bringing complaints in from another system: many at once, with their customers and history.
+    "import_complaints": Permission("supervisor", "importing complaints"),
     # What each face offers, checked on every call (workflow/faces/operations.py names one per operation).
     "file_complaint": Permission("agent", "filing a complaint"),
     "work_complaint": Permission("agent", "working a complaint"),

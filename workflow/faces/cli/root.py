@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "sla": "sla",
     "whatif": "sla",
     "report": "reports",
+    "import": "importing",
 }
 
 

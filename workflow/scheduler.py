@@ -7,14 +7,15 @@ sweeps chain from deadline to deadline and each fires within a fraction of a
 second of its due time, with one job in the store whatever the load. On start the
 first sweep catches up everything missed while no scheduler ran.
 
-One active scheduler per database (`workflow.adapters.scheduler_lock`): on SQLite a
-second one refuses to start; on PostgreSQL it stands by and takes over when the
-active one's session ends. The active one checks its lock every half second;
-when it is lost it stops its jobs (the batch or message in progress stops at
-its next transaction), says so in one line and stands by again. A database
-error while taking or watching the lock is one line (not repeated while it
-stays the same) and a new connection is tried a second later, so a server
-restart leaves one active and the others standing by.
+On SQLite one scheduler works a database (`workflow.adapters.scheduler_lock`): a second
+one refuses to start. On PostgreSQL any number fire and deliver side by side, each batch
+and message claimed with SKIP LOCKED, so none is done twice and a killed one's claims
+(its open transaction, its message leases) pass to the others; one of them, holding the
+lock, also leads the chores (mailbox polling, the monthly report pack) and the others
+take over when its session ends. A lock or a leadership that is lost stops the work it
+covered at its next transaction and is said in one line. A database error while taking or
+watching the lock is one line (not repeated while it stays the same) and a new connection
+is tried a second later.
 
 A database that cannot be used (unreachable, read-only, not a database, a missing file or folder) is one line
 and a wait that doubles from a second up to half a minute; the line is repeated only when the error or the
@@ -93,6 +94,7 @@ class DeadlineScheduler:
         self.say = say
         self.stopping = threading.Event()  # SIGTERM or Ctrl-C: finish the batch, then exit
         self.halted = threading.Event()  # set from losing the lock until the jobs start again
+        self.chores = threading.Event()  # set while this scheduler runs the chores (it leads them on PostgreSQL)
         logger = logging.getLogger("apscheduler.scheduler")
         if not any(isinstance(f, _QuietOverlap) for f in logger.filters):
             logger.addFilter(_QuietOverlap())
@@ -187,7 +189,7 @@ class DeadlineScheduler:
         if not self._mail.ready():
             return
         try:
-            runs = fetch(self.app, should_stop=self.should_stop)
+            runs = fetch(self.app, should_stop=self.chores_should_stop)
         except Exception as error:  # noqa: BLE001 - what was not recorded stays in its mailbox for the next pass
             self._failed(self._mail, "mail: ", error)
             return
@@ -201,9 +203,10 @@ class DeadlineScheduler:
             self._mailbox_errors[run.mailbox] = run.error
 
     def run(self) -> int:
-        """Stand by until the lock is ours, work while it stays ours, and stand by again if it is lost.
+        """Work until SIGTERM or Ctrl-C; the batch in progress finishes before the process exits.
 
-        Runs until SIGTERM or Ctrl-C; the batch in progress finishes before the process exits.
+        On SQLite: stand by until the lock is ours, work while it stays ours, and stand by again if it is lost.
+        On PostgreSQL: work at once beside the others, and lead the chores while the lock is ours.
         """
         def stop(signum: int, _frame: object) -> None:
             self.say(f"scheduler: {signal.Signals(signum).name} received; finishing the current batch")
@@ -213,6 +216,9 @@ class DeadlineScheduler:
         signal.signal(signal.SIGINT, stop)
         lock = self.lock = scheduler_lock(self.app, SCHEDULER)
         try:
+            if lock.side_by_side:
+                self._run_side_by_side(lock)
+                return 0
             while self._become_active(lock):
                 self.start()
                 line = self._watch(lock)
@@ -227,6 +233,50 @@ class DeadlineScheduler:
         finally:
             lock.release()
         return 0
+
+    def _run_side_by_side(self, lock: SchedulerLock) -> None:
+        """Fire and deliver beside any other schedulers of the database; lead the chores while the lock is ours.
+
+        Losing the lock (its session ended, the server restarted) stops only the chores; a database that cannot
+        be used is said by the sweeps, which wait and try again.
+        """
+        if not self._wait_for_database():
+            return
+        self.start(chores=False)
+        next_try = 0.0
+        while not self.stopping.wait(_WATCH_SECONDS):
+            if self.chores.is_set():
+                reason = lock.lost()
+                if reason is not None:
+                    self._stop_chores()
+                    self.say(f"scheduler: no longer leads the chores ({reason}); still firing and sending")
+                continue
+            if time.monotonic() < next_try:
+                continue
+            next_try = time.monotonic() + _RETRY_SECONDS
+            try:
+                if lock.try_acquire():
+                    self._start_chores()
+                    self.say(f"scheduler: leads the chores ({self._chore_names()})")
+            except DatabaseUnavailable:
+                continue  # the sweeps say what is wrong with the database
+        self.stop()
+
+    def _wait_for_database(self) -> bool:
+        """Wait until the database can be used (True), saying what is wrong once per error, or until told to
+        stop (False)."""
+        errors = Backoff()
+        while not self.stopping.is_set():
+            try:
+                self.app.check()
+            except DatabaseUnavailable as error:
+                self.app.forget_database()
+                self._failed(errors, "", error)
+                self.stopping.wait(errors.delay)
+                continue
+            self._recovered(errors, "")
+            return True
+        return False
 
     def _become_active(self, lock: SchedulerLock) -> bool:
         """Try the lock every second until it is ours on a usable database (True) or the process is told to
@@ -286,7 +336,7 @@ class DeadlineScheduler:
         if queued:
             self.say(f"scheduler: the {month} report pack is queued for {queued} reader(s)")
 
-    def start(self) -> None:
+    def start(self, *, chores: bool = True) -> None:
         """Start the jobs; the first sweep runs at once and catches up what was missed."""
         seconds = self.app.config.scheduler.sweep_seconds
         self.halted.clear()
@@ -296,19 +346,47 @@ class DeadlineScheduler:
         self.scheduler.add_job(self.sweep, "interval", seconds=seconds, id="sweep",
                                next_run_time=datetime.now(UTC))
         self.scheduler.add_job(self.deliver, "interval", seconds=1, id="deliver", executor="outbox")
+        self.scheduler.start()
+        if chores:
+            self._start_chores()
+        where = self.app.engine.url.render_as_string(hide_password=True)
+        if self.lock.side_by_side:
+            self.say(f"scheduler: firing and sending on {where} beside any other schedulers, sweeping every "
+                     f"{seconds}s (pid {os.getpid()})")
+        else:
+            self.say(f"scheduler: active on {where}, sweeping every {seconds}s (pid {os.getpid()})")
+
+    def _chore_names(self) -> str:
+        names = (["mailbox polling"] * bool(self.app.config.mail.mailboxes)
+                 + ["the monthly report pack"] * (self.app.config.reports.mail.day is not None))
+        return ", ".join(names) or "none configured"
+
+    def _start_chores(self) -> None:
+        """The jobs only one scheduler of a database runs: reading the mailboxes, the monthly report pack."""
+        self.chores.set()
+        self._mail, self._reports = Backoff(), Backoff()
         if self.app.config.mail.mailboxes:
             self.scheduler.add_job(self.read_mail, "interval", seconds=self.app.config.mail.fetch_every_seconds,
-                                   id="mail", executor="mail", next_run_time=datetime.now(UTC))
+                                   id="mail", executor="mail", next_run_time=datetime.now(UTC),
+                                   replace_existing=True)
         if self.app.config.reports.mail.day is not None:
             self.scheduler.add_job(self.mail_reports, "interval", seconds=_REPORT_CHECK_SECONDS, id="reports",
-                                   executor="mail", next_run_time=datetime.now(UTC))
-        self.scheduler.start()
-        self.say(f"scheduler: active on {self.app.engine.url.render_as_string(hide_password=True)}, "
-                 f"sweeping every {seconds}s (pid {os.getpid()})")
+                                   executor="mail", next_run_time=datetime.now(UTC), replace_existing=True)
+
+    def _stop_chores(self) -> None:
+        """No more chore passes; one in progress stops at its next message (`chores_should_stop`)."""
+        self.chores.clear()
+        for job in ("mail", "reports"):
+            if self.scheduler.get_job(job) is not None:
+                self.scheduler.remove_job(job)
+
+    def chores_should_stop(self) -> bool:
+        return self.should_stop() or not self.chores.is_set()
 
     def _halt(self) -> None:
         """Stop the jobs: the work in progress stops at its next transaction (or message) and is waited for."""
         self.halted.set()
+        self.chores.clear()
         self.scheduler.shutdown(wait=True)
         self.scheduler = self._new_scheduler()  # a stopped APScheduler cannot be started again
 

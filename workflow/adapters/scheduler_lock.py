@@ -1,9 +1,11 @@
-"""The scheduler lock: at most one process fires deadlines and delivers the outbox on a database at a time.
+"""The scheduler lock: who fires deadlines and delivers the outbox on a database, and who does the chores.
 
 On SQLite it is a file lock named after the database file's real path, held by `redress scheduler` for its
-life or by `redress tick` / `redress outbox send` for one run. On PostgreSQL it is a session advisory lock on a
-dedicated connection that only the scheduler takes (row-level claims keep one-off runs safe there); a session
-can end under its holder, so the holder asks `lost()` often and stops when it says why.
+life or by `redress tick` / `redress outbox send` for one run: one process at a time does everything. On
+PostgreSQL every scheduler fires and delivers side by side (each batch and message is claimed row by row with
+SKIP LOCKED), and the lock, a session advisory lock on a dedicated connection, only says which one leads the
+singleton chores (mailbox polling, the monthly report pack). A session can end under its holder, so the
+holder asks `lost()` often and stops its chores when it says why.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ _STILL_HELD = text(
 
 
 class SchedulerLock(Protocol):
+    side_by_side: bool  # True: schedulers fire and deliver together; the lock only elects the chores' leader
+
     def try_acquire(self) -> bool:
         """Take the lock if it is free; False if the caller may wait for it, SchedulerBusy if it must not."""
 
@@ -60,6 +64,8 @@ def _described(command: str, pid: str) -> str:
 class NoLock:
     """Nothing to share: an in-memory SQLite database, or a one-off run on PostgreSQL."""
 
+    side_by_side = False
+
     def try_acquire(self) -> bool:
         return True
 
@@ -78,6 +84,8 @@ class NoLock:
 
 class FileLock:
     """An flock on `<real path of the database>.scheduler.lock`, which holds "<pid> <command>" while held."""
+
+    side_by_side = False
 
     def __init__(self, database: str, command: str) -> None:
         self.database = os.path.realpath(database)
@@ -174,6 +182,8 @@ class FileLock:
 
 class AdvisoryLock:
     """A session advisory lock on a connection of its own, which the holder checks for its life."""
+
+    side_by_side = True
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -70,23 +70,32 @@ class ImportRow:
 
 
 class RowErrors:
-    """Every mistake found, in file order, as 'row 17, column created_at: ...' lines."""
+    """Every mistake found, as 'row 17, column created_at: ...' lines in row order (checks against the database
+    come after the others, and their lines still fall in their row's place)."""
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
+        self._found: list[tuple[int, str]] = []
         self.rows: set[int] = set()
 
     def add(self, row: int, column: str, why: str) -> None:
         self.rows.add(row)
-        self.lines.append(f"row {row}, column {column}: {why}" if column else f"row {row}: {why}")
+        self._found.append((row, f"row {row}, column {column}: {why}" if column else f"row {row}: {why}"))
+
+    @property
+    def count(self) -> int:
+        return len(self._found)
+
+    @property
+    def lines(self) -> list[str]:
+        return [line for _, line in sorted(self._found, key=lambda found: found[0])]
 
     def __bool__(self) -> bool:
-        return bool(self.lines)
+        return bool(self._found)
 
 
-def _one_of(value: str, allowed: Sequence[str], what: str) -> str:
+def _one_of(value: str, allowed: Sequence[str], what: str, plural: str) -> str:
     if value not in allowed:
-        raise InvalidInput(f"'{value}' is not a {what}; {what}s: {', '.join(allowed)}")
+        raise InvalidInput(f"'{value}' is not a {what}; {plural}: {', '.join(allowed)}")
     return value
 
 
@@ -116,18 +125,19 @@ class RowChecker:
         summary, note = config.limits.summary, config.limits.note
         name, order_ref = column_limit(CUSTOMERS.c.name), column_limit(COMPLAINTS.c.order_ref)
 
-        def one_of(allowed: Sequence[str], what: str) -> Callable[[str], str]:
-            return lambda text: _one_of(text, allowed, what)
+        def one_of(allowed: Sequence[str], what: str, plural: str) -> Callable[[str], str]:
+            return lambda text: _one_of(text, allowed, what, plural)
 
         def text_of(what: str, limit: int) -> Callable[[str], str]:
             return lambda text: checked_text(text, what, limit)
 
         # How each column's text becomes its value (or an InvalidInput saying what is allowed).
         self._parsers: dict[str, Callable[[str], Any]] = {
-            "ref": text_of("ref", REF_LIMIT), "category": one_of(self.categories, "category"),
-            "channel": one_of(CHANNELS, "channel"), "severity": one_of(self.severities, "severity"),
-            "tier": one_of(self.tiers, "tier"), "language": one_of(LANGUAGES, "language"),
-            "state": one_of(STATES, "state"), "cancel_reason": one_of(CANCEL_REASONS, "cancel reason"),
+            "ref": text_of("ref", REF_LIMIT), "category": one_of(self.categories, "category", "categories"),
+            "channel": one_of(CHANNELS, "channel", "channels"),
+            "severity": one_of(self.severities, "severity", "severities"), "tier": one_of(self.tiers, "tier", "tiers"),
+            "language": one_of(LANGUAGES, "language", "languages"), "state": one_of(STATES, "state", "states"),
+            "cancel_reason": one_of(CANCEL_REASONS, "cancel reason", "cancel reasons"),
             "phone": normalize_phone, "email": normalize_email, "summary": text_of("summary", summary),
             "resolution": text_of("resolution", note), "name": text_of("name", name),
             "order_ref": text_of("order_ref", order_ref), "assignee": self._assignee, "owner": self._owner,
@@ -139,7 +149,7 @@ class RowChecker:
         for column, why in raw.problems:
             errors.add(raw.number, column, why)
         values: dict[str, Any] = dict.fromkeys(COLUMNS)
-        before = len(errors.lines)
+        before = errors.count
         for column, text in raw.fields.items():
             text = text.strip()
             if not text:
@@ -151,9 +161,9 @@ class RowChecker:
         for column in REQUIRED:
             if not raw.fields.get(column, "").strip():
                 errors.add(raw.number, column, "is required")
-        if len(errors.lines) == before:
+        if errors.count == before:
             self._check_together(raw.number, values, errors)
-        if len(errors.lines) > before or raw.problems:
+        if errors.count > before or raw.problems:
             return None
         values["state"] = values["state"] or str(RECEIVED)
         return ImportRow(number=raw.number, **values)

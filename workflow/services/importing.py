@@ -62,7 +62,7 @@ class ImportRefused(InvalidInput):
     """Rows of the file are wrong; nothing was written. `lines` names each mistake by row and column."""
 
     def __init__(self, name: str, errors: RowErrors) -> None:
-        count, rows = len(errors.lines), len(errors.rows)
+        count, rows = errors.count, len(errors.rows)
         super().__init__(f"{name}: {count} error{'s' * (count != 1)} in {rows} row{'s' * (rows != 1)}; "
                          "nothing was imported")
         self.lines = list(errors.lines)

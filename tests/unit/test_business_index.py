@@ -1,0 +1,26 @@
+"""The business-time index answers as the calendar walk does (workflow/domain/sla.py), inside its span and out."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+
+from workflow.domain.business_index import BusinessIndex
+from workflow.domain.sla import add_business_time, build_calendar, business_minutes_between
+
+
+def test_the_index_agrees_with_the_walk_on_random_instants_and_amounts():
+    calendar = build_calendar(
+        timezone_name="Asia/Shanghai", always_open=False, holidays_country=None, years=range(2026, 2027),
+        hours={day: ["09:00-12:00", "13:30-18:00"] for day in ("mon", "tue", "wed", "thu", "fri")},
+        closed_dates=[date(2026, 10, 1), date(2026, 10, 2)], working_days=[date(2026, 10, 10)],
+        working_day_hours=["09:00-18:00"])
+    start = datetime(2026, 9, 20, tzinfo=UTC)
+    index = BusinessIndex(calendar, start, start + timedelta(days=40))
+    rng = random.Random(3)
+    for _ in range(2000):
+        at = start + timedelta(minutes=rng.randrange(-3000, 60 * 24 * 45), microseconds=rng.choice((0, 1, 999999)))
+        minutes = rng.choice((0.0, 0.5, 45.0, 270.0, 540.0, 1620.0, rng.uniform(0, 5000)))
+        assert index.add(at, minutes) == add_business_time(at, minutes, calendar), (at, minutes)
+        end = at + timedelta(minutes=rng.randrange(0, 20000))
+        assert index.minutes_between(at, end) == business_minutes_between(at, end, calendar), (at, end)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -87,12 +88,18 @@ def queue_rows(session: Session, rows: list[dict[str, Any]]) -> None:
 
 def quiet_until(app: Any, level: str, now: datetime) -> datetime | None:
     """When the staff calendar of `level` next opens, if it is closed at `now`; None: tell them now."""
-    from workflow.domain.sla import add_business_time
-
     calendar = app.config.alerts.staff_hours.get(level)
     if calendar is None:
         return None
-    opens: datetime = add_business_time(now, 0.0, app.calendar(calendar))
+    return _opens_after(app.calendar(calendar), now)
+
+
+@functools.lru_cache(maxsize=64)
+def _opens_after(calendar: Any, now: datetime) -> datetime | None:
+    """Asked once per alert, with the same calendar and instant for a whole batch of them."""
+    from workflow.domain.sla import add_business_time
+
+    opens: datetime = add_business_time(now, 0.0, calendar)
     return opens if opens > now else None
 
 

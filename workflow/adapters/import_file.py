@@ -102,7 +102,8 @@ def _check_header(path: Path, header: list[str], columns: tuple[str, ...], requi
 
 def _json_rows(text: str, columns: tuple[str, ...]) -> list[RawRow]:
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" only: str.splitlines would also cut at U+2028 and the like, which JSON text may hold.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:

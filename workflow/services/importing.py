@@ -12,6 +12,7 @@ them. An open one's clocks run from its imported times; a deadline already past 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections import defaultdict
@@ -301,7 +302,10 @@ class _Batch:
         times = [t for row in self.rows for t in (row.created_at, row.closed_at) if t is not None]
         start, end = min(times) - timedelta(days=1), max(max(times), self.now) + timedelta(days=60)
         names = {plan.calendar for _, _, plan in self.plans.values()}
-        return {name: BusinessIndex(self.app.calendar(name), start, end) for name in names}
+        planner = self.app
+        if start.year < self.now.year - 1:  # calendars hold holidays for the years around now: these need older
+            planner = dataclasses.replace(self.app, _calendars={}, calendar_years=range(start.year, self.now.year + 3))
+        return {name: BusinessIndex(planner.calendar(name), start, end) for name in names}
 
     def _facts(self, row: ImportRow) -> tuple[dict[str, Any], list[tuple[str, float, datetime]]]:
         """The clock columns of the row's complaint and the deadlines it arms: (kind, offset, due)."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert
 from sqlmodel import Session
 
+from workflow.adapters.bulk import insert_dicts
 from workflow.adapters.models import MESSAGES
 
 if TYPE_CHECKING:
@@ -82,8 +83,7 @@ def staff_alert_rows(
 
 def queue_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert the messages of many alerts with one statement (a batch of deadlines fires them together)."""
-    if rows:
-        session.execute(_INSERT, rows)
+    insert_dicts(session.connection(), MESSAGES, rows)
 
 
 def quiet_until(app: Any, level: str, now: datetime) -> datetime | None:

@@ -43,6 +43,14 @@ def insert_rows(connection: Connection, table: Table, columns: tuple[str, ...], 
     connection.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
 
 
+def insert_dicts(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """`insert_rows` for rows given as dicts that all name the same columns (a batch of fired deadlines' alerts,
+    ladder steps and events)."""
+    if rows:
+        columns = tuple(rows[0])
+        insert_rows(connection, table, columns, [tuple(row[column] for column in columns) for row in rows])
+
+
 def _converted(rows: Sequence[tuple[Any, ...]], converting: tuple[tuple[int, str, Callable[[Any], Any]], ...]
                ) -> list[tuple[Any, ...]]:
     """The rows with each value converted, each distinct value of a type once (a bulk's rows share many times)."""

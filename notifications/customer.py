@@ -17,6 +17,7 @@ from sqlalchemy import Row, bindparam, insert, select, update
 from sqlmodel import Session
 
 from notifications.rendering import FORMS, Rendered, Renderer, RenderFailed
+from workflow.adapters.db import connection_of
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, MESSAGES, STEPS
 from workflow.adapters.records import ComplaintSnapshot, append_event
 from workflow.domain.vocabulary import checked_language
@@ -127,7 +128,7 @@ def queue_customer_message(
         html = None if channel == CUSTOMER_SMS else rendered.html
         row |= {"status": "pending", "locale": rendered.locale, "subject": rendered.subject, "body": body,
                 "body_html": html, "last_error": None}
-    session.execute(_INSERT, row)
+    connection_of(session).execute(_INSERT, row)
     return 1
 
 

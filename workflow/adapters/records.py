@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 from typing_extensions import Unpack
 
+from workflow.adapters.db import connection_of
 from workflow.adapters.models import COMPLAINTS, EVENTS
 from workflow.config import TEXT_CEILING
 from workflow.domain.chain import GENESIS, event_content, link_hash
@@ -86,10 +87,11 @@ class ComplaintSnapshot:
     first_contact: bool
 
     @classmethod
-    def of(cls, row: Any) -> ComplaintSnapshot:
-        """The snapshot of a complaint row (other columns a query joined in are left out)."""
+    def of(cls, row: Any, *, id_key: str = "id") -> ComplaintSnapshot:
+        """The snapshot of a complaint row (other columns a query joined in are left out); `id_key` names the
+        complaint's id where a joined table's id took the name."""
         values = row._mapping
-        return cls(**{name: values[name] for name in SNAPSHOT_FIELDS})
+        return cls(**{name: values[id_key if name == "id" else name] for name in SNAPSHOT_FIELDS})
 
 
 SNAPSHOT_FIELDS = tuple(field.name for field in fields(ComplaintSnapshot))
@@ -142,18 +144,25 @@ def row_id(value: int, what: str) -> int:
 
 def load_complaint(session: Session, ref: str | int) -> ComplaintSnapshot:
     """A complaint by number (C-20261122-0007) or by id."""
-    text = str(ref).strip()
+    key = complaint_key(ref)
     complaint = None
-    if _NUMBER.match(text):
-        complaint = session.execute(_BY_NUMBER, {"ref": text.upper()}).first()
-    elif text.isdigit():
-        if int(text) <= MAX_ROW_ID:
-            complaint = session.execute(_BY_ID, {"ref": int(text)}).first()
-    else:
-        raise InvalidInput(f"'{text}' is not a complaint number (like C-20261122-0007) or id")
+    if key is not None:
+        complaint = connection_of(session).execute(_BY_NUMBER if key[0] == "number" else _BY_ID,
+                                                   {"ref": key[1]}).first()
     if complaint is None:
-        raise NotFound(f"no complaint {text}")
+        raise NotFound(f"no complaint {str(ref).strip()}")
     return ComplaintSnapshot.of(complaint)
+
+
+def complaint_key(ref: str | int) -> tuple[str, str | int] | None:
+    """The column and value `ref` names a complaint by: ("number", "C-...") or ("id", 7); None if no complaint
+    can have it. Text that is neither a number nor an id is refused."""
+    text = str(ref).strip()
+    if _NUMBER.match(text):
+        return "number", text.upper()
+    if text.isdigit():
+        return ("id", int(text)) if int(text) <= MAX_ROW_ID else None
+    raise InvalidInput(f"'{text}' is not a complaint number (like C-20261122-0007) or id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +184,7 @@ def filing_event(number: str, at: datetime, actor: str, to_state: str, note: str
 
 def append_filing_event(session: Session, complaint_id: int, event: FilingEvent) -> None:
     """The first line of a complaint's trail, once its row (carrying `event.hash` as its head) is inserted."""
-    session.execute(_INSERT_EVENT, {**event.row, "complaint_id": complaint_id})
+    connection_of(session).execute(_INSERT_EVENT, {**event.row, "complaint_id": complaint_id})
 
 
 def append_event(
@@ -219,7 +228,7 @@ def change_complaint(
     to_state = complaint.state if to_state is None else to_state
     row = _chained(complaint.number, complaint.event_head, at, actor, trigger, complaint.state, to_state, note, data)
     version = _hold(session, complaint, at, conflict, row["hash"], dict(values))
-    session.execute(_INSERT_EVENT, {**row, "complaint_id": complaint.id})
+    connection_of(session).execute(_INSERT_EVENT, {**row, "complaint_id": complaint.id})
     return version
 
 
@@ -265,7 +274,7 @@ def _hold(session: Session, complaint: ComplaintSnapshot, at: datetime, conflict
           new_head: str | None, values: dict[str, Any]) -> int:
     """The version-checked UPDATE; it also moves the chain's head, from the snapshot's to `new_head`."""
     version = complaint.version + 1
-    updated = session.execute(_UPDATE_IF_VERSION, {
+    updated = connection_of(session).execute(_UPDATE_IF_VERSION, {
         "updated_at": at, **values, "version": version, "event_head": new_head,
         "where_id": complaint.id, "where_version": complaint.version, "where_head": complaint.event_head,
     })

@@ -19,6 +19,7 @@ from sqlalchemy import Row, bindparam, insert, select, update
 from sqlmodel import Session
 
 from states.definition import CANCELLED, CLOSED, RESOLVED
+from workflow.adapters.db import connection_of
 from workflow.adapters.models import CUSTOMERS, DEADLINES, EVENTS, PAUSES
 from workflow.adapters.records import ComplaintChanges, ComplaintSnapshot
 from workflow.bootstrap import Redress
@@ -103,11 +104,11 @@ def arm(
         for kind, offset in kinds
     ]
     if rows:
-        session.execute(_INSERT, rows)
+        connection_of(session).execute(_INSERT, rows)
 
 
 def cancel(session: Session, complaint_id: int, kinds: tuple[str, ...], now: datetime) -> None:
-    session.execute(_cancel_statement(kinds), {"of_complaint": complaint_id, "now": now})
+    connection_of(session).execute(_cancel_statement(kinds), {"of_complaint": complaint_id, "now": now})
 
 
 def start(app: Redress, session: Session, complaint_id: int, clock_plan: ClockPlan, now: datetime) -> None:

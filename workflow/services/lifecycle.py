@@ -17,7 +17,7 @@ from sqlmodel import Session
 from typing_extensions import Unpack
 
 from states.definition import ASSIGNED, RECEIVED, RESOLVED, Trigger
-from workflow.adapters.db import insert_returning_id
+from workflow.adapters.db import connection_of, insert_returning_id
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, PAUSES, NumberSequence
 from workflow.adapters.records import (
     SNAPSHOT_FIELDS,
@@ -40,6 +40,7 @@ from workflow.services import clocks, compensation, effects
 from workflow.services.people import (
     CustomerRecord,
     acting_user,
+    acting_user_and_complaint,
     find_or_create_customer,
     find_user,
     lookup_customer,
@@ -70,8 +71,7 @@ def _act(
 ) -> Outcome:
     """The common shape of a use case: one transaction, acting user, version check, transition."""
     with app.uow() as uow:
-        user = acting_user(uow.session, actor)
-        complaint = load_complaint(uow.session, ref)
+        user, complaint = acting_user_and_complaint(uow.session, actor, ref)
         check_version(complaint, expected_version)
         outcome = apply_transition(app, uow.session, complaint, user, trigger, note=note, data=data, **changes)
         uow.commit()
@@ -81,7 +81,8 @@ def _act(
 def _next_number(app: Redress, session: Session) -> str:
     """C-<business day>-<sequence>: unique, readable on the phone, and ordered by day."""
     day = app.clock.now().astimezone(ZoneInfo(app.config.timezone)).strftime("%Y%m%d")
-    last = session.execute(_number_upsert(session.get_bind().dialect.name), {"day": day}).scalar_one()
+    connection = connection_of(session)
+    last = connection.execute(_number_upsert(connection.dialect.name), {"day": day}).scalar_one()
     return f"C-{day}-{last:04d}"
 
 
@@ -378,8 +379,7 @@ def close(
     Someone else's complaint is closed by a senior or above, with a note saying why."""
     note = optional_text(note, "message", app.config.limits.note)
     with app.uow() as uow:
-        user = acting_user(uow.session, actor)
-        complaint = load_complaint(uow.session, ref)
+        user, complaint = acting_user_and_complaint(uow.session, actor, ref)
         check_version(complaint, expected_version)
         if complaint.state == RESOLVED:  # in any other state the machine refuses, and says why
             compensation.refuse_closing_with_open_steps(uow.session, complaint)

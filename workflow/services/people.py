@@ -13,9 +13,16 @@ from typing import Any
 from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlmodel import Session
 
-from workflow.adapters.db import insert_returning_id
-from workflow.adapters.models import CUSTOMERS, USERS
-from workflow.adapters.records import checked_text, column_limit, optional_text
+from workflow.adapters.db import connection_of, insert_returning_id
+from workflow.adapters.models import COMPLAINTS, CUSTOMERS, USERS
+from workflow.adapters.records import (
+    ComplaintSnapshot,
+    checked_text,
+    column_limit,
+    complaint_key,
+    load_complaint,
+    optional_text,
+)
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput, NotFound, PermissionDenied
 from workflow.domain.permissions import PERMISSIONS, allows, require
@@ -35,13 +42,14 @@ _CUSTOMER_BY = {
     column: select(CUSTOMERS).where(CUSTOMERS.c[column] == bindparam("value"))
     for column in ("id", "phone", "email")
 }
+_INSERT_CUSTOMER = insert(CUSTOMERS)
 
 
 def _user_row(session: Session, name: str, *, share_lock: bool = False) -> Row | None:
     # A name `add_user` would refuse names nobody, and may not even be text a driver can send (invalid UTF-8).
     if not _NAME.fullmatch(name):
         return None
-    return session.execute(_USER_SHARED if share_lock else _USER_BY_NAME, {"name": name}).first()
+    return connection_of(session).execute(_USER_SHARED if share_lock else _USER_BY_NAME, {"name": name}).first()
 
 
 def deactivation(session: Session, user: Row) -> str:
@@ -61,6 +69,34 @@ def acting_user(session: Session, name: str | None) -> Row:
     if user.deactivated_at is not None:
         raise PermissionDenied(f"{deactivation(session, user)} and can no longer act")
     return user
+
+
+# Who acts and the complaint they act on, read together: every transition starts with both. The user's
+# columns come first and keep their names (the row serves as the user); the complaint's id is renamed.
+_ACTOR_AND_COMPLAINT = {
+    key: select(*_USER_BY_NAME.selected_columns, COMPLAINTS.c.id.label("complaint_id"),
+                *(column for column in COMPLAINTS.c if column.name != "id"))
+    .select_from(USERS.join(COMPLAINTS, COMPLAINTS.c[key] == bindparam("ref")))
+    .where(USERS.c.name == bindparam("name"))
+    for key in ("number", "id")
+}
+
+
+def acting_user_and_complaint(session: Session, name: str | None, ref: str | int) -> tuple[Row, ComplaintSnapshot]:
+    """`acting_user` and then `load_complaint`, in one statement when both are found and the user may act.
+
+    Otherwise the two lookups run one after the other, so the refusal is the same as theirs.
+    """
+    try:
+        key = complaint_key(ref) if name and _NAME.fullmatch(name) else None
+    except InvalidInput:
+        key = None
+    found = None
+    if key is not None:
+        found = connection_of(session).execute(_ACTOR_AND_COMPLAINT[key[0]], {"name": name, "ref": key[1]}).first()
+    if found is None or found.deactivated_at is not None:
+        return acting_user(session, name), load_complaint(session, ref)
+    return found, ComplaintSnapshot.of(found, id_key="complaint_id")
 
 
 def find_user(session: Session, name: str) -> Row:
@@ -296,7 +332,7 @@ class CustomerRecord:
 
 
 def _customer_by(session: Session, column: str, value: str | int) -> Row | None:
-    return session.execute(_CUSTOMER_BY[column], {"value": value}).first()
+    return connection_of(session).execute(_CUSTOMER_BY[column], {"value": value}).first()
 
 
 def find_or_create_customer(
@@ -337,7 +373,7 @@ def find_or_create_customer(
         "language": language or app.config.default_language,
         "created_at": app.clock.now(),
     }
-    new_id = insert_returning_id(session, insert(CUSTOMERS), values)
+    new_id = insert_returning_id(session, _INSERT_CUSTOMER, values)
     return CustomerRecord(new_id, values["name"], values["tier"], values["language"], created=True,
                           phone=phone, email=email)
 

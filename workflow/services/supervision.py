@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -20,22 +20,42 @@ from workflow.adapters.records import (
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput
 from workflow.domain.permissions import PERMISSIONS, require
-from workflow.domain.sla import NoPolicy, business_minutes_between, parse_duration, plan_for
+from workflow.domain.sla import NoPolicy, parse_duration, plan_for, stretches_between
 from workflow.domain.vocabulary import ROLES
 from workflow.services import clocks
 from workflow.services.people import acting_user
 from workflow.services.transition import Outcome, check_version
 
 
-def _business_minutes_past(app: Redress, severity: str, tier: str, breached_at: datetime, now: datetime) -> float:
-    """Business time on the complaint's own calendar since its deadline (wall time for a row no policy covers)."""
-    if now <= breached_at:
-        return 0.0
-    try:
-        calendar = app.calendar(plan_for(app.config, severity, tier).calendar)
-    except NoPolicy:
-        return (now - breached_at).total_seconds() / 60
-    return business_minutes_between(breached_at, now, calendar)
+def _business_minutes_past(app: Redress, rows: list[Any], now: datetime) -> list[float]:
+    """Business time on each complaint's own calendar since its deadline (wall time for a row no policy covers).
+
+    The breaches are walked once per calendar, newest first, each adding the working time up to the next one:
+    a board of thousands of breaches over a year walks that year's days once, not once per row. The sum is
+    `business_minutes_between` exactly (whole stretches, added as timedeltas).
+    """
+    calendars: dict[int, str | None] = {}
+    for index, row in enumerate(rows):
+        try:
+            calendars[index] = plan_for(app.config, row.severity, row.customer_tier).calendar
+        except NoPolicy:
+            calendars[index] = None
+    past: dict[tuple[str | None, datetime], float] = {}
+    for name in set(calendars.values()):
+        calendar = app.calendar(name) if name is not None else None
+        breaches = sorted({rows[i].breached_at for i, n in calendars.items() if n == name}, reverse=True)
+        worked, later = timedelta(), now
+        for breached_at in breaches:
+            if breached_at >= now:
+                past[name, breached_at] = 0.0
+                continue
+            if calendar is None or calendar.always_open:
+                past[name, breached_at] = (now - breached_at).total_seconds() / 60
+                continue
+            worked += sum((end - start for start, end in stretches_between(breached_at, later, calendar)),
+                          timedelta())
+            past[name, breached_at], later = worked.total_seconds() / 60, breached_at
+    return [past[calendars[i], row.breached_at] for i, row in enumerate(rows)]
 
 
 def escalation_board(app: Redress, actor: str | None, *, level: str | None = None) -> list[dict[str, Any]]:
@@ -47,38 +67,46 @@ def escalation_board(app: Redress, actor: str | None, *, level: str | None = Non
     if level is not None and level not in ROLES:
         raise InvalidInput(f"level '{level}' is not allowed; levels: {', '.join(ROLES)}")
     now = app.clock.now()
-    breached = (
-        select(DEADLINES.c.complaint_id, func.min(DEADLINES.c.due_at).label("breached_at"))
-        .where(DEADLINES.c.kind.in_(clocks.BREACH_KINDS), DEADLINES.c.fired_at.is_not(None))
-        .group_by(DEADLINES.c.complaint_id)
-        .subquery()
+    # Each open escalated complaint's first breach, read through its own deadlines (ix_deadline_complaint):
+    # grouping the whole deadline table first read every deadline ever armed.
+    breached_at = (
+        select(func.min(DEADLINES.c.due_at))
+        .where(DEADLINES.c.complaint_id == COMPLAINTS.c.id, DEADLINES.c.kind.in_(clocks.BREACH_KINDS),
+               DEADLINES.c.fired_at.is_not(None))
+        .correlate(COMPLAINTS)
+        .scalar_subquery()
     )
-    query = (
-        select(COMPLAINTS, breached.c.breached_at, CUSTOMERS.c.name.label("customer_name"),
-               CUSTOMERS.c.tier.label("customer_tier"), USERS.c.name.label("assignee_name"))
-        .join(breached, breached.c.complaint_id == COMPLAINTS.c.id)
-        .join(CUSTOMERS, CUSTOMERS.c.id == COMPLAINTS.c.customer_id)
-        .outerjoin(USERS, USERS.c.id == COMPLAINTS.c.assignee_id)
-        .where(COMPLAINTS.c.is_open.is_(True), COMPLAINTS.c.escalated_at.is_not(None))
-        .order_by(COMPLAINTS.c.escalation_level.desc(), breached.c.breached_at)
-    )
+    shown = ("number", "state", "severity", "escalation_level", "summary", "escalated_at", "escalation_acked_at",
+             "customer_id", "assignee_id")
+    escalated = (select(*(COMPLAINTS.c[name] for name in shown), breached_at.label("breached_at"))
+                 .where(COMPLAINTS.c.is_open.is_(True), COMPLAINTS.c.escalated_at.is_not(None)))
     if level is not None:
-        query = query.where(COMPLAINTS.c.escalation_level == ROLES.index(level))
+        escalated = escalated.where(COMPLAINTS.c.escalation_level == ROLES.index(level))
+    board = escalated.subquery()
+    query = (
+        select(board, CUSTOMERS.c.name.label("customer_name"), CUSTOMERS.c.tier.label("customer_tier"),
+               USERS.c.name.label("assignee_name"))
+        .join(CUSTOMERS, CUSTOMERS.c.id == board.c.customer_id)
+        .outerjoin(USERS, USERS.c.id == board.c.assignee_id)
+        .where(board.c.breached_at.is_not(None))
+        .order_by(board.c.escalation_level.desc(), board.c.breached_at)
+    )
     with app.uow(write=False) as uow:
         require(acting_user(uow.session, actor), "escalation_board")
+        rows = list(uow.session.execute(query))
+        past = _business_minutes_past(app, rows, now)
         return [
             {
                 "number": row.number, "state": row.state, "severity": row.severity,
                 "level": ROLES[row.escalation_level], "escalation_level": row.escalation_level,
                 "customer": row.customer_name, "assignee": row.assignee_name, "summary": row.summary,
                 "breached_at": row.breached_at.isoformat(), "escalated_at": row.escalated_at.isoformat(),
-                "minutes_past_deadline": round(
-                    _business_minutes_past(app, row.severity, row.customer_tier, row.breached_at, now), 1),
+                "minutes_past_deadline": round(minutes_past, 1),
                 "wall_minutes_past_deadline": round(max((now - row.breached_at).total_seconds() / 60, 0.0), 1),
                 "deadline_passed": now >= row.breached_at,
                 "acknowledged": row.escalation_acked_at is not None,
             }
-            for row in uow.session.execute(query)
+            for row, minutes_past in zip(rows, past, strict=True)
         ]
 
 

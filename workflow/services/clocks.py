@@ -19,6 +19,7 @@ from sqlalchemy import Row, bindparam, insert, select, update
 from sqlmodel import Session
 
 from states.definition import CANCELLED, CLOSED, RESOLVED
+from workflow.adapters.bulk import insert_dicts
 from workflow.adapters.db import connection_of
 from workflow.adapters.models import CUSTOMERS, DEADLINES, EVENTS, PAUSES
 from workflow.adapters.records import ComplaintChanges, ComplaintSnapshot
@@ -374,8 +375,7 @@ def replace_ladder_steps(session: Session, complaint_ids: list[int], rows: list[
     """`arm_next_step` for many complaints at once: their pending ladder steps cancelled, the new ones armed."""
     if complaint_ids:
         session.execute(_cancel_statement(("escalation",)), [{"of_complaint": i, "now": now} for i in complaint_ids])
-    if rows:
-        session.execute(_INSERT, rows)
+    insert_dicts(session.connection(), DEADLINES, rows)
 
 
 # A compensation step's timer: a `step` row pointing at its step, due when the step is.

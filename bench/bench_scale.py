@@ -11,8 +11,8 @@ alternating so a busy moment spreads over all of them:
   the painted queue and exits.
 The clock is pinned at the end of the seeded year (REDRESS_NOW), where nothing is due.
 
-`--plans` prints instead the query plan of every SELECT those reads send (EXPLAIN QUERY PLAN on SQLite,
-EXPLAIN ANALYZE on PostgreSQL), marking the ones that scan or sort a table.
+`--plans` prints instead the query plan of every SELECT those reads and the SLA and backlog reports send
+(EXPLAIN QUERY PLAN on SQLite, EXPLAIN ANALYZE on PostgreSQL), marking the ones that scan or sort a table.
 
 A database that holds no complaints is seeded first (a missing SQLite file is created and migrated; a
 PostgreSQL database must exist: `createdb -h HOST -p PORT -U postgres bench_scale`).
@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 REDRESS = Path(sys.executable).parent / "redress"
 UNTIL = "2026-12-01"
 NOW = "2026-12-01T00:00:00+08:00"  # the end of the seeded year (seed_history's --until, local midnight)
-AGENT, SUPERVISOR = "agent01", "supervisor01"
+AGENT, SUPERVISOR, MANAGER = "agent01", "supervisor01", "manager01"
 
 
 def bench_config(folder: Path) -> Path:
@@ -160,6 +160,7 @@ def plans(url: str, config: Path, number: str) -> None:
     from workflow.domain.clock import Clock
     from workflow.read.desk import change_marker, desk_queue
     from workflow.read.queries import complaint_detail, queue
+    from workflow.read.reports import report
     from workflow.services.firing import fire_due
     from workflow.services.supervision import escalation_board
 
@@ -178,6 +179,9 @@ def plans(url: str, config: Path, number: str) -> None:
         "queue": lambda: queue(app, actor=AGENT),
         "show": lambda: complaint_detail(app, number),
         "board": lambda: escalation_board(app, SUPERVISOR),
+        # The reports' hottest: the SLA report and the backlog over the seeded year's last month.
+        "report sla": lambda: report(app, MANAGER, "sla", since="2026-11-01", until="2026-12-01"),
+        "report backlog": lambda: report(app, MANAGER, "backlog", since="2026-11-01", until="2026-12-01"),
         "tui refresh (mine, team)": lambda: (change_marker(app), desk_queue(app, AGENT, mine=True),
                                              desk_queue(app, AGENT, mine=False)),
     }

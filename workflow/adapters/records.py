@@ -85,6 +85,7 @@ class ComplaintSnapshot:
     peak_level: int
     reopens: int
     first_contact: bool
+    import_ref: str | None  # `<source>:<ref>` of an imported complaint (workflow/services/importing.py)
 
     @classmethod
     def of(cls, row: Any, *, id_key: str = "id") -> ComplaintSnapshot:

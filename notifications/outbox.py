@@ -7,7 +7,6 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert
 from sqlmodel import Session
 
 from workflow.adapters.bulk import insert_dicts
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
 # held: raised in a level's quiet hours, waiting for its calendar to open; digested: sent inside a digest.
 STATUSES = ("pending", "held", "sending", "sent", "failed", "uncertain", "withdrawn", "digested")
 RETRYABLE = ("failed", "uncertain")  # what an operator may queue again
-_INSERT = insert(MESSAGES)
 
 
 def queue_staff_alert(

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -178,14 +179,19 @@ def test_a_read_only_file_or_folder_is_one_line_and_the_database_is_unchanged(tm
     assert database.read_bytes() == before
 
 
-def scheduler_output(db: str, seconds: float, *, obey_file_modes: bool = False) -> str:
-    """What `redress scheduler` says in its first `seconds`, stopped by SIGTERM."""
+def scheduler_output(db: str, lines: int, *, obey_file_modes: bool = False, timeout: float = 30) -> str:
+    """What `redress scheduler` says until it has said `lines` lines (or `timeout` passed), then stopped by
+    SIGTERM: the count, not a sleep, so a slow start on a loaded machine is not mistaken for silence."""
     prefix = _OBEY_FILE_MODES if obey_file_modes and os.geteuid() == 0 else []
     process = subprocess.Popen([*prefix, str(REDRESS), "scheduler"], env=redress_env(CONFIG, db),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(seconds)
+    timer = threading.Timer(timeout, process.send_signal, (signal.SIGTERM,))
+    timer.start()
+    assert process.stdout is not None
+    said = [process.stdout.readline() for _ in range(lines)]
+    timer.cancel()
     process.send_signal(signal.SIGTERM)
-    return process.communicate(timeout=20)[0]
+    return "".join(said) + process.communicate(timeout=20)[0]
 
 
 @pytest.mark.parametrize("fault", ["read-only folder", "PostgreSQL down"])
@@ -197,12 +203,12 @@ def test_the_scheduler_on_an_unusable_database_says_one_line_and_waits(tmp_path,
         engine_app(CONFIG, str(database)).engine.dispose()
         database.parent.chmod(0o555)
         try:
-            output = scheduler_output(str(database), 2.5, obey_file_modes=True)
+            output = scheduler_output(str(database), 2, obey_file_modes=True)
         finally:
             database.parent.chmod(0o755)
         expected = f"its folder {database.parent} is read-only"
     else:
-        output = scheduler_output(f"postgresql://clerk:s3cret@127.0.0.1:{dead_port()}/redress", 2.5)
+        output = scheduler_output(f"postgresql://clerk:s3cret@127.0.0.1:{dead_port()}/redress", 2)
         expected = "cannot use database postgresql+psycopg://clerk:***@127.0.0.1"
     assert "Traceback" not in output and "s3cret" not in output
     lines = output.strip().splitlines()

@@ -15,10 +15,6 @@ from workflow.adapters.models import MESSAGES
 if TYPE_CHECKING:
     from workflow.services.alert_recipients import Recipients
 
-# held: raised in a level's quiet hours, waiting for its calendar to open; digested: sent inside a digest.
-STATUSES = ("pending", "held", "sending", "sent", "failed", "uncertain", "withdrawn", "digested")
-RETRYABLE = ("failed", "uncertain")  # what an operator may queue again
-
 
 def queue_staff_alert(
     app: Any, session: Session, *, complaint: Any, kind: str, headline: str, level: str,

@@ -11,7 +11,8 @@ from states.compensation import STEP_KINDS, StepKind
 from workflow.domain.errors import InvalidInput
 
 __all__ = [
-    "ACTED_ON", "CHANNELS", "INBOUND_OUTCOMES", "LANGUAGES", "LOCAL_HOSTS", "ROLES", "SCOPES", "STEP_KINDS",
+    "ACTED_ON", "CANCEL_REASONS", "CHANNELS", "INBOUND_OUTCOMES", "LANGUAGES", "LOCAL_HOSTS", "MESSAGE_STATUSES",
+    "REPORTS", "RETRYABLE", "ROLES", "SCOPES", "STEP_KINDS",
     "Channel", "Language", "Role", "Scope", "StepKind", "checked_language",
 ]
 
@@ -30,6 +31,19 @@ LANGUAGES: tuple[str, ...] = get_args(Language)
 Scope = Literal["read", "file", "work", "compensation", "supervise", "staff", "lookup", "account", "inbound"]
 SCOPES: tuple[str, ...] = get_args(Scope)
 
+
+# Why a complaint may be cancelled without being resolved.
+CANCEL_REASONS: tuple[str, ...] = ("duplicate", "spam", "withdrawn")
+
+# A message's life in the outbox. held: raised in a level's quiet hours, waiting for its calendar to open;
+# digested: sent inside a digest. An operator may queue a failed or uncertain one again (RETRYABLE).
+MESSAGE_STATUSES: tuple[str, ...] = ("pending", "held", "sending", "sent", "failed", "uncertain", "withdrawn",
+                                     "digested")
+RETRYABLE: tuple[str, ...] = ("failed", "uncertain")
+
+# The reports (workflow/read/reports), in the pack's order. Named here so listing them loads no database code:
+# every command's --help lists them.
+REPORTS: tuple[str, ...] = ("sla", "agents", "satisfaction", "compensation", "backlog", "at_risk")
 
 # Hosts that never leave this machine: the only ones a password may be sent to unencrypted (plain IMAP).
 LOCAL_HOSTS: frozenset[str] = frozenset({"127.0.0.1", "localhost", "::1"})

@@ -277,8 +277,7 @@ def news_for(app: Redress, actor: str, after: int) -> dict[str, Any]:
 
 def about(app: Redress) -> dict[str, Any]:
     """What a seat needs to show times and offer choices as a direct seat would."""
-    from workflow.domain.vocabulary import CHANNELS, LANGUAGES, STEP_KINDS
-    from workflow.services.lifecycle import CANCEL_REASONS
+    from workflow.domain.vocabulary import CANCEL_REASONS, CHANNELS, LANGUAGES, STEP_KINDS
 
     config = app.config
     return {

@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from notifications.outbox import STATUSES
 from workflow.adapters.models import ATTEMPTS, MESSAGES
 from workflow.adapters.records import load_complaint
 from workflow.domain.errors import InvalidInput, NotFound, checked_limit
+from workflow.domain.vocabulary import MESSAGE_STATUSES
 
 
 def message_dict(m: Any) -> dict[str, Any]:
@@ -23,8 +23,8 @@ def list_messages(
     app: Any, *, status: str | None = None, complaint: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
     """Outbox rows, newest first, for `redress outbox list`."""
-    if status is not None and status not in STATUSES:
-        raise InvalidInput(f"status '{status}' is not allowed; statuses: {', '.join(STATUSES)}")
+    if status is not None and status not in MESSAGE_STATUSES:
+        raise InvalidInput(f"status '{status}' is not allowed; statuses: {', '.join(MESSAGE_STATUSES)}")
     query = select(MESSAGES).order_by(MESSAGES.c.id.desc()).limit(checked_limit(limit))
     if status is not None:
         query = query.where(MESSAGES.c.status == status)

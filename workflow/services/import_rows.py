@@ -20,7 +20,7 @@ from workflow.adapters.models import COMPLAINTS, CUSTOMERS
 from workflow.adapters.records import checked_text, column_limit
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput
-from workflow.domain.vocabulary import CHANNELS, LANGUAGES
+from workflow.domain.vocabulary import CANCEL_REASONS, CHANNELS, LANGUAGES
 from workflow.services.people import normalize_email, normalize_phone
 
 REQUIRED = ("ref", "created_at", "category", "channel", "summary")
@@ -29,7 +29,6 @@ COLUMNS = (*REQUIRED, "name", "phone", "email", "tier", "language", "severity", 
 # The states a complaint may arrive in. A wait on the customer is not among them: when it began, and so the
 # pause that holds its clock, is not known (import it as in_progress).
 STATES = tuple(str(s) for s in (RECEIVED, TRIAGED, ASSIGNED, IN_PROGRESS, ROUTED, RESOLVED, CLOSED, CANCELLED))
-CANCEL_REASONS = ("duplicate", "spam", "withdrawn")
 REF_LIMIT = 120
 _EXAMPLE_TIME = "2026-11-02T09:30+08:00"
 _NEEDS_ASSIGNEE = (ASSIGNED, IN_PROGRESS)

@@ -35,7 +35,7 @@ from workflow.domain.errors import InvalidInput
 from workflow.domain.permissions import require
 from workflow.domain.severity import suggest_severity
 from workflow.domain.sla import plan_for
-from workflow.domain.vocabulary import CHANNELS
+from workflow.domain.vocabulary import CANCEL_REASONS, CHANNELS
 from workflow.services import clocks, compensation, effects
 from workflow.services.people import (
     CustomerRecord,
@@ -50,7 +50,6 @@ from workflow.services.transition import Outcome, apply_transition, check_versio
 if TYPE_CHECKING:
     from workflow.services.kb import PolicyAnswer
 
-CANCEL_REASONS = ("duplicate", "spam", "withdrawn")
 
 
 # Statements built once and executed with parameters: building a statement

@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from notifications.outbox import RETRYABLE
 from workflow.adapters.models import COMPLAINTS, MESSAGES
 from workflow.adapters.records import change_complaint, load_complaint
 from workflow.domain.clock import parse_instant
 from workflow.domain.errors import ConfigError, InvalidInput, NotFound
 from workflow.domain.permissions import require
+from workflow.domain.vocabulary import RETRYABLE
 from workflow.services.people import acting_user
 
 

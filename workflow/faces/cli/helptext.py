@@ -63,24 +63,6 @@ def _step_states() -> Sequence[str]:
     return STEP_STATES
 
 
-def _outbox_statuses() -> Sequence[str]:
-    from notifications.outbox import STATUSES
-
-    return STATUSES
-
-
-def _retryable_statuses() -> Sequence[str]:
-    from notifications.outbox import RETRYABLE
-
-    return RETRYABLE
-
-
-def _cancel_reasons() -> Sequence[str]:
-    from workflow.services.lifecycle import CANCEL_REASONS
-
-    return CANCEL_REASONS
-
-
 def _vocabulary(name: str) -> Callable[[], Sequence[str]]:
     def values() -> Sequence[str]:
         from workflow.domain import vocabulary
@@ -141,11 +123,11 @@ VOCABULARIES: dict[str, Vocabulary] = {
     "kind": Vocabulary("KIND", _vocabulary("STEP_KINDS"), "What the customer gets."),
     "state": Vocabulary("STATE", _states, "Only complaints in this state."),
     "compensation list:state": Vocabulary("STATE", _step_states, "Only steps in this state."),
-    "status": Vocabulary("STATUS", _outbox_statuses, "Only messages with this status."),
-    "outbox retry:status": Vocabulary("STATUS", _retryable_statuses, "Only messages with this status."),
+    "status": Vocabulary("STATUS", _vocabulary("MESSAGE_STATUSES"), "Only messages with this status."),
+    "outbox retry:status": Vocabulary("STATUS", _vocabulary("RETRYABLE"), "Only messages with this status."),
     "escalations:level": Vocabulary("LEVEL", _roles(1, None), "Only complaints escalated to this level."),
     "escalation lower:to": Vocabulary("LEVEL", _roles(0, -1), "The level to lower the escalation to."),
-    "cancel:reason": Vocabulary("REASON", _cancel_reasons, "Why the complaint is cancelled."),
+    "cancel:reason": Vocabulary("REASON", _vocabulary("CANCEL_REASONS"), "Why the complaint is cancelled."),
     "wait:reason": Vocabulary("REASON", lambda: _config().sla.pause_reasons, "Why the clock stops while we wait."),
 }
 

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from workflow.domain.vocabulary import REPORTS
 from workflow.faces.cli.common import As, Json, print_json, say, seat
-from workflow.read.reports import REPORTS
 
 app = typer.Typer()
 report_app = typer.Typer(help="Reports for supervisors and managers: SLA compliance, agents' month, satisfaction, "

@@ -25,9 +25,9 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 
 from workflow.domain.inert import inert
 from workflow.domain.permissions import refusal
+from workflow.domain.vocabulary import REPORTS
 from workflow.faces.tui.common import attempt
 from workflow.faces.tui.screen import RedressScreen
-from workflow.read.reports import REPORTS
 from workflow.read.reports.charts import PALETTES
 from workflow.read.reports.model import Chart, Report
 from workflow.read.reports.present import BABEL_LOCALES, Words, cell

@@ -15,11 +15,10 @@ from sqlmodel import Session
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput
 from workflow.domain.permissions import require
+from workflow.domain.vocabulary import REPORTS
 from workflow.read.reports.model import Report
 from workflow.read.reports.scope import Scope, parse_scope
 from workflow.services.people import acting_user
-
-REPORTS = ("sla", "agents", "satisfaction", "compensation", "backlog", "at_risk")
 
 
 def build(app: Redress, session: Session, name: str, scope: Scope) -> Report:

@@ -25,10 +25,11 @@ def test_a_file_imports_once_then_reports_duplicates(db, tmp_path):
     source = tmp_path / "helpdesk.csv"
     source.write_text(HEADER + ROWS, encoding="utf-8")
     dry = redress("import", str(source), "--dry-run", db=db)
-    assert dry.stdout.splitlines()[0] == "helpdesk.csv: 0 duplicates (already imported), 2 would be imported"
+    assert dry.stdout.splitlines()[0] == (
+        "helpdesk.csv: 2 would be imported, 0 already imported before (left as they are)")
     first = redress("import", str(source), db=db)
     assert first.stdout.splitlines()[:3] == [
-        "helpdesk.csv: 0 duplicates (already imported), 2 imported",
+        "helpdesk.csv: 2 imported, 0 already imported before (left as they are)",
         "  numbers: C-20261118-0001 .. C-20261119-0001",
         "  customers: 1 created, 0 found"]
     again = as_json(redress("import", str(source), "--json", db=db))

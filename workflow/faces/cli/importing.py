@@ -53,7 +53,7 @@ def import_command(
         print_json(asdict(summary))
         return
     done = "would be imported" if summary.dry_run else "imported"
-    say(f"{summary.file}: {summary.duplicates} duplicates (already imported), {summary.imported} {done}")
+    say(f"{summary.file}: {summary.imported} {done}, {summary.duplicates} already imported before (left as they are)")
     if summary.numbers:
         say(f"  numbers: {summary.numbers[0]} .. {summary.numbers[1]}")
     say(f"  customers: {summary.customers_created} created, {summary.customers_found} found")

@@ -226,7 +226,7 @@ COLUMNS = {
                  "created_at updated_at closed_at sla_started_at sla_paused_at sla_paused_minutes sla_clock_at "
                  "sla_clock_minutes first_responded_at escalated_at escalation_acked_at version event_head follows_id "
                  "first_response_minutes resolution_minutes resolved_at first_response_breached_at "
-                 "resolution_breached_at first_escalated_at peak_level reopens first_contact",
+                 "resolution_breached_at first_escalated_at peak_level reopens first_contact next_breach_at",
     "event": "id complaint_id at actor trigger from_state to_state note data hash prev_hash",
     "deadline": "id complaint_id kind level offset_minutes due_at fired_at cancelled_at created_at step_id "
                 "fire_attempts fire_error retry_at set_aside_at",
@@ -760,7 +760,15 @@ class Seeder:
             story.checkpoint[1], stamp(story.responded_at), stamp(escalated), None, len(events) - story.quiet,
             None, None, story.fr_minutes, story.resolution_minutes, stamp(story.resolved_at),
             stamp(story.fr_breached), stamp(story.res_breached), stamp(first_escalated), peak, story.reopens,
-            story.first_contact_given))
+            story.first_contact_given, stamp(self.next_breach(story))))
+
+    @staticmethod
+    def next_breach(story: Story) -> float | None:
+        """What workflow/services/clocks.py keeps on the complaint (NEXT_BREACH), from the rows written."""
+        return min((due for kind, _, due, _, cancelled, _ in story.deadlines
+                    if cancelled is None and due is not None
+                    and (kind == "resolution" or (kind == "first_response" and story.responded_at is None))),
+                   default=None)
 
     def deadline_rows(self, cid: int, story: Story) -> None:
         stamp, rows = self.stamp, self.rows["deadline"]

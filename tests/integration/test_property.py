@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from states.definition import STATES
 from tests.conftest import file_one
+from workflow.adapters.models import COMPLAINTS
 from workflow.domain.errors import InvalidInput, InvalidTransition, PermissionDenied
 from workflow.read.queries import complaint_detail, history
+from workflow.services import clocks, firing, supervision
 from workflow.services import lifecycle as svc
 
 # Each command as the CLI would issue it; most will be refused in most states.
@@ -68,3 +73,47 @@ def test_random_commands_keep_state_defined_events_complete_and_version_rising(s
     assert [e["to_state"] for e in events][-1] == complaint_detail(app, number)["state"]
     for earlier, later in zip(events, events[1:], strict=False):
         assert later["from_state"] == earlier["to_state"], "the trail has a gap"
+
+
+def assert_next_breach_kept(app):
+    """Every complaint's kept next breach is what its deadlines say now (clocks.NEXT_BREACH counted afresh)."""
+    with app.engine.connect() as connection:
+        rows = connection.execute(select(COMPLAINTS.c.number, COMPLAINTS.c.next_breach_at,
+                                         clocks.NEXT_BREACH.label("counted"))).all()
+    assert [(row.number, row.next_breach_at) for row in rows] == [(row.number, row.counted) for row in rows]
+
+
+def _later(app, hours):
+    """Time passes and the scheduler fires what fell due (warnings, breaches, ladder steps, pause limits)."""
+    app.clock.pin(app.clock.now() + timedelta(hours=hours))
+    firing.fire_due(app)
+
+
+# The commands that move clocks, and time passing, on two complaints at once.
+CLOCK_COMMANDS = {
+    **{name: COMMANDS[name] for name in ("triage", "take", "start", "respond", "wait", "replied", "resolve", "close",
+                                          "reopen", "raise", "lower")},
+    "extend": lambda app, n, who: supervision.extend_deadline(app, "sup", n, "3h", "customer travelling"),
+    "acknowledge": lambda app, n, who: supervision.acknowledge(app, "sup", n, "on it"),
+    "hour_passes": lambda app, n, who: _later(app, 1),
+    "day_passes": lambda app, n, who: _later(app, 30),
+}
+clock_steps = st.lists(st.tuples(st.sampled_from(sorted(CLOCK_COMMANDS)), st.sampled_from([0, 1]),
+                                 st.sampled_from(["amy", "sen"])), max_size=30)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sequence=clock_steps)
+def test_the_next_breach_the_queue_is_ordered_by_is_kept_through_any_commands_and_firing(sqlite_app, sequence):
+    app = sqlite_app
+    numbers = [file_one(app, severity="medium"), file_one(app, severity="high", phone="13900139000")]
+    svc.triage(app, "amy", numbers[1])
+    svc.assign(app, "amy", numbers[1])
+    svc.start(app, "amy", numbers[1])  # one already being worked: waits on the customer come up often
+    assert_next_breach_kept(app)
+    for command, which, who in sequence:
+        try:
+            CLOCK_COMMANDS[command](app, numbers[which], who)
+        except (InvalidTransition, PermissionDenied, InvalidInput):
+            pass
+        assert_next_breach_kept(app)

@@ -207,3 +207,14 @@ def test_the_same_seed_writes_the_same_rows(tmp_path: Path):
         return found
 
     assert rows("a.db") == rows("b.db")
+
+
+def test_each_complaint_carries_the_next_breach_its_deadlines_say(seeded):
+    from workflow.services.clocks import NEXT_BREACH
+
+    app, _ = seeded
+    with app.engine.connect() as connection:
+        kept = connection.execute(select(C.id, C.next_breach_at).order_by(C.id)).all()
+        counted = connection.execute(select(C.id, NEXT_BREACH).order_by(C.id)).all()
+    assert kept == counted
+    assert sum(1 for _, at in kept if at is not None) > COUNT // 10

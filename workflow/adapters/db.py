@@ -7,6 +7,7 @@ import re
 import sqlite3
 import threading
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
@@ -25,7 +26,7 @@ from workflow.domain.errors import (
 )
 
 # The Alembic revision this code expects; tests check it is the migrations' head.
-SCHEMA_REVISION = "0012"
+SCHEMA_REVISION = "0013"
 
 
 _SUPPORTED = "Redress works with SQLite (a file path or sqlite:///path) and PostgreSQL (postgresql://...)"
@@ -227,6 +228,17 @@ def connection_of(session: Session) -> Connection:
     return bind if isinstance(bind, Connection) else session.connection()
 
 
+_BEFORE_COMMIT = "steps before commit"
+
+
+def before_commit(session: Session, step: Callable[[Session], None]) -> None:
+    """Have `step` run once, just before the session's unit of work commits: a write that gathers up over a use
+    case and is made once (each complaint's next breach, workflow/services/clocks.py)."""
+    steps = session.info.setdefault(_BEFORE_COMMIT, [])
+    if step not in steps:
+        steps.append(step)
+
+
 class UnitOfWork:
     """A session whose changes are committed together by `commit()` or not at all.
 
@@ -274,6 +286,8 @@ class UnitOfWork:
             self._connection = None
 
     def commit(self) -> None:
+        for step in self.session.info.pop(_BEFORE_COMMIT, []):
+            step(self.session)
         if self._connection is None:
             self.session.commit()
             return

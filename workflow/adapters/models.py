@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Column, Index, LargeBinary, Text, false
-from sqlmodel import Field, SQLModel
+from sqlalchemy import Column, Index, LargeBinary, Text, false, literal_column
+from sqlmodel import Field, SQLModel, col
 from sqlmodel.main import SQLModelConfig
 
 # Tables are read and written through SQLAlchemy Core, not validated by pydantic:
@@ -130,6 +130,9 @@ class Complaint(SQLModel, table=True):
     first_contact: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # Brought in by `redress import`: "<source>:<the source system's id>" (workflow/services/importing.py).
     import_ref: Optional[str] = Field(default=None, max_length=160)
+    # When its first-response or resolution clock is next (or was last) due: what the queue is ordered by, kept
+    # by workflow/services/clocks.py from the deadline rows (None while paused or once stopped).
+    next_breach_at: Optional[datetime] = None
 
 
 class Event(SQLModel, table=True):
@@ -436,14 +439,14 @@ class NumberSequence(SQLModel, table=True):
     last: int = 0
 
 
-# The queue: open complaints, most urgent first, read straight off this index.
-Index(
-    "ix_complaint_queue",
-    Complaint.is_open,  # type: ignore[arg-type]
-    Complaint.escalation_level.desc(),  # type: ignore[attr-defined]
-    Complaint.severity_rank.desc(),  # type: ignore[attr-defined]
-    Complaint.created_at,  # type: ignore[arg-type]
-)
+# The queue's order among open complaints (why, in workflow/read/countdown.py), written as the index below holds
+# it: the same expressions, with 'resolved' literal rather than bound, so both databases read the queue's first
+# screen straight off the index, whether there are a thousand complaints or a million.
+_RESOLVED = col(Complaint.state) == literal_column("'resolved'")
+_NO_BREACH = col(Complaint.next_breach_at).is_(None)
+QUEUE_ORDER = (_RESOLVED, _NO_BREACH, col(Complaint.next_breach_at), col(Complaint.escalation_level).desc(),
+               col(Complaint.severity_rank).desc(), col(Complaint.created_at))
+Index("ix_complaint_urgency", col(Complaint.is_open), *QUEUE_ORDER)
 
 # The scheduler's sweep reads a partial index, ix_deadline_pending_due on
 # deadline(due_at) WHERE fired_at IS NULL AND cancelled_at IS NULL. It is

@@ -86,6 +86,7 @@ class ComplaintSnapshot:
     reopens: int
     first_contact: bool
     import_ref: str | None  # `<source>:<ref>` of an imported complaint (workflow/services/importing.py)
+    next_breach_at: datetime | None  # kept by workflow/services/clocks.py, never set by a use case
 
     @classmethod
     def of(cls, row: Any, *, id_key: str = "id") -> ComplaintSnapshot:

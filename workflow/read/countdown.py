@@ -11,10 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import select
 
-from states.definition import RESOLVED
-from workflow.adapters.models import COMPLAINTS, DEADLINES
+from workflow.adapters.models import DEADLINES, QUEUE_ORDER
 from workflow.bootstrap import Redress
 from workflow.domain.sla import NoPolicy, business_minutes_between, plan_for
 from workflow.services import clocks
@@ -22,19 +21,9 @@ from workflow.services import clocks
 # The deadlines a countdown counts down to (warnings only colour the row).
 TARGET_KINDS = ("first_response", "resolution", "escalation", "step")
 
-NEXT_BREACH = (
-    select(func.min(DEADLINES.c.due_at))
-    .where(DEADLINES.c.complaint_id == COMPLAINTS.c.id, DEADLINES.c.cancelled_at.is_(None),
-           or_(DEADLINES.c.kind == "resolution",
-               and_(DEADLINES.c.kind == "first_response", COMPLAINTS.c.first_responded_at.is_(None))))
-    .correlate(COMPLAINTS)
-    .scalar_subquery()
-)
-MOST_URGENT_FIRST = (
-    # NULLS LAST rather than "IS NULL, then the value": the subquery once per complaint, not twice.
-    (COMPLAINTS.c.state == RESOLVED).asc(), NEXT_BREACH.asc().nulls_last(),
-    COMPLAINTS.c.escalation_level.desc(), COMPLAINTS.c.severity_rank.desc(), COMPLAINTS.c.created_at,
-)
+# The order is kept where its index is (workflow/adapters/models.py) and the next breach where its clocks are
+# (workflow/services/clocks.py NEXT_BREACH, in complaint.next_breach_at).
+MOST_URGENT_FIRST = QUEUE_ORDER
 
 
 def pending_deadlines(session: Any, ids: list[int]) -> dict[int, list[Any]]:

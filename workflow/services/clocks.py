@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import Row, and_, bindparam, func, insert, or_, select, update
 from sqlmodel import Session
 
 from states.definition import CANCELLED, CLOSED, RESOLVED
 from workflow.adapters.bulk import insert_dicts
-from workflow.adapters.db import connection_of
-from workflow.adapters.models import CUSTOMERS, DEADLINES, EVENTS, PAUSES
+from workflow.adapters.db import before_commit, connection_of
+from workflow.adapters.models import COMPLAINTS, CUSTOMERS, DEADLINES, EVENTS, PAUSES
 from workflow.adapters.records import ComplaintChanges, ComplaintSnapshot
 from workflow.bootstrap import Redress
 from workflow.domain.sla import (
@@ -49,6 +49,46 @@ _PENDING = (DEADLINES.c.fired_at.is_(None)) & (DEADLINES.c.cancelled_at.is_(None
 # Built once: the scheduler runs these for every deadline it fires.
 _INSERT = insert(DEADLINES)
 _TIER = select(CUSTOMERS.c.tier).where(CUSTOMERS.c.id == bindparam("customer_id"))
+
+
+# A complaint's next breach, what the queue is ordered by: the earliest due time of its resolution clock and,
+# while unanswered, its first-response clock, already passed or not; none while paused (due times unset) or
+# once they stopped. Kept in complaint.next_breach_at so the queue reads an index instead of every open
+# complaint's deadlines: whatever here arms, cancels, suspends or moves one of those deadlines names its
+# complaint, and the unit of work writes each named complaint's next breach once, just before it commits (a
+# first response cancels its clock, so it names the complaint too).
+NEXT_BREACH = (
+    select(func.min(DEADLINES.c.due_at))
+    .where(DEADLINES.c.complaint_id == COMPLAINTS.c.id, DEADLINES.c.cancelled_at.is_(None),
+           or_(DEADLINES.c.kind == "resolution",
+               and_(DEADLINES.c.kind == "first_response", COMPLAINTS.c.first_responded_at.is_(None))))
+    .correlate(COMPLAINTS)
+    .scalar_subquery()
+)
+_WRITE_NEXT_BREACH = (update(COMPLAINTS).where(COMPLAINTS.c.id == bindparam("complaint_id"))
+                      .values(next_breach_at=NEXT_BREACH))
+_MOVED = "complaints whose next breach moved"
+
+
+def breach_moved(session: Session, complaint_id: int) -> None:
+    """The complaint's breach deadlines changed in this unit of work: its next breach is written before commit."""
+    moved = session.info.get(_MOVED)
+    if moved is None:
+        moved = session.info[_MOVED] = set()
+        before_commit(session, _write_next_breach)
+    moved.add(complaint_id)
+
+
+def _write_next_breach(session: Session) -> None:
+    """Recounted from the deadlines themselves (a savepoint rolled back leaves nothing stale), in id order."""
+    moved = session.info.pop(_MOVED, set())
+    if moved:
+        connection_of(session).execute(_WRITE_NEXT_BREACH, [{"complaint_id": i} for i in sorted(moved)])
+
+
+def next_breach(deadlines: list[tuple[str, datetime | None]]) -> datetime | None:
+    """The next breach of a complaint whose only deadlines are these (kind, due): one filed or imported."""
+    return min((due for kind, due in deadlines if kind in BREACH_KINDS and due is not None), default=None)
 
 
 def _of_kinds(kinds: tuple[str, ...]) -> Any:
@@ -106,16 +146,29 @@ def arm(
     ]
     if rows:
         connection_of(session).execute(_INSERT, rows)
+        if any(kind in BREACH_KINDS for kind, _ in kinds):
+            breach_moved(session, complaint_id)
 
 
 def cancel(session: Session, complaint_id: int, kinds: tuple[str, ...], now: datetime) -> None:
     connection_of(session).execute(_cancel_statement(kinds), {"of_complaint": complaint_id, "now": now})
+    if any(kind in BREACH_KINDS for kind in kinds):
+        breach_moved(session, complaint_id)
 
 
-def start(app: Redress, session: Session, complaint_id: int, clock_plan: ClockPlan, now: datetime) -> None:
-    """A new complaint's clocks: first response and resolution, each with its warning."""
-    arm(app, session, complaint_id, clock_plan, clock_plan.arming(first_response=True),
-        checkpoint=Checkpoint(now, 0.0), now=now)
+def opening(app: Redress, clock_plan: ClockPlan, now: datetime) -> list[tuple[str, float, datetime]]:
+    """A new complaint's clocks, (kind, offset, due): first response and resolution, each with its warning.
+
+    Planned before the complaint is written, so it is written with its next breach (`next_breach`)."""
+    calendar, checkpoint = app.calendar(clock_plan.calendar), Checkpoint(now, 0.0)
+    return [(kind, offset, checkpoint.due(offset, calendar)) for kind, offset in clock_plan.arming(first_response=True)]
+
+
+def start(session: Session, complaint_id: int, clocks: list[tuple[str, float, datetime]], now: datetime) -> None:
+    """Arm a new complaint's `opening` clocks (its next breach was written with it)."""
+    connection_of(session).execute(_INSERT, [
+        {"complaint_id": complaint_id, "kind": kind, "level": None, "offset_minutes": offset, "due_at": due,
+         "fired_at": None, "cancelled_at": None, "created_at": now} for kind, offset, due in clocks])
 
 
 @dataclass(frozen=True)
@@ -160,6 +213,7 @@ def checkpoint_at(app: Redress, complaint: ComplaintSnapshot, clock_plan: ClockP
 def suspend(session: Session, complaint_id: int, kinds: tuple[str, ...] = SLA_KINDS) -> None:
     """A paused clock's pending deadlines have no due time until it runs again."""
     session.execute(_suspend_statement(kinds), {"of_complaint": complaint_id})
+    breach_moved(session, complaint_id)
 
 
 def _move_pending(
@@ -180,11 +234,17 @@ def _move_pending(
         for row in session.execute(query)
     ]
     if moves:
-        session.execute(
-            update(DEADLINES).where(DEADLINES.c.id == bindparam("row_id")),
-            moves,
-            execution_options={"synchronize_session": False},
-        )
+        session.execute(_MOVE, moves, execution_options={"synchronize_session": False})
+        breach_moved(session, complaint_id)
+
+
+_MOVE = update(DEADLINES).where(DEADLINES.c.id == bindparam("row_id"))
+
+
+def move(session: Session, complaint_id: int, deadline_id: int, offset: float, due: datetime | None) -> None:
+    """Put one pending deadline at a new offset and due time (a re-planned clock)."""
+    session.execute(_MOVE, {"row_id": deadline_id, "offset_minutes": offset, "due_at": due})
+    breach_moved(session, complaint_id)
 
 
 def has_clock(complaint: ComplaintSnapshot) -> bool:

@@ -37,6 +37,7 @@ from workflow.domain.errors import InvalidInput
 from workflow.domain.permissions import require
 from workflow.domain.severity import suggest_severity
 from workflow.domain.sla import ClockPlan, NoPolicy, plan_for
+from workflow.services import clocks
 from workflow.services.import_rows import COLUMNS, REQUIRED, ImportRow, RowChecker, RowErrors
 from workflow.services.people import acting_user
 
@@ -56,7 +57,7 @@ _COMPLAINT_COLUMNS = ("id", "number", "state", "is_open", "severity", "severity_
                       "sla_started_at", "sla_paused_minutes", "sla_clock_at", "sla_clock_minutes",
                       "first_responded_at", "version", "event_head", "first_response_minutes",
                       "resolution_minutes", "resolved_at", "first_response_breached_at", "resolution_breached_at",
-                      "peak_level", "reopens", "first_contact", "import_ref")
+                      "peak_level", "reopens", "first_contact", "import_ref", "next_breach_at")
 
 
 class ImportRefused(InvalidInput):
@@ -318,7 +319,7 @@ class _Batch:
         facts: dict[str, Any] = {
             "first_responded_at": answered, "first_response_minutes": None, "first_response_breached_at": None,
             "resolved_at": resolved, "resolution_minutes": None, "resolution_breached_at": None,
-            "sla_clock_at": created, "sla_clock_minutes": 0.0}
+            "sla_clock_at": created, "sla_clock_minutes": 0.0, "next_breach_at": None}
         if answered is not None:
             facts["first_response_minutes"] = index.minutes_between(created, answered)
         first_due = index.add(created, plan.first_response)
@@ -327,6 +328,7 @@ class _Batch:
         if stopped is None:
             deadlines = [(kind, offset, index.add(created, offset))
                          for kind, offset in plan.arming(first_response=answered is None)]
+            facts["next_breach_at"] = clocks.next_breach([(kind, due) for kind, _, due in deadlines])
             return facts, deadlines
         minutes = index.minutes_between(created, stopped)
         facts.update(sla_clock_at=stopped, sla_clock_minutes=minutes)

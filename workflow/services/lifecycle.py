@@ -163,6 +163,7 @@ def file_in_session(
     now = app.clock.now()
     number = _next_number(app, session)
     clock_plan = plan_for(config, severity, customer.tier)
+    opening = clocks.opening(app, clock_plan, now)
     filing = filing_event(number, now, user.name, RECEIVED, summary, {
         "channel": channel, "category": category, "severity": severity, "severity_reason": reason,
         "new_customer": customer.created, **(data or {})})
@@ -172,9 +173,10 @@ def file_in_session(
            "escalation_level": clock_plan.start_level, "created_by_id": user.id, "created_at": now,
            "updated_at": now, "version": 1, "sla_started_at": now, "sla_paused_minutes": 0.0,
            "sla_clock_at": now, "sla_clock_minutes": 0.0, "event_head": filing.hash, "follows_id": follows_id,
-           "peak_level": clock_plan.start_level, "reopens": 0, "first_contact": False}
+           "peak_level": clock_plan.start_level, "reopens": 0, "first_contact": False,
+           "next_breach_at": clocks.next_breach([(kind, due) for kind, _, due in opening])}
     complaint_id = insert_returning_id(session, _INSERT_COMPLAINT, row)
-    clocks.start(app, session, complaint_id, clock_plan, now)
+    clocks.start(session, complaint_id, opening, now)
     append_filing_event(session, complaint_id, filing)
     outcome = Outcome(complaint_id, number, "file", "", RECEIVED, 1, reason)
     if policy is None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from states.definition import ACTIVE_STATES
@@ -72,7 +72,6 @@ _PENDING_SLA = (
            DEADLINES.c.fired_at.is_(None), DEADLINES.c.cancelled_at.is_(None))
     .order_by(DEADLINES.c.id)
 )
-_MOVE = update(DEADLINES).where(DEADLINES.c.id == bindparam("row_id"))
 
 
 def new_target(kind: str, offset: float, was: ClockPlan, now: ClockPlan, extended: float) -> float:
@@ -137,7 +136,7 @@ def _replan_one(app: Redress, was_app: Redress, session: Session, complaint: Com
         if abs(target - row.offset_minutes) > _SAME_WITHIN_MINUTES or due != row.due_at:
             moves.append(Move(row.kind, row.level, row.offset_minutes, target, row.due_at, due))
             if not dry_run:
-                session.execute(_MOVE, {"row_id": row.id, "offset_minutes": target, "due_at": due})
+                clocks.move(session, complaint.id, row.id, target, due)
     recounted = clocks.elapsed(app, complaint, plan, now)  # what the new calendars alone would say was used
     if not moves and abs(recounted - used) <= _SAME_WITHIN_MINUTES:
         return None

@@ -37,26 +37,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.bench_scheduler import bench_config  # noqa: E402 - the shipped config, no mailbox, no report pack
 
 REDRESS = Path(sys.executable).parent / "redress"
 UNTIL = "2026-12-01"
 NOW = "2026-12-01T00:00:00+08:00"  # the end of the seeded year (seed_history's --until, local midnight)
 AGENT, SUPERVISOR, MANAGER = "agent01", "supervisor01", "manager01"
-
-
-def bench_config(folder: Path) -> Path:
-    """The shipped config with no mailbox to read, the policy manual named absolutely, the outbox folder here."""
-    config = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    config["policy_manual"] = str(ROOT / "policy_manual.yaml")
-    config["mail"]["mailboxes"] = []
-    config["reports"]["mail"]["day"] = None
-    path = folder / "config.yaml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 def ensure_seeded(url: str, complaints: int) -> None:

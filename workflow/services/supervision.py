@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,12 +35,14 @@ def _business_minutes_past(app: Redress, rows: list[Any], now: datetime) -> list
     a board of thousands of breaches over a year walks that year's days once, not once per row. The sum is
     `business_minutes_between` exactly (whole stretches, added as timedeltas).
     """
-    calendars: dict[int, str | None] = {}
-    for index, row in enumerate(rows):
+    @functools.cache
+    def calendar_of(severity: str, tier: str) -> str | None:  # a handful of pairs for thousands of rows
         try:
-            calendars[index] = plan_for(app.config, row.severity, row.customer_tier).calendar
+            return plan_for(app.config, severity, tier).calendar
         except NoPolicy:
-            calendars[index] = None
+            return None
+
+    calendars = {index: calendar_of(row.severity, row.customer_tier) for index, row in enumerate(rows)}
     past: dict[tuple[str | None, datetime], float] = {}
     for name in set(calendars.values()):
         calendar = app.calendar(name) if name is not None else None

@@ -226,7 +226,8 @@ COLUMNS = {
                  "created_at updated_at closed_at sla_started_at sla_paused_at sla_paused_minutes sla_clock_at "
                  "sla_clock_minutes first_responded_at escalated_at escalation_acked_at version event_head follows_id "
                  "first_response_minutes resolution_minutes resolved_at first_response_breached_at "
-                 "resolution_breached_at first_escalated_at peak_level reopens first_contact next_breach_at",
+                 "resolution_breached_at first_escalated_at peak_level reopens first_contact next_breach_at "
+                 "overdue_since",
     "event": "id complaint_id at actor trigger from_state to_state note data hash prev_hash",
     "deadline": "id complaint_id kind level offset_minutes due_at fired_at cancelled_at created_at step_id "
                 "fire_attempts fire_error retry_at set_aside_at",
@@ -760,7 +761,7 @@ class Seeder:
             story.checkpoint[1], stamp(story.responded_at), stamp(escalated), None, len(events) - story.quiet,
             None, None, story.fr_minutes, story.resolution_minutes, stamp(story.resolved_at),
             stamp(story.fr_breached), stamp(story.res_breached), stamp(first_escalated), peak, story.reopens,
-            story.first_contact_given, stamp(self.next_breach(story))))
+            story.first_contact_given, stamp(self.next_breach(story)), stamp(self.overdue_since(story, escalated))))
 
     @staticmethod
     def next_breach(story: Story) -> float | None:
@@ -769,6 +770,14 @@ class Seeder:
                     if cancelled is None and due is not None
                     and (kind == "resolution" or (kind == "first_response" and story.responded_at is None))),
                    default=None)
+
+    @staticmethod
+    def overdue_since(story: Story, escalated: float | None) -> float | None:
+        """What workflow/services/breaches.py keeps on an escalated complaint: its first breached deadline."""
+        if escalated is None:
+            return None
+        return min((due for kind, _, due, fired, _, _ in story.deadlines
+                    if fired is not None and kind in ("first_response", "resolution")), default=None)
 
     def deadline_rows(self, cid: int, story: Story) -> None:
         stamp, rows = self.stamp, self.rows["deadline"]

@@ -124,3 +124,18 @@ def file_one(app: Redress, actor: str = "amy", **overrides: str) -> str:
     )
     fields.update(overrides)
     return file_complaint(app, actor, **fields).number  # type: ignore[arg-type]
+
+
+def overdue_since_counted():  # type: ignore[no-untyped-def]
+    """The escalation board's order counted afresh from the deadlines, as the board read it before it was kept
+    on the complaint (workflow/services/breaches.py): the earliest due time of a fired breach deadline."""
+    from sqlalchemy import case, func, select
+
+    from workflow.adapters.models import COMPLAINTS, DEADLINES
+    from workflow.services.clocks import BREACH_KINDS
+
+    first = (select(func.min(DEADLINES.c.due_at))
+             .where(DEADLINES.c.complaint_id == COMPLAINTS.c.id, DEADLINES.c.kind.in_(BREACH_KINDS),
+                    DEADLINES.c.fired_at.is_not(None))
+             .correlate(COMPLAINTS).scalar_subquery())
+    return case((COMPLAINTS.c.escalated_at.is_not(None), first), else_=None)

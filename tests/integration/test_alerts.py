@@ -114,6 +114,9 @@ def test_the_board_lists_escalations_by_level_and_time_past_the_deadline(app):
     assert [(row["number"], row["level"]) for row in board] == [(first, "manager"), (second, "supervisor")]
     assert board[0]["minutes_past_deadline"] == 35 and board[1]["minutes_past_deadline"] == 15
     assert [row["number"] for row in escalation_board(app, "sup", level="supervisor")] == [second]
+    assert [row["number"] for row in escalation_board(app, "sup", limit=1)] == [first]
+    with pytest.raises(InvalidInput, match="limit 0 is not allowed; give 1 to 10000"):
+        escalation_board(app, "sup", limit=0)
 
 
 def test_supervisors_review_escalations_with_a_reason_and_agents_cannot(app):

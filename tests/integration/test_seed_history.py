@@ -218,3 +218,14 @@ def test_each_complaint_carries_the_next_breach_its_deadlines_say(seeded):
         counted = connection.execute(select(C.id, NEXT_BREACH).order_by(C.id)).all()
     assert kept == counted
     assert sum(1 for _, at in kept if at is not None) > COUNT // 10
+
+
+def test_each_escalated_complaint_carries_its_first_breach_as_its_deadlines_say(seeded):
+    from tests.conftest import overdue_since_counted
+
+    app, _ = seeded
+    with app.engine.connect() as connection:
+        kept = connection.execute(select(C.id, C.overdue_since).order_by(C.id)).all()
+        counted = connection.execute(select(C.id, overdue_since_counted()).order_by(C.id)).all()
+    assert kept == counted
+    assert sum(1 for _, at in kept if at is not None) > COUNT // 100

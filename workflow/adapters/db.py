@@ -26,7 +26,7 @@ from workflow.domain.errors import (
 )
 
 # The Alembic revision this code expects; tests check it is the migrations' head.
-SCHEMA_REVISION = "0013"
+SCHEMA_REVISION = "0014"
 
 
 _SUPPORTED = "Redress works with SQLite (a file path or sqlite:///path) and PostgreSQL (postgresql://...)"

@@ -133,6 +133,9 @@ class Complaint(SQLModel, table=True):
     # When its first-response or resolution clock is next (or was last) due: what the queue is ordered by, kept
     # by workflow/services/clocks.py from the deadline rows (None while paused or once stopped).
     next_breach_at: Optional[datetime] = None
+    # The due time of its earliest breached deadline: how long it has been past one, the escalation board's order.
+    # Set when a breach fires (workflow/services/breaches.py); None for a complaint that never breached.
+    overdue_since: Optional[datetime] = None
 
 
 class Event(SQLModel, table=True):
@@ -447,6 +450,9 @@ _NO_BREACH = col(Complaint.next_breach_at).is_(None)
 QUEUE_ORDER = (_RESOLVED, _NO_BREACH, col(Complaint.next_breach_at), col(Complaint.escalation_level).desc(),
                col(Complaint.severity_rank).desc(), col(Complaint.created_at))
 Index("ix_complaint_urgency", col(Complaint.is_open), *QUEUE_ORDER)
+# The escalation board's order (workflow/services/supervision.py): level, then longest past its deadline.
+BOARD_ORDER = (col(Complaint.escalation_level).desc(), col(Complaint.overdue_since))
+Index("ix_complaint_board", col(Complaint.is_open), *BOARD_ORDER)
 
 # The scheduler's sweep reads a partial index, ix_deadline_pending_due on
 # deadline(due_at) WHERE fired_at IS NULL AND cancelled_at IS NULL. It is

@@ -87,6 +87,7 @@ class ComplaintSnapshot:
     first_contact: bool
     import_ref: str | None  # `<source>:<ref>` of an imported complaint (workflow/services/importing.py)
     next_breach_at: datetime | None  # kept by workflow/services/clocks.py, never set by a use case
+    overdue_since: datetime | None  # the due time of its first breached deadline (workflow/services/breaches.py)
 
     @classmethod
     def of(cls, row: Any, *, id_key: str = "id") -> ComplaintSnapshot:
@@ -131,6 +132,7 @@ class ComplaintChanges(TypedDict, total=False):
     peak_level: int
     reopens: int
     first_contact: bool
+    overdue_since: datetime | None
 
 
 # Row ids are 32-bit integers on every database; a larger number names no row (and PostgreSQL would refuse it).

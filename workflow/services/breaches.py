@@ -99,6 +99,8 @@ def climb(app: Redress, people: StaffByLevel, complaint: ComplaintSnapshot, tier
     climbed: ComplaintChanges = {**checkpoint, "escalation_level": level, "escalated_at": now,
                                  "escalation_acked_at": None, "peak_level": max(complaint.peak_level, level),
                                  "first_escalated_at": complaint.first_escalated_at or now}
+    if deadline.kind in clocks.BREACH_KINDS:  # the board's order: since when it has been past a deadline
+        climbed["overdue_since"] = min(complaint.overdue_since or deadline.due_at, deadline.due_at)
     if deadline.kind == "first_response" and complaint.first_response_breached_at is None:
         climbed["first_response_breached_at"] = now
     elif deadline.kind == "resolution" and complaint.resolution_breached_at is None:

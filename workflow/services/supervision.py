@@ -7,10 +7,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session
 
-from workflow.adapters.models import COMPLAINTS, CUSTOMERS, DEADLINES, USERS
+from workflow.adapters.models import BOARD_ORDER, COMPLAINTS, CUSTOMERS, USERS
 from workflow.adapters.records import (
     ComplaintChanges,
     ComplaintSnapshot,
@@ -19,7 +19,7 @@ from workflow.adapters.records import (
     required_text,
 )
 from workflow.bootstrap import Redress
-from workflow.domain.errors import InvalidInput
+from workflow.domain.errors import InvalidInput, checked_limit
 from workflow.domain.permissions import PERMISSIONS, require
 from workflow.domain.sla import NoPolicy, parse_duration, plan_for, stretches_between
 from workflow.domain.vocabulary import ROLES
@@ -61,39 +61,32 @@ def _business_minutes_past(app: Redress, rows: list[Any], now: datetime) -> list
     return [past[calendars[i], row.breached_at] for i, row in enumerate(rows)]
 
 
-def escalation_board(app: Redress, actor: str | None, *, level: str | None = None) -> list[dict[str, Any]]:
-    """Open escalated complaints, highest level first, then longest past their breached deadline.
+def escalation_board(app: Redress, actor: str | None, *, level: str | None = None,
+                     limit: int = 200) -> list[dict[str, Any]]:
+    """Open escalated complaints, highest level first, then longest past their breached deadline; at most `limit`.
 
     Time past the deadline is business time, never negative: a clock pinned before the breach reads 0 and
     `deadline_passed` false. The board is for those the permissions table allows: every face names who is reading it.
     """
     if level is not None and level not in ROLES:
         raise InvalidInput(f"level '{level}' is not allowed; levels: {', '.join(ROLES)}")
+    checked_limit(limit)
     now = app.clock.now()
-    # Each open escalated complaint's first breach, read through its own deadlines (ix_deadline_complaint):
-    # grouping the whole deadline table first read every deadline ever armed.
-    breached_at = (
-        select(func.min(DEADLINES.c.due_at))
-        .where(DEADLINES.c.complaint_id == COMPLAINTS.c.id, DEADLINES.c.kind.in_(clocks.BREACH_KINDS),
-               DEADLINES.c.fired_at.is_not(None))
-        .correlate(COMPLAINTS)
-        .scalar_subquery()
-    )
-    shown = ("number", "state", "severity", "escalation_level", "summary", "escalated_at", "escalation_acked_at",
-             "customer_id", "assignee_id")
-    escalated = (select(*(COMPLAINTS.c[name] for name in shown), breached_at.label("breached_at"))
-                 .where(COMPLAINTS.c.is_open.is_(True), COMPLAINTS.c.escalated_at.is_not(None)))
-    if level is not None:
-        escalated = escalated.where(COMPLAINTS.c.escalation_level == ROLES.index(level))
-    board = escalated.subquery()
+    # Read off ix_complaint_board: a complaint is on the board from its first breach (breaches.climb keeps
+    # overdue_since and escalates it in the same change), so the board is the first entries of that index.
+    shown = ("number", "state", "severity", "escalation_level", "summary", "escalated_at", "escalation_acked_at")
     query = (
-        select(board, CUSTOMERS.c.name.label("customer_name"), CUSTOMERS.c.tier.label("customer_tier"),
+        select(*(COMPLAINTS.c[name] for name in shown), COMPLAINTS.c.overdue_since.label("breached_at"),
+               CUSTOMERS.c.name.label("customer_name"), CUSTOMERS.c.tier.label("customer_tier"),
                USERS.c.name.label("assignee_name"))
-        .join(CUSTOMERS, CUSTOMERS.c.id == board.c.customer_id)
-        .outerjoin(USERS, USERS.c.id == board.c.assignee_id)
-        .where(board.c.breached_at.is_not(None))
-        .order_by(board.c.escalation_level.desc(), board.c.breached_at)
+        .join(CUSTOMERS, CUSTOMERS.c.id == COMPLAINTS.c.customer_id)
+        .outerjoin(USERS, USERS.c.id == COMPLAINTS.c.assignee_id)
+        .where(COMPLAINTS.c.is_open.is_(True), COMPLAINTS.c.overdue_since.is_not(None))
+        .order_by(*BOARD_ORDER)
+        .limit(limit)
     )
+    if level is not None:
+        query = query.where(COMPLAINTS.c.escalation_level == ROLES.index(level))
     with app.uow(write=False) as uow:
         require(acting_user(uow.session, actor), "escalation_board")
         rows = list(uow.session.execute(query))

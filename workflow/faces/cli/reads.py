@@ -89,14 +89,15 @@ def history_command(ref: Ref, as_user: As = None, as_json: Json = False) -> None
 @app.command()
 def escalations(
     level: Annotated[Optional[str], typer.Option(help="Only this level: senior, supervisor or manager.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 100,
     as_user: As = None,
     as_json: Json = False,
 ) -> None:
-    """Escalated open complaints by level and business time past the deadline."""
-    rows = seat(as_user).call("escalations", level=level)
+    """Escalated open complaints by level and business time past the deadline, longest past first."""
+    rows = seat(as_user).call("escalations", level=level, limit=limit)
     if as_json:
         print_json(rows)
     else:
         from workflow.faces.cli.tables import print_escalations
 
-        print_escalations(rows)
+        print_escalations(rows, limit)

@@ -16,6 +16,9 @@ from workflow.faces.tui.common import attempt
 from workflow.faces.tui.forms import Field, FormScreen, text
 from workflow.faces.tui.screen import RedressScreen
 
+_BOARD_TITLE = "Escalations{} (highest level first, longest past deadline first; business / wall time)"
+BOARD_ROWS = 200  # a screen's worth many times over; a longer board says it shows only the first ones
+
 
 class SupervisorScreen(RedressScreen[None]):
     BINDINGS = [
@@ -30,7 +33,7 @@ class SupervisorScreen(RedressScreen[None]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         with Vertical():
-            yield Label("Escalations (highest level first, longest past deadline first; business / wall time)")
+            yield Label(_BOARD_TITLE.format(""), id="board-title")
             board: DataTable[Any] = DataTable(id="board", cursor_type="row", zebra_stripes=True)
             for key, label, width in (("number", "Number", 15), ("level", "Level", 10), ("past", "Past due", 16),
                                       ("ack", "Ack", 3), ("sev", "Sev", 8), ("assignee", "Assignee", 9),
@@ -55,8 +58,10 @@ class SupervisorScreen(RedressScreen[None]):
 
     def action_refresh(self) -> None:
         seat = self.redress_app.seat
-        board = attempt(self, lambda: seat.call("escalations"))
+        board = attempt(self, lambda: seat.call("escalations", limit=BOARD_ROWS))
         if board is not None:
+            self.query_one("#board-title", Label).update(
+                _BOARD_TITLE.format(f", the first {BOARD_ROWS}" if len(board) == BOARD_ROWS else ""))
             table = self.query_one("#board", DataTable)
             keep = table.cursor_row
             table.clear()

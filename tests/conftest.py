@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import pwd
 import uuid
@@ -64,7 +65,7 @@ def fresh_postgres() -> Iterator[str]:
 
     assert PG_ADMIN_URL, "REDRESS_TEST_PG_URL is not set"
     name = f"redress_test_{uuid.uuid4().hex[:12]}"
-    admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    admin = _admin_url()
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
     base, _, _ = PG_ADMIN_URL.rpartition("/")
@@ -83,6 +84,7 @@ def make_app(url: str) -> Redress:
     """The engine on a migrated database; customer mail goes to a temporary folder, never the repository."""
     import tempfile
 
+    migrated(url)
     app = bootstrap(str(CONFIG), url, Clock(PINNED))
     mail = FolderChannel(type="folder", path=tempfile.mkdtemp(prefix="redress-mail-"))
     app.config = app.config.model_copy(
@@ -90,6 +92,91 @@ def make_app(url: str) -> Redress:
     )
     upgrade(app.engine)
     return app
+
+
+def migrated(url: str) -> str:
+    """Make the empty database at `url` a migrated one, as `redress db upgrade` leaves it, by copying this test
+    process's template: every migration run once per process instead of once per test. A database that is not
+    empty (a test opening it a second time) is left as it is; `upgrade` then checks it is at the head."""
+    import shutil
+
+    from workflow.adapters.db import sqlite_file
+
+    if url.startswith("sqlite"):
+        path = sqlite_file(url)
+        if path is not None and not path.exists():
+            shutil.copyfile(_sqlite_template(), path)
+        return url
+    import psycopg
+
+    name = url.rpartition("/")[2]
+    with psycopg.connect(_admin_url(), autocommit=True) as connection:
+        with psycopg.connect(_admin_url(name)) as target:
+            empty = target.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone() == (0,)
+        if empty:
+            connection.execute(f'DROP DATABASE "{name}"')
+            connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{_postgres_template()}"')
+    return url
+
+
+def _admin_url(database: str | None = None) -> str:
+    """The PostgreSQL server's admin URL for psycopg, or the URL of `database` on it."""
+    assert PG_ADMIN_URL, "REDRESS_TEST_PG_URL is not set"
+    admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    return admin if database is None else f"{admin.rpartition('/')[0]}/{database}"
+
+
+@functools.cache
+def _sqlite_template() -> str:
+    """A migrated SQLite file, closed (its write-ahead log checkpointed away) so a copy of it is whole."""
+    import tempfile
+
+    from workflow.adapters.db import make_engine
+
+    path = Path(tempfile.mkdtemp(prefix="redress-template-")) / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    assert not path.with_name("template.db-wal").exists()
+    return str(path)
+
+
+@functools.cache
+def _postgres_template() -> str:
+    """A migrated PostgreSQL database that new ones are created from, dropped when the test process ends."""
+    import atexit
+
+    import psycopg
+
+    from workflow.adapters.db import make_engine
+
+    name = f"redress_template_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_admin_url(), autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    engine = make_engine(PG_ADMIN_URL.rpartition("/")[0] + f"/{name}")  # type: ignore[union-attr]
+    upgrade(engine)
+    engine.dispose()
+
+    def drop() -> None:
+        with psycopg.connect(_admin_url(), autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    atexit.register(drop)
+    return name
+
+
+def staffed_database(url: str, *staff: tuple[str, str], first_os_user: str | None = OS_ACCOUNT) -> str:
+    """The database at `url` as `redress db upgrade` and `redress user add` leave it, made in this process (the
+    commands under test run against it): migrated, the manager `boss` (mapped to `first_os_user`, the account
+    running the tests, for a direct seat) and `staff`, (name, role) pairs added by boss."""
+    from workflow.services.people import add_user
+
+    app = make_app(url)
+    add_user(app, None, "boss", "manager", os_user=first_os_user)
+    for name, role in staff:
+        add_user(app, "boss", name, role)
+    app.engine.dispose()
+    return url
 
 
 def _staffed(url: str) -> Iterator[Redress]:

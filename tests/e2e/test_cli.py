@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CONFIG, OS_ACCOUNT
+from tests.conftest import CONFIG, OS_ACCOUNT, staffed_database
 
 REDRESS = Path(sys.executable).parent / "redress"
 NOW = "2026-11-20T10:00:00+08:00"
@@ -34,12 +34,9 @@ def as_json(result: subprocess.CompletedProcess[str]):
 
 @pytest.fixture
 def db(database_url: str) -> str:
-    """A database with the schema and two staff users, set up through the command itself."""
+    """A database with the schema, the manager boss (this account's direct seat) and the agent amy."""
     assert REDRESS.exists(), f"the redress command is not installed beside {sys.executable}"
-    redress("db", "upgrade", db=database_url)
-    redress("user", "add", "boss", "--role", "manager", "--os-user", OS_ACCOUNT, db=database_url)
-    redress("user", "add", "amy", "--role", "agent", "--as", "boss", db=database_url)
-    return database_url
+    return staffed_database(database_url, ("amy", "agent"))
 
 
 def file_complaint(db: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import OS_ACCOUNT
+from tests.conftest import staffed_database
 from tests.e2e.test_cli import as_json, assert_one_line_error, redress
 
 # The PostgreSQL run of each test here is in the full run only (`pytest -m slow`).
@@ -14,10 +14,7 @@ pytestmark = pytest.mark.full_run_on_postgres
 @pytest.fixture
 def db(database_url: str) -> str:
     """The schema, a manager `boss` and an agent `amy`."""
-    redress("db", "upgrade", db=database_url)
-    redress("user", "add", "boss", "--role", "manager", "--os-user", OS_ACCOUNT, db=database_url)
-    redress("user", "add", "amy", "--role", "agent", "--as", "boss", db=database_url)
-    return database_url
+    return staffed_database(database_url, ("amy", "agent"))
 
 HOSTILE = "快递没到\x1b[2J\x1b]0;pwned\x07 \u202eevil"
 

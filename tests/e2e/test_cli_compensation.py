@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import CONFIG, OS_ACCOUNT
+from tests.conftest import CONFIG, staffed_database
 from tests.e2e.test_cli import as_json, redress
 
 # The PostgreSQL run of each test here is in the full run only (`pytest -m slow`).
@@ -29,11 +29,7 @@ def config(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def db(database_url: str, config: Path) -> str:
-    redress("db", "upgrade", db=database_url, config=config)
-    redress("user", "add", "boss", "--role", "manager", "--os-user", OS_ACCOUNT, db=database_url, config=config)
-    for name, role in (("sup", "supervisor"), ("amy", "agent")):
-        redress("user", "add", name, "--role", role, "--as", "boss", db=database_url, config=config)
-    return database_url
+    return staffed_database(database_url, ("sup", "supervisor"), ("amy", "agent"))
 
 
 def resolved(db: str, config: Path) -> str:

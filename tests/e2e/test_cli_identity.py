@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import CONFIG, OS_ACCOUNT
+from tests.conftest import CONFIG, OS_ACCOUNT, staffed_database
 from tests.e2e.test_cli import as_json, assert_one_line_error, redress
 
 # The PostgreSQL run of each test here is in the full run only (`pytest -m slow`).
@@ -37,10 +37,7 @@ def strict(tmp_path: Path) -> Path:
 @pytest.fixture
 def db(database_url: str, strict: Path) -> str:
     """The schema, the manager `boss` mapped to this test's operating-system account, and an agent `amy`."""
-    redress("db", "upgrade", db=database_url, config=strict)
-    redress("user", "add", "boss", "--role", "manager", "--os-user", OS_ACCOUNT, db=database_url, config=strict)
-    redress("user", "add", "amy", "--role", "agent", db=database_url, config=strict)
-    return database_url
+    return staffed_database(database_url, ("amy", "agent"))
 
 
 def _unmap_this_account(db: str, strict: Path) -> None:

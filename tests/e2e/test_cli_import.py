@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import OS_ACCOUNT
+from tests.conftest import staffed_database
 from tests.e2e.test_cli import as_json, assert_one_line_error, redress
 
 HEADER = "ref,created_at,category,channel,summary,name,phone,state,assignee\n"
@@ -15,10 +15,7 @@ ROWS = ("T-1,2026-11-19T09:30+08:00,delivery,phone,快递十天没到,王芳,138
 
 @pytest.fixture
 def db(sqlite_url: str) -> str:
-    redress("db", "upgrade", db=sqlite_url)
-    redress("user", "add", "boss", "--role", "manager", "--os-user", OS_ACCOUNT, db=sqlite_url)
-    redress("user", "add", "amy", "--role", "agent", "--as", "boss", db=sqlite_url)
-    return sqlite_url
+    return staffed_database(sqlite_url, ("amy", "agent"))
 
 
 def test_a_file_imports_once_then_reports_duplicates(db, tmp_path):

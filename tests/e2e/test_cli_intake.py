@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import CONFIG, OS_ACCOUNT
+from tests.conftest import CONFIG, staffed_database
 from tests.e2e.test_cli import REDRESS, as_json, redress
 
 MANUAL = CONFIG.parent / "policy_manual.yaml"
@@ -36,11 +36,7 @@ def config(tmp_path: Path) -> Path:
 def db(sqlite_url: str, config: Path) -> str:
     """A migrated database with a manager (boss) and an agent (amy). SQLite: what the command prints is under
     test here; the use cases under it run on both databases in tests/integration."""
-    database_url = sqlite_url
-    redress("db", "upgrade", db=database_url, config=config)
-    redress("user", "add", "boss", "--role", "manager", "--os-user", OS_ACCOUNT, db=database_url, config=config)
-    redress("user", "add", "amy", "--role", "agent", "--as", "boss", db=database_url, config=config)
-    return database_url
+    return staffed_database(sqlite_url, ("amy", "agent"))
 
 
 def new(db: str, config: Path, *args: str) -> list[str]:

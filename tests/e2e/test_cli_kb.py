@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import CONFIG, OS_ACCOUNT
+from tests.conftest import CONFIG, staffed_database
 from tests.e2e.test_cli import REDRESS, as_json, redress
 
 TW_PHONE = "0912345678"
@@ -17,11 +17,7 @@ TW_PHONE = "0912345678"
 def db(sqlite_url: str) -> str:
     """A migrated database with a manager (boss) and an agent (amy). SQLite: what the command prints is under
     test here; the use cases under it run on both databases in tests/integration."""
-    database_url = sqlite_url
-    redress("db", "upgrade", db=database_url)
-    redress("user", "add", "boss", "--role", "manager", "--os-user", OS_ACCOUNT, db=database_url)
-    redress("user", "add", "amy", "--role", "agent", "--as", "boss", db=database_url)
-    return database_url
+    return staffed_database(sqlite_url, ("amy", "agent"))
 
 
 def at_width(columns: int, *args: str, db: str) -> str:

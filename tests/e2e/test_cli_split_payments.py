@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import OS_ACCOUNT
+from tests.conftest import staffed_database
 from tests.e2e.test_cli import as_json, redress
 
 # The PostgreSQL run of each test here is in the full run only (`pytest -m slow`).
@@ -15,11 +15,8 @@ pytestmark = pytest.mark.full_run_on_postgres
 
 @pytest.fixture
 def db(database_url: str) -> str:
-    redress("db", "upgrade", db=database_url)
-    redress("user", "add", "boss", "--role", "manager", "--os-user", OS_ACCOUNT, db=database_url)
-    for name, role in (("sup", "supervisor"), ("sen", "senior"), ("amy", "agent"), ("bob", "agent")):
-        redress("user", "add", name, "--role", role, "--as", "boss", db=database_url)
-    return database_url
+    return staffed_database(database_url, ("sup", "supervisor"), ("sen", "senior"), ("amy", "agent"),
+                            ("bob", "agent"))
 
 
 def filed(db: str, phone: str) -> str:

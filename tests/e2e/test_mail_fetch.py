@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import CONFIG
+from tests.conftest import CONFIG, staffed_database
 from tests.e2e.test_cli import REDRESS, as_json, redress
 
 
@@ -44,10 +44,7 @@ def customer_mail(index: int, subject: str | None = None, body: str | None = Non
 
 @pytest.fixture
 def maildb(sqlite_url: str) -> str:
-    redress("db", "upgrade", db=sqlite_url)
-    redress("user", "add", "boss", "--role", "manager", db=sqlite_url)
-    redress("user", "add", "amy", "--role", "agent", "--as", "boss", db=sqlite_url)
-    return sqlite_url
+    return staffed_database(sqlite_url, ("amy", "agent"), first_os_user=None)
 
 
 def test_fetch_files_threads_and_recognises_machine_mail_and_says_what_each_became(maildb, tmp_path):

@@ -179,3 +179,30 @@ def test_two_agents_acting_at_once_one_wins_and_the_other_is_told(db):
     assigns = [e for e in trail(db, number) if e["trigger"] == "assign"]
     assert len(assigns) == 1
     assert as_json(redress("show", number, "--json", db=db))["assignee"] == assigns[0]["actor"]
+
+
+def test_the_board_shows_its_first_rows_longest_past_due_first_and_says_when_there_are_more(sqlite_url):
+    from datetime import timedelta
+
+    from tests.conftest import PINNED, file_one, make_app
+    from workflow.services.firing import fire_due
+
+    db = staffed_database(sqlite_url, ("sup", "supervisor"), ("amy", "agent"))
+    app = make_app(db)
+    numbers = []
+    for minute, phone in enumerate(("13900139001", "13900139002", "13900139003")):
+        app.clock.pin(PINNED + timedelta(minutes=minute))
+        numbers.append(file_one(app, severity="critical", phone=phone))
+    app.clock.pin(PINNED + timedelta(minutes=20))
+    fire_due(app)  # each breaches its first response 15 minutes after it was filed
+    app.engine.dispose()
+
+    def board(*args: str) -> subprocess.CompletedProcess[str]:
+        return redress("escalations", *args, db=db, user="sup", check=False, REDRESS_NOW="2026-11-20T10:20:00+08:00")
+
+    assert board().stdout.splitlines()[0] == "Escalations (3; past due in business / wall time)"
+    assert board("--limit", "3").stdout.splitlines()[0] == "Escalations (3; past due in business / wall time)"
+    assert (board("--limit", "2").stdout.splitlines()[0]
+            == "Escalations (the first 2: --limit for more; past due in business / wall time)")
+    assert [row["number"] for row in as_json(board("--limit", "2", "--json"))] == numbers[:2]
+    assert_one_line_error(board("--limit", "0"), 7, "limit 0 is not allowed; give 1 to 10000")

@@ -117,7 +117,10 @@ class MailboxUnavailable(RedressError):
     http_status = 503
 
 
-def checked_limit(limit: int, most: int = 10_000) -> int:
+MOST_ROWS = 10_000  # the most rows one read returns
+
+
+def checked_limit(limit: int, most: int = MOST_ROWS) -> int:
     """A `--limit` of rows or answers: 1 to `most`, else a one-line refusal."""
     if not 1 <= limit <= most:
         raise InvalidInput(f"limit {limit} is not allowed; give 1 to {most}")

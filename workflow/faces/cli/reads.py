@@ -94,10 +94,13 @@ def escalations(
     as_json: Json = False,
 ) -> None:
     """Escalated open complaints by level and business time past the deadline, longest past first."""
-    rows = seat(as_user).call("escalations", level=level, limit=limit)
+    from workflow.domain.errors import MOST_ROWS, checked_limit
+
+    checked_limit(limit)  # as given, before asking for one more row to tell whether there are more
+    rows = seat(as_user).call("escalations", level=level, limit=min(limit + 1, MOST_ROWS))
     if as_json:
-        print_json(rows)
+        print_json(rows[:limit])
     else:
         from workflow.faces.cli.tables import print_escalations
 
-        print_escalations(rows, limit)
+        print_escalations(rows[:limit], more=len(rows) > limit)

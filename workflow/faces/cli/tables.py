@@ -355,7 +355,7 @@ def _urgency_style(text: str) -> str | None:
     return _URGENCY_STYLE.get(text)
 
 
-def print_escalations(rows: list[dict[str, Any]], limit: int) -> None:
+def print_escalations(rows: list[dict[str, Any]], *, more: bool) -> None:
     """The board: time past the deadline is business time, blank when the deadline has not passed."""
     columns = [
         _number(),
@@ -368,7 +368,7 @@ def print_escalations(rows: list[dict[str, Any]], limit: int) -> None:
         Column("acked", lambda r: "yes" if r["acknowledged"] else "", drop=2, most=5),
         Column("summary", lambda r: r["summary"], flexible=True, least=24),
     ]
-    shown = f"the first {len(rows)}: --limit for more" if len(rows) == limit else str(len(rows))
+    shown = f"the first {len(rows)}: --limit for more" if more else str(len(rows))
     print_fitted(fitted_table(f"Escalations ({shown}; past due in business / wall time)", columns, rows))
 
 

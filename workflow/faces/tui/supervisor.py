@@ -58,10 +58,11 @@ class SupervisorScreen(RedressScreen[None]):
 
     def action_refresh(self) -> None:
         seat = self.redress_app.seat
-        board = attempt(self, lambda: seat.call("escalations", limit=BOARD_ROWS))
+        board = attempt(self, lambda: seat.call("escalations", limit=BOARD_ROWS + 1))  # one more: are there more?
         if board is not None:
             self.query_one("#board-title", Label).update(
-                _BOARD_TITLE.format(f", the first {BOARD_ROWS}" if len(board) == BOARD_ROWS else ""))
+                _BOARD_TITLE.format(f", the first {BOARD_ROWS}" if len(board) > BOARD_ROWS else ""))
+            board = board[:BOARD_ROWS]
             table = self.query_one("#board", DataTable)
             keep = table.cursor_row
             table.clear()

@@ -84,29 +84,31 @@ def make_app(url: str) -> Redress:
     """The engine on a migrated database; customer mail goes to a temporary folder, never the repository."""
     import tempfile
 
-    migrated(url)
+    copied = migrated(url)
     app = bootstrap(str(CONFIG), url, Clock(PINNED))
     mail = FolderChannel(type="folder", path=tempfile.mkdtemp(prefix="redress-mail-"))
     app.config = app.config.model_copy(
         update={"messages": app.config.messages.model_copy(update={"email": mail, "sms": mail})}
     )
-    upgrade(app.engine)
+    if not copied:  # a database opened again: checked at the head (Alembic reads every migration to say so)
+        upgrade(app.engine)
     return app
 
 
-def migrated(url: str) -> str:
+def migrated(url: str) -> bool:
     """Make the empty database at `url` a migrated one, as `redress db upgrade` leaves it, by copying this test
-    process's template: every migration run once per process instead of once per test. A database that is not
-    empty (a test opening it a second time) is left as it is; `upgrade` then checks it is at the head."""
+    process's template (True): every migration run once per process instead of once per test. A database that
+    is not empty (a test opening it a second time) is left as it is (False)."""
     import shutil
 
     from workflow.adapters.db import sqlite_file
 
     if url.startswith("sqlite"):
         path = sqlite_file(url)
-        if path is not None and not path.exists():
-            shutil.copyfile(_sqlite_template(), path)
-        return url
+        if path is None or path.exists():
+            return False
+        shutil.copyfile(_sqlite_template(), path)
+        return True
     import psycopg
 
     name = url.rpartition("/")[2]
@@ -116,7 +118,7 @@ def migrated(url: str) -> str:
         if empty:
             connection.execute(f'DROP DATABASE "{name}"')
             connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{_postgres_template()}"')
-    return url
+    return empty
 
 
 def _admin_url(database: str | None = None) -> str:

@@ -177,6 +177,32 @@ def test_an_escalation_appears_on_the_board_after_the_scheduler_fires_it(app):
     assert [row[:2] for row in rows] == [[number, "supervisor"]]
 
 
+def test_a_board_longer_than_the_screen_holds_shows_its_first_rows_and_says_so(app, monkeypatch):
+    from textual.widgets import Label
+
+    from workflow.faces.tui import supervisor
+    from workflow.services.firing import fire_due
+
+    numbers = []
+    for minute, phone in enumerate(("13900139001", "13900139002")):
+        app.clock.pin(PINNED + timedelta(minutes=minute))
+        numbers.append(file_one(app, severity="critical", phone=phone))
+    app.clock.pin(PINNED + timedelta(minutes=20))
+    fire_due(app)  # both breach their first response; the one filed first has been overdue longer
+
+    async def scenario(pilot, tui):
+        await pilot.press("b")
+        await pilot.pause()
+        title = str(tui.screen.query_one("#board-title", Label).render())
+        return title, [row[0] for row in cell_texts(tui.screen.query_one("#board", DataTable))]
+
+    title, rows = drive(app, "sup", scenario)
+    assert rows == numbers and title.startswith("Escalations (highest level first")
+    monkeypatch.setattr(supervisor, "BOARD_ROWS", 1)
+    title, rows = drive(app, "sup", scenario)
+    assert rows == numbers[:1] and title.startswith("Escalations, the first 1 (highest level first")
+
+
 def test_acting_on_a_complaint_someone_just_changed_says_so_and_shows_the_fresh_view(app):
     number = file_one(app)
     svc.triage(app, "amy", number)

@@ -38,6 +38,15 @@ class Seat(Protocol):
     def about(self) -> Mapping[str, Any]: ...
 
 
+def first_rows(seat: Seat, operation: str, limit: int, **kwargs: Any) -> tuple[list[Any], bool]:
+    """The first `limit` rows a listing gives, and whether it has more (one row more is asked for to tell)."""
+    from workflow.domain.errors import MOST_ROWS, checked_limit
+
+    checked_limit(limit)  # as given, before asking for one more
+    rows = seat.call(operation, **kwargs, limit=min(limit + 1, MOST_ROWS))
+    return rows[:limit], len(rows) > limit
+
+
 @cache
 def caller_signature(name: str) -> inspect.Signature:
     """The operation's use case as a caller sees it: without the app, and without who acts."""

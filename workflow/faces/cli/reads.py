@@ -94,13 +94,12 @@ def escalations(
     as_json: Json = False,
 ) -> None:
     """Escalated open complaints by level and business time past the deadline, longest past first."""
-    from workflow.domain.errors import MOST_ROWS, checked_limit
+    from workflow.faces.seat import first_rows
 
-    checked_limit(limit)  # as given, before asking for one more row to tell whether there are more
-    rows = seat(as_user).call("escalations", level=level, limit=min(limit + 1, MOST_ROWS))
+    rows, more = first_rows(seat(as_user), "escalations", limit, level=level)
     if as_json:
-        print_json(rows[:limit])
+        print_json(rows)
     else:
         from workflow.faces.cli.tables import print_escalations
 
-        print_escalations(rows[:limit], more=len(rows) > limit)
+        print_escalations(rows, more=more)

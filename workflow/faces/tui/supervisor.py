@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Label
 
 from workflow.domain.inert import inert
+from workflow.faces.seat import first_rows
 from workflow.faces.text import past_deadline
 from workflow.faces.tui.common import attempt
 from workflow.faces.tui.forms import Field, FormScreen, text
@@ -58,11 +59,11 @@ class SupervisorScreen(RedressScreen[None]):
 
     def action_refresh(self) -> None:
         seat = self.redress_app.seat
-        board = attempt(self, lambda: seat.call("escalations", limit=BOARD_ROWS + 1))  # one more: are there more?
-        if board is not None:
+        shown = attempt(self, lambda: first_rows(seat, "escalations", BOARD_ROWS))
+        if shown is not None:
+            board, more = shown
             self.query_one("#board-title", Label).update(
-                _BOARD_TITLE.format(f", the first {BOARD_ROWS}" if len(board) > BOARD_ROWS else ""))
-            board = board[:BOARD_ROWS]
+                _BOARD_TITLE.format(f", the first {BOARD_ROWS}" if more else ""))
             table = self.query_one("#board", DataTable)
             keep = table.cursor_row
             table.clear()

@@ -17,15 +17,15 @@ from sqlalchemy import Row, bindparam, insert, select, update
 from sqlmodel import Session
 
 from notifications.rendering import FORMS, Rendered, Renderer, RenderFailed
-from workflow.adapters.db import connection_of
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, MESSAGES, STEPS
+from workflow.adapters.prepared import Prepared
 from workflow.adapters.records import ComplaintSnapshot, append_event
 from workflow.domain.vocabulary import checked_language
 
 CUSTOMER_EMAIL = "customer_email"
 CUSTOMER_SMS = "customer_sms"
 STAFF_ALERT = "staff_alert"  # the one template for staff (notifications/outbox.py), never sent to a customer
-_INSERT = insert(MESSAGES)
+_INSERT = Prepared(insert(MESSAGES))
 _COMPLAINT = select(COMPLAINTS).where(COMPLAINTS.c.id == bindparam("complaint_id"))
 _CUSTOMER = select(CUSTOMERS).where(CUSTOMERS.c.id == bindparam("customer_id"))
 _STEP = select(STEPS).where(STEPS.c.id == bindparam("step_id"))
@@ -128,7 +128,7 @@ def queue_customer_message(
         html = None if channel == CUSTOMER_SMS else rendered.html
         row |= {"status": "pending", "locale": rendered.locale, "subject": rendered.subject, "body": body,
                 "body_html": html, "last_error": None}
-    connection_of(session).execute(_INSERT, row)
+    _INSERT.run(session, row)
     return 1
 
 

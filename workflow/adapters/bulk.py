@@ -9,11 +9,12 @@ rows are built, so the rows that point at them (events, deadlines) are built in 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Table, text
+
+from workflow.adapters.prepared import quicker
 
 
 def reserve_ids(connection: Connection, table: Table, count: int) -> list[int]:
@@ -79,26 +80,6 @@ def _prepared(dialect: Any, table: Table, columns: tuple[str, ...]
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
            f"VALUES ({', '.join([mark] * len(columns))})")
-    converting = tuple((i, repr(table.c[name].type), _quicker(dialect, convert)) for i, name in enumerate(columns)
+    converting = tuple((i, repr(table.c[name].type), quicker(dialect, convert)) for i, name in enumerate(columns)
                        if (convert := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None)
     return sql, converting
-
-
-_SAMPLES = (datetime(2026, 11, 2, 9, 30, tzinfo=timezone(timedelta(hours=8))),
-            datetime(1999, 1, 2, 3, 4, 5, 678901, tzinfo=UTC))
-
-
-def _sqlite_time(value: datetime) -> str:
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _quicker(dialect: Any, convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """For a time on SQLite, the same text from one C call instead of a dict format: used only when it gives
-    exactly the column's own text for sample times (so a change in SQLAlchemy's format turns it off)."""
-    if dialect.name != "sqlite":
-        return convert
-    try:
-        same = all(convert(sample) == _sqlite_time(sample) for sample in _SAMPLES)
-    except (TypeError, ValueError, AttributeError):
-        return convert
-    return _sqlite_time if same else convert

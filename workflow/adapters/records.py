@@ -18,20 +18,22 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 from typing_extensions import Unpack
 
-from workflow.adapters.db import connection_of
 from workflow.adapters.models import COMPLAINTS, EVENTS
+from workflow.adapters.prepared import Prepared
 from workflow.config import TEXT_CEILING
 from workflow.domain.chain import GENESIS, event_content, link_hash
 from workflow.domain.errors import ConcurrentChange, InvalidInput, NotFound
 
 _NUMBER = re.compile(r"^C-\d{8}-\d{4,}$", re.IGNORECASE)
-_BY_NUMBER = select(COMPLAINTS).where(COMPLAINTS.c.number == bindparam("ref"))
-_BY_ID = select(COMPLAINTS).where(COMPLAINTS.c.id == bindparam("ref"))
+_BY_NUMBER = Prepared(select(COMPLAINTS).where(COMPLAINTS.c.number == bindparam("ref")))
+_BY_ID = Prepared(select(COMPLAINTS).where(COMPLAINTS.c.id == bindparam("ref")))
 _INSERT_EVENT = insert(EVENTS)
+_ADD_EVENT = Prepared(_INSERT_EVENT)
 _UPDATE_IF_VERSION = update(COMPLAINTS).where(
     COMPLAINTS.c.id == bindparam("where_id"), COMPLAINTS.c.version == bindparam("where_version"),
     COMPLAINTS.c.event_head.is_not_distinct_from(bindparam("where_head")),
 )
+_CHANGE_IF_VERSION = Prepared(_UPDATE_IF_VERSION)
 _MOVE_HEAD = update(COMPLAINTS).where(
     COMPLAINTS.c.id == bindparam("where_id"), COMPLAINTS.c.event_head.is_not_distinct_from(bindparam("where_head"))
 )
@@ -151,8 +153,7 @@ def load_complaint(session: Session, ref: str | int) -> ComplaintSnapshot:
     key = complaint_key(ref)
     complaint = None
     if key is not None:
-        complaint = connection_of(session).execute(_BY_NUMBER if key[0] == "number" else _BY_ID,
-                                                   {"ref": key[1]}).first()
+        complaint = (_BY_NUMBER if key[0] == "number" else _BY_ID).first(session, {"ref": key[1]})
     if complaint is None:
         raise NotFound(f"no complaint {str(ref).strip()}")
     return ComplaintSnapshot.of(complaint)
@@ -188,7 +189,7 @@ def filing_event(number: str, at: datetime, actor: str, to_state: str, note: str
 
 def append_filing_event(session: Session, complaint_id: int, event: FilingEvent) -> None:
     """The first line of a complaint's trail, once its row (carrying `event.hash` as its head) is inserted."""
-    connection_of(session).execute(_INSERT_EVENT, {**event.row, "complaint_id": complaint_id})
+    _ADD_EVENT.run(session, {**event.row, "complaint_id": complaint_id})
 
 
 def append_event(
@@ -232,7 +233,7 @@ def change_complaint(
     to_state = complaint.state if to_state is None else to_state
     row = _chained(complaint.number, complaint.event_head, at, actor, trigger, complaint.state, to_state, note, data)
     version = _hold(session, complaint, at, conflict, row["hash"], dict(values))
-    connection_of(session).execute(_INSERT_EVENT, {**row, "complaint_id": complaint.id})
+    _ADD_EVENT.run(session, {**row, "complaint_id": complaint.id})
     return version
 
 
@@ -278,11 +279,11 @@ def _hold(session: Session, complaint: ComplaintSnapshot, at: datetime, conflict
           new_head: str | None, values: dict[str, Any]) -> int:
     """The version-checked UPDATE; it also moves the chain's head, from the snapshot's to `new_head`."""
     version = complaint.version + 1
-    updated = connection_of(session).execute(_UPDATE_IF_VERSION, {
+    updated = _CHANGE_IF_VERSION.run(session, {
         "updated_at": at, **values, "version": version, "event_head": new_head,
         "where_id": complaint.id, "where_version": complaint.version, "where_head": complaint.event_head,
     })
-    if updated.rowcount != 1:  # type: ignore[attr-defined]
+    if updated != 1:
         raise ConcurrentChange(conflict or f"{complaint.number} was changed by someone else at the same moment; "
                                            "nothing was written, look at it again before acting")
     return version

@@ -22,6 +22,7 @@ from states.definition import CANCELLED, CLOSED, RESOLVED
 from workflow.adapters.bulk import insert_dicts
 from workflow.adapters.db import before_commit, connection_of
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, DEADLINES, EVENTS, PAUSES
+from workflow.adapters.prepared import Prepared
 from workflow.adapters.records import ComplaintChanges, ComplaintSnapshot
 from workflow.bootstrap import Redress
 from workflow.domain.sla import (
@@ -48,6 +49,7 @@ STOPPED_STATES = (RESOLVED, CLOSED, CANCELLED)
 _PENDING = (DEADLINES.c.fired_at.is_(None)) & (DEADLINES.c.cancelled_at.is_(None))
 # Built once: the scheduler runs these for every deadline it fires.
 _INSERT = insert(DEADLINES)
+_ARM = Prepared(_INSERT)
 _TIER = select(CUSTOMERS.c.tier).where(CUSTOMERS.c.id == bindparam("customer_id"))
 
 
@@ -166,7 +168,7 @@ def opening(app: Redress, clock_plan: ClockPlan, now: datetime) -> list[tuple[st
 
 def start(session: Session, complaint_id: int, clocks: list[tuple[str, float, datetime]], now: datetime) -> None:
     """Arm a new complaint's `opening` clocks (its next breach was written with it)."""
-    connection_of(session).execute(_INSERT, [
+    _ARM.run_many(session, [
         {"complaint_id": complaint_id, "kind": kind, "level": None, "offset_minutes": offset, "due_at": due,
          "fired_at": None, "cancelled_at": None, "created_at": now} for kind, offset, due in clocks])
 

@@ -17,8 +17,9 @@ from sqlmodel import Session
 from typing_extensions import Unpack
 
 from states.definition import ASSIGNED, RECEIVED, RESOLVED, Trigger
-from workflow.adapters.db import connection_of, insert_returning_id
+from workflow.adapters.db import connection_of
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, PAUSES, NumberSequence
+from workflow.adapters.prepared import Prepared
 from workflow.adapters.records import (
     SNAPSHOT_FIELDS,
     ComplaintChanges,
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
 
 # Statements built once and executed with parameters: building a statement
 # afresh per call costs more than SQLite takes to run it.
-_INSERT_COMPLAINT = insert(COMPLAINTS)
+_INSERT_COMPLAINT = Prepared(insert(COMPLAINTS))
 
 
 def _act(
@@ -80,20 +81,19 @@ def _act(
 def _next_number(app: Redress, session: Session) -> str:
     """C-<business day>-<sequence>: unique, readable on the phone, and ordered by day."""
     day = app.clock.now().astimezone(ZoneInfo(app.config.timezone)).strftime("%Y%m%d")
-    connection = connection_of(session)
-    last = connection.execute(_number_upsert(connection.dialect.name), {"day": day}).scalar_one()
+    last = _number_upsert(connection_of(session).dialect.name).scalar(session, {"day": day})
     return f"C-{day}-{last:04d}"
 
 
 @cache
-def _number_upsert(dialect_name: str) -> Any:
+def _number_upsert(dialect_name: str) -> Prepared:
     """INSERT ... ON CONFLICT DO UPDATE ... RETURNING, built once per dialect (both speak it)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     dialect: Any = postgresql if dialect_name == "postgresql" else sqlite
     # On the table, not the ORM class: an ORM-enabled INSERT costs twice the statement itself.
     table = NumberSequence.__table__  # type: ignore[attr-defined]
-    return (
+    return Prepared(
         dialect.insert(table)
         .values(day=bindparam("day"), last=1)
         .on_conflict_do_update(index_elements=["day"], set_={"last": table.c.last + 1})
@@ -175,7 +175,7 @@ def file_in_session(
            "sla_clock_at": now, "sla_clock_minutes": 0.0, "event_head": filing.hash, "follows_id": follows_id,
            "peak_level": clock_plan.start_level, "reopens": 0, "first_contact": False,
            "next_breach_at": clocks.next_breach([(kind, due) for kind, _, due in opening])}
-    complaint_id = insert_returning_id(session, _INSERT_COMPLAINT, row)
+    complaint_id = _INSERT_COMPLAINT.insert(session, row)
     clocks.start(session, complaint_id, opening, now)
     append_filing_event(session, complaint_id, filing)
     outcome = Outcome(complaint_id, number, "file", "", RECEIVED, 1, reason)

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlmodel import Session
 
-from workflow.adapters.db import connection_of, insert_returning_id
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, USERS
+from workflow.adapters.prepared import Prepared
 from workflow.adapters.records import (
     ComplaintSnapshot,
     checked_text,
@@ -35,21 +35,22 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 _USER_BY_NAME = select(USERS.c.id, USERS.c.name, USERS.c.role, USERS.c.deactivated_at, USERS.c.is_system).where(
     USERS.c.name == bindparam("name"))
-_USER_SHARED = _USER_BY_NAME.with_for_update(read=True)  # SQLite ignores it: a writer holds the whole file
+_USER = Prepared(_USER_BY_NAME)
+_USER_SHARED = Prepared(_USER_BY_NAME.with_for_update(read=True))  # SQLite ignores it: a writer holds the file
 _ACTIVE_MANAGERS = select(func.count()).select_from(USERS).where(
     USERS.c.role == "manager", USERS.c.deactivated_at.is_(None))
 _CUSTOMER_BY = {
-    column: select(CUSTOMERS).where(CUSTOMERS.c[column] == bindparam("value"))
+    column: Prepared(select(CUSTOMERS).where(CUSTOMERS.c[column] == bindparam("value")))
     for column in ("id", "phone", "email")
 }
-_INSERT_CUSTOMER = insert(CUSTOMERS)
+_INSERT_CUSTOMER = Prepared(insert(CUSTOMERS))
 
 
 def _user_row(session: Session, name: str, *, share_lock: bool = False) -> Row | None:
     # A name `add_user` would refuse names nobody, and may not even be text a driver can send (invalid UTF-8).
     if not _NAME.fullmatch(name):
         return None
-    return connection_of(session).execute(_USER_SHARED if share_lock else _USER_BY_NAME, {"name": name}).first()
+    return (_USER_SHARED if share_lock else _USER).first(session, {"name": name})
 
 
 def deactivation(session: Session, user: Row) -> str:
@@ -74,10 +75,10 @@ def acting_user(session: Session, name: str | None) -> Row:
 # Who acts and the complaint they act on, read together: every transition starts with both. The user's
 # columns come first and keep their names (the row serves as the user); the complaint's id is renamed.
 _ACTOR_AND_COMPLAINT = {
-    key: select(*_USER_BY_NAME.selected_columns, COMPLAINTS.c.id.label("complaint_id"),
+    key: Prepared(select(*_USER_BY_NAME.selected_columns, COMPLAINTS.c.id.label("complaint_id"),
                 *(column for column in COMPLAINTS.c if column.name != "id"))
     .select_from(USERS.join(COMPLAINTS, COMPLAINTS.c[key] == bindparam("ref")))
-    .where(USERS.c.name == bindparam("name"))
+    .where(USERS.c.name == bindparam("name")))
     for key in ("number", "id")
 }
 
@@ -93,7 +94,7 @@ def acting_user_and_complaint(session: Session, name: str | None, ref: str | int
         key = None
     found = None
     if key is not None:
-        found = connection_of(session).execute(_ACTOR_AND_COMPLAINT[key[0]], {"name": name, "ref": key[1]}).first()
+        found = _ACTOR_AND_COMPLAINT[key[0]].first(session, {"name": name, "ref": key[1]})
     if found is None or found.deactivated_at is not None:
         return acting_user(session, name), load_complaint(session, ref)
     return found, ComplaintSnapshot.of(found, id_key="complaint_id")
@@ -332,7 +333,7 @@ class CustomerRecord:
 
 
 def _customer_by(session: Session, column: str, value: str | int) -> Row | None:
-    return connection_of(session).execute(_CUSTOMER_BY[column], {"value": value}).first()
+    return _CUSTOMER_BY[column].first(session, {"value": value})
 
 
 def find_or_create_customer(
@@ -373,7 +374,7 @@ def find_or_create_customer(
         "language": language or app.config.default_language,
         "created_at": app.clock.now(),
     }
-    new_id = insert_returning_id(session, _INSERT_CUSTOMER, values)
+    new_id = _INSERT_CUSTOMER.insert(session, values)
     return CustomerRecord(new_id, values["name"], values["tier"], values["language"], created=True,
                           phone=phone, email=email)
 

@@ -198,12 +198,14 @@ def one_run(made: Path, work: Path, config: Path, missed: int, poll: float, time
         connection.close()
     for suffix in ("", "-wal", "-shm", ".scheduler.lock"):
         db.with_name(db.name + suffix).unlink(missing_ok=True)
-    if before != missed or fired != missed or failed:
-        raise SystemExit(f"expected {missed:,} due and fired, found {before:,} due, {fired:,} fired, {failed} failed")
-    return {"seconds": finished - started, "rate": missed / (finished - started), "hwm_mb": hwm / 1024,
+    # The seeded year may leave a few deadlines of its own due at its end, beside the missed ones: all are fired.
+    if before < missed or fired != before or failed:
+        raise SystemExit(f"expected at least {missed:,} due and all fired, found {before:,} due, {fired:,} fired, "
+                         f"{failed} failed")
+    return {"seconds": finished - started, "rate": before / (finished - started), "hwm_mb": hwm / 1024,
             "maxrss_mb": usage.ru_maxrss / 1024, "user_s": usage.ru_utime, "sys_s": usage.ru_stime,
             "wal_mb": wal / 1e6, "exit": child.returncode,
-            "per_cpu_s": missed / max(usage.ru_utime + usage.ru_stime, 1e-9)}
+            "per_cpu_s": before / max(usage.ru_utime + usage.ru_stime, 1e-9)}
 
 
 def main() -> None:

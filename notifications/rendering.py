@@ -11,6 +11,7 @@ cannot become markup or template code.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -19,7 +20,15 @@ from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError, pass_context, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateError,
+    pass_context,
+    select_autoescape,
+)
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from notifications.samples import sample_values
@@ -34,6 +43,7 @@ TEMPLATE_NAMES = (
 )
 FORMS = ("txt", "html", "sms")
 BABEL_LOCALES = {"zh-CN": "zh_Hans_CN", "zh-TW": "zh_Hant_TW", "en": "en"}
+_LOOK_AGAIN_SECONDS = 1.0
 
 
 class RenderFailed(Exception):
@@ -59,6 +69,7 @@ class Renderer:
         if config.messages.templates_dir:
             folders.insert(0, config.resolve_path(config.messages.templates_dir))
         self.folders = folders
+        self._templates: dict[str, tuple[Template, float]] = {}
 
     @cached_property
     def environment(self) -> ImmutableSandboxedEnvironment:
@@ -74,6 +85,15 @@ class Renderer:
         environment.filters["datetime"] = self._datetime
         environment.filters["date"] = self._date
         return environment
+
+    def _template(self, name: str) -> Template:
+        """`name` compiled, looked up in the folders at most once a second: an edited template is picked up
+        within a second, and a scheduler firing thousands of alerts does not stat every file for each."""
+        now = time.monotonic()
+        cached = self._templates.get(name)
+        if cached is None or now - cached[1] > _LOOK_AGAIN_SECONDS:
+            cached = self._templates[name] = (self.environment.get_template(name), now)
+        return cached[0]
 
     def locale_for(self, language: str | None) -> str:
         """The customer's language when templates exist for it, else the configured default."""
@@ -91,12 +111,12 @@ class Renderer:
         company = cast(dict[str, str], self.config.messages.company).get(locale, "")
         context = {"locale": locale, "company": company, **values}
         try:
-            text_template = self.environment.get_template(f"{locale}/{name}.txt")
+            text_template = self._template(f"{locale}/{name}.txt")
             subject = "".join(text_template.blocks["subject"](text_template.new_context(context))).strip()
             context["subject"] = subject
             text = text_template.render(context).strip() + "\n" if "txt" in forms else ""
-            html = self.environment.get_template(f"{locale}/{name}.html").render(context) if "html" in forms else ""
-            sms = (" ".join(self.environment.get_template(f"{locale}/{name}.sms").render(context).split())
+            html = self._template(f"{locale}/{name}.html").render(context) if "html" in forms else ""
+            sms = (" ".join(self._template(f"{locale}/{name}.sms").render(context).split())
                    if "sms" in forms else "")
         except KeyError:
             raise RenderFailed(f"template {locale}/{name}.txt has no subject block") from None

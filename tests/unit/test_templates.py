@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,6 +93,26 @@ def test_a_deployment_overrides_a_template_from_its_own_folder(tmp_path):
     rendered = Renderer(config).render("voucher", "en", sample_values(NOW))
     assert rendered.sms == "ACME: voucher CN¥128.50"
     assert "voucher worth" in rendered.text  # forms not overridden come from the built-in set
+
+
+def test_an_edited_template_is_used_within_a_second(tmp_path, monkeypatch):
+    import notifications.rendering as rendering
+
+    sms = tmp_path / "en" / "voucher.sms"
+    sms.parent.mkdir()
+    sms.write_text("ACME: voucher\n")
+    config = load_config(CONFIG)
+    config = config.model_copy(
+        update={"messages": config.messages.model_copy(update={"templates_dir": str(tmp_path)})}
+    )
+    renderer = Renderer(config)
+    seconds = [100.0]
+    monkeypatch.setattr(rendering.time, "monotonic", lambda: seconds[0])
+    assert renderer.render("voucher", "en", sample_values(NOW)).sms == "ACME: voucher"
+    sms.write_text("ACME: your voucher\n")
+    os.utime(sms, (sms.stat().st_mtime + 5, sms.stat().st_mtime + 5))  # a later edit, whatever the file clock
+    seconds[0] += 1.5
+    assert renderer.render("voucher", "en", sample_values(NOW)).sms == "ACME: your voucher"
 
 
 def test_an_overriding_template_cannot_reach_into_python(tmp_path):

@@ -25,8 +25,6 @@ from workflow.domain.chain import GENESIS, event_content, link_hash
 from workflow.domain.errors import ConcurrentChange, InvalidInput, NotFound
 
 _NUMBER = re.compile(r"^C-\d{8}-\d{4,}$", re.IGNORECASE)
-_BY_NUMBER = Prepared(select(COMPLAINTS).where(COMPLAINTS.c.number == bindparam("ref")))
-_BY_ID = Prepared(select(COMPLAINTS).where(COMPLAINTS.c.id == bindparam("ref")))
 _INSERT_EVENT = insert(EVENTS)
 _ADD_EVENT = Prepared(_INSERT_EVENT)
 _UPDATE_IF_VERSION = update(COMPLAINTS).where(
@@ -92,14 +90,17 @@ class ComplaintSnapshot:
     overdue_since: datetime | None  # the due time of its first breached deadline (workflow/services/breaches.py)
 
     @classmethod
-    def of(cls, row: Any, *, id_key: str = "id") -> ComplaintSnapshot:
-        """The snapshot of a complaint row (other columns a query joined in are left out); `id_key` names the
-        complaint's id where a joined table's id took the name."""
+    def of(cls, row: Any) -> ComplaintSnapshot:
+        """The snapshot of a complaint row (other columns a query joined in are left out)."""
         values = row._mapping
-        return cls(**{name: values[id_key if name == "id" else name] for name in SNAPSHOT_FIELDS})
+        return cls(**{name: values[name] for name in SNAPSHOT_FIELDS})
 
 
 SNAPSHOT_FIELDS = tuple(field.name for field in fields(ComplaintSnapshot))
+# The snapshot's columns in its fields' order, so a row read with them becomes a snapshot by position.
+SNAPSHOT_COLUMNS = tuple(COMPLAINTS.c[name] for name in SNAPSHOT_FIELDS)
+_BY_NUMBER = Prepared(select(*SNAPSHOT_COLUMNS).where(COMPLAINTS.c.number == bindparam("ref")))
+_BY_ID = Prepared(select(*SNAPSHOT_COLUMNS).where(COMPLAINTS.c.id == bindparam("ref")))
 
 
 class ComplaintChanges(TypedDict, total=False):
@@ -156,7 +157,7 @@ def load_complaint(session: Session, ref: str | int) -> ComplaintSnapshot:
         complaint = (_BY_NUMBER if key[0] == "number" else _BY_ID).first(session, {"ref": key[1]})
     if complaint is None:
         raise NotFound(f"no complaint {str(ref).strip()}")
-    return ComplaintSnapshot.of(complaint)
+    return ComplaintSnapshot(*complaint)
 
 
 def complaint_key(ref: str | int) -> tuple[str, str | int] | None:

@@ -23,7 +23,7 @@ from notifications.outbox import queue_staff_alert
 from states.definition import WAITING_CUSTOMER, Trigger
 from workflow.adapters.db import is_lock_conflict
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, USERS
-from workflow.adapters.records import SNAPSHOT_FIELDS, ComplaintSnapshot
+from workflow.adapters.records import SNAPSHOT_COLUMNS, SNAPSHOT_FIELDS, ComplaintSnapshot
 from workflow.bootstrap import Redress
 from workflow.domain.errors import ConcurrentChange
 from workflow.domain.sla import business_time
@@ -166,10 +166,8 @@ def _split(due: list[Row]) -> tuple[list[list[int]], list[int]]:
     return rounds, one_by_one
 
 
-# The snapshot's columns in its fields' order, so a row becomes a snapshot by position (a batch reads hundreds).
-_SNAPSHOT_COLUMNS = [COMPLAINTS.c[name] for name in SNAPSHOT_FIELDS]
 _COMPLAINTS = (
-    select(*_SNAPSHOT_COLUMNS, CUSTOMERS.c.tier.label("customer_tier"))
+    select(*SNAPSHOT_COLUMNS, CUSTOMERS.c.tier.label("customer_tier"))
     .join(CUSTOMERS, CUSTOMERS.c.id == COMPLAINTS.c.customer_id)
     .where(COMPLAINTS.c.id.in_(bindparam("complaint_ids", expanding=True)))
     .order_by(COMPLAINTS.c.id)

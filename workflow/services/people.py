@@ -16,6 +16,7 @@ from sqlmodel import Session
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, USERS
 from workflow.adapters.prepared import Prepared
 from workflow.adapters.records import (
+    SNAPSHOT_COLUMNS,
     ComplaintSnapshot,
     checked_text,
     column_limit,
@@ -74,9 +75,10 @@ def acting_user(session: Session, name: str | None) -> Row:
 
 # Who acts and the complaint they act on, read together: every transition starts with both. The user's
 # columns come first and keep their names (the row serves as the user); the complaint's id is renamed.
+_USER_WIDTH = len(_USER_BY_NAME.selected_columns)
 _ACTOR_AND_COMPLAINT = {
     key: Prepared(select(*_USER_BY_NAME.selected_columns, COMPLAINTS.c.id.label("complaint_id"),
-                *(column for column in COMPLAINTS.c if column.name != "id"))
+                         *SNAPSHOT_COLUMNS[1:])
     .select_from(USERS.join(COMPLAINTS, COMPLAINTS.c[key] == bindparam("ref")))
     .where(USERS.c.name == bindparam("name")))
     for key in ("number", "id")
@@ -97,7 +99,7 @@ def acting_user_and_complaint(session: Session, name: str | None, ref: str | int
         found = _ACTOR_AND_COMPLAINT[key[0]].first(session, {"name": name, "ref": key[1]})
     if found is None or found.deactivated_at is not None:
         return acting_user(session, name), load_complaint(session, ref)
-    return found, ComplaintSnapshot.of(found, id_key="complaint_id")
+    return found, ComplaintSnapshot(*found[_USER_WIDTH:])
 
 
 def find_user(session: Session, name: str) -> Row:

@@ -108,9 +108,10 @@ def _fire_batch(app: Redress, now: datetime, size: int, skip: set[int], *,
             rounds, one_by_one = _split(due)
             try:
                 fired = 0
+                complaint_of = {row.id: row.complaint_id for row in due}
                 for place, together in enumerate(rounds):
-                    if place:  # as the round before left them
-                        complaints = _lock_complaints(session, {row.complaint_id for row in due})
+                    if place:  # this round's complaints, as the rounds before left them
+                        complaints = _lock_complaints(session, {complaint_of[i] for i in together})
                     fired += _fire_together(app, session, people, together, complaints, now)
                 fired += sum(_fire_one(app, session, people, deadline_id, now) for deadline_id in one_by_one)
             except (ConcurrentChange, OperationalError, InterfaceError):

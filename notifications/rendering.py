@@ -69,7 +69,7 @@ class Renderer:
         if config.messages.templates_dir:
             folders.insert(0, config.resolve_path(config.messages.templates_dir))
         self.folders = folders
-        self._templates: dict[str, tuple[Template, float]] = {}
+        self._looked_at = float("-inf")  # when `_template` last looked at the files
 
     @cached_property
     def environment(self) -> ImmutableSandboxedEnvironment:
@@ -80,6 +80,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,  # `_template` looks at the files once a second instead
         )
         environment.filters["money"] = _money
         environment.filters["datetime"] = self._datetime
@@ -87,13 +88,16 @@ class Renderer:
         return environment
 
     def _template(self, name: str) -> Template:
-        """`name` compiled, looked up in the folders at most once a second: an edited template is picked up
-        within a second, and a scheduler firing thousands of alerts does not stat every file for each."""
+        """`name` compiled. Jinja would look at every template's file (and its layout's) at each render; here the
+        files are looked at once a second, and all are compiled again when one changed: an edited template is
+        used within a second, and a scheduler firing thousands of alerts does not stat a file for each."""
         now = time.monotonic()
-        cached = self._templates.get(name)
-        if cached is None or now - cached[1] > _LOOK_AGAIN_SECONDS:
-            cached = self._templates[name] = (self.environment.get_template(name), now)
-        return cached[0]
+        if now - self._looked_at > _LOOK_AGAIN_SECONDS:
+            self._looked_at = now
+            cache = self.environment.cache
+            if cache is not None and not all(template.is_up_to_date for template in cache.values()):
+                cache.clear()
+        return self.environment.get_template(name)
 
     def locale_for(self, language: str | None) -> str:
         """The customer's language when templates exist for it, else the configured default."""

@@ -202,7 +202,7 @@ def one_run(made: Path, work: Path, config: Path, missed: int, poll: float, time
     if before < missed or fired != before or failed:
         raise SystemExit(f"expected at least {missed:,} due and all fired, found {before:,} due, {fired:,} fired, "
                          f"{failed} failed")
-    return {"seconds": finished - started, "rate": before / (finished - started), "hwm_mb": hwm / 1024,
+    return {"deadlines": before, "seconds": finished - started, "rate": before / (finished - started), "hwm_mb": hwm / 1024,
             "maxrss_mb": usage.ru_maxrss / 1024, "user_s": usage.ru_utime, "sys_s": usage.ru_stime,
             "wal_mb": wal / 1e6, "exit": child.returncode,
             "per_cpu_s": before / max(usage.ru_utime + usage.ru_stime, 1e-9)}
@@ -234,7 +234,7 @@ def main() -> None:
         for run in range(args.runs):
             result = one_run(made, Path(folder), config, args.missed, args.poll, args.timeout, args.pragma)
             results.append(result)
-            print(f"run {run + 1}: {args.missed:,} deadlines in {result['seconds']:.1f} s = {result['rate']:,.0f}/s; "
+            print(f"run {run + 1}: {result['deadlines']:,.0f} deadlines in {result['seconds']:.1f} s = {result['rate']:,.0f}/s; "
                   f"peak RSS {result['maxrss_mb']:.0f} MB (VmHWM seen {result['hwm_mb']:.0f} MB); "
                   f"CPU user {result['user_s']:.1f} s, system {result['sys_s']:.1f} s "
                   f"({result['per_cpu_s']:,.0f} deadlines per CPU-second); "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, TypedDict
@@ -40,8 +41,9 @@ _HEAD = select(COMPLAINTS.c.number, COMPLAINTS.c.event_head).where(COMPLAINTS.c.
 
 @dataclass(frozen=True, slots=True)
 class ComplaintSnapshot:
-    """A complaint as read in this transaction: what a use case decides from. It is never changed in place; a
-    change goes through `change_complaint`, at this snapshot's version."""
+    """A complaint as read in this transaction: what a use case decides from. It is never changed in place nor
+    copied with other values; a change goes through `change_complaint`, at this snapshot's version, which writes
+    only the values that differ from the snapshot's."""
 
     id: int
     number: str
@@ -263,7 +265,8 @@ def change_complaints(session: Session, changes: list[Change], at: datetime, act
         row = _chained(complaint.number, complaint.event_head, at, actor, change.trigger, complaint.state,
                        complaint.state, change.note, change.data)
         events.append({**row, "complaint_id": complaint.id})
-        values = {"updated_at": at, **change.values, "version": complaint.version + 1, "event_head": row["hash"],
+        values = {"updated_at": at, **_changed(complaint, change.values), "version": complaint.version + 1,
+                  "event_head": row["hash"],
                   "where_id": complaint.id, "where_version": complaint.version, "where_head": complaint.event_head}
         updates.setdefault(frozenset(values), []).append(values)
     connection = session.connection()
@@ -281,13 +284,23 @@ def _hold(session: Session, complaint: ComplaintSnapshot, at: datetime, conflict
     """The version-checked UPDATE; it also moves the chain's head, from the snapshot's to `new_head`."""
     version = complaint.version + 1
     updated = _CHANGE_IF_VERSION.run(session, {
-        "updated_at": at, **values, "version": version, "event_head": new_head,
+        "updated_at": at, **_changed(complaint, values), "version": version, "event_head": new_head,
         "where_id": complaint.id, "where_version": complaint.version, "where_head": complaint.event_head,
     })
     if updated != 1:
         raise ConcurrentChange(conflict or f"{complaint.number} was changed by someone else at the same moment; "
                                            "nothing was written, look at it again before acting")
     return version
+
+
+def _changed(complaint: ComplaintSnapshot, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values that differ from the snapshot's. The version check proves the snapshot is the stored row, so
+    leaving the rest out writes the same row; SQLite then rewrites only the indexes of columns that changed
+    (a column named in SET is taken out of and put back into every index it is in, changed or not)."""
+    return {name: value for name, value in values.items() if getattr(complaint, name, _UNREAD) != value}
+
+
+_UNREAD = object()  # a column the snapshot does not hold: always written
 
 
 def _chained(number: str, prev: str | None, at: datetime, actor: str, trigger: str, from_state: str,

@@ -11,7 +11,7 @@ them next to what Redress sent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -61,7 +61,6 @@ def hear(
         heard = Heard("resumed", complaint.id, complaint.number)
     elif complaint.state in _REOPENABLE and within_reopen_window(app, session, complaint, now):
         if _gone(session, complaint.assignee_id):  # reopened to the team, not to someone who left
-            complaint = replace(complaint, assignee_id=None)
             apply_transition(app, session, complaint, actor, Trigger.REOPEN, note=note, data=facts, closed_at=None,
                              assignee_id=None)
         else:

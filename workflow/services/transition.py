@@ -95,7 +95,9 @@ def apply_transition(
     """
     from_state = complaint.state
     try:
-        moved = step(from_state, trigger, has_assignee=complaint.assignee_id is not None,
+        # whether someone holds it once this change is made (a reopen that also unassigns goes to the team)
+        assignee_after = changes.get("assignee_id", complaint.assignee_id)
+        moved = step(from_state, trigger, has_assignee=assignee_after is not None,
                      first_response_given=complaint.first_responded_at is not None,
                      pause_states=frozenset(app.config.sla.pause_states))
     except TriggerNotAllowed as refused:

@@ -6,7 +6,6 @@ import os
 import re
 import sqlite3
 import threading
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -88,16 +87,73 @@ def _make_engine(url: str, lock_wait_seconds: float) -> Engine:
         engine = create_engine(url, connect_args={"timeout": lock_wait_seconds})
         event.listen(engine, "connect", lambda connection, _record: _sqlite_on_connect(connection, wait_ms))
         event.listen(engine, "begin", _sqlite_on_begin)
-        _SQLITE_WRITERS[engine] = (threading.RLock(), lock_wait_seconds)
+        writer = _SqliteWriter(lock_wait_seconds)
+        engine.redress_writer = writer  # type: ignore[attr-defined]
+        event.listen(engine, "engine_disposed", lambda _engine: writer.drop())
         return engine
     return create_engine(url, pool_pre_ping=False,
                          connect_args={"connect_timeout": 5, "options": f"-c lock_timeout={wait_ms}"})
 
 
-# SQLite has one writer at a time. Writers in one process (the server's threads, the scheduler's jobs) take
-# turns on this lock instead of meeting in SQLite's busy handler, which sleeps and retries: the queue of
-# waiting writers is first come, first served and nobody sleeps past their turn.
-_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, tuple[threading.RLock, float]] = weakref.WeakKeyDictionary()
+class _SqliteWriter:
+    """This process's writers to one SQLite file: whose turn it is, and the connection they write on.
+
+    SQLite has one writer at a time. Writers in one process (the server's threads, the scheduler's jobs) take
+    turns on `lock` instead of meeting in SQLite's busy handler, which sleeps and retries: the queue of waiting
+    writers is first come, first served and nobody sleeps past their turn. Taking turns, they share one
+    connection kept open between turns: checking a connection out of the pool and back in (with its reset)
+    cost a small transaction more than its SQL did. A connection that met a database fault is closed, and the
+    next turn opens another; `Engine.dispose()` closes it too.
+    """
+
+    def __init__(self, wait_seconds: float) -> None:
+        self.lock = threading.RLock()
+        self.wait_seconds = wait_seconds
+        self._kept: Connection | None = None
+        self._lent = False  # a unit of work is writing on `_kept` (one in the same thread may nest: RLock)
+        self._stale = False  # dropped while lent: closed when given back
+
+    def connection(self, engine: Engine) -> tuple[Connection, bool]:
+        """A connection for the turn just taken, and whether it is the kept one (to give back, not close)."""
+        if self._lent:  # a writer nested in another's turn: a connection of its own, as before
+            return engine.connect().execution_options(redress_write=True), False
+        if self._kept is None or self._kept.closed or self._kept.invalidated:
+            self._kept = engine.connect().execution_options(redress_write=True)
+        self._lent = True
+        return self._kept, True
+
+    def give_back(self, usable: bool) -> None:
+        """The kept connection's turn is over; one that met a database fault is closed, not kept."""
+        self._lent = False
+        if not usable or self._stale:
+            self._close()
+
+    def drop(self) -> None:
+        """Close the kept connection now, or when it is given back if another thread is writing on it."""
+        if not self.lock.acquire(blocking=False):
+            self._stale = True
+            return
+        try:
+            if self._lent:
+                self._stale = True
+            else:
+                self._close()
+        finally:
+            self.lock.release()
+
+    def _close(self) -> None:
+        """Close the driver's connection itself: given back to a pool, it would outlive a disposed engine."""
+        kept, self._kept, self._stale = self._kept, None, False
+        if kept is not None:
+            try:
+                kept.invalidate()
+                kept.close()
+            except exc.DBAPIError:
+                pass
+
+
+def _writer_of(engine: Engine) -> _SqliteWriter | None:
+    return getattr(engine, "redress_writer", None)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, wait_ms: int) -> None:
@@ -252,22 +308,27 @@ class UnitOfWork:
         self._engine = engine
         self._url = url
         self._write = write
-        self._turn: tuple[threading.RLock, float] | None = None  # this process's SQLite writer lock, while held
+        self._turn: _SqliteWriter | None = None  # this process's SQLite writers, while this one has the turn
         self._connection: Connection | None = None  # a writer's, begun at the start
+        self._kept = False  # `_connection` is the SQLite writers' kept one
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
         if not self._write:
             self.session = Session(self._engine, expire_on_commit=False, autoflush=False)
             return self
-        self._turn = _SQLITE_WRITERS.get(self._engine)
-        if self._turn is not None and not self._turn[0].acquire(timeout=self._turn[1]):
+        writer = _writer_of(self._engine)
+        if writer is not None and not writer.lock.acquire(timeout=writer.wait_seconds):
             raise unavailable(self._url, sqlite3.OperationalError("database is locked"))
+        self._turn = writer
         try:
-            self._connection = self._engine.connect().execution_options(redress_write=True)
+            if writer is None:
+                self._connection = self._engine.connect().execution_options(redress_write=True)
+            else:
+                self._connection, self._kept = writer.connection(self._engine)
             self._connection.begin()
         except exc.DBAPIError as error:
-            self._close_connection()
+            self._close_connection(usable=False)
             self._end_turn()
             raise unavailable(self._url, error) from None
         # rollback_only: the session's commit leaves the transaction to `commit()`, its rollback ends it.
@@ -277,13 +338,19 @@ class UnitOfWork:
 
     def _end_turn(self) -> None:
         if self._turn is not None:
-            self._turn[0].release()
+            self._turn.lock.release()
             self._turn = None
 
-    def _close_connection(self) -> None:
-        if self._connection is not None:
+    def _close_connection(self, usable: bool) -> None:
+        """Close the connection, or give the SQLite writers' kept one back (closed if it is not `usable`)."""
+        if self._connection is None:
+            return
+        if self._kept and self._turn is not None:
+            self._turn.give_back(usable and not self._connection.in_transaction())
+        else:
             self._connection.close()
-            self._connection = None
+        self._connection = None
+        self._kept = False
 
     def commit(self) -> None:
         for step in self.session.info.pop(_BEFORE_COMMIT, []):
@@ -302,15 +369,16 @@ class UnitOfWork:
         error: BaseException | None,
         _tb: TracebackType | None,
     ) -> None:
+        usable = error is None or not is_database_fault(error)
         try:
             self.session.rollback()
             if self._connection is not None and self._connection.in_transaction():
                 self._connection.rollback()
         except exc.DBAPIError:
-            pass
+            usable = False
         finally:
             self.session.close()
-            self._close_connection()
+            self._close_connection(usable)
             self._end_turn()
         if isinstance(error, exc.IntegrityError):
             raise ConcurrentChange(

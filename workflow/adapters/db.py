@@ -110,17 +110,21 @@ class _SqliteWriter:
         self.lock = threading.RLock()
         self.wait_seconds = wait_seconds
         self._kept: Connection | None = None
+        self._session: Session
         self._lent = False  # a unit of work is writing on `_kept` (one in the same thread may nest: RLock)
         self._stale = False  # dropped while lent: closed when given back
 
-    def connection(self, engine: Engine) -> tuple[Connection, bool]:
-        """A connection for the turn just taken, and whether it is the kept one (to give back, not close)."""
-        if self._lent:  # a writer nested in another's turn: a connection of its own, as before
-            return engine.connect().execution_options(redress_write=True), False
+    def lend(self, engine: Engine) -> tuple[Connection, Session] | None:
+        """The kept connection and its session (reused too: a new one cost more than closing it) for the turn
+        just taken; None for a writer nested in another's turn, which opens a connection of its own."""
+        if self._lent:
+            return None
         if self._kept is None or self._kept.closed or self._kept.invalidated:
-            self._kept = engine.connect().execution_options(redress_write=True)
+            self._kept = writer_connection(engine)
+            self._session = writer_session(self._kept)
+        self._session.info.clear()  # what a turn that did not commit left for its commit
         self._lent = True
-        return self._kept, True
+        return self._kept, self._session
 
     def give_back(self, usable: bool) -> None:
         """The kept connection's turn is over; one that met a database fault is closed, not kept."""
@@ -154,6 +158,17 @@ class _SqliteWriter:
 
 def _writer_of(engine: Engine) -> _SqliteWriter | None:
     return getattr(engine, "redress_writer", None)
+
+
+def writer_connection(engine: Engine) -> Connection:
+    """A connection whose transactions take the write lock up front (`_sqlite_on_begin`)."""
+    return engine.connect().execution_options(redress_write=True)
+
+
+def writer_session(connection: Connection) -> Session:
+    """A session on a writer's connection. rollback_only: the session's commit leaves the transaction to the
+    unit of work's `commit()`, its rollback ends it."""
+    return Session(bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="rollback_only")
 
 
 def _sqlite_on_connect(dbapi_connection: Any, wait_ms: int) -> None:
@@ -322,18 +337,17 @@ class UnitOfWork:
             raise unavailable(self._url, sqlite3.OperationalError("database is locked"))
         self._turn = writer
         try:
-            if writer is None:
-                self._connection = self._engine.connect().execution_options(redress_write=True)
+            lent = writer.lend(self._engine) if writer is not None else None
+            if lent is None:
+                self._connection = writer_connection(self._engine)
+                self.session = writer_session(self._connection)
             else:
-                self._connection, self._kept = writer.connection(self._engine)
+                (self._connection, self.session), self._kept = lent, True
             self._connection.begin()
         except exc.DBAPIError as error:
             self._close_connection(usable=False)
             self._end_turn()
             raise unavailable(self._url, error) from None
-        # rollback_only: the session's commit leaves the transaction to `commit()`, its rollback ends it.
-        self.session = Session(bind=self._connection, expire_on_commit=False, autoflush=False,
-                               join_transaction_mode="rollback_only")
         return self
 
     def _end_turn(self) -> None:

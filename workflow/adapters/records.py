@@ -293,6 +293,11 @@ def _hold(session: Session, complaint: ComplaintSnapshot, at: datetime, conflict
     return version
 
 
+EVENT_DATA = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+"""An event's data as JSON text, as every writer of events stores it (the encoder built once: `json.dumps` builds
+one at each call)."""
+
+
 def _changed(complaint: ComplaintSnapshot, values: Mapping[str, Any]) -> dict[str, Any]:
     """The values that differ from the snapshot's. The version check proves the snapshot is the stored row, so
     leaving the rest out writes the same row; SQLite then rewrites only the indexes of columns that changed
@@ -307,7 +312,7 @@ def _chained(number: str, prev: str | None, at: datetime, actor: str, trigger: s
              to_state: str, note: str, data: dict[str, Any] | None) -> dict[str, Any]:
     """An event row (all but its complaint id), linked to `prev`, the hash of the complaint's event before it."""
     prev = prev or GENESIS
-    text = json.dumps(data or {}, ensure_ascii=False, sort_keys=True)
+    text = EVENT_DATA.encode(data) if data else "{}"
     content = event_content(number, at, actor, trigger, from_state, to_state, note, text)
     return {"at": at, "actor": actor, "trigger": trigger, "from_state": from_state, "to_state": to_state,
             "note": note, "data": text, "hash": link_hash(prev, content), "prev_hash": prev}

@@ -13,7 +13,6 @@ them. An open one's clocks run from its imported times; a deadline already past 
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -30,6 +29,7 @@ from states.definition import CANCELLED, CLOSED, RECEIVED, RESOLVED
 from workflow.adapters.bulk import insert_rows, reserve_ids
 from workflow.adapters.import_file import format_of, read_rows
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, DEADLINES, EVENTS, USERS, NumberSequence
+from workflow.adapters.records import EVENT_DATA
 from workflow.bootstrap import Redress
 from workflow.domain.business_index import BusinessIndex
 from workflow.domain.chain import GENESIS, event_content, link_hash
@@ -45,7 +45,6 @@ _SOURCE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 _CHUNK = 2000  # complaints written per round of statements
 _IN_CHUNK = 500  # values per IN (...) lookup
 _STOPPED = (str(RESOLVED), str(CLOSED), str(CANCELLED))
-_DATA = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # an event's data as records.py writes it
 _HASH = 8  # the hash's place in an event row
 _EVENT_COLUMNS = ("complaint_id", "at", "actor", "trigger", "from_state", "to_state", "note", "data", "hash",
                   "prev_hash")
@@ -263,7 +262,7 @@ def _plans(app: Redress, rows: list[ImportRow], customers: dict[int, _Customer],
 def _chained(complaint_id: int, number: str, prev: str, at: datetime, actor: str, trigger: str, from_state: str,
              to_state: str, note: str, text: str) -> tuple[Any, ...]:
     """An event row (in `_EVENT_COLUMNS` order) linked to `prev`, hashed as workflow/adapters/records.py hashes
-    every event; `text` is its data as JSON (`_DATA`)."""
+    every event; `text` is its data as JSON (`EVENT_DATA`)."""
     content = event_content(number, at, actor, trigger, from_state, to_state, note, text)
     return complaint_id, at, actor, trigger, from_state, to_state, note, text, link_hash(prev, content), prev
 
@@ -409,7 +408,7 @@ class _Batch:
                                "at": self.imported_at}}
         events = [_chained(complaint_id, number, GENESIS, row.created_at, actor, "file", "", RECEIVED,
                            f"imported by {actor} from {self.file} ({self.source} ref {row.ref})",
-                           _DATA.encode(filing))]
+                           EVENT_DATA.encode(filing))]
         state = str(RECEIVED)
 
         def then(at: datetime, trigger: str, to_state: str, note: str = "", **data: Any) -> None:
@@ -417,7 +416,7 @@ class _Batch:
             key = tuple((k, v) for k, v in data.items() if v)
             text = self.texts.get(key)
             if text is None:
-                text = self.texts[key] = _DATA.encode({**imported, **dict(key)})
+                text = self.texts[key] = EVENT_DATA.encode({**imported, **dict(key)})
             events.append(_chained(complaint_id, number, events[-1][_HASH], at, actor, trigger, state, to_state, note,
                                    text))
             state = to_state

@@ -15,6 +15,7 @@ from sqlalchemy import event, exc, text
 from sqlalchemy.engine import Connection, CursorResult, Engine, make_url
 from sqlmodel import Session, create_engine
 
+from workflow.adapters.checkpoints import FALLBACK_PAGES, Checkpointer
 from workflow.domain.errors import (
     ConcurrentChange,
     ConfigError,
@@ -103,7 +104,8 @@ class _SqliteWriter:
     writers is first come, first served and nobody sleeps past their turn. Taking turns, they share one
     connection kept open between turns: checking a connection out of the pool and back in (with its reset)
     cost a small transaction more than its SQL did. A connection that met a database fault is closed, and the
-    next turn opens another; `Engine.dispose()` closes it too.
+    next turn opens another; `Engine.dispose()` closes it too. While they write, a checkpointer copies the log
+    back into the file beside them (workflow/adapters/checkpoints.py).
     """
 
     def __init__(self, wait_seconds: float) -> None:
@@ -113,6 +115,7 @@ class _SqliteWriter:
         self._session: Session
         self._lent = False  # a unit of work is writing on `_kept` (one in the same thread may nest: RLock)
         self._stale = False  # dropped while lent: closed when given back
+        self._checkpointer: Checkpointer | None = None
 
     def lend(self, engine: Engine) -> tuple[Connection, Session] | None:
         """The kept connection and its session (reused too: a new one cost more than closing it) for the turn
@@ -122,9 +125,23 @@ class _SqliteWriter:
         if self._kept is None or self._kept.closed or self._kept.invalidated:
             self._kept = writer_connection(engine)
             self._session = writer_session(self._kept)
+            self._check_pointing(engine, self._kept)
         self._session.info.clear()  # what a turn that did not commit left for its commit
         self._lent = True
         return self._kept, self._session
+
+    def _check_pointing(self, engine: Engine, kept: Connection) -> None:
+        """Have this file's log copied back beside the writers (workflow/adapters/checkpoints.py)."""
+        path = engine.url.database
+        if not path or path == ":memory:":
+            return
+        if self._checkpointer is None:
+            self._checkpointer = Checkpointer(path, self)
+        kept.connection.driver_connection.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")  # type: ignore[union-attr]
+
+    def committed(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
 
     def give_back(self, usable: bool) -> None:
         """The kept connection's turn is over; one that met a database fault is closed, not kept."""
@@ -148,6 +165,9 @@ class _SqliteWriter:
     def _close(self) -> None:
         """Close the driver's connection itself: given back to a pool, it would outlive a disposed engine."""
         kept, self._kept, self._stale = self._kept, None, False
+        if self._checkpointer is not None:
+            self._checkpointer.stop(self.wait_seconds)
+            self._checkpointer = None
         if kept is not None:
             try:
                 kept.invalidate()
@@ -376,6 +396,8 @@ class UnitOfWork:
             self.session.commit()
         if self._connection.in_transaction():
             self._connection.commit()
+            if self._kept and self._turn is not None:
+                self._turn.committed()
 
     def __exit__(
         self,

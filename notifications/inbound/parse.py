@@ -19,6 +19,7 @@ from email.parser import BytesParser
 from email.policy import Compat32
 from email.utils import parseaddr, parsedate_to_datetime
 from functools import lru_cache
+from typing import Any
 
 from notifications.inbound.text import (
     detect_language,
@@ -234,7 +235,7 @@ def _declared_charset(message: Message) -> str | None:
 
 def _filename_param(part: Message, charset: str | None) -> str | None:
     for header, param in (("content-disposition", "filename"), ("content-type", "name")):
-        value = part.get_param(param, header=header)
+        value = _param(part, param, header)
         if isinstance(value, tuple):  # RFC 2231: (charset, language, percent-decoded text)
             declared, _language, text = value
             return decode_bytes(_raw_bytes(text), declared) if declared else decode_header_value(text, charset)
@@ -243,9 +244,18 @@ def _filename_param(part: Message, charset: str | None) -> str | None:
     return None
 
 
+def _param(part: Message, name: str, header: str = "content-type") -> Any:
+    """A header's parameter, None when the header is damaged: the standard library's RFC 2231 decoder raises
+    TypeError for a parameter sent both in numbered pieces and whole (`filename*0*=...; filename*=`)."""
+    try:
+        return part.get_param(name, header=header)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
 def _is_attachment(part: Message) -> bool:
-    return (part.get_content_disposition() == "attachment" or part.get_param("name") is not None
-            or part.get_param("filename", header="content-disposition") is not None)
+    return (part.get_content_disposition() == "attachment" or _param(part, "name") is not None
+            or _param(part, "filename", "content-disposition") is not None)
 
 
 def _part_text(part: Message) -> str:
@@ -265,8 +275,8 @@ def _words(part: Message, depth: int, chosen: set[int]) -> str:
         text = _part_text(part)
         if content_type == "text/html":
             return html_to_text(text)
-        if str(part.get_param("format") or "").lower() == "flowed":
-            return unflow(text, delete_space=str(part.get_param("delsp") or "").lower() == "yes")
+        if str(_param(part, "format") or "").lower() == "flowed":
+            return unflow(text, delete_space=str(_param(part, "delsp") or "").lower() == "yes")
         return text
     if part.get_content_maintype() != "multipart":
         return ""
@@ -437,7 +447,7 @@ def _bounce_from_text(message: Message, text: str) -> tuple[tuple[str, ...], str
 
 
 def _bounce(message: Message, sender: str, subject: str, text: str) -> tuple[str, tuple[str, ...], str] | None:
-    report_type = str(message.get_param("report-type") or "").lower()
+    report_type = str(_param(message, "report-type") or "").lower()
     if message.get_content_type() == "multipart/report":
         if report_type == "delivery-status":
             reason, failed, diagnostic = _delivery_report(message)

@@ -475,3 +475,15 @@ def test_a_reply_that_is_a_score_is_read(reply, score):
                                    "10", "5分钟还没人接", "☆☆☆☆☆", "★★★★★★"])
 def test_a_reply_that_is_not_a_score_is_not_read_as_one(reply):
     assert find_score(reply) is None
+
+
+def test_a_file_name_sent_both_in_pieces_and_whole_is_read_as_no_name_not_a_crash():
+    # Python's RFC 2231 decoder raises TypeError for this header (found by the damaged-mail property test).
+    raw = (b"From: a@example.cn\r\nSubject: photo\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+           b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nthe jug arrived cracked\r\n"
+           b"--b\r\nContent-Type: image/jpeg\r\n"
+           b"Content-Disposition: inline; filename*0*=utf-8''%E7%A0%B4; filename*=\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\n/9j/\r\n--b--\r\n")
+    mail = parse_mail(raw)
+    assert "the jug arrived cracked" in mail.text

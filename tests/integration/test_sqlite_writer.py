@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import gc
+import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event, exc, text
 
-from tests.conftest import file_one
+from tests.conftest import file_one, make_app
+from workflow.adapters import db
 from workflow.adapters.db import sqlite_file
 from workflow.services import lifecycle
+from workflow.services.people import add_user
 
 
 def _write_connections(app) -> list[int]:
@@ -19,7 +24,7 @@ def _write_connections(app) -> list[int]:
 
     def begun(connection) -> None:
         if connection.get_execution_options().get("redress_write"):
-            seen.append(id(connection.connection.driver_connection))
+            seen.append(id(connection.connection.dbapi_connection))
 
     event.listen(app.engine, "begin", begun)
     return seen
@@ -55,7 +60,7 @@ def test_a_writer_whose_connection_broke_leaves_the_next_writer_a_new_one(sqlite
     number = file_one(sqlite_app)
     seen = _write_connections(sqlite_app)
     with pytest.raises(exc.ProgrammingError), sqlite_app.uow() as uow:
-        uow.session.connection().connection.driver_connection.close()  # the kept connection dies mid-turn
+        uow.session.connection().connection.dbapi_connection.close()  # the kept connection dies mid-turn
         uow.session.execute(text("UPDATE complaint SET summary = 'lost' WHERE number = :n"), {"n": number})
     outcome = lifecycle.triage(sqlite_app, "amy", number)
     assert outcome.to_state == "triaged"
@@ -72,3 +77,43 @@ def test_disposing_the_engine_closes_the_kept_connection(sqlite_app):
     sqlite_app.forget_database()
     assert not wal.exists()  # the last connection closed: the log was checkpointed and removed
     assert lifecycle.triage(sqlite_app, "amy", file_one(sqlite_app)).to_state == "triaged"
+
+
+def test_a_turn_that_fails_to_start_for_any_reason_leaves_the_others_their_turns(sqlite_app, monkeypatch):
+    number = file_one(sqlite_app)
+    sqlite_app.forget_database()  # the next turn opens a connection and a session afresh
+
+    def broken(_connection):
+        raise RuntimeError("no session to be had")
+
+    monkeypatch.setattr(db, "writer_session", broken)
+    with pytest.raises(RuntimeError):
+        lifecycle.triage(sqlite_app, "amy", number)
+    monkeypatch.undo()
+    done: list[str] = []
+    other = threading.Thread(target=lambda: done.append(lifecycle.triage(sqlite_app, "amy", number).to_state))
+    other.start()
+    other.join(timeout=10)  # a turn left held would keep it waiting lock_wait_seconds (30 s)
+    assert done == ["triaged"]
+
+
+def _files_open(path: Path) -> int:
+    return sum(1 for fd in Path("/proc/self/fd").iterdir() if str(path) in os.path.realpath(fd))
+
+
+def _checkpointers() -> int:
+    return sum(thread.name == "redress-checkpoints" for thread in threading.enumerate())
+
+
+def test_an_engine_nobody_disposed_closes_its_files_and_thread_when_it_goes(tmp_path):
+    before = _checkpointers()
+    path = tmp_path / "left.db"
+    app = make_app(f"sqlite:///{path}")
+    add_user(app, None, "boss", "manager")
+    assert _files_open(path) > 0 and _checkpointers() == before + 1
+    del app
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while _checkpointers() > before or _files_open(path):
+        assert time.monotonic() < deadline, (_checkpointers(), _files_open(path))
+        time.sleep(0.02)

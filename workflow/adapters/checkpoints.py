@@ -28,7 +28,7 @@ class Checkpointer:
     """Checkpoints one SQLite file from a daemon thread while its owner lives and has committed since the last.
 
     `committed()` is all a writer calls (a counter, no lock); `stop()` ends the thread and closes its connection.
-    The thread holds its owner weakly: an owner dropped without `stop()` ends it too.
+    The thread holds its owner weakly: an owner collected without `stop()` ends it too (within `_EVERY_SECONDS`).
     """
 
     def __init__(self, path: str, owner: object) -> None:

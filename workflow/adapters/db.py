@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sqlite3
@@ -24,6 +25,8 @@ from workflow.domain.errors import (
     RedressError,
     describe_error,
 )
+
+_log = logging.getLogger("redress.db")
 
 # The Alembic revision this code expects; tests check it is the migrations' head.
 SCHEMA_REVISION = "0014"
@@ -122,10 +125,20 @@ class _SqliteWriter:
         just taken; None for a writer nested in another's turn, which opens a connection of its own."""
         if self._lent:
             return None
+        if self._stale:  # the engine was disposed as the last turn ended
+            self._close()
         if self._kept is None or self._kept.closed or self._kept.invalidated:
-            self._kept = writer_connection(engine)
-            self._session = writer_session(self._kept)
-            self._check_pointing(engine, self._kept)
+            kept = writer_connection(engine)
+            try:
+                # Out of the pool's keeping: a checked-out connection is held for the pool's sake, which would
+                # keep an engine nobody disposed (and its checkpointer) alive; detached, it goes with the engine.
+                kept.detach()
+                session = writer_session(kept)
+            except BaseException:
+                kept.close()
+                raise
+            self._kept, self._session = kept, session
+            self._check_pointing(engine, kept)
         self._session.info.clear()  # what a turn that did not commit left for its commit
         self._lent = True
         return self._kept, self._session
@@ -135,9 +148,13 @@ class _SqliteWriter:
         path = engine.url.database
         if not path or path == ":memory:":
             return
-        if self._checkpointer is None:
-            self._checkpointer = Checkpointer(path, self)
-        kept.connection.driver_connection.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")  # type: ignore[union-attr]
+        try:
+            if self._checkpointer is None:
+                self._checkpointer = Checkpointer(path, self)
+            kept.connection.dbapi_connection.execute(  # type: ignore[union-attr]
+                f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")
+        except (RuntimeError, sqlite3.Error) as error:  # no thread to be had: the writers checkpoint, as by default
+            _log.warning("checkpoints: %s; the writers copy the log back themselves", error)
 
     def committed(self) -> None:
         if self._checkpointer is not None:
@@ -150,8 +167,9 @@ class _SqliteWriter:
             self._close()
 
     def drop(self) -> None:
-        """Close the kept connection now, or when it is given back if another thread is writing on it."""
-        if not self.lock.acquire(blocking=False):
+        """Close the kept connection once the turn being taken is over (or, if it lasts longer than writers wait
+        for a turn, when the next turn begins)."""
+        if not self.lock.acquire(timeout=self.wait_seconds):
             self._stale = True
             return
         try:
@@ -163,14 +181,13 @@ class _SqliteWriter:
             self.lock.release()
 
     def _close(self) -> None:
-        """Close the driver's connection itself: given back to a pool, it would outlive a disposed engine."""
+        """Close the driver's connection itself (detached from the pool, closing it does)."""
         kept, self._kept, self._stale = self._kept, None, False
         if self._checkpointer is not None:
             self._checkpointer.stop(self.wait_seconds)
             self._checkpointer = None
         if kept is not None:
             try:
-                kept.invalidate()
                 kept.close()
             except exc.DBAPIError:
                 pass
@@ -208,7 +225,7 @@ def _sqlite_on_begin(connection: Any) -> None:
     # Sent on the driver's connection: SQLAlchemy's statement machinery costs more than a small transaction.
     begin = "BEGIN IMMEDIATE" if connection.get_execution_options().get("redress_write") else "BEGIN"
     try:
-        connection.connection.driver_connection.execute(begin)
+        connection.connection.dbapi_connection.execute(begin)
     except sqlite3.Error as error:  # raised as SQLAlchemy would have, for the unit of work to name
         raise exc.DBAPIError.instance(begin, None, error, sqlite3.Error) from None
 
@@ -368,6 +385,10 @@ class UnitOfWork:
             self._close_connection(usable=False)
             self._end_turn()
             raise unavailable(self._url, error) from None
+        except BaseException:  # whatever it was, the turn is given up: other writers must not wait on it
+            self._close_connection(usable=False)
+            self._end_turn()
+            raise
         return self
 
     def _end_turn(self) -> None:

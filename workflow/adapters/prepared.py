@@ -75,7 +75,7 @@ class Prepared:
         if plan is None:
             plan = self._plans[keys] = _Plan(self.statement, connection.dialect, keys, self._columns)
         args = [plan.args(row) for row in params] if many else plan.args(params)
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         listened = connection.dispatch.before_cursor_execute or connection.dispatch.after_cursor_execute
         if listened:
             for listener in connection.dispatch.before_cursor_execute:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,8 +16,13 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from notifications.rendering import Renderer
+    from workflow.domain.business_index import BusinessIndex
     from workflow.domain.sla import BusinessCalendar
     from workflow.services.kb import PolicyManual
+
+
+_INDEX_SPAN = timedelta(days=150)  # a business index's span: clocks set today end within it
+_INDEX_KEPT = timedelta(days=30)  # how far the clock moves on before the index is built again
 
 
 @dataclass
@@ -34,6 +40,7 @@ class Redress:
     _manual: PolicyManual | None = field(default=None, repr=False)
     _calendars: dict[str, BusinessCalendar] = field(default_factory=dict, repr=False)
     _renderer: Renderer | None = field(default=None, repr=False)
+    _indexes: dict[str, BusinessIndex] = field(default_factory=dict, repr=False)
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A unit of work; the first one checks the schema is at this code's revision."""
@@ -72,6 +79,19 @@ class Redress:
                 public_days=public_days,
             )
         return self._calendars[name]
+
+    def business_index(self, name: str) -> BusinessIndex:
+        """The named calendar's working time indexed from the day before the clock's now to months ahead, so a
+        new complaint's clocks are each one bisection instead of a walk through the calendar. Built again when
+        the clock has moved a month on (or back), or the calendar was built again; it answers as the calendar."""
+        from workflow.domain.business_index import BusinessIndex
+
+        calendar, now = self.calendar(name), self.clock.now()
+        index = self._indexes.get(name)
+        if index is None or index.calendar is not calendar or not index.start <= now < index.start + _INDEX_KEPT:
+            start = now - timedelta(days=1)
+            index = self._indexes[name] = BusinessIndex(calendar, start, start + _INDEX_SPAN)
+        return index
 
     @property
     def renderer(self) -> Renderer:

@@ -24,3 +24,28 @@ def test_the_index_agrees_with_the_walk_on_random_instants_and_amounts():
         assert index.add(at, minutes) == add_business_time(at, minutes, calendar), (at, minutes)
         end = at + timedelta(minutes=rng.randrange(0, 20000))
         assert index.minutes_between(at, end) == business_minutes_between(at, end, calendar), (at, end)
+
+
+def test_the_engine_plans_a_new_complaints_clocks_from_an_index_it_builds_again_as_time_moves_on(tmp_path):
+    from tests.conftest import CONFIG, PINNED
+    from workflow.bootstrap import bootstrap
+    from workflow.domain.clock import Clock
+    from workflow.domain.sla import plan_for
+    from workflow.services.clocks import opening
+
+    clock = Clock(PINNED)
+    app = bootstrap(str(CONFIG), f"sqlite:///{tmp_path / 'redress.db'}", clock)
+    plan = plan_for(app.config, "medium", app.config.tier_names[0])  # office hours and holidays
+    calendar = app.calendar(plan.calendar)
+    rng = random.Random(5)
+    first = app.business_index(plan.calendar)
+    for step in range(400):  # a clock moving on by hours and days, across the index's rebuilds
+        clock.pin(PINNED + timedelta(days=step * 0.75, minutes=rng.randrange(0, 600)))
+        now = clock.now()
+        for kind, offset, due in opening(app, plan, now):
+            assert due == add_business_time(now, offset, calendar), (kind, now)
+    later = app.business_index(plan.calendar)
+    assert later is not first and later.start <= clock.now() < later.end
+    assert app.business_index(plan.calendar) is later  # kept while the clock stays within its month
+    app._calendars.clear()  # a calendar built again (as for other years) is never answered by an old index
+    assert app.business_index(plan.calendar).calendar is app.calendar(plan.calendar)

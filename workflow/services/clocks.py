@@ -162,8 +162,8 @@ def opening(app: Redress, clock_plan: ClockPlan, now: datetime) -> list[tuple[st
     """A new complaint's clocks, (kind, offset, due): first response and resolution, each with its warning.
 
     Planned before the complaint is written, so it is written with its next breach (`next_breach`)."""
-    calendar, checkpoint = app.calendar(clock_plan.calendar), Checkpoint(now, 0.0)
-    return [(kind, offset, checkpoint.due(offset, calendar)) for kind, offset in clock_plan.arming(first_response=True)]
+    index = app.business_index(clock_plan.calendar)
+    return [(kind, offset, index.add(now, offset)) for kind, offset in clock_plan.arming(first_response=True)]
 
 
 def start(session: Session, complaint_id: int, clocks: list[tuple[str, float, datetime]], now: datetime) -> None:

@@ -29,7 +29,7 @@ from workflow.domain.errors import (
 _log = logging.getLogger("redress.db")
 
 # The Alembic revision this code expects; tests check it is the migrations' head.
-SCHEMA_REVISION = "0014"
+SCHEMA_REVISION = "0015"
 
 
 _SUPPORTED = "Redress works with SQLite (a file path or sqlite:///path) and PostgreSQL (postgresql://...)"

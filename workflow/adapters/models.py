@@ -64,13 +64,11 @@ class Complaint(SQLModel, table=True):
         Index("ix_complaint_assignee_open", "assignee_id", "is_open"),
         Index("ix_complaint_customer", "customer_id", "created_at"),
         Index("ix_complaint_order_ref", "order_ref"),
-        # Reports read a period's complaints by when they were filed and the backlog by when they closed.
+        # Reports read a period's complaints by when they were filed (and the backlog by when they closed:
+        # ix_complaint_closed, a partial index below).
         Index("ix_complaint_created", "created_at"),
-        Index("ix_complaint_closed", "closed_at"),
         # The backlog by state, level and age is read from this index alone.
         Index("ix_complaint_open_state", "is_open", "state", "escalation_level", "created_at"),
-        # One row per complaint brought in from another system: importing the same file again adds nothing.
-        Index("ix_complaint_import_ref", "import_ref", unique=True),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -454,12 +452,17 @@ Index("ix_complaint_urgency", col(Complaint.is_open), *QUEUE_ORDER)
 BOARD_ORDER = (col(Complaint.escalation_level).desc(), col(Complaint.overdue_since))
 Index("ix_complaint_board", col(Complaint.is_open), *BOARD_ORDER)
 
-# The scheduler's sweep reads a partial index, ix_deadline_pending_due on
-# deadline(due_at) WHERE fired_at IS NULL AND cancelled_at IS NULL. It is
-# created by migration 0002 only: declaring it here needs dialect-specific
-# arguments, and those make SQLAlchemy import the PostgreSQL dialect in every
-# command, a fifth of a read command's own time on SQLite.
-PARTIAL_INDEXES = ("ix_deadline_pending_due",)
+# Partial indexes, created by the migrations only: declaring them here needs
+# dialect-specific arguments, and those make SQLAlchemy import the PostgreSQL
+# dialect in every command, a fifth of a read command's own time on SQLite.
+# - ix_deadline_pending_due on deadline(due_at) WHERE fired_at IS NULL AND
+#   cancelled_at IS NULL: the scheduler's sweep (0002).
+# - ix_complaint_closed on complaint(closed_at) and the unique
+#   ix_complaint_import_ref on complaint(import_ref), each WHERE the value IS
+#   NOT NULL (0015): the backlog by when complaints closed; one row per
+#   complaint brought in from another system, so a file imports once. A
+#   complaint filed open, not imported, writes neither.
+PARTIAL_INDEXES = ("ix_deadline_pending_due", "ix_complaint_closed", "ix_complaint_import_ref")
 
 # Table handles for the hot paths, which use SQLAlchemy Core rather than the ORM
 # unit of work: a use case is a handful of statements and the ORM's bookkeeping

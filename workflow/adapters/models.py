@@ -61,7 +61,6 @@ class Complaint(SQLModel, table=True):
     model_config = _DEFERRED  # type: ignore[assignment]
 
     __table_args__ = (
-        Index("ix_complaint_assignee_open", "assignee_id", "is_open"),
         Index("ix_complaint_customer", "customer_id", "created_at"),
         Index("ix_complaint_order_ref", "order_ref"),
         # Reports read a period's complaints by when they were filed (and the backlog by when they closed:
@@ -457,12 +456,14 @@ Index("ix_complaint_board", col(Complaint.is_open), *BOARD_ORDER)
 # dialect in every command, a fifth of a read command's own time on SQLite.
 # - ix_deadline_pending_due on deadline(due_at) WHERE fired_at IS NULL AND
 #   cancelled_at IS NULL: the scheduler's sweep (0002).
-# - ix_complaint_closed on complaint(closed_at) and the unique
-#   ix_complaint_import_ref on complaint(import_ref), each WHERE the value IS
-#   NOT NULL (0015): the backlog by when complaints closed; one row per
-#   complaint brought in from another system, so a file imports once. A
-#   complaint filed open, not imported, writes neither.
-PARTIAL_INDEXES = ("ix_deadline_pending_due", "ix_complaint_closed", "ix_complaint_import_ref")
+# - ix_complaint_assignee_open on complaint(assignee_id, is_open),
+#   ix_complaint_closed on complaint(closed_at) and the unique
+#   ix_complaint_import_ref on complaint(import_ref), each WHERE its first
+#   column IS NOT NULL (0015): an agent's own work; the backlog by when
+#   complaints closed; one row per complaint brought in from another system,
+#   so a file imports once. A complaint being filed writes none of them.
+PARTIAL_INDEXES = ("ix_deadline_pending_due", "ix_complaint_assignee_open", "ix_complaint_closed",
+                   "ix_complaint_import_ref")
 
 # Table handles for the hot paths, which use SQLAlchemy Core rather than the ORM
 # unit of work: a use case is a handful of statements and the ORM's bookkeeping

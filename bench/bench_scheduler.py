@@ -77,6 +77,7 @@ def template(db: Path, complaints: int, missed: int) -> Path:
         seed_history.main(["--url", str(db), "--count", str(complaints), "--until", UNTIL])
     made = db.with_name(f"{db.stem}.missed-{missed}{db.suffix}")
     if made.exists():
+        at_head(made)
         return made
     print(f"making {made.name}: {missed:,} deadlines of open complaints pending again ...", flush=True)
     partial = made.with_name(made.name + ".part")
@@ -98,7 +99,19 @@ def template(db: Path, complaints: int, missed: int) -> Path:
         partial.unlink()
         raise SystemExit(f"only {changed:,} fired deadlines of open complaints to set pending; use --missed {changed}")
     partial.rename(made)
+    at_head(made)
     return made
+
+
+def at_head(db: Path) -> None:
+    """A template made by older code is migrated to this code's schema (as `redress db upgrade` would), or the
+    scheduler would only wait for that upgrade."""
+    from workflow.adapters.migrate import upgrade
+    from workflow.bootstrap import bootstrap
+
+    app = bootstrap(str(ROOT / "config.yaml"), str(db))
+    upgrade(app.engine)
+    app.engine.dispose()
 
 
 def left_due(db: Path) -> int:

@@ -49,3 +49,20 @@ def test_a_resolved_clock_stops_counting_and_a_closed_one_too(app):
     assert complaint_detail(app, number)["sla"]["elapsed_business_minutes"] == 60.0
     closed = queue(app, actor="sup", include_closed=True)
     assert [(r["number"], r["remaining_minutes"], r["urgency"]) for r in closed] == [(number, None, None)]
+
+
+def test_a_complaint_past_a_breach_counts_from_that_breach_after_the_scheduler_fired_it(app):
+    """A critical complaint nobody answered: 15 minutes to a first answer, on the always-open calendar. An hour
+    after that breach fired and escalated it, the queue and the desk count from the breach (-60 minutes), not to
+    the escalation step armed after it."""
+    from workflow.read.desk import desk_queue
+    from workflow.services.firing import fire_due
+
+    number = file_one(app, severity="critical")
+    _later(app, 16)
+    assert fire_due(app).fired >= 1  # the warning and the breach: escalated, its next ladder step armed
+    _later(app, 59)
+    row = next(r for r in queue(app, actor="sup") if r["number"] == number)
+    assert (row["next_deadline"], row["remaining_minutes"], row["urgency"]) == ("first_response", -60.0, "breached")
+    desk = next(r for r in desk_queue(app, "sup", mine=False) if r["number"] == number)
+    assert (desk["next_deadline"], desk["remaining_minutes"]) == ("first_response", -60.0)

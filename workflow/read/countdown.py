@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from workflow.adapters.models import DEADLINES, QUEUE_ORDER
 from workflow.bootstrap import Redress
@@ -27,25 +27,33 @@ MOST_URGENT_FIRST = QUEUE_ORDER
 
 
 def pending_deadlines(session: Any, ids: list[int]) -> dict[int, list[Any]]:
-    """The pending deadlines of each complaint, in one query."""
+    """Each complaint's deadlines still to come, and its breach deadlines that fired (not cancelled): one
+    query. `fired_at` tells them apart."""
     if not ids:
         return {}
     found: dict[int, list[Any]] = {}
     for row in session.execute(
-        select(DEADLINES.c.complaint_id, DEADLINES.c.kind, DEADLINES.c.due_at)
-        .where(DEADLINES.c.complaint_id.in_(ids), DEADLINES.c.fired_at.is_(None),
-               DEADLINES.c.cancelled_at.is_(None))
+        select(DEADLINES.c.complaint_id, DEADLINES.c.kind, DEADLINES.c.due_at, DEADLINES.c.fired_at)
+        .where(DEADLINES.c.complaint_id.in_(ids), DEADLINES.c.cancelled_at.is_(None),
+               or_(DEADLINES.c.fired_at.is_(None), DEADLINES.c.kind.in_(clocks.BREACH_KINDS)))
     ):
         found.setdefault(row.complaint_id, []).append(row)
     return found
 
 
-def countdown(app: Redress, row: Any, pending: list[Any], now: datetime) -> dict[str, Any]:
+def countdown(app: Redress, row: Any, deadlines: list[Any], now: datetime) -> dict[str, Any]:
     """The nearest target deadline in business minutes (negative once passed), and how urgent it looks: ok,
-    warning, breached. `row` carries severity, tier, escalation_level and sla_paused_at."""
+    warning, breached. `row` carries severity, tier, escalation_level, sla_paused_at and next_breach_at.
+
+    A complaint past its next breach counts from that breach, fired or not: the time since is what the agent
+    must see (the queue is ordered by it), not the time to the next escalation step that followed it."""
+    pending = [d for d in deadlines if d.fired_at is None]
     targets = [d for d in pending if d.kind in TARGET_KINDS and d.due_at is not None]
     warned = {d.kind.removesuffix("_warning") for d in pending if d.kind.endswith("_warning")}
     nearest = min(targets, key=lambda d: d.due_at) if targets else None
+    breach_at = row.next_breach_at
+    if breach_at is not None and breach_at <= now:
+        nearest = next((d for d in deadlines if d.kind in clocks.BREACH_KINDS and d.due_at == breach_at), nearest)
     remaining = None
     try:
         clock_plan = plan_for(app.config, row.severity, row.tier)

@@ -32,7 +32,8 @@ def desk_queue(app: Redress, actor: str, *, mine: bool, limit: int = 100) -> lis
         query = (
             select(COMPLAINTS.c.id, COMPLAINTS.c.number, COMPLAINTS.c.state, COMPLAINTS.c.severity,
                    COMPLAINTS.c.escalation_level, COMPLAINTS.c.category, COMPLAINTS.c.summary,
-                   COMPLAINTS.c.sla_paused_at, COMPLAINTS.c.version, CUSTOMERS.c.name.label("customer"),
+                   COMPLAINTS.c.sla_paused_at, COMPLAINTS.c.next_breach_at, COMPLAINTS.c.version,
+                   CUSTOMERS.c.name.label("customer"),
                    CUSTOMERS.c.tier, USERS.c.name.label("assignee"))
             .join(CUSTOMERS, CUSTOMERS.c.id == COMPLAINTS.c.customer_id)
             .outerjoin(USERS, USERS.c.id == COMPLAINTS.c.assignee_id)

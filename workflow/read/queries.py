@@ -165,7 +165,8 @@ def queue(
                     "id", "number", "state", "severity", "escalation_level", "category", "channel")),
                 col(Customer.name).label("customer"), col(assignee.name).label("assignee"),
                 *(col(getattr(Complaint, name)) for name in ("owner", "summary", "created_at", "updated_at")),
-                col(Customer.tier), col(Complaint.sla_paused_at), col(Complaint.is_open))
+                col(Customer.tier), col(Complaint.sla_paused_at), col(Complaint.next_breach_at),
+                col(Complaint.is_open))
             .join(Customer, col(Customer.id) == Complaint.customer_id)
             .outerjoin(assignee, col(assignee.id) == Complaint.assignee_id)
         )

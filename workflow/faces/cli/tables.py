@@ -331,7 +331,8 @@ def print_queue(rows: list[dict[str, Any]], tz: str, now: datetime | None = None
         Column("customer", lambda r: r["customer"], drop=5, most=12),
         Column("assignee", lambda r: r["assignee"], drop=4, most=12),
         Column("filed", lambda r: moments.short(r["created_at"]), drop=6, most=11),
-        Column("summary", lambda r: r["summary"], flexible=True, least=24),
+        # At 80 columns the severity and level stay: they say how urgent a row is, the summary's start what about.
+        Column("summary", lambda r: r["summary"], flexible=True, least=16),
     ]
     print_fitted(fitted_table(f"Queue ({len(rows)})", columns, rows))
 
@@ -430,10 +431,11 @@ def print_history(trail: dict[str, Any], tz: str, now: datetime | None = None) -
     moments = Moments(tz, now)
     columns = [
         Column("at", lambda e: moments.short(e["at"]), most=11),
-        Column("actor", lambda e: e["actor"], drop=3, most=12),
+        # Who acted is the trail's point: on a narrow screen the states give way first, the state left first.
+        Column("actor", lambda e: e["actor"], drop=1, most=12),
         Column("what", lambda e: e["trigger"], most=22),
-        Column("from", lambda e: e["from_state"], drop=2, most=16),
-        Column("to", lambda e: e["to_state"], drop=1, most=16),
+        Column("from", lambda e: e["from_state"], drop=3, most=16),
+        Column("to", lambda e: e["to_state"], drop=2, most=16),
         Column("note", _event_note, flexible=True, least=20),
     ]
     print_fitted(fitted_table(f"History of {trail['number']}", columns, trail["events"]))

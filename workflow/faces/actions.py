@@ -82,8 +82,9 @@ ACTIONS: tuple[LifecycleAction, ...] = (
         _text("Why", required=False, keyword="note", help="Why (optional)."),
     ), "assign", "Assign or reassign the complaint to someone (senior agent or above)."),
     LifecycleAction("start", "start", (
-        _text("Why (someone else's complaint)", required=False, keyword="note",
-              help="Why, when the complaint is assigned to someone else (senior agent or above)."),
+        _text("Note", required=False, keyword="note",
+              help="Why, when the complaint is assigned to someone else (senior agent or above); optional on "
+                   "your own."),
     ), "start", "Start working on an assigned complaint.", "s", "Start work"),
     LifecycleAction("respond", "respond", (_text("What the customer was told"),), "respond",
                     "Record what the customer was told.", "r", "Respond"),

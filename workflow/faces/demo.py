@@ -7,6 +7,7 @@ the timeline reads like real work.
 from __future__ import annotations
 
 import mailbox
+import shlex
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from email.message import EmailMessage
@@ -267,16 +268,31 @@ def _summarise(app: Redress, say: Callable[[str], None], story: str, month: str)
         say(f"  {row['number']}  level {row['level']}, {past}, {row['severity']}: {shorten(row['summary'], 30)}")
     say(f"\nThe life of {story}, from the first call to a closed complaint number:")
     print_history(history(app, story), tz)
+    redress, where = _command_for(app)
     say(
-        "\nTry next (this demo's config trusts --as; a call centre signs in to `redress serve` instead):\n"
-        f"  redress show {story} --as li.na\n"
-        f"  redress compensation list {story} --as li.na\n"
-        f"  redress templates preview apology_letter --complaint {story} --locale en\n"
-        "  redress queue --as li.na --mine\n"
-        "  redress kb search 退款多久到账 --as li.na\n"
-        "  redress escalations --as chen.jie\n"
-        "  redress outbox list --as chen.jie     # customer messages and staff alerts, sent or waiting\n"
-        f"  redress report sla --month {month} --as zhou.min   # also agents, satisfaction, compensation, ...\n"
-        f"  redress report pack --month {month} --html {month}.html --as zhou.min   # all six, charts, one file\n"
-        "  redress states"
+        f"\nThe database: {where}\n"
+        "Try next (this demo's config trusts --as; a call centre signs in to `redress serve` instead):\n"
+        f"  {redress} show {story} --as li.na\n"
+        f"  {redress} compensation list {story} --as li.na\n"
+        f"  {redress} templates preview apology_letter --complaint {story} --locale en\n"
+        f"  {redress} queue --as li.na --mine\n"
+        f"  {redress} kb search 退款多久到账 --as li.na\n"
+        f"  {redress} escalations --as chen.jie\n"
+        f"  {redress} outbox list --as chen.jie     # customer messages and staff alerts, sent or waiting\n"
+        f"  {redress} report sla --month {month} --as zhou.min   # also agents, satisfaction, compensation, ...\n"
+        f"  {redress} report pack --month {month} --html {month}.html --as zhou.min   # all six, charts, one file\n"
+        f"  {redress} states"
     )
+
+
+def _command_for(app: Redress) -> tuple[str, str]:
+    """How to run redress on the demo's database, and where that database is: a file other than the config's
+    own is named with --db on every command, so the commands read the demo's complaints."""
+    from workflow.adapters.db import database_url, sqlite_file
+
+    file = sqlite_file(app.url)
+    where = str(file) if file is not None else redact(app.url)
+    if app.url == database_url(app.config.database.url, app.config.base_dir):
+        return "redress", where
+    return (f"redress --db {shlex.quote(str(file))}", where) if file is not None else (
+        "REDRESS_DB=<the URL> redress", where)

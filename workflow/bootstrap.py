@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from workflow.adapters.db import UnitOfWork, check_schema, database_url, make_engine
 from workflow.config import Config, config_path, load_config
@@ -79,6 +80,11 @@ class Redress:
                 public_days=public_days,
             )
         return self._calendars[name]
+
+    def with_calendars(self, **changes: Any) -> Redress:
+        """A copy that builds its own calendars and business indexes (for another config or other years), so
+        neither its calendars nor the ones cached here are taken for the other's."""
+        return dataclasses.replace(self, _calendars={}, _indexes={}, **changes)
 
     def business_index(self, name: str) -> BusinessIndex:
         """The named calendar's working time indexed from the day before the clock's now to months ahead, so a

@@ -12,7 +12,6 @@ times: the report counts how many it reproduced, so a manager can see the compar
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
@@ -170,8 +169,8 @@ def what_if(app: Redress, actor: str | None, proposed: Config, since: str, until
     now = app.clock.now()
     complaints, events, recorded = _load(app, start, end)
     years = range(min(start.year, now.year) - 1, max(end.year, now.year) + 3)  # holidays of the whole period
-    current = _Policy(dataclasses.replace(app, _calendars={}, calendar_years=years))
-    proposal = _Policy(dataclasses.replace(app, config=proposed, _calendars={}, calendar_years=years))
+    current = _Policy(app.with_calendars(calendar_years=years))
+    proposal = _Policy(app.with_calendars(config=proposed, calendar_years=years))
     same_pauses = proposal.pause_states == current.pause_states  # then one reading of each history serves both
     table: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     climbs: dict[str, Counter[int]] = {"actual": Counter(), "current": Counter(), "what_if": Counter()}

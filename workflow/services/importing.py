@@ -12,7 +12,6 @@ them. An open one's clocks run from its imported times; a deadline already past 
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -304,7 +303,7 @@ class _Batch:
         names = {plan.calendar for _, _, plan in self.plans.values()}
         planner = self.app
         if start.year < self.now.year - 1:  # calendars hold holidays for the years around now: these need older
-            planner = dataclasses.replace(self.app, _calendars={}, calendar_years=range(start.year, self.now.year + 3))
+            planner = self.app.with_calendars(calendar_years=range(start.year, self.now.year + 3))
         return {name: BusinessIndex(planner.calendar(name), start, end) for name in names}
 
     def _facts(self, row: ImportRow) -> tuple[dict[str, Any], list[tuple[str, float, datetime]]]:

@@ -11,7 +11,6 @@ reported with its error and the others go on.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -89,7 +88,7 @@ def new_target(kind: str, offset: float, was: ClockPlan, now: ClockPlan, extende
 
 def replan(app: Redress, actor: str | None, *, dry_run: bool = True, previous: Config | None = None) -> ReplanReport:
     """Re-plan every running clock under the config now loaded (manager or above); `dry_run` writes nothing."""
-    was_app = dataclasses.replace(app, config=previous, _calendars={}) if previous else app
+    was_app = app.with_calendars(config=previous) if previous else app
     counted_on = ("the previous config's calendars" if previous
                   else "the calendars now configured (no previous config.yaml given)")
     now = app.clock.now()

@@ -49,3 +49,19 @@ def test_the_engine_plans_a_new_complaints_clocks_from_an_index_it_builds_again_
     assert app.business_index(plan.calendar) is later  # kept while the clock stays within its month
     app._calendars.clear()  # a calendar built again (as for other years) is never answered by an old index
     assert app.business_index(plan.calendar).calendar is app.calendar(plan.calendar)
+
+
+def test_hours_that_end_inside_a_daylight_saving_gap_count_no_minute_twice():
+    """New York skips from 02:00 to 03:00 on 2027-03-14: hours 00:00-02:30 and 03:00-12:00 that Sunday are
+    05:00-16:00 UTC without a break. The bound 02:30 names no instant; read with the offset before the gap it
+    fell after 03:00's start, and the walk counted 07:00-07:30 twice while the index disagreed with it."""
+    calendar = build_calendar(
+        timezone_name="America/New_York", always_open=False, holidays_country=None, years=range(2027, 2028),
+        hours={"sun": ["00:00-02:30", "03:00-12:00"]}, closed_dates=[], working_days=[], working_day_hours=[])
+    sunday = datetime(2027, 3, 14, 5, 0, tzinfo=UTC)
+    assert business_minutes_between(sunday, sunday + timedelta(hours=11), calendar) == 11 * 60
+    assert add_business_time(sunday, 11 * 60, calendar) == sunday + timedelta(hours=11)
+    index = BusinessIndex(calendar, sunday - timedelta(days=1), sunday + timedelta(days=14))
+    for minutes in (45.0, 60.0, 150.0, 360.0, 480.0, 660.0, 700.0):
+        for start in (sunday, sunday + timedelta(hours=2), sunday + timedelta(hours=2, minutes=20)):
+            assert index.add(start, minutes) == add_business_time(start, minutes, calendar), (start, minutes)

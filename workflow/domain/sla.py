@@ -94,8 +94,19 @@ def _local_bounds(calendar: BusinessCalendar, day: date, interval: Interval) -> 
 @lru_cache(maxsize=65536)
 def _periods_on(calendar: BusinessCalendar, day: date) -> tuple[tuple[datetime, datetime], ...]:
     """A day's working periods as UTC instants, worked out once per calendar and day: every due time, countdown
-    and replay walks the same few weeks again and again."""
-    return tuple(_local_bounds(calendar, day, interval) for interval in calendar.intervals_on(day))
+    and replay walks the same few weeks again and again.
+
+    A bound inside a daylight-saving gap (02:30 on the night clocks skip from 02:00 to 03:00) names no instant
+    and is read with the offset before the gap, so it can fall after the next period's start: each period starts
+    no earlier than the one before it ends, so no minute is counted twice."""
+    periods: list[tuple[datetime, datetime]] = []
+    for interval in calendar.intervals_on(day):
+        start, end = _local_bounds(calendar, day, interval)
+        if periods:
+            start = max(start, periods[-1][1])
+        if end > start:
+            periods.append((start, end))
+    return tuple(periods)
 
 
 def _open_periods(calendar: BusinessCalendar, start: datetime, until: datetime | None = None):

@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from workflow.adapters.checkpoints import FALLBACK_PAGES  # noqa: E402
 from workflow.adapters.migrate import upgrade  # noqa: E402
 from workflow.adapters.models import COMPLAINTS  # noqa: E402
 from workflow.bootstrap import bootstrap  # noqa: E402
@@ -129,6 +130,8 @@ def own_rows_floor(imported: Path, folder: Path) -> tuple[float, int]:
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute("PRAGMA foreign_keys=ON")  # as the engine's connections check them
+    # As the engine's writer: its own checkpoint at 10,000 pages, the copy back done beside it, not in the commit.
+    connection.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")
     start = time.perf_counter()
     connection.execute("BEGIN IMMEDIATE")
     for name, rows in tables.items():

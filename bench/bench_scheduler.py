@@ -82,6 +82,7 @@ def template(db: Path, complaints: int, missed: int) -> Path:
     print(f"making {made.name}: {missed:,} deadlines of open complaints pending again ...", flush=True)
     partial = made.with_name(made.name + ".part")
     shutil.copyfile(db, partial)
+    at_head(partial)  # before deadlines are set pending again, so no migration reads them as never fired
     connection = sqlite3.connect(partial, isolation_level=None)
     try:
         connection.execute("PRAGMA journal_mode=WAL")
@@ -99,13 +100,12 @@ def template(db: Path, complaints: int, missed: int) -> Path:
         partial.unlink()
         raise SystemExit(f"only {changed:,} fired deadlines of open complaints to set pending; use --missed {changed}")
     partial.rename(made)
-    at_head(made)
     return made
 
 
 def at_head(db: Path) -> None:
-    """A template made by older code is migrated to this code's schema (as `redress db upgrade` would), or the
-    scheduler would only wait for that upgrade."""
+    """A database made by older code migrated to this code's schema (as `redress db upgrade` would), or the
+    scheduler would only wait for that upgrade. A template made by older code is migrated as it is."""
     from workflow.adapters.migrate import upgrade
     from workflow.bootstrap import bootstrap
 

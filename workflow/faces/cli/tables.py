@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from workflow.domain.inert import inert
+from workflow.domain.vocabulary import ROLES
 from workflow.faces.actions import ACTIONS
 from workflow.faces.text import business_time, past_deadline, shorten
 
@@ -138,7 +139,7 @@ def print_complaint(detail: dict[str, Any], tz: str, now: datetime | None = None
     rows: list[tuple[str, str | Text]] = [
         ("severity", _styled(detail["severity"], _severity_style)
          + Text(f"  ({inert(detail['severity_reason'] or '-')})")),
-        ("escalation level", _plain(detail["escalation_level"])),
+        ("escalation level", _level(detail["escalation_level"])),
         ("category", _plain(detail["category"])),
         ("channel", _plain(detail["channel"])),
         ("customer", inert(f"{customer.get('name')}  {contact}  ({customer.get('tier')}, {customer.get('language')})")),
@@ -319,13 +320,18 @@ def next_commands(detail: dict[str, Any]) -> list[str]:
     return commands
 
 
+def _level(level: int) -> str:
+    """An escalation level by the role it reaches, as the board and the terminal app name it."""
+    return ROLES[level] if 0 <= level < len(ROLES) else str(level)
+
+
 def print_queue(rows: list[dict[str, Any]], tz: str, now: datetime | None = None) -> None:
     moments = Moments(tz, now)
     columns = [
         _number(),
         Column("state", lambda r: r["state"], most=16),
         Column("severity", lambda r: r["severity"], drop=2, most=8, style=_severity_style),
-        Column("level", lambda r: str(r["escalation_level"]), drop=3, most=5, right=True),
+        Column("level", lambda r: _level(r["escalation_level"]), drop=3, most=10),
         Column("left", _queue_time_left, most=16, right=True, style=_urgency_style),
         Column("category", lambda r: r["category"], drop=7, most=12),
         Column("customer", lambda r: r["customer"], drop=5, most=12),

@@ -53,7 +53,7 @@ def test_filing_with_an_answer_prints_the_answer_to_read_in_the_customers_langua
     lines = new(db, config, "--category", "refund", "--summary", "退款多久到帳？", "--phone", "0912345678",
                 "--name", "陳美玲", "--language", "zh-TW", "--answer", "refund-timeline")
     said = answer_text("refund-timeline", "zh-TW")
-    assert lines[0].startswith("C-20261120-0001: file:  -> closed")
+    assert lines[0].startswith("C-20261120-0001: file: closed")
     assert lines[1:] == ["read to the customer:", f"  {said}"]
     shown = as_json(redress("show", "C-20261120-0001", "--json", db=db, config=config))
     assert shown["resolution"] == said  # what was read out is what the complaint records

@@ -109,8 +109,9 @@ def report(outcome: Outcome, as_json: bool) -> None:
 
         print_json(asdict(outcome))
         return
-    moved = (
-        f"{outcome.from_state} -> {outcome.to_state}" if outcome.from_state != outcome.to_state else outcome.to_state
+    moved = (  # a filing comes from no state: 'file: received', not 'file:  -> received'
+        f"{outcome.from_state} -> {outcome.to_state}"
+        if outcome.from_state and outcome.from_state != outcome.to_state else outcome.to_state
     )
     detail = f"  ({outcome.detail})" if outcome.detail else ""
     say(f"{outcome.number}: {outcome.trigger}: {moved} [version {outcome.version}]{detail}")

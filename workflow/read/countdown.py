@@ -26,7 +26,7 @@ TARGET_KINDS = ("first_response", "resolution", "escalation", "step")
 MOST_URGENT_FIRST = QUEUE_ORDER
 
 
-def pending_deadlines(session: Any, ids: list[int]) -> dict[int, list[Any]]:
+def countdown_deadlines(session: Any, ids: list[int]) -> dict[int, list[Any]]:
     """Each complaint's deadlines still to come, and its breach deadlines that fired (not cancelled): one
     query. `fired_at` tells them apart."""
     if not ids:

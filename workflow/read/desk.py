@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from workflow.adapters.models import COMPLAINTS, CUSTOMERS, EVENTS, USERS
 from workflow.bootstrap import Redress
 from workflow.domain.vocabulary import ROLES
-from workflow.read.countdown import MOST_URGENT_FIRST, countdown, countdown_text, pending_deadlines
+from workflow.read.countdown import MOST_URGENT_FIRST, countdown, countdown_deadlines, countdown_text
 from workflow.services.people import acting_user
 
 
@@ -43,16 +43,16 @@ def desk_queue(app: Redress, actor: str, *, mine: bool, limit: int = 100) -> lis
         if mine:
             query = query.where(COMPLAINTS.c.assignee_id == acting_user(session, actor).id)
         rows = list(session.execute(query))
-        pending = pending_deadlines(session, [r.id for r in rows])
-    return [_with_countdown(app, row, pending.get(row.id, []), now) for row in rows]
+        deadlines = countdown_deadlines(session, [r.id for r in rows])
+    return [_with_countdown(app, row, deadlines.get(row.id, []), now) for row in rows]
 
 
-def _with_countdown(app: Redress, row: Any, pending: list[Any], now: datetime) -> dict[str, Any]:
+def _with_countdown(app: Redress, row: Any, deadlines: list[Any], now: datetime) -> dict[str, Any]:
     return {
         "id": row.id, "number": row.number, "state": row.state, "severity": row.severity,
         "level": ROLES[row.escalation_level], "category": row.category, "summary": row.summary,
         "customer": row.customer, "assignee": row.assignee, "version": row.version,
-        **countdown(app, row, pending, now),
+        **countdown(app, row, deadlines, now),
     }
 
 

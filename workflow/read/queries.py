@@ -17,7 +17,7 @@ from workflow.adapters.records import ComplaintSnapshot, load_complaint
 from workflow.bootstrap import Redress
 from workflow.domain.errors import InvalidInput, checked_limit
 from workflow.domain.sla import business_minutes_between
-from workflow.read.countdown import MOST_URGENT_FIRST, countdown, pending_deadlines
+from workflow.read.countdown import MOST_URGENT_FIRST, countdown, countdown_deadlines
 from workflow.read.inbound import attachments_of, conversation_of
 from workflow.read.pauses import complaint_pauses
 from workflow.services import clocks
@@ -179,13 +179,13 @@ def queue(
         if include_closed or state is not None:
             query = query.order_by(col(Complaint.is_open).desc())
         rows = list(session.execute(query.order_by(*MOST_URGENT_FIRST).limit(limit)))
-        pending = pending_deadlines(session, [row.id for row in rows if row.is_open])
+        deadlines = countdown_deadlines(session, [row.id for row in rows if row.is_open])
     shown = ("id", "number", "state", "severity", "escalation_level", "category", "channel", "customer", "assignee",
              "owner", "summary")
     return [
         {**{key: getattr(row, key) for key in shown}, "created_at": _iso(row.created_at),
          "updated_at": _iso(row.updated_at),
-         **(countdown(app, row, pending.get(row.id, []), now) if row.is_open else _NO_COUNTDOWN)}
+         **(countdown(app, row, deadlines.get(row.id, []), now) if row.is_open else _NO_COUNTDOWN)}
         for row in rows
     ]
 

@@ -337,7 +337,7 @@ def print_queue(rows: list[dict[str, Any]], tz: str, now: datetime | None = None
         Column("customer", lambda r: r["customer"], drop=5, most=12),
         Column("assignee", lambda r: r["assignee"], drop=4, most=12),
         Column("filed", lambda r: moments.short(r["created_at"]), drop=6, most=11),
-        # At 80 columns the severity and level stay: they say how urgent a row is, the summary's start what about.
+        # The summary gives way to 16 cells, so at 80 columns the severity stays (and the level, where it fits).
         Column("summary", lambda r: r["summary"], flexible=True, least=16),
     ]
     print_fitted(fitted_table(f"Queue ({len(rows)})", columns, rows))
